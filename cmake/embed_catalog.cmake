@@ -1,0 +1,12 @@
+# Writes catalog_data.inc: every catalog/*.json as a raw string literal, sorted by name.
+file(GLOB files "${CATALOG_DIR}/*.json")
+list(SORT files)
+set(out "constexpr Raw kCatalogFiles[] = {\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME_WLE)
+  file(READ "${f}" text)
+  string(APPEND out "    {\"${name}\", R\"anatomy_json(${text})anatomy_json\"},\n")
+endforeach()
+string(APPEND out "};\n")
+file(WRITE "${OUTPUT}.tmp" "${out}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUTPUT}.tmp" "${OUTPUT}")

@@ -1,0 +1,216 @@
+#include "analysis/params.h"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "nn/layers.h"
+
+namespace anatomy::analysis {
+namespace {
+
+using nn::Module;
+using nn::Parameter;
+using nn::join_path;
+
+std::string dims(const Shape& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "×" : "") + std::to_string(s[i]);
+  return out.empty() ? "1" : out;
+}
+
+using Canonical = std::map<const Parameter*, std::string>;
+
+// What a module subtree adds: each distinct parameter not counted before, with its shape.
+struct Tally {
+  std::string formula;
+  uint64_t params = 0;
+  std::string tied_to;  // canonical name of a parameter this subtree re-uses
+};
+
+void tally(const Module& m, std::set<const Parameter*>& counted, const Canonical& canonical,
+           std::set<const Module*>& seen, Tally& t) {
+  if (!seen.insert(&m).second) return;
+  for (const auto& [name, p] : m.params()) {
+    if (!counted.insert(p.get()).second) {
+      t.tied_to = canonical.at(p.get());
+      continue;
+    }
+    t.formula += (t.formula.empty() ? "" : " + ") + dims(p->value.shape());
+    t.params += p->value.numel();
+  }
+  for (const auto& [name, c] : m.children()) tally(*c, counted, canonical, seen, t);
+}
+
+// Every path of every module object; more than one path marks a shared block.
+std::map<const Module*, std::vector<std::string>> module_paths(const Module& root) {
+  std::map<const Module*, std::vector<std::string>> paths;
+  std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& path) {
+    auto& v = paths[&m];
+    v.push_back(path);
+    if (v.size() > 1) return;
+    for (const auto& [name, c] : m.children()) walk(*c, join_path(path, name));
+  };
+  walk(root, "");
+  return paths;
+}
+
+// "0–4, 6–10, 12" for layer names that are indices.
+std::string index_ranges(const std::vector<std::string>& names) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < names.size()) {
+    size_t j = i;
+    while (j + 1 < names.size() && std::stoll(names[j + 1]) == std::stoll(names[j]) + 1) ++j;
+    parts.push_back(j == i ? names[i] : names[i] + "–" + names[j]);
+    i = j + 1;
+  }
+  return fmt::format("{} layer{}: {}", names.size(), names.size() == 1 ? "" : "s", fmt::join(parts, ", "));
+}
+
+std::string commas(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// Walks the tree in order: modules outside layer stacks become one row each; a layer stack
+// (a ModuleList) becomes, per distinct layer structure, one layer by part and "× count".
+class Breakdown {
+ public:
+  Breakdown(const Module& root, const Canonical& canonical, std::vector<ComponentRow>& rows)
+      : canonical_(canonical), rows_(rows), paths_(module_paths(root)) {}
+
+  void walk(const Module& m, const std::string& path) {
+    if (m.type() == "ModuleList" && !m.children().empty()) return stack(m, path);
+    if (!m.params().empty() || m.children().empty()) return whole(m, path, 0);
+    for (const auto& [name, c] : m.children()) walk(*c, join_path(path, name));
+  }
+
+ private:
+  bool shared(const Module& m) const { return paths_.at(&m).size() > 1; }
+
+  Tally count(const Module& m) {
+    Tally t;
+    std::set<const Module*> seen;
+    tally(m, counted_, canonical_, seen, t);
+    return t;
+  }
+
+  void whole(const Module& m, const std::string& path, int depth) {
+    const Tally t = count(m);
+    if (t.params == 0 && t.tied_to.empty()) return;
+    rows_.push_back({path, m.type(), t.formula, t.params, depth,
+                     t.tied_to.empty() ? "" : "tied to " + t.tied_to + " (counted once)"});
+  }
+
+  std::string signature(const Module& m) const {
+    std::string s = m.type() + "(";
+    for (const auto& [n, p] : m.params()) s += n + shape_str(p->value.shape()) + ";";
+    for (const auto& [n, c] : m.children()) s += n + (shared(*c) ? "=shared" : signature(*c)) + ",";
+    return s + ")";
+  }
+
+  void stack(const Module& list, const std::string& path) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> groups;  // signature -> layers
+    for (const auto& [name, layer] : list.children()) {
+      const std::string sig = signature(*layer);
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == sig; });
+      if (it == groups.end()) groups.push_back({sig, {name}});
+      else it->second.push_back(name);
+    }
+    for (const auto& [sig, names] : groups) layer_group(list, path, names);
+  }
+
+  void layer_group(const Module& list, const std::string& path, const std::vector<std::string>& names) {
+    const Module& layer = *list.child(names[0]);
+    const std::string first = join_path(path, names[0]);
+    const size_t header = rows_.size();
+    rows_.push_back({});
+    uint64_t per_layer = 0;
+    std::vector<std::pair<const Module*, std::string>> shared_children;
+    const Tally own = [&] {  // parameters held by the layer module itself
+      Tally t;
+      for (const auto& [n, p] : layer.params())
+        if (counted_.insert(p.get()).second) t.params += p->value.numel();
+      return t;
+    }();
+    per_layer += own.params;
+    for (const auto& [cname, child] : layer.children()) {
+      if (shared(*child)) {
+        shared_children.push_back({child.get(), join_path(first, cname)});
+        continue;
+      }
+      const size_t before = rows_.size();
+      whole(*child, cname, 1);
+      if (rows_.size() > before) per_layer += rows_.back().params;
+    }
+    std::vector<ComponentRow> shared_rows;  // counted before the copies below can claim them
+    for (const auto& [m, spath] : shared_children) shared_block(*m, spath, shared_rows);
+    for (size_t i = 1; i < names.size(); ++i) count(*list.child(names[i]));  // identical copies
+    rows_[header] = {fmt::format("{}.{} ({}), one layer", path, names[0], layer.type()), layer.type(),
+                     "sum of the parts below", per_layer, 0, "same structure in " + index_ranges(names)};
+    rows_.push_back({fmt::format("{} × {}", layer.type(), names.size()), layer.type(),
+                     fmt::format("{} × {}", commas(per_layer), names.size()), per_layer * names.size(), 0, ""});
+    rows_.insert(rows_.end(), shared_rows.begin(), shared_rows.end());
+  }
+
+  void shared_block(const Module& m, const std::string& path, std::vector<ComponentRow>& out) {
+    if (!shared_done_.insert(&m).second) return;
+    const Tally t = count(m);
+    const auto& users = paths_.at(&m);
+    out.push_back({path, m.type(), "sum of its parameters", t.params, 0,
+                   fmt::format("one object, applied in {} layers: {}", users.size(), fmt::join(users, ", "))});
+  }
+
+  const Canonical& canonical_;
+  std::vector<ComponentRow>& rows_;
+  std::map<const Module*, std::vector<std::string>> paths_;
+  std::set<const Parameter*> counted_;
+  std::set<const Module*> shared_done_;
+};
+
+}  // namespace
+
+ParamReport count_params(const models::Model& model) {
+  ParamReport r;
+  std::map<const Parameter*, std::string> canonical;
+  for (const auto& ref : nn::parameter_slots(*model.root)) {
+    const auto& v = ref.param->value;
+    r.total_with_tied += v.numel();
+    TensorRow row{ref.path, v.shape(), v.dtype(), v.numel(), v.nbytes(), "", {}};
+    auto [it, fresh] = canonical.emplace(ref.param.get(), ref.path);
+    if (!fresh) {
+      row.tied_to = it->second;
+    } else {
+      r.total += v.numel();
+      r.bytes += v.nbytes();
+      auto& d = r.by_dtype[dtype_name(v.dtype())];
+      d.count += v.numel();
+      d.bytes += v.nbytes();
+    }
+    r.tensors.push_back(std::move(row));
+  }
+  std::map<std::string, std::vector<std::string>> aliases;
+  for (const auto& ref : nn::all_parameter_paths(*model.root)) {
+    const auto& first = canonical.at(ref.param.get());
+    if (ref.path != first) aliases[first].push_back(ref.path);
+  }
+  for (auto& row : r.tensors)
+    if (row.tied_to.empty()) {
+      for (const auto& a : aliases[row.name])
+        if (std::none_of(r.tensors.begin(), r.tensors.end(), [&](const TensorRow& t) { return t.name == a; }))
+          row.aliases.push_back(a);
+    }
+
+  Breakdown(*model.root, canonical, r.components).walk(*model.root, "");
+  return r;
+}
+
+}  // namespace anatomy::analysis

@@ -1,0 +1,48 @@
+// anatomy — dissects, runs, profiles and trains transformer-family language models.
+// Exit codes: 0 success, 2 bad input (one line naming file and field), 1 internal failure.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  using namespace anatomy;
+  CLI::App app{"anatomy: what is inside a language model, what it costs, where the time goes"};
+  app.require_subcommand(1);
+
+  cli::InspectOptions inspect;
+  auto* ins = app.add_subcommand("inspect", "Config, parameters, tensors and sizes of a model (headers only)");
+  ins->add_option("model", inspect.model, "Model folder, .safetensors, .gguf, config.json or catalog name")->required();
+  ins->add_option("--format", inspect.format, "table | md | json")->capture_default_str();
+  ins->add_option("--max-tensors", inspect.max_tensors, "Rows of the tensor table (0 = all)")->capture_default_str();
+
+  std::string models_format = "table";
+  auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
+  mod->add_option("--format", models_format, "table | md | json")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    std::string out;
+    if (*ins) out = cli::inspect_command(inspect);
+    else if (*mod) out = cli::models_command(models_format);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "anatomy: error: %s\n", e.what());
+    return e.kind() == ErrorKind::internal ? 1 : 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "anatomy: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "anatomy: internal error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,33 @@
+// Terminal and Markdown rendering of tables, and the number formats every command shares.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace anatomy::cli {
+
+enum class Format { table, md, json };
+Format parse_format(const std::string& s);
+
+std::string with_commas(uint64_t n);       // 3,212,749,824
+std::string human_bytes(uint64_t bytes);   // "6.13 GiB (6,425,499,648 B)"
+std::string short_bytes(uint64_t bytes);   // "3141.25 KiB"
+
+class Table {
+ public:
+  enum class Align { left, right };
+  explicit Table(std::vector<std::string> headers, std::vector<Align> align = {});
+  void add(std::vector<std::string> row);
+  std::string render(Format format) const;
+  bool empty() const { return rows_.empty(); }
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<Align> align_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string heading(const std::string& title, Format format, int level = 2);
+
+}  // namespace anatomy::cli

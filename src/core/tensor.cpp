@@ -1,0 +1,98 @@
+#include "core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+
+namespace anatomy {
+
+std::optional<uint64_t> shape_numel(const Shape& shape) {
+  uint64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return std::nullopt;
+    const auto ud = static_cast<uint64_t>(d);
+    if (ud != 0 && n > UINT64_MAX / ud) return std::nullopt;
+    n *= ud;
+  }
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+HeapStorage::HeapStorage(size_t bytes) : size_(bytes) {
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  data_ = static_cast<std::byte*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
+  if (!data_) throw std::bad_alloc();
+}
+
+HeapStorage::~HeapStorage() { std::free(data_); }
+
+MappedStorage::MappedStorage(std::shared_ptr<MappedFile> file, size_t offset, size_t size)
+    : file_(std::move(file)), offset_(offset), size_(size) {
+  ANATOMY_ASSERT(offset_ <= file_->size() && size_ <= file_->size() - offset_);
+}
+
+std::byte* MappedStorage::data() { return file_->data() + offset_; }
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  if (!shape_numel(shape_) || !dtype_bytes(dtype_, *shape_numel(shape_)))
+    fail(ErrorKind::shape, "tensor of shape " + shape_str(shape_) + " and dtype " +
+                               dtype_name(dtype_) + " has no valid size");
+  strides_.assign(shape_.size(), 1);
+  for (int i = static_cast<int>(shape_.size()) - 2; i >= 0; --i)
+    strides_[i] = strides_[i + 1] * shape_[i + 1];
+}
+
+Tensor Tensor::meta(DType dtype, Shape shape) { return Tensor(dtype, std::move(shape)); }
+
+Tensor Tensor::empty(DType dtype, Shape shape) {
+  Tensor t(dtype, std::move(shape));
+  t.storage_ = std::make_shared<HeapStorage>(t.nbytes());
+  return t;
+}
+
+Tensor Tensor::zeros(DType dtype, Shape shape) {
+  Tensor t = empty(dtype, std::move(shape));
+  std::memset(t.raw(), 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::view(std::shared_ptr<Storage> storage, size_t offset, DType dtype, Shape shape) {
+  Tensor t(dtype, std::move(shape));
+  if (offset > storage->size() || t.nbytes() > storage->size() - offset)
+    fail(ErrorKind::shape, "view of " + std::to_string(t.nbytes()) + " bytes at offset " +
+                               std::to_string(offset) + " exceeds storage of " +
+                               std::to_string(storage->size()) + " bytes");
+  t.storage_ = std::move(storage);
+  t.offset_ = offset;
+  return t;
+}
+
+uint64_t Tensor::numel() const { return *shape_numel(shape_); }
+uint64_t Tensor::nbytes() const { return *dtype_bytes(dtype_, numel()); }
+
+bool Tensor::is_contiguous() const {
+  int64_t expect = 1;
+  for (int i = static_cast<int>(shape_.size()) - 1; i >= 0; --i) {
+    if (shape_[i] != 1 && strides_[i] != expect) return false;
+    expect *= shape_[i];
+  }
+  return true;
+}
+
+std::byte* Tensor::raw() const {
+  ANATOMY_ASSERT(storage_ != nullptr);
+  return storage_->data() + offset_;
+}
+
+}  // namespace anatomy

@@ -1,0 +1,96 @@
+// Tensor = dtype + shape + strides + a storage that is heap memory, a mapped file range, or
+// nothing at all (a "meta" tensor: shape and dtype only, used for cost analysis without data).
+// Strides are in elements; block-quantized tensors are always contiguous.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace anatomy {
+
+using Shape = std::vector<int64_t>;
+
+// Element count, or nullopt on a negative dimension or uint64 overflow.
+std::optional<uint64_t> shape_numel(const Shape& shape);
+std::string shape_str(const Shape& shape);  // "[3072, 128256]"
+
+class MappedFile;
+
+class Storage {
+ public:
+  enum class Kind { heap, mapped };
+  virtual ~Storage() = default;
+  virtual Kind kind() const = 0;
+  virtual std::byte* data() = 0;
+  virtual size_t size() const = 0;
+};
+
+// 64-byte aligned heap buffer (AVX-512 friendly, cache-line aligned).
+class HeapStorage final : public Storage {
+ public:
+  explicit HeapStorage(size_t bytes);
+  ~HeapStorage() override;
+  HeapStorage(const HeapStorage&) = delete;
+  HeapStorage& operator=(const HeapStorage&) = delete;
+  Kind kind() const override { return Kind::heap; }
+  std::byte* data() override { return data_; }
+  size_t size() const override { return size_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// A byte range of a memory-mapped file; keeps the mapping alive.
+class MappedStorage final : public Storage {
+ public:
+  MappedStorage(std::shared_ptr<MappedFile> file, size_t offset, size_t size);
+  Kind kind() const override { return Kind::mapped; }
+  std::byte* data() override;
+  size_t size() const override { return size_; }
+
+ private:
+  std::shared_ptr<MappedFile> file_;
+  size_t offset_;
+  size_t size_;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  static Tensor meta(DType dtype, Shape shape);
+  static Tensor empty(DType dtype, Shape shape);  // uninitialised heap tensor
+  static Tensor zeros(DType dtype, Shape shape);
+  // A view of `storage` starting at `offset` bytes; checks that it fits.
+  static Tensor view(std::shared_ptr<Storage> storage, size_t offset, DType dtype, Shape shape);
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  const std::vector<int64_t>& strides() const { return strides_; }
+  int64_t dim(int i) const { return shape_.at(i < 0 ? shape_.size() + i : i); }
+  uint64_t numel() const;
+  uint64_t nbytes() const;
+  bool is_meta() const { return storage_ == nullptr; }
+  bool is_contiguous() const;
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+
+  std::byte* raw() const;
+  template <class T>
+  T* data() const { return reinterpret_cast<T*>(raw()); }
+
+ private:
+  Tensor(DType dtype, Shape shape);
+  DType dtype_ = DType::F32;
+  Shape shape_;
+  std::vector<int64_t> strides_;
+  std::shared_ptr<Storage> storage_;
+  size_t offset_ = 0;
+};
+
+}  // namespace anatomy

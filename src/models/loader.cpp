@@ -1,0 +1,187 @@
+#include "models/loader.h"
+
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/safetensors.h"
+#include "models/catalog.h"
+#include "models/registry.h"
+
+namespace anatomy::models {
+namespace fs = std::filesystem;
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+io::JsonOptions config_options() {
+  io::JsonOptions o;
+  o.allow_python_constants = true;
+  return o;
+}
+
+void load_config(LoadedModel& out, const std::string& path) {
+  out.config_file = path;
+  out.model = build_model(io::load_json_file(path, config_options()), path);
+}
+
+void add_safetensors(LoadedModel& out, const io::SafetensorsFile& f) {
+  out.stored.insert(out.stored.end(), f.tensors.begin(), f.tensors.end());
+  out.file_bytes += f.file_size;
+  out.header_bytes_read += f.header_bytes;
+}
+
+void load_safetensors(LoadedModel& out, const std::string& file, const std::string& config) {
+  if (!fs::exists(config))
+    fail(ErrorKind::config, file + ": no config.json beside it, so its architecture is unknown");
+  load_config(out, config);
+  out.format = "safetensors";
+  add_safetensors(out, io::read_safetensors(file));
+}
+
+void load_sharded(LoadedModel& out, const std::string& index, const std::string& config) {
+  if (!fs::exists(config))
+    fail(ErrorKind::config, index + ": no config.json beside it, so its architecture is unknown");
+  load_config(out, config);
+  const auto shards = io::read_safetensors_index(index);
+  out.format = fmt::format("safetensors, {} shard{}", shards.size(), shards.size() == 1 ? "" : "s");
+  for (const auto& s : shards) add_safetensors(out, s);
+}
+
+void load_gguf(LoadedModel& out, const std::string& path) {
+  io::GgufFile f = io::read_gguf(path);
+  json config;
+  try {
+    config = io::gguf_to_hf_config(f);
+  } catch (Error& e) {
+    throw e.with_context(path);
+  }
+  out.config_file = path + " (GGUF metadata)";
+  out.model = build_model(config, out.config_file);
+  out.format = fmt::format("gguf v{}", f.version);
+  out.gguf_architecture = f.architecture();
+  out.stored = std::move(f.tensors);
+  out.file_bytes = fs::file_size(path);
+  out.header_bytes_read = f.data_offset;
+}
+
+// A model folder: config.json plus sharded or single safetensors, or a single GGUF.
+void load_folder(LoadedModel& out, const fs::path& dir) {
+  const auto config = (dir / "config.json").string();
+  if (fs::exists(dir / "model.safetensors.index.json"))
+    return load_sharded(out, (dir / "model.safetensors.index.json").string(), config);
+  std::vector<fs::path> st, gguf;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".safetensors") st.push_back(e.path());
+    if (e.path().extension() == ".gguf") gguf.push_back(e.path());
+  }
+  if (st.size() == 1) return load_safetensors(out, st[0].string(), config);
+  if (st.size() > 1)
+    fail(ErrorKind::format, dir.string() + ": several .safetensors files but no model.safetensors.index.json");
+  if (gguf.size() == 1 && !fs::exists(config)) return load_gguf(out, gguf[0].string());
+  if (!fs::exists(config)) fail(ErrorKind::io, dir.string() + ": no config.json, safetensors or GGUF file in it");
+  load_config(out, config);
+  out.format = "config.json";
+}
+
+bool shape_matches(const Shape& stored, const Shape& expected, io::GgufNameMapping::Layout layout) {
+  using L = io::GgufNameMapping::Layout;
+  if (layout == L::transposed) return stored.size() == 2 && expected.size() == 2 &&
+                                      stored[0] == expected[1] && stored[1] == expected[0];
+  if (layout == L::reshaped || layout == L::neg_exp) return shape_numel(stored) == shape_numel(expected);
+  return stored == expected;
+}
+
+std::string list(const std::vector<std::string>& items) {
+  std::string s;
+  const size_t shown = std::min<size_t>(items.size(), 8);
+  for (size_t i = 0; i < shown; ++i) s += (i ? ", " : "") + items[i];
+  if (items.size() > shown) s += fmt::format(", … {} more", items.size() - shown);
+  return s;
+}
+
+}  // namespace
+
+void bind_checkpoint(LoadedModel& out, const std::string& gguf_arch) {
+  std::map<std::string, nn::ParamRef> by_path;
+  for (auto& ref : nn::all_parameter_paths(*out.model.root)) by_path.emplace(ref.path, ref);
+  const Family& family = family_for(ConfigReader(json{{"model_type", out.model.model_type}}, out.config_file));
+
+  std::vector<std::string> unexpected, wrong_shape, missing;
+  for (const auto& t : out.stored) {
+    std::string name = t.name;
+    auto layout = io::GgufNameMapping::Layout::same;
+    if (!gguf_arch.empty()) {
+      const auto mapped = io::gguf_to_hf_name(gguf_arch, t.name);
+      if (!mapped) continue;  // not a parameter (e.g. rope_freqs)
+      name = mapped->hf_name;
+      layout = mapped->layout;
+    } else if (family.checkpoint_name) {
+      name = family.checkpoint_name(t.name);
+      if (name.empty()) continue;  // a buffer such as GPT-2's attn.bias
+    }
+    auto it = by_path.find(name);
+    if (it == by_path.end()) {
+      unexpected.push_back(t.name);
+      continue;
+    }
+    const auto& param = it->second.param;
+    if (!shape_matches(t.shape, param->value.shape(), layout)) {
+      wrong_shape.push_back(fmt::format("{} {} (expected {})", t.name, shape_str(t.shape), shape_str(param->value.shape())));
+      continue;
+    }
+    out.binding[param.get()] = &t;
+  }
+  for (const auto& ref : nn::parameter_slots(*out.model.root))
+    if (!out.binding.count(ref.param.get())) missing.push_back(ref.path);
+  if (!missing.empty() || !unexpected.empty() || !wrong_shape.empty()) {
+    std::string msg = fmt::format("tensors do not match {} ({})", out.model.architecture, out.model.model_type);
+    if (!missing.empty()) msg += fmt::format("; missing {}: {}", missing.size(), list(missing));
+    if (!unexpected.empty()) msg += fmt::format("; unexpected {}: {}", unexpected.size(), list(unexpected));
+    if (!wrong_shape.empty()) msg += fmt::format("; wrong shape {}: {}", wrong_shape.size(), list(wrong_shape));
+    fail(ErrorKind::format, out.source + ": " + msg);
+  }
+  // Parameters take the dtype they are stored in (block-quantized GGUF types included).
+  for (auto& [param, entry] : out.binding) param->value = Tensor::meta(entry->dtype, param->value.shape());
+}
+
+LoadedModel load_model(const std::string& source) {
+  LoadedModel out;
+  out.source = source;
+  std::error_code ec;
+  const fs::path p(source);
+  if (!fs::exists(p, ec)) {
+    const CatalogEntry* entry = find_catalog(source);
+    if (!entry) {
+      std::string names;
+      for (const auto& e : catalog()) names += (names.empty() ? "" : ", ") + e.name;
+      fail(ErrorKind::io, source + ": no such file, folder or catalog model (catalog: " + names + ")");
+    }
+    out.format = "catalog";
+    out.config_file = "catalog/" + source + ".json";
+    out.model = build_model(entry->config, out.config_file);
+    return out;
+  }
+  if (fs::is_directory(p)) {
+    load_folder(out, p);
+  } else if (ends_with(source, ".gguf")) {
+    load_gguf(out, source);
+  } else if (ends_with(source, ".safetensors.index.json")) {
+    load_sharded(out, source, (p.parent_path() / "config.json").string());
+  } else if (ends_with(source, ".safetensors")) {
+    load_safetensors(out, source, (p.parent_path() / "config.json").string());
+  } else if (ends_with(source, ".json")) {
+    load_config(out, source);
+    out.format = "config.json";
+  } else {
+    fail(ErrorKind::unsupported, source + ": unknown file type (expected a folder, .safetensors, .gguf or config.json)");
+  }
+  if (out.has_weights()) bind_checkpoint(out, out.gguf_architecture);
+  return out;
+}
+
+}  // namespace anatomy::models

@@ -1,0 +1,60 @@
+// A built model: its module tree plus the typed config summary that `inspect` shows, and the
+// reader every family uses to turn config.json into a typed config with HF's defaults.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/dtype.h"
+#include "io/json.h"
+#include "nn/module.h"
+
+namespace anatomy::models {
+
+using io::json;
+using io::ordered_json;
+
+struct Model {
+  std::string architecture;  // Hugging Face class (or original repo class): "LlamaForCausalLM"
+  std::string model_type;    // registry key: "llama"
+  std::shared_ptr<nn::Module> root;
+  ordered_json config;       // every field and derived value the family knows; never null
+  DType dtype = DType::F32;  // the config's torch_dtype (F32 when absent)
+};
+
+// Reads typed values from a config.json; every error names the file and the field.
+class ConfigReader {
+ public:
+  ConfigReader(const json& j, std::string file) : j_(j), file_(std::move(file)) {}
+  const json& raw() const { return j_; }
+  const std::string& file() const { return file_; }
+  bool has(const std::string& key) const;  // present and not null
+
+  // A size or count: an integer in [1, 2^31).
+  int64_t count(const std::string& key) const;
+  int64_t count_or(const std::string& key, int64_t fallback) const;
+  // A non-negative integer in [0, 2^31) (e.g. ids, optional widths).
+  int64_t index_or(const std::string& key, int64_t fallback) const;
+  double number_or(const std::string& key, double fallback) const;
+  double positive_or(const std::string& key, double fallback) const;
+  bool flag_or(const std::string& key, bool fallback) const;
+  std::string string_or(const std::string& key, const std::string& fallback) const;
+  std::vector<int64_t> index_list(const std::string& key) const;  // empty when absent
+
+  [[noreturn]] void error(const std::string& key, const std::string& message) const;
+
+ private:
+  const json& value(const std::string& key) const;
+  const json& j_;
+  std::string file_;
+};
+
+// Checks shared by every attention family: heads divide into KV groups and the hidden size
+// (when no head_dim is given). Returns the head dim.
+int64_t check_heads(const ConfigReader& c, const char* hidden_key, const char* heads_key,
+                    const char* kv_key, const char* head_dim_key);
+
+// "GQA: 24 query heads share 8 KV heads (3 per group)", "MHA: 12 heads", "MQA: ..."
+std::string attention_kind(int64_t heads, int64_t kv_heads);
+
+}  // namespace anatomy::models

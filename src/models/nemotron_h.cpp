@@ -1,0 +1,135 @@
+// Nemotron-H (NVIDIA-Nemotron-Nano-9B-v2; NVIDIA's modeling_nemotron_h.py names, NemotronHConfig
+// defaults). One block wrapper h = h + mixer(norm(h)) whose mixer is chosen per layer by the
+// pattern: M = Mamba2, * = attention (GQA, no positional encoding), - = ReLU² MLP.
+#include <fmt/format.h>
+
+#include "models/families.h"
+#include "nn/blocks.h"
+
+namespace anatomy::models {
+namespace {
+
+// hybrid_override_pattern, or the newer list spelling layers_block_type.
+std::string layer_pattern(const ConfigReader& c, int64_t layers) {
+  std::string p;
+  if (c.has("hybrid_override_pattern")) {
+    p = c.string_or("hybrid_override_pattern", "");
+  } else if (c.has("layers_block_type")) {
+    const json& list = c.raw()["layers_block_type"];
+    if (!list.is_array()) c.error("layers_block_type", "is not a list");
+    for (const auto& t : list) {
+      const std::string s = t.is_string() ? t.get<std::string>() : t.dump();
+      if (s == "mamba" || s == "linear_attention") p += 'M';
+      else if (s == "attention" || s == "full_attention") p += '*';
+      else if (s == "mlp") p += '-';
+      else if (s == "moe") p += 'E';
+      else c.error("layers_block_type", "unknown block type " + s);
+    }
+  } else {
+    c.error("hybrid_override_pattern", "required field is missing (or layers_block_type)");
+  }
+  if (static_cast<int64_t>(p.size()) != layers)
+    c.error("hybrid_override_pattern", fmt::format("has {} letters for num_hidden_layers = {}", p.size(), layers));
+  for (char ch : p) {
+    if (ch == 'E') c.error("hybrid_override_pattern", "mixture-of-experts blocks (E) are not supported yet");
+    if (ch != 'M' && ch != '*' && ch != '-')
+      c.error("hybrid_override_pattern", fmt::format("unknown block letter '{}' (M, *, -)", ch));
+  }
+  return p;
+}
+
+Model build(const ConfigReader& c) {
+  const int64_t d = c.count("hidden_size"), layers = c.count("num_hidden_layers"), vocab = c.count("vocab_size");
+  const std::string pattern = layer_pattern(c, layers);
+  const auto n_of = [&](char ch) { return static_cast<int64_t>(std::count(pattern.begin(), pattern.end(), ch)); };
+  const double eps = c.positive_or("layer_norm_epsilon", 1e-5);
+  const bool tied = c.flag_or("tie_word_embeddings", false);
+
+  nn::Mamba2Spec ssm{"NemotronHMamba2Mixer", "MambaRMSNormGated", d, c.count_or("mamba_num_heads", 128),
+                     c.count_or("mamba_head_dim", 64), c.count_or("ssm_state_size", 128),
+                     c.count_or("n_groups", 8), c.count_or("conv_kernel", 4), c.count_or("chunk_size", 128),
+                     c.flag_or("use_conv_bias", true), c.flag_or("mamba_proj_bias", false), eps};
+  if (ssm.heads % ssm.groups != 0)
+    c.error("n_groups", fmt::format("{} does not divide mamba_num_heads {}", ssm.groups, ssm.heads));
+  nn::AttentionSpec attn{.type = "NemotronHAttention", .input_width = d, .output_width = d,
+                         .heads = 0, .kv_heads = 0, .head_dim = 0,
+                         .qkv_bias = c.flag_or("attention_bias", false), .o_bias = c.flag_or("attention_bias", false)};
+  if (n_of('*') > 0) {
+    attn.heads = c.count("num_attention_heads");
+    attn.kv_heads = c.count_or("num_key_value_heads", attn.heads);
+    attn.head_dim = c.has("head_dim") ? check_heads(c, "hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim")
+                                      : check_heads(c, "hidden_size", "num_attention_heads", "num_key_value_heads", "attention_head_dim");
+  }
+  const int64_t inter = n_of('-') > 0 ? c.count("intermediate_size") : 0;
+  const bool mlp_bias = c.flag_or("mlp_bias", false);
+  const std::string act = c.string_or("mlp_hidden_act", "relu2");
+  if (act != "relu2") c.error("mlp_hidden_act", "'" + act + "' is not supported (relu2)");
+
+  auto root = std::make_shared<nn::Module>("NemotronHForCausalLM");
+  auto bb = root->add("backbone", std::make_shared<nn::Module>("NemotronHModel"));
+  auto emb = bb->add("embeddings", std::make_shared<nn::Embedding>(vocab, d));
+  auto list = bb->add("layers", std::make_shared<nn::ModuleList>());
+  for (int64_t i = 0; i < layers; ++i) {
+    auto block = list->add(std::to_string(i), std::make_shared<nn::Module>("NemotronHBlock"));
+    block->add("norm", std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
+    const char kind = pattern[static_cast<size_t>(i)];
+    if (kind == 'M') {
+      block->add("mixer", std::make_shared<nn::Mamba2Mixer>(ssm));
+    } else if (kind == '*') {
+      block->add("mixer", std::make_shared<nn::Attention>(attn));
+    } else {
+      auto mlp = block->add("mixer", std::make_shared<nn::Module>("NemotronHMLP"));
+      mlp->add("up_proj", std::make_shared<nn::Linear>(d, inter, mlp_bias));
+      mlp->add("down_proj", std::make_shared<nn::Linear>(inter, d, mlp_bias));
+      mlp->add("act_fn", std::make_shared<nn::ActivationModule>(nn::Activation::relu2, "ReLUSquaredActivation"));
+    }
+  }
+  bb->add("norm_f", std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
+  auto head = root->add("lm_head", std::make_shared<nn::Linear>(d, vocab, false));
+  if (tied) head->tie_weight(emb->weight);
+
+  Model m;
+  m.architecture = "NemotronHForCausalLM";
+  m.model_type = "nemotron_h";
+  m.root = root;
+  m.config = {
+      {"hidden_size", d},
+      {"num_hidden_layers", layers},
+      {"vocab_size", vocab},
+      {"layer_pattern", pattern},
+      {"layer_counts", fmt::format("{} Mamba2 (M), {} attention (*), {} MLP (-)", n_of('M'), n_of('*'), n_of('-'))},
+      {"num_attention_heads", attn.heads},
+      {"num_key_value_heads", attn.kv_heads},
+      {"head_dim", attn.head_dim},
+      {"gqa_ratio", attn.kv_heads > 0 ? attn.heads / attn.kv_heads : 0},
+      {"attention", n_of('*') > 0 ? attention_kind(attn.heads, attn.kv_heads) + ", causal, no positional encoding"
+                                  : std::string("none")},
+      {"ffn", n_of('-') > 0 ? "down_proj(relu(up_proj(x))²), not gated, own blocks (-)" : "none"},
+      {"intermediate_size", inter},
+      {"ssm_heads", ssm.heads},
+      {"ssm_head_dim", ssm.head_dim},
+      {"ssm_state_size", ssm.state},
+      {"ssm_groups", ssm.groups},
+      {"ssm_inner_size", ssm.d_inner()},
+      {"conv_kernel", ssm.conv_kernel},
+      {"conv_dim", ssm.conv_dim()},
+      {"in_proj_width", ssm.in_proj_width()},
+      {"chunk_size", ssm.chunk_size},
+      {"norm", fmt::format("RMSNorm, eps {:g}, pre-norm; gated RMSNorm in Mamba mixers ({} groups of {})", eps,
+                           ssm.groups, ssm.d_inner() / ssm.groups)},
+      {"position_embedding", "none (positions come from the Mamba layers)"},
+      {"tie_word_embeddings", tied},
+  };
+  return m;
+}
+
+// transformers' native port names the base model "model" instead of NVIDIA's "backbone".
+std::string checkpoint_name(const std::string& name) {
+  return name.rfind("model.", 0) == 0 ? "backbone." + name.substr(6) : name;
+}
+
+}  // namespace
+
+const Family kNemotronH{"nemotron_h", build, checkpoint_name};
+
+}  // namespace anatomy::models

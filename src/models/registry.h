@@ -1,0 +1,25 @@
+// The registry: one explicit table, model_type -> family (builder + checkpoint naming rules).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "models/model.h"
+
+namespace anatomy::models {
+
+struct Family {
+  const char* model_type;
+  Model (*build)(const ConfigReader& config);
+  // Maps a tensor name found in a checkpoint to the tree's name; "" for non-parameter buffers to
+  // skip. Null when the family's checkpoints use the tree's names unchanged.
+  std::string (*checkpoint_name)(const std::string& name) = nullptr;
+  // Recognises configs that carry no model_type (mamba_ssm, nanoGPT model_args).
+  bool (*claims_untyped)(const json& config) = nullptr;
+};
+
+const std::vector<Family>& families();
+const Family& family_for(const ConfigReader& config);  // errors name file and model_type
+Model build_model(const json& config, const std::string& file);
+
+}  // namespace anatomy::models

@@ -1,0 +1,101 @@
+// The leaf modules every family is built from, with PyTorch's parameter names and shapes:
+// nn.Linear weight [out, in]; GPT-2's Conv1D weight [in, out]; nn.Conv1d (depthwise) [C, 1, K].
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "nn/module.h"
+
+namespace anatomy::nn {
+
+class Linear : public Module {
+ public:
+  Linear(int64_t in, int64_t out, bool bias, std::string type = "Linear");
+  std::string extra_repr() const override;
+  void tie_weight(std::shared_ptr<Parameter> w);  // lm_head = embed_tokens
+  int64_t in_features, out_features;
+  std::shared_ptr<Parameter> weight, bias;  // bias null when absent
+};
+
+// Hugging Face GPT-2 Conv1D: y = x·W + b with W stored [in, out].
+class Conv1D : public Module {
+ public:
+  Conv1D(int64_t in, int64_t out);
+  std::string extra_repr() const override;
+  int64_t in_features, out_features;
+  std::shared_ptr<Parameter> weight, bias;
+};
+
+class Embedding : public Module {
+ public:
+  Embedding(int64_t num, int64_t dim, std::string type = "Embedding");
+  std::string extra_repr() const override;
+  int64_t num_embeddings, embedding_dim;
+  std::shared_ptr<Parameter> weight;
+};
+
+// LayerNorm with weight/bias (PyTorch) or gamma/beta (hyunwoongko) names; bias optional.
+class LayerNorm : public Module {
+ public:
+  LayerNorm(int64_t dim, double eps, bool bias, std::string type = "LayerNorm",
+            const char* weight_name = "weight", const char* bias_name = "bias");
+  std::string extra_repr() const override;
+  int64_t dim;
+  double eps;
+  std::shared_ptr<Parameter> weight, bias;
+};
+
+class RMSNorm : public Module {
+ public:
+  RMSNorm(int64_t dim, double eps, std::string type);
+  std::string extra_repr() const override;
+  int64_t dim;
+  double eps;
+  std::shared_ptr<Parameter> weight;
+};
+
+// Gated RMSNorm of the Mamba2 mixer, normalised over `groups` contiguous groups (§3.1).
+class GatedRMSNorm : public Module {
+ public:
+  GatedRMSNorm(int64_t dim, int64_t groups, double eps, std::string type);
+  std::string extra_repr() const override;
+  int64_t dim, groups;
+  double eps;
+  std::shared_ptr<Parameter> weight;
+};
+
+// Depthwise nn.Conv1d (groups = channels), causal padding kernel-1.
+class DepthwiseConv1d : public Module {
+ public:
+  DepthwiseConv1d(int64_t channels, int64_t kernel, bool bias);
+  std::string extra_repr() const override;
+  int64_t channels, kernel;
+  std::shared_ptr<Parameter> weight, bias;
+};
+
+enum class Activation { silu, gelu, gelu_tanh, relu, relu2 };
+Activation activation_from_hf(const std::string& name);  // "silu", "gelu_new", "relu2", ...
+const char* activation_name(Activation a);
+
+// A parameter-free activation module; `type` is the class name shown to users (SiLU, GELU,
+// NewGELUActivation, ReLUSquaredActivation, ...).
+class ActivationModule : public Module {
+ public:
+  ActivationModule(Activation kind, std::string type) : Module(std::move(type)), kind(kind) {}
+  Activation kind;
+};
+
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p) : Module("Dropout"), p(p) {}
+  std::string extra_repr() const override;
+  double p;
+};
+
+class ModuleList : public Module {
+ public:
+  ModuleList() : Module("ModuleList") {}
+};
+
+}  // namespace anatomy::nn

@@ -1,0 +1,80 @@
+#include "nn/module.h"
+
+#include <set>
+
+#include "core/error.h"
+
+namespace anatomy::nn {
+
+std::shared_ptr<Parameter> Module::add_param(const std::string& name, Shape shape) {
+  auto p = std::make_shared<Parameter>();
+  p->value = Tensor::meta(DType::F32, std::move(shape));
+  params_.emplace_back(name, p);
+  return p;
+}
+
+void Module::tie_param(const std::string& name, std::shared_ptr<Parameter> param) {
+  for (auto& [n, p] : params_)
+    if (n == name) {
+      p = std::move(param);
+      return;
+    }
+  params_.emplace_back(name, std::move(param));
+}
+
+std::shared_ptr<Parameter> Module::param(const std::string& name) const {
+  for (const auto& [n, p] : params_)
+    if (n == name) return p;
+  return nullptr;
+}
+
+std::shared_ptr<Module> Module::child(const std::string& name) const {
+  for (const auto& [n, c] : children_)
+    if (n == name) return c;
+  return nullptr;
+}
+
+namespace {
+
+void visit(const Module& m, const std::string& path, std::set<const Module*>& seen,
+           const ModuleVisitor& fn, bool descend_shared) {
+  const bool first = seen.insert(&m).second;
+  fn(path, m, first);
+  if (!first && !descend_shared) return;
+  for (const auto& [name, child] : m.children())
+    visit(*child, join_path(path, name), seen, fn, descend_shared);
+}
+
+}  // namespace
+
+void visit_modules(const Module& root, const ModuleVisitor& fn) {
+  std::set<const Module*> seen;
+  visit(root, "", seen, fn, false);
+}
+
+std::vector<ParamRef> parameter_slots(const Module& root) {
+  std::vector<ParamRef> out;
+  visit_modules(root, [&](const std::string& path, const Module& m, bool first) {
+    if (!first) return;
+    for (const auto& [name, p] : m.params()) out.push_back({join_path(path, name), p, &m});
+  });
+  return out;
+}
+
+std::vector<ParamRef> all_parameter_paths(const Module& root) {
+  std::vector<ParamRef> out;
+  std::set<const Module*> seen;
+  visit(root, "", seen,
+        [&](const std::string& path, const Module& m, bool) {
+          for (const auto& [name, p] : m.params()) out.push_back({join_path(path, name), p, &m});
+        },
+        true);
+  return out;
+}
+
+void set_param_dtype(const Module& root, DType dtype) {
+  for (auto& ref : parameter_slots(root))
+    ref.param->value = Tensor::meta(dtype, ref.param->value.shape());
+}
+
+}  // namespace anatomy::nn
