@@ -125,11 +125,26 @@ class Breakdown {
       if (it == groups.end()) groups.push_back({sig, {name}});
       else it->second.push_back(name);
     }
-    for (const auto& [sig, names] : groups) layer_group(list, path, names);
+    for (const auto& [sig, names] : groups) layer_group(list, path, names, groups.size() > 1);
   }
 
-  void layer_group(const Module& list, const std::string& path, const std::vector<std::string>& names) {
+  // "NemotronHBlock (NemotronHMamba2Mixer)": a hybrid stack's layers share one class, so the
+  // class of the layer's largest part tells the kinds apart.
+  static std::string kind(const Module& layer, bool mixed) {
+    if (!mixed) return layer.type();
+    const Module* big = nullptr;
+    uint64_t most = 0;
+    for (const auto& [n, c] : layer.children()) {
+      uint64_t k = 0;
+      for (const auto& ref : nn::parameter_slots(*c)) k += ref.param->value.numel();
+      if (k > most) most = k, big = c.get();
+    }
+    return big && big->type() != layer.type() ? fmt::format("{} ({})", layer.type(), big->type()) : layer.type();
+  }
+
+  void layer_group(const Module& list, const std::string& path, const std::vector<std::string>& names, bool mixed) {
     const Module& layer = *list.child(names[0]);
+    const std::string label = kind(layer, mixed);
     const std::string first = join_path(path, names[0]);
     const size_t header = rows_.size();
     rows_.push_back({});
@@ -154,9 +169,9 @@ class Breakdown {
     std::vector<ComponentRow> shared_rows;  // counted before the copies below can claim them
     for (const auto& [m, spath] : shared_children) shared_block(*m, spath, shared_rows);
     for (size_t i = 1; i < names.size(); ++i) count(*list.child(names[i]));  // identical copies
-    rows_[header] = {fmt::format("{}.{} ({}), one layer", path, names[0], layer.type()), layer.type(),
+    rows_[header] = {fmt::format("{}.{}, one layer", path, names[0]), label,
                      "sum of the parts below", per_layer, 0, "same structure in " + index_ranges(names)};
-    rows_.push_back({fmt::format("{} × {}", layer.type(), names.size()), layer.type(),
+    rows_.push_back({fmt::format("{} × {}", label, names.size()), label,
                      fmt::format("{} × {}", commas(per_layer), names.size()), per_layer * names.size(), 0, ""});
     rows_.insert(rows_.end(), shared_rows.begin(), shared_rows.end());
   }

@@ -40,6 +40,10 @@ struct GgufNameMapping {
 // nullopt for tensors that are not parameters (e.g. llama3's baked rope_freqs).
 std::optional<GgufNameMapping> gguf_to_hf_name(const std::string& arch, const std::string& name);
 
+// The inverse: the GGUF name of a Hugging Face tensor name (nullopt when GGUF has none).
+std::optional<std::pair<std::string, GgufNameMapping::Layout>> hf_to_gguf_name(const std::string& arch,
+                                                                                const std::string& hf_name);
+
 // The Hugging Face config.json equivalent of a GGUF file's metadata, for llama, qwen2, qwen3,
 // gpt2, mamba2 and nemotron_h. Unsupported architectures are an error naming the field.
 json gguf_to_hf_config(const GgufFile& file);

@@ -104,7 +104,8 @@ std::optional<GgufNameMapping> apply(const std::vector<NameRule>& rules, std::st
   for (const auto& r : rules) {
     if (r.gguf != stem) continue;
     GgufNameMapping m;
-    m.layout = r.layout;
+    // Only Conv1D weights are stored transposed; their biases are plain vectors.
+    m.layout = r.layout == Layout::transposed && suffix != ".weight" ? Layout::same : r.layout;
     m.hf_name = prefix + std::string(r.hf) + std::string(r.bare ? "" : suffix);
     return m;
   }
@@ -131,6 +132,34 @@ std::optional<GgufNameMapping> gguf_to_hf_name(const std::string& arch, const st
     return apply(names.blocks, n.substr(dot + 1), suffix, prefix);
   }
   return apply(names.globals, n, suffix, "");
+}
+
+std::optional<std::pair<std::string, GgufNameMapping::Layout>> hf_to_gguf_name(const std::string& arch,
+                                                                                const std::string& hf_name) {
+  const auto& names = names_for(arch);
+  auto match = [&](const std::vector<NameRule>& rules, std::string_view rest, const std::string& gguf_prefix)
+      -> std::optional<std::pair<std::string, GgufNameMapping::Layout>> {
+    for (const auto& r : rules) {
+      if (r.bare ? rest == r.hf : rest.substr(0, r.hf.size()) == r.hf && rest.size() > r.hf.size() &&
+                                      (rest.substr(r.hf.size()) == ".weight" || rest.substr(r.hf.size()) == ".bias")) {
+        const std::string suffix = r.gguf == "ssm_dt" ? ".bias" : r.bare ? "" : std::string(rest.substr(r.hf.size()));
+        const auto layout = r.layout == Layout::transposed && suffix != ".weight" ? Layout::same : r.layout;
+        return std::make_pair(gguf_prefix + std::string(r.gguf) + suffix, layout);
+      }
+    }
+    return std::nullopt;
+  };
+  const std::string_view pattern = names.layer_prefix;
+  const auto brace = pattern.find("{}");
+  const std::string_view head = pattern.substr(0, brace), tail = pattern.substr(brace + 2);
+  const std::string_view n = hf_name;
+  if (n.substr(0, head.size()) == head) {
+    const auto end = n.find(tail, head.size());
+    const std::string_view layer = n.substr(head.size(), end - head.size());
+    if (end != std::string_view::npos && !layer.empty() && layer.find_first_not_of("0123456789") == std::string_view::npos)
+      return match(names.blocks, n.substr(end + tail.size()), "blk." + std::string(layer) + ".");
+  }
+  return match(names.globals, n, "");
 }
 
 namespace {

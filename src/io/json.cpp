@@ -38,6 +38,51 @@ std::string replace_python_constants(std::string_view text) {
   return out;
 }
 
+// Rejects duplicate keys within an object and nesting deeper than max_depth.
+class DuplicateAndDepthCheck : public nlohmann::json_sax<json> {
+ public:
+  DuplicateAndDepthCheck(const std::string& file, int max_depth) : file_(file), max_depth_(max_depth) {}
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    keys_.emplace_back();
+    return enter();
+  }
+  bool key(string_t& k) override {
+    if (!keys_.back().insert(k).second) fail_at(ErrorKind::format, file_, k, "duplicate key");
+    return true;
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override { return enter(); }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    fail_at(ErrorKind::format, file_, "", std::string("invalid JSON: ") + e.what());
+  }
+
+ private:
+  bool enter() {
+    if (++depth_ > max_depth_)
+      fail_at(ErrorKind::format, file_, "", "JSON nested deeper than " + std::to_string(max_depth_) + " levels");
+    return true;
+  }
+  const std::string& file_;
+  int max_depth_;
+  int depth_ = 0;
+  std::vector<std::set<std::string>> keys_;
+};
+
 }  // namespace
 
 json parse_json(std::string_view text, const std::string& file, const JsonOptions& options) {
@@ -50,26 +95,12 @@ json parse_json(std::string_view text, const std::string& file, const JsonOption
     fixed = replace_python_constants(text);
     text = fixed;
   }
-  std::vector<std::set<std::string>> keys;  // one set per open object
-  auto check = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth > options.max_depth)
-      fail_at(ErrorKind::format, file, "", "JSON nested deeper than " +
-                                               std::to_string(options.max_depth) + " levels");
-    switch (event) {
-      case json::parse_event_t::object_start: keys.emplace_back(); break;
-      case json::parse_event_t::object_end: keys.pop_back(); break;
-      case json::parse_event_t::key: {
-        const auto& k = parsed.get_ref<const std::string&>();
-        if (!keys.back().insert(k).second)
-          fail_at(ErrorKind::format, file, k, "duplicate key");
-        break;
-      }
-      default: break;
-    }
-    return true;
-  };
+  // nlohmann's callback parser is quadratic in the number of keys, so the checks run as a
+  // separate SAX pass (linear) before the ordinary DOM parse.
+  DuplicateAndDepthCheck check(file, options.max_depth);
   try {
-    return json::parse(text.begin(), text.end(), check);
+    json::sax_parse(text.begin(), text.end(), &check);
+    return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
     fail_at(ErrorKind::format, file, "", std::string("invalid JSON: ") + e.what());
   }

@@ -93,7 +93,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
   reader.read_at(8, text.data(), n, "header");
   out.header_bytes = 8 + n;
 
-  const json header = parse_json(text, path);
+  JsonOptions options;
+  options.max_bytes = kSafetensorsMaxHeader;
+  const json header = parse_json(text, path, options);
   if (!header.is_object()) bad(path, "header", "is not a JSON object");
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {

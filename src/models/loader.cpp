@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -112,6 +113,7 @@ void bind_checkpoint(LoadedModel& out, const std::string& gguf_arch) {
   const Family& family = family_for(ConfigReader(json{{"model_type", out.model.model_type}}, out.config_file));
 
   std::vector<std::string> unexpected, wrong_shape, missing;
+  std::set<const nn::Parameter*> misshapen;
   for (const auto& t : out.stored) {
     std::string name = t.name;
     auto layout = io::GgufNameMapping::Layout::same;
@@ -132,12 +134,13 @@ void bind_checkpoint(LoadedModel& out, const std::string& gguf_arch) {
     const auto& param = it->second.param;
     if (!shape_matches(t.shape, param->value.shape(), layout)) {
       wrong_shape.push_back(fmt::format("{} {} (expected {})", t.name, shape_str(t.shape), shape_str(param->value.shape())));
+      misshapen.insert(param.get());
       continue;
     }
     out.binding[param.get()] = &t;
   }
   for (const auto& ref : nn::parameter_slots(*out.model.root))
-    if (!out.binding.count(ref.param.get())) missing.push_back(ref.path);
+    if (!out.binding.count(ref.param.get()) && !misshapen.count(ref.param.get())) missing.push_back(ref.path);
   if (!missing.empty() || !unexpected.empty() || !wrong_shape.empty()) {
     std::string msg = fmt::format("tensors do not match {} ({})", out.model.architecture, out.model.model_type);
     if (!missing.empty()) msg += fmt::format("; missing {}: {}", missing.size(), list(missing));

@@ -1,0 +1,46 @@
+#include "models/checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "core/error.h"
+#include "core/half.h"
+
+namespace anatomy::models {
+
+io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale) {
+  if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::F16)
+    fail(ErrorKind::unsupported, std::string("synthetic weights in ") + dtype_name(dtype) + " (F32, BF16, F16)");
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  io::NamedTensors out;
+  std::set<const nn::Parameter*> done;
+  for (const auto& ref : nn::parameter_slots(*model.root)) {
+    if (!done.insert(ref.param.get()).second) continue;
+    Tensor t = Tensor::empty(dtype, ref.param->value.shape());
+    // Norm scales start at 1 as in every HF initialiser; the rest is small noise.
+    const bool is_norm = ref.owner->type().find("Norm") != std::string::npos && ref.path.ends_with("weight");
+    for (uint64_t i = 0; i < t.numel(); ++i) {
+      const float v = is_norm ? 1.0f : dist(rng);
+      if (dtype == DType::F32) t.data<float>()[i] = v;
+      else if (dtype == DType::BF16) t.data<uint16_t>()[i] = f32_to_bf16(v);
+      else t.data<uint16_t>()[i] = f32_to_f16(v);
+    }
+    out.emplace_back(ref.path, std::move(t));
+  }
+  return out;
+}
+
+void write_checkpoint(const std::string& dir, const json& config, const io::NamedTensors& weights,
+                      uint64_t max_shard_bytes) {
+  std::filesystem::create_directories(dir);
+  if (max_shard_bytes > 0) io::write_safetensors_sharded(dir, weights, max_shard_bytes);
+  else io::write_safetensors(dir + "/model.safetensors", weights);
+  std::ofstream out(dir + "/config.json");
+  out << config.dump(2) << "\n";
+  if (!out) fail(ErrorKind::io, dir + "/config.json: cannot write");
+}
+
+}  // namespace anatomy::models

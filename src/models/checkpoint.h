@@ -1,0 +1,21 @@
+// The project's own checkpoint folder (config.json + model.safetensors, or shards + index) and
+// deterministic synthetic weights for any model tree (timing and tests need no real weights).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "io/safetensors.h"
+#include "models/model.h"
+
+namespace anatomy::models {
+
+// One tensor per unique parameter, under its canonical name, uniform in [-scale, scale] (norm
+// weights 1), in `dtype`; the same seed gives the same bytes.
+io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale = 0.02f);
+
+// Writes dir/config.json and the weights; shards when max_shard_bytes > 0.
+void write_checkpoint(const std::string& dir, const json& config, const io::NamedTensors& weights,
+                      uint64_t max_shard_bytes = 0);
+
+}  // namespace anatomy::models

@@ -1,0 +1,127 @@
+// The binary end to end: outputs of inspect/models, and bad input -> one line on stderr naming
+// the file and the field, exit code 2, nothing on stdout (no partial output).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "io/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "test_util.h"
+
+namespace anatomy {
+namespace {
+
+using test::run_anatomy;
+using test::TempDir;
+
+const char* kConfig = R"({"model_type":"llama","hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
+  "num_attention_heads":2,"vocab_size":10,"tie_word_embeddings":true})";
+
+// A valid one-layer llama folder; the tests then break one thing in it.
+void write_good_folder(const std::string& dir) {
+  const auto m = models::build_model(nlohmann::json::parse(kConfig), "c");
+  models::write_checkpoint(dir, nlohmann::json::parse(kConfig), models::synthetic_weights(m, 1, DType::F32));
+}
+
+void expect_bad_input(const std::string& args, const std::vector<std::string>& must_name) {
+  const auto r = run_anatomy(args);
+  EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+  EXPECT_TRUE(r.out.empty()) << "partial output for " << args;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  for (const auto& s : must_name) EXPECT_NE(r.err.find(s), std::string::npos) << r.err;
+}
+
+TEST(Cli, InspectCatalogJson) {
+  const auto r = run_anatomy("inspect llama-3.2-1b --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["model"]["architecture"], "LlamaForCausalLM");
+  EXPECT_EQ(j["model"]["model_type"], "llama");
+  EXPECT_EQ(j["params"]["total"], 1'235'814'400u);
+  EXPECT_EQ(j["params"]["total_with_tied"], 1'235'814'400u + 128256u * 2048u);
+  EXPECT_EQ(j["params"]["bytes"], 2u * 1'235'814'400u);
+  EXPECT_EQ(j["config"]["head_dim"], 64);
+  EXPECT_EQ(j["config"]["gqa_ratio"], 4);
+  for (const auto& [k, v] : j["config"].items()) EXPECT_FALSE(v.is_null()) << k << " is null";
+  const auto& last = j["params"]["tensors"].back();
+  EXPECT_EQ(last["name"], "lm_head.weight");
+  EXPECT_EQ(last["tied_to"], "model.embed_tokens.weight");
+  EXPECT_EQ(last["shape"], nlohmann::json::array({128256, 2048}));
+}
+
+TEST(Cli, TextFormats) {
+  const auto table = run_anatomy("inspect transformer-encdec-seed");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("decoder.linear.bias"), std::string::npos);
+  EXPECT_NE(table.out.find("2,471,764"), std::string::npos);
+  const auto md = run_anatomy("inspect nanogpt-shakespeare-char-seed --format md");
+  ASSERT_EQ(md.exit_code, 0);
+  EXPECT_NE(md.out.find("| lm_head | Linear | 65×64 + 65 | 4,225 |"), std::string::npos) << md.out;
+  const auto models = run_anatomy("models --format json");
+  ASSERT_EQ(models.exit_code, 0);
+  EXPECT_GE(nlohmann::json::parse(models.out)["models"].size(), 8u);
+}
+
+TEST(Cli, InspectCheckpointFolder) {
+  TempDir tmp;
+  write_good_folder(tmp.path());
+  const auto r = run_anatomy(tmp.path() + " --format json");
+  EXPECT_EQ(r.exit_code, 2) << "no subcommand is a usage error";
+  const auto ok = run_anatomy("inspect " + tmp.path() + " --format json");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(ok.out)["source"]["format"], "safetensors");
+}
+
+TEST(Cli, BadInputs) {
+  TempDir tmp;
+  const std::string st = tmp / "model.safetensors";
+
+  write_good_folder(tmp.path());
+  const std::string good = test::read_file(st);
+  test::write_file(st, good.substr(0, good.size() - 3));
+  expect_bad_input("inspect " + tmp.path(), {st, "past the end"});
+
+  std::string longer = good;
+  longer[0] = '\xff';
+  longer[1] = '\xff';
+  test::write_file(st, longer);
+  expect_bad_input("inspect " + st, {st, "header length"});
+
+  const auto with_header = [](const std::string& h, const std::string& data) {
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(h.size() >> (8 * i));
+    return out + h + data;
+  };
+  test::write_file(st, with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", std::string(12, 'x')));
+  expect_bad_input("inspect " + st, {st, "tensor 'b'.data_offsets", "overlaps"});
+  test::write_file(st, with_header(R"({"a":{"dtype":"F12","shape":[2],"data_offsets":[0,8]}})", std::string(8, 'x')));
+  expect_bad_input("inspect " + st, {st, "tensor 'a'.dtype", "F12"});
+
+  std::filesystem::remove(st);
+  test::write_file(tmp / "model.safetensors.index.json", R"({"weight_map":{"a":"../../etc/x.safetensors"}})");
+  expect_bad_input("inspect " + tmp.path(), {"model.safetensors.index.json", "weight_map.a", "leaves the folder"});
+
+  const std::string gguf = tmp / "bad.gguf";
+  std::string g = "GGUF";
+  const uint32_t version = 3;
+  const uint64_t n_tensors = uint64_t{1} << 62, n_kv = 0;
+  g.append(reinterpret_cast<const char*>(&version), 4);
+  g.append(reinterpret_cast<const char*>(&n_tensors), 8);
+  g.append(reinterpret_cast<const char*>(&n_kv), 8);
+  test::write_file(gguf, g);
+  expect_bad_input("inspect " + gguf, {gguf, "n_tensors"});
+
+  const std::string cfg = tmp / "config.json";
+  test::write_file(cfg, R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"vocab_size":10})");
+  expect_bad_input("inspect " + cfg, {cfg, "intermediate_size", "missing"});
+  test::write_file(cfg, R"({"model_type":"gpt2","n_embd":8,"n_layer":0,"n_head":2,"vocab_size":10})");
+  expect_bad_input("inspect " + cfg, {cfg, "n_layer"});
+
+  expect_bad_input("inspect no-such-model", {"no-such-model", "catalog"});
+  expect_bad_input("inspect gpt2 --format yaml", {"--format", "yaml"});
+}
+
+}  // namespace
+}  // namespace anatomy

@@ -1,0 +1,58 @@
+// Helpers shared by the tests: temporary folders, raw file writing, running the binary.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace anatomy::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "anatomy-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct RunResult {
+  int exit_code;
+  std::string out, err;
+};
+
+// Runs the anatomy binary with `args` (already shell-quoted).
+inline RunResult run_anatomy(const std::string& args) {
+  TempDir tmp;
+  const std::string cmd = std::string(ANATOMY_BIN) + " " + args + " >" + (tmp / "out") + " 2>" + (tmp / "err");
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(tmp / "out"), read_file(tmp / "err")};
+}
+
+inline std::string shared_dir() { return ANATOMY_SHARED_DIR; }
+inline bool have_shared() { return std::filesystem::exists(shared_dir() + "/models"); }
+
+}  // namespace anatomy::test
