@@ -22,12 +22,12 @@ test: build
 	@$(MAKE) --no-print-directory test-asan
 
 test-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DANATOMY_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANATOMY_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
 bench: build
-	./$(BUILD)/bench_inspect_headers
+	./$(BUILD)/bench/bench_inspect_headers $(BUILD)/bench-data/tinyllama-bf16
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
