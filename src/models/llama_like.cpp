@@ -7,24 +7,37 @@
 namespace anatomy::models {
 namespace {
 
-// rope_scaling as one readable line; validates the llama3 fields (§3.3).
-std::string rope_description(const ConfigReader& c, double theta) {
-  std::string s = fmt::format("rotate-half, theta {:g}", theta);
-  if (!c.has("rope_scaling")) return s + ", no scaling";
-  const json& r = c.raw()["rope_scaling"];
-  if (!r.is_object()) c.error("rope_scaling", "is not an object");
-  const ConfigReader rs(r, c.file() + ": rope_scaling");
+// rope_theta and rope_scaling; validates the llama3 fields (§3.3). Scalings that change more
+// than inv_freq (dynamic NTK, YaRN, LongRoPE) are refused rather than silently ignored.
+nn::RopeSpec rope_spec(const ConfigReader& c, int64_t head_dim) {
+  nn::RopeSpec r{.dim = head_dim, .theta = c.positive_or("rope_theta", 10000.0)};
+  if (!c.has("rope_scaling")) return r;
+  const json& j = c.raw()["rope_scaling"];
+  if (!j.is_object()) c.error("rope_scaling", "is not an object");
+  const ConfigReader rs(j, c.file() + ": rope_scaling");
   const std::string type = rs.string_or("rope_type", rs.string_or("type", "default"));
+  if (type == "default") return r;
+  if (type != "llama3" && type != "linear")
+    rs.error("rope_type", "'" + type + "' is not supported (default, linear, llama3)");
+  r.scaling = type;
+  r.factor = rs.positive_or("factor", 0);
   if (type == "llama3") {
-    const double factor = rs.positive_or("factor", 0), lo = rs.positive_or("low_freq_factor", 0),
-                 hi = rs.positive_or("high_freq_factor", 0);
-    const int64_t orig = rs.count("original_max_position_embeddings");
-    if (hi <= lo) rs.error("high_freq_factor", "must be greater than low_freq_factor");
-    return fmt::format("{}, llama3 scaling (factor {:g}, low_freq_factor {:g}, high_freq_factor {:g}, "
-                       "original_max_position_embeddings {})", s, factor, lo, hi, orig);
+    r.low_freq_factor = rs.positive_or("low_freq_factor", 0);
+    r.high_freq_factor = rs.positive_or("high_freq_factor", 0);
+    r.original_max_position_embeddings = rs.count("original_max_position_embeddings");
+    if (r.high_freq_factor <= r.low_freq_factor) rs.error("high_freq_factor", "must be greater than low_freq_factor");
   }
-  if (type == "default") return s + ", no scaling";
-  return fmt::format("{}, {} scaling (factor {:g})", s, type, rs.positive_or("factor", 1));
+  return r;
+}
+
+std::string rope_description(const nn::RopeSpec& r) {
+  std::string s = fmt::format("rotate-half, theta {:g}", r.theta);
+  if (r.scaling == "llama3")
+    return fmt::format("{}, llama3 scaling (factor {:g}, low_freq_factor {:g}, high_freq_factor {:g}, "
+                       "original_max_position_embeddings {})", s, r.factor, r.low_freq_factor,
+                       r.high_freq_factor, r.original_max_position_embeddings);
+  if (r.scaling == "linear") return fmt::format("{}, linear scaling (factor {:g})", s, r.factor);
+  return s + ", no scaling";
 }
 
 }  // namespace
@@ -38,13 +51,12 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
   int64_t head_dim = check_heads(c, "hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim");
   if (!c.has("head_dim") && d.default_head_dim > 0) head_dim = d.default_head_dim;
   const double eps = c.positive_or("rms_norm_eps", d.rms_norm_eps);
-  const double theta = c.positive_or("rope_theta", 10000.0);
   const bool tied = c.flag_or("tie_word_embeddings", false);
   const bool attn_bias = d.qkv_bias_always || c.flag_or("attention_bias", false);
   const bool mlp_bias = c.flag_or("mlp_bias", false);
   const auto act_name = c.string_or("hidden_act", "silu");
   const auto act = nn::activation_from_hf(act_name);
-  const std::string rope = rope_description(c, theta);
+  const nn::RopeSpec rope = rope_spec(c, head_dim);
 
   auto root = std::make_shared<nn::Module>(P + "ForCausalLM");
   auto model = root->add("model", std::make_shared<nn::Module>(P + "Model"));
@@ -53,7 +65,8 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
   const nn::AttentionSpec attn{.type = P + "Attention", .input_width = hidden, .output_width = hidden,
                                .heads = heads, .kv_heads = kv, .head_dim = head_dim, .qkv_bias = attn_bias,
                                .o_bias = c.flag_or("attention_bias", false),
-                               .qk_norm_type = d.qk_norm ? P + "RMSNorm" : "", .norm_eps = eps};
+                               .qk_norm_type = d.qk_norm ? P + "RMSNorm" : "", .norm_eps = eps,
+                               .rope = rope};
   for (int64_t i = 0; i < layers; ++i) {
     auto layer = list->add(std::to_string(i), std::make_shared<nn::Module>(P + "DecoderLayer"));
     layer->add("self_attn", std::make_shared<nn::Attention>(attn));
@@ -88,8 +101,8 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
       {"hidden_act", act_name},
       {"norm", fmt::format("RMSNorm, eps {:g}, pre-norm", eps)},
       {"rms_norm_eps", eps},
-      {"rope", rope},
-      {"rope_theta", theta},
+      {"rope", rope_description(rope)},
+      {"rope_theta", rope.theta},
       {"max_position_embeddings", c.count_or("max_position_embeddings", d.max_position_embeddings)},
       {"tie_word_embeddings", tied},
   };

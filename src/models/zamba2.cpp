@@ -13,6 +13,7 @@ struct Sizes {
   int64_t hidden, attn_hidden, heads, kv_heads, head_dim, inter, rank, mem_blocks, applications;
   bool bias, attn_adapter, mlp_adapter;
   double eps;
+  nn::RopeSpec rope;  // dim 0 unless use_mem_rope
 };
 
 // Adapter list of one shared block: slot j is a rank-r Sequential when block `id` serves
@@ -35,7 +36,7 @@ std::shared_ptr<nn::Module> shared_block(const Sizes& s, int64_t id) {
   auto block = std::make_shared<nn::Module>("Zamba2AttentionDecoderLayer");
   auto attn = block->add("self_attn", std::make_shared<nn::Attention>(nn::AttentionSpec{
       .type = "Zamba2Attention", .input_width = s.attn_hidden, .output_width = s.hidden,
-      .heads = s.heads, .kv_heads = s.kv_heads, .head_dim = s.head_dim}));
+      .heads = s.heads, .kv_heads = s.kv_heads, .head_dim = s.head_dim, .rope = s.rope}));
   if (s.attn_adapter)
     for (const char* name : {"linear_q_adapter_list", "linear_k_adapter_list", "linear_v_adapter_list"})
       attn->add(name, adapters(s, id, s.attn_hidden, s.attn_hidden));
@@ -96,6 +97,8 @@ Model build(const ConfigReader& c) {
   if (s.attn_hidden % heads != 0)
     c.error("num_attention_heads", fmt::format("{} heads do not divide the attention width 2 × hidden_size = {}", heads, s.attn_hidden));
   s.head_dim = s.attn_hidden / heads;
+  const bool rope = c.flag_or("use_mem_rope", false);
+  if (rope) s.rope = {.dim = s.head_dim, .theta = c.positive_or("rope_theta", 10000)};
   const std::string act = c.string_or("hidden_act", "gelu");
   if (act != "gelu") c.error("hidden_act", "'" + act + "' is not supported (gelu)");
 
@@ -108,7 +111,6 @@ Model build(const ConfigReader& c) {
   if (ssm.heads % ssm.groups != 0)
     c.error("mamba_ngroups", fmt::format("{} does not divide n_mamba_heads {}", ssm.groups, ssm.heads));
   const bool tied = c.flag_or("tie_word_embeddings", true);
-  const bool rope = c.flag_or("use_mem_rope", false);
 
   auto root = std::make_shared<nn::Module>("Zamba2ForCausalLM");
   auto model = root->add("model", std::make_shared<nn::Module>("Zamba2Model"));
@@ -156,7 +158,7 @@ Model build(const ConfigReader& c) {
       {"gqa_ratio", heads / s.kv_heads},
       {"attention", attention_kind(heads, s.kv_heads) + fmt::format(", input concat(h, embeddings) of width {}, "
                                                                   "scale (head_dim/2)^-0.5", s.attn_hidden)},
-      {"rope", rope ? fmt::format("rotate-half, theta {:g}, full head_dim", c.positive_or("rope_theta", 10000))
+      {"rope", rope ? fmt::format("rotate-half, theta {:g}, full head_dim", s.rope.theta)
                     : std::string("none")},
       {"ffn", "down_proj(gelu(gate) * up), fused gate_up_proj (GeGLU), in the shared block"},
       {"intermediate_size", s.inter},

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "nn/layers.h"
+#include "nn/rope.h"
 
 namespace anatomy::nn {
 
@@ -16,6 +17,7 @@ struct AttentionSpec {
   bool qkv_bias = false, o_bias = false;
   std::string qk_norm_type;  // per-head q/k RMSNorm class (Qwen3), empty when absent
   double norm_eps = 1e-6;
+  RopeSpec rope;             // rope.dim == 0: no positional encoding in attention
 };
 
 class Attention : public Module {

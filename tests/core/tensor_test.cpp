@@ -38,3 +38,35 @@ TEST(Tensor, ViewMustFitItsStorage) {
 }
 
 }  // namespace anatomy
+
+#include "core/mapped_file.h"
+#include "test_util.h"
+
+namespace anatomy {
+
+TEST(MappedFile, ViewsReadTheFileWithoutCopying) {
+  test::TempDir tmp;
+  const float values[4] = {1.5f, -2.0f, 3.25f, 0.0f};
+  test::write_file(tmp / "f.bin", std::string("HEAD") + std::string(reinterpret_cast<const char*>(values), 16));
+  auto file = MappedFile::open(tmp / "f.bin");
+  auto storage = std::make_shared<MappedStorage>(file, 4, 16);
+  const Tensor t = Tensor::view(storage, 0, DType::F32, {2, 2});
+  EXPECT_EQ(t.storage()->kind(), Storage::Kind::mapped);
+  EXPECT_EQ(t.data<float>()[2], 3.25f);
+  EXPECT_EQ(reinterpret_cast<const std::byte*>(t.data<float>()), file->data() + 4) << "no copy";
+}
+
+TEST(FileReader, ReadsAreBoundsChecked) {
+  test::TempDir tmp;
+  test::write_file(tmp / "f.bin", "0123456789");
+  FileReader r(tmp / "f.bin");
+  char buf[4];
+  r.read_at(6, buf, 4, "tail");
+  EXPECT_EQ(std::string(buf, 4), "6789");
+  EXPECT_THROW(r.read_at(7, buf, 4, "past the end"), Error);
+  EXPECT_THROW(r.read_at(UINT64_MAX, buf, 1, "huge offset"), Error);
+  EXPECT_THROW(FileReader(tmp / "missing"), Error);
+  EXPECT_THROW(FileReader(tmp.path()), Error) << "a folder is not a regular file";
+}
+
+}  // namespace anatomy
