@@ -7,6 +7,11 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
 
 namespace anatomy::test {
 
@@ -50,6 +55,18 @@ inline RunResult run_anatomy(const std::string& args) {
   const std::string cmd = std::string(ANATOMY_BIN) + " " + args + " >" + (tmp / "out") + " 2>" + (tmp / "err");
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(tmp / "out"), read_file(tmp / "err")};
+}
+
+// Expects f() to throw an anatomy::Error whose message contains every string of `must_name`.
+template <class F>
+void expect_error(F&& f, const std::vector<std::string>& must_name) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one naming " << must_name.back();
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const auto& s : must_name) EXPECT_NE(msg.find(s), std::string::npos) << msg;
+  }
 }
 
 inline std::string shared_dir() { return ANATOMY_SHARED_DIR; }
