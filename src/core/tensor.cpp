@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -44,6 +45,14 @@ MappedStorage::MappedStorage(std::shared_ptr<MappedFile> file, size_t offset, si
 
 std::byte* MappedStorage::data() { return file_->data() + offset_; }
 
+MetaStorage::MetaStorage(size_t bytes, std::shared_ptr<MemoryCounter> counter)
+    : size_(bytes), counter_(std::move(counter)) {
+  counter_->live += size_;
+  counter_->peak = std::max(counter_->peak, counter_->live);
+}
+
+MetaStorage::~MetaStorage() { counter_->live -= size_; }
+
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   if (!shape_numel(shape_) || !dtype_bytes(dtype_, *shape_numel(shape_)))
     fail(ErrorKind::shape, "tensor of shape " + shape_str(shape_) + " and dtype " +
@@ -54,6 +63,21 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
 }
 
 Tensor Tensor::meta(DType dtype, Shape shape) { return Tensor(dtype, std::move(shape)); }
+
+Tensor Tensor::meta_counted(DType dtype, Shape shape, std::shared_ptr<MemoryCounter> counter) {
+  Tensor t(dtype, std::move(shape));
+  t.storage_ = std::make_shared<MetaStorage>(t.nbytes(), std::move(counter));
+  return t;
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  Tensor t(dtype_, std::move(shape));
+  if (t.numel() != numel() || !is_contiguous())
+    fail(ErrorKind::shape, "[reshape] cannot view " + shape_str(shape_) + " as " + shape_str(t.shape_));
+  t.storage_ = storage_;
+  t.offset_ = offset_;
+  return t;
+}
 
 Tensor Tensor::empty(DType dtype, Shape shape) {
   Tensor t(dtype, std::move(shape));
@@ -91,7 +115,7 @@ bool Tensor::is_contiguous() const {
 }
 
 std::byte* Tensor::raw() const {
-  ANATOMY_ASSERT(storage_ != nullptr);
+  ANATOMY_ASSERT(!is_meta());
   return storage_->data() + offset_;
 }
 

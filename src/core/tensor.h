@@ -24,7 +24,7 @@ class MappedFile;
 
 class Storage {
  public:
-  enum class Kind { heap, mapped };
+  enum class Kind { heap, mapped, meta };
   virtual ~Storage() = default;
   virtual Kind kind() const = 0;
   virtual std::byte* data() = 0;
@@ -61,10 +61,31 @@ class MappedStorage final : public Storage {
   size_t size_;
 };
 
+// Live and peak bytes of the meta tensors created through one counter: a meta run of a forward
+// measures its activation peak without allocating anything.
+struct MemoryCounter {
+  uint64_t live = 0, peak = 0;
+};
+
+// Storage of a meta tensor that is counted but holds no data.
+class MetaStorage final : public Storage {
+ public:
+  MetaStorage(size_t bytes, std::shared_ptr<MemoryCounter> counter);
+  ~MetaStorage() override;
+  Kind kind() const override { return Kind::meta; }
+  std::byte* data() override { return nullptr; }
+  size_t size() const override { return size_; }
+
+ private:
+  size_t size_;
+  std::shared_ptr<MemoryCounter> counter_;
+};
+
 class Tensor {
  public:
   Tensor() = default;
   static Tensor meta(DType dtype, Shape shape);
+  static Tensor meta_counted(DType dtype, Shape shape, std::shared_ptr<MemoryCounter> counter);
   static Tensor empty(DType dtype, Shape shape);  // uninitialised heap tensor
   static Tensor zeros(DType dtype, Shape shape);
   // A view of `storage` starting at `offset` bytes; checks that it fits.
@@ -76,7 +97,9 @@ class Tensor {
   int64_t dim(int i) const { return shape_.at(i < 0 ? shape_.size() + i : i); }
   uint64_t numel() const;
   uint64_t nbytes() const;
-  bool is_meta() const { return storage_ == nullptr; }
+  bool is_meta() const { return storage_ == nullptr || storage_->kind() == Storage::Kind::meta; }
+  // The same data viewed with another shape of equal element count (contiguous only).
+  Tensor reshape(Shape shape) const;
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
 

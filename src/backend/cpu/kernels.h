@@ -1,0 +1,35 @@
+// CPU kernels, scalar reference versions: plain loops, F32 accumulation, weights read in their
+// stored dtype (F32, BF16, F16). Fast AVX2 versions will sit beside these and be tested
+// against them. Kernels never throw; ops/ has checked every shape before calling.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace anatomy::cpu {
+
+void embedding(const Tensor& weight, const Tensor& ids, Tensor& out);
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
+void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out);
+void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out);
+void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out);
+void activation(const Tensor& x, int act, Tensor& out);  // ops::Act as int
+void binary(const Tensor& a, const Tensor& b, int op, Tensor& out);  // 0 add, 1 mul (b broadcasts)
+void scale(const Tensor& x, float s, Tensor& out);
+void slice_last(const Tensor& x, int64_t start, Tensor& out);
+void concat_last(const Tensor& a, const Tensor& b, Tensor& out);
+void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
+               float masked_value, const Tensor* key_padding, Tensor& out);
+void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
+void ssm_scan(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
+              const Tensor& D, Tensor& state, Tensor& out);
+void write_time(Tensor& dst, const Tensor& src, int64_t at);
+void read_time(const Tensor& src, Tensor& out);
+void neg_exp(const Tensor& x, Tensor& out);
+
+// Element i of a plain-dtype tensor as float.
+float load(const Tensor& t, uint64_t i);
+
+}  // namespace anatomy::cpu
