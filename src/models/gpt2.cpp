@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "models/families.h"
-#include "nn/layers.h"
+#include "nn/blocks.h"
 
 namespace anatomy::models {
 namespace {
@@ -28,22 +28,23 @@ Model build(const ConfigReader& c) {
   const bool tied = c.flag_or("tie_word_embeddings", true);
   const double pdrop = c.number_or("resid_pdrop", 0.1);
 
-  auto root = std::make_shared<nn::Module>("GPT2LMHeadModel");
+  auto root = std::make_shared<nn::GptLM>("GPT2LMHeadModel");
   auto tr = root->add("transformer", std::make_shared<nn::Module>("GPT2Model"));
   auto wte = tr->add("wte", std::make_shared<nn::Embedding>(vocab, d));
   tr->add("wpe", std::make_shared<nn::Embedding>(positions, d));
   tr->add("drop", std::make_shared<nn::Dropout>(c.number_or("embd_pdrop", 0.1)));
   auto h = tr->add("h", std::make_shared<nn::ModuleList>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = h->add(std::to_string(i), std::make_shared<nn::Module>("GPT2Block"));
+    auto block = h->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
+        "GPT2Block", std::vector<std::pair<std::string, std::string>>{{"ln_1", "attn"}, {"ln_2", "mlp"}}));
     block->add("ln_1", std::make_shared<nn::LayerNorm>(d, eps, true));
-    auto attn = block->add("attn", std::make_shared<nn::Module>("GPT2Attention"));
+    auto attn = block->add("attn", std::make_shared<nn::FusedQkvAttention>("GPT2Attention", heads, d / heads));
     attn->add("c_attn", std::make_shared<nn::Conv1D>(d, 3 * d));
     attn->add("c_proj", std::make_shared<nn::Conv1D>(d, d));
     attn->add("attn_dropout", std::make_shared<nn::Dropout>(c.number_or("attn_pdrop", 0.1)));
     attn->add("resid_dropout", std::make_shared<nn::Dropout>(pdrop));
     block->add("ln_2", std::make_shared<nn::LayerNorm>(d, eps, true));
-    auto mlp = block->add("mlp", std::make_shared<nn::Module>("GPT2MLP"));
+    auto mlp = block->add("mlp", std::make_shared<nn::PlainMLP>("GPT2MLP", "c_fc", "act", "c_proj"));
     mlp->add("c_fc", std::make_shared<nn::Conv1D>(d, inner));
     mlp->add("c_proj", std::make_shared<nn::Conv1D>(inner, d));
     mlp->add("act", std::make_shared<nn::ActivationModule>(act, act_class(act_name)));
@@ -51,6 +52,7 @@ Model build(const ConfigReader& c) {
   }
   tr->add("ln_f", std::make_shared<nn::LayerNorm>(d, eps, true));
   auto head = root->add("lm_head", std::make_shared<nn::Linear>(d, vocab, false));
+  head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(wte->weight);
 
   Model m;

@@ -40,6 +40,14 @@ std::string rope_description(const nn::RopeSpec& r) {
   return s + ", no scaling";
 }
 
+class CausalLM : public nn::LanguageModel {
+ public:
+  using nn::LanguageModel::LanguageModel;
+  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
+    return nn::lm_forward(run, *this, {"model", "embed_tokens", "layers", "norm"}, ids);
+  }
+};
+
 }  // namespace
 
 Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
@@ -58,7 +66,7 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
   const auto act = nn::activation_from_hf(act_name);
   const nn::RopeSpec rope = rope_spec(c, head_dim);
 
-  auto root = std::make_shared<nn::Module>(P + "ForCausalLM");
+  auto root = std::make_shared<CausalLM>(P + "ForCausalLM");
   auto model = root->add("model", std::make_shared<nn::Module>(P + "Model"));
   auto embed = model->add("embed_tokens", std::make_shared<nn::Embedding>(vocab, hidden));
   auto list = model->add("layers", std::make_shared<nn::ModuleList>());
@@ -68,7 +76,9 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
                                .qk_norm_type = d.qk_norm ? P + "RMSNorm" : "", .norm_eps = eps,
                                .rope = rope};
   for (int64_t i = 0; i < layers; ++i) {
-    auto layer = list->add(std::to_string(i), std::make_shared<nn::Module>(P + "DecoderLayer"));
+    auto layer = list->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
+        P + "DecoderLayer", std::vector<std::pair<std::string, std::string>>{
+                                {"input_layernorm", "self_attn"}, {"post_attention_layernorm", "mlp"}}));
     layer->add("self_attn", std::make_shared<nn::Attention>(attn));
     layer->add("mlp", std::make_shared<nn::GatedMLP>(P + "MLP", hidden, inter, act,
                                                       act == nn::Activation::silu ? "SiLU" : act_name, mlp_bias));
@@ -78,6 +88,7 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
   model->add("norm", std::make_shared<nn::RMSNorm>(hidden, eps, P + "RMSNorm"));
   model->add("rotary_emb", std::make_shared<nn::Module>(P + "RotaryEmbedding"));
   auto head = root->add("lm_head", std::make_shared<nn::Linear>(hidden, vocab, false));
+  head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(embed->weight);
 
   Model m;

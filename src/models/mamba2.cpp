@@ -18,21 +18,34 @@ constexpr Names kHf{"Mamba2ForCausalLM", "Mamba2Model", "embeddings", "Mamba2Blo
 constexpr Names kMambaSsm{"MambaLMHeadModel", "MixerModel", "embedding", "Block", "RMSNorm",
                           "Mamba2", "RMSNormGated"};
 
+class Mamba2LM : public nn::LanguageModel {
+ public:
+  Mamba2LM(std::string type, const char* embedding) : nn::LanguageModel(std::move(type)), embedding_(embedding) {}
+  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
+    return nn::lm_forward(run, *this, {"backbone", embedding_, "layers", "norm_f"}, ids);
+  }
+
+ private:
+  const char* embedding_;
+};
+
 bool is_mamba_ssm(const json& j) { return !j.contains("model_type") && j.contains("d_model") && j.contains("ssm_cfg"); }
 
 Model assemble(const Names& n, const nn::Mamba2Spec& s, int64_t layers, int64_t vocab, bool tied,
                ordered_json config) {
-  auto root = std::make_shared<nn::Module>(n.root);
+  auto root = std::make_shared<Mamba2LM>(n.root, n.embedding);
   auto bb = root->add("backbone", std::make_shared<nn::Module>(n.backbone));
   auto emb = bb->add(n.embedding, std::make_shared<nn::Embedding>(vocab, s.hidden));
   auto list = bb->add("layers", std::make_shared<nn::ModuleList>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = list->add(std::to_string(i), std::make_shared<nn::Module>(n.block));
+    auto block = list->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
+        n.block, std::vector<std::pair<std::string, std::string>>{{"norm", "mixer"}}));
     block->add("norm", std::make_shared<nn::RMSNorm>(s.hidden, s.eps, n.norm));
     block->add("mixer", std::make_shared<nn::Mamba2Mixer>(s));
   }
   bb->add("norm_f", std::make_shared<nn::RMSNorm>(s.hidden, s.eps, n.norm));
   auto head = root->add("lm_head", std::make_shared<nn::Linear>(s.hidden, vocab, false));
+  head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(emb->weight);
 
   Model m;

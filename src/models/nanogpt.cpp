@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "models/families.h"
-#include "nn/layers.h"
+#include "nn/blocks.h"
 
 namespace anatomy::models {
 namespace {
@@ -19,22 +19,23 @@ Model build(const ConfigReader& c) {
   if (tied && head_bias) c.error("lm_head_bias", "a tied lm_head has no bias in nanoGPT");
   const double dropout = c.number_or("dropout", 0.0);
 
-  auto root = std::make_shared<nn::Module>("GPT");
+  auto root = std::make_shared<nn::GptLM>("GPT");
   auto tr = root->add("transformer", std::make_shared<nn::Module>("ModuleDict"));
   auto wte = tr->add("wte", std::make_shared<nn::Embedding>(vocab, C));
   tr->add("wpe", std::make_shared<nn::Embedding>(block_size, C));
   tr->add("drop", std::make_shared<nn::Dropout>(dropout));
   auto h = tr->add("h", std::make_shared<nn::ModuleList>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = h->add(std::to_string(i), std::make_shared<nn::Module>("Block"));
+    auto block = h->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
+        "Block", std::vector<std::pair<std::string, std::string>>{{"ln_1", "attn"}, {"ln_2", "mlp"}}));
     block->add("ln_1", std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
-    auto attn = block->add("attn", std::make_shared<nn::Module>("CausalSelfAttention"));
+    auto attn = block->add("attn", std::make_shared<nn::FusedQkvAttention>("CausalSelfAttention", heads, C / heads));
     attn->add("c_attn", std::make_shared<nn::Linear>(C, 3 * C, bias));
     attn->add("c_proj", std::make_shared<nn::Linear>(C, C, bias));
     attn->add("attn_dropout", std::make_shared<nn::Dropout>(dropout));
     attn->add("resid_dropout", std::make_shared<nn::Dropout>(dropout));
     block->add("ln_2", std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
-    auto mlp = block->add("mlp", std::make_shared<nn::Module>("MLP"));
+    auto mlp = block->add("mlp", std::make_shared<nn::PlainMLP>("MLP", "c_fc", "gelu", "c_proj"));
     mlp->add("c_fc", std::make_shared<nn::Linear>(C, 4 * C, bias));
     mlp->add("gelu", std::make_shared<nn::ActivationModule>(nn::Activation::gelu, "GELU"));
     mlp->add("c_proj", std::make_shared<nn::Linear>(4 * C, C, bias));
@@ -42,6 +43,7 @@ Model build(const ConfigReader& c) {
   }
   tr->add("ln_f", std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
   auto head = root->add("lm_head", std::make_shared<nn::Linear>(C, vocab, head_bias));
+  head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(wte->weight);
 
   Model m;

@@ -38,6 +38,14 @@ std::string layer_pattern(const ConfigReader& c, int64_t layers) {
   return p;
 }
 
+class NemotronHForCausalLM : public nn::LanguageModel {
+ public:
+  using nn::LanguageModel::LanguageModel;
+  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
+    return nn::lm_forward(run, *this, {"backbone", "embeddings", "layers", "norm_f"}, ids);
+  }
+};
+
 Model build(const ConfigReader& c) {
   const int64_t d = c.count("hidden_size"), layers = c.count("num_hidden_layers"), vocab = c.count("vocab_size");
   const std::string pattern = layer_pattern(c, layers);
@@ -65,12 +73,13 @@ Model build(const ConfigReader& c) {
   const std::string act = c.string_or("mlp_hidden_act", "relu2");
   if (act != "relu2") c.error("mlp_hidden_act", "'" + act + "' is not supported (relu2)");
 
-  auto root = std::make_shared<nn::Module>("NemotronHForCausalLM");
+  auto root = std::make_shared<NemotronHForCausalLM>("NemotronHForCausalLM");
   auto bb = root->add("backbone", std::make_shared<nn::Module>("NemotronHModel"));
   auto emb = bb->add("embeddings", std::make_shared<nn::Embedding>(vocab, d));
   auto list = bb->add("layers", std::make_shared<nn::ModuleList>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = list->add(std::to_string(i), std::make_shared<nn::Module>("NemotronHBlock"));
+    auto block = list->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
+        "NemotronHBlock", std::vector<std::pair<std::string, std::string>>{{"norm", "mixer"}}));
     block->add("norm", std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
     const char kind = pattern[static_cast<size_t>(i)];
     if (kind == 'M') {
@@ -78,7 +87,7 @@ Model build(const ConfigReader& c) {
     } else if (kind == '*') {
       block->add("mixer", std::make_shared<nn::Attention>(attn));
     } else {
-      auto mlp = block->add("mixer", std::make_shared<nn::Module>("NemotronHMLP"));
+      auto mlp = block->add("mixer", std::make_shared<nn::PlainMLP>("NemotronHMLP", "up_proj", "act_fn", "down_proj"));
       mlp->add("up_proj", std::make_shared<nn::Linear>(d, inter, mlp_bias));
       mlp->add("down_proj", std::make_shared<nn::Linear>(inter, d, mlp_bias));
       mlp->add("act_fn", std::make_shared<nn::ActivationModule>(nn::Activation::relu2, "ReLUSquaredActivation"));
@@ -86,6 +95,7 @@ Model build(const ConfigReader& c) {
   }
   bb->add("norm_f", std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
   auto head = root->add("lm_head", std::make_shared<nn::Linear>(d, vocab, false));
+  head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(emb->weight);
 
   Model m;

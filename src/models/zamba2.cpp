@@ -1,6 +1,9 @@
 // Zamba2 (transformers modeling_zamba2.py, Zamba2Config). Mamba2 layers, plus hybrid layers in
 // which `num_mem_blocks` shared transformer blocks (one object each, reachable under every hybrid
 // layer that uses it) are applied with per-application LoRA-style adapters (§9 of ARCHITECTURES).
+#include <cmath>
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "models/families.h"
@@ -25,18 +28,99 @@ std::shared_ptr<nn::ModuleList> adapters(const Sizes& s, int64_t id, int64_t in,
       list->add(std::to_string(j), std::make_shared<nn::Module>("Identity"));
       continue;
     }
-    auto seq = list->add(std::to_string(j), std::make_shared<nn::Module>("Sequential"));
+    auto seq = list->add(std::to_string(j), std::make_shared<nn::Sequential>());
     seq->add("0", std::make_shared<nn::Linear>(in, s.rank, false));
     seq->add("1", std::make_shared<nn::Linear>(s.rank, out, false));
   }
   return list;
 }
 
+// The shared transformer block (§9.2 step 3): no residual inside; adapters of application j.
+class SharedBlock : public nn::Module {
+ public:
+  SharedBlock(int64_t inter) : nn::Module("Zamba2AttentionDecoderLayer"), inter_(inter) {}
+
+  // a = concat(h, e0) [B, T, 2d] -> [B, T, d]
+  Tensor apply(nn::Run& run, const Tensor& a, int64_t j) const {
+    const auto& c = run.ctx;
+    const std::string slot = std::to_string(j);
+    auto adapter = [&](const nn::Module& parent, const char* list, const Tensor& x) -> std::optional<Tensor> {
+      const auto l = parent.child(list);
+      if (!l) return std::nullopt;
+      return run.scope(list, *l, x, [&] { return l->child(slot)->call(run, slot, x); });
+    };
+    const Tensor n = child("input_layernorm")->call(run, "input_layernorm", a);
+    const auto& attn = static_cast<const nn::Attention&>(*child("self_attn"));
+    const Tensor o = run.scope("self_attn", attn, n, [&] {
+      const auto dq = adapter(attn, "linear_q_adapter_list", n), dk = adapter(attn, "linear_k_adapter_list", n),
+                 dv = adapter(attn, "linear_v_adapter_list", n);
+      return attn.attend(run, n, dq ? &*dq : nullptr, dk ? &*dk : nullptr, dv ? &*dv : nullptr);
+    });
+    const Tensor t = child("pre_ff_layernorm")->call(run, "pre_ff_layernorm", o);
+    const auto& mlp = *child("feed_forward");
+    return run.scope("feed_forward", mlp, t, [&] {
+      Tensor g = mlp.child("gate_up_proj")->call(run, "gate_up_proj", t);
+      if (const auto d = adapter(mlp, "gate_up_proj_adapter_list", t)) g = ops::add(c, g, *d);
+      const Tensor gate = mlp.child("act_fn")->call(run, "act_fn", ops::slice_last(c, g, 0, inter_));
+      return mlp.child("down_proj")->call(run, "down_proj", ops::mul(c, gate, ops::slice_last(c, g, inter_, inter_)));
+    });
+  }
+
+ private:
+  int64_t inter_;
+};
+
+// §9.2: t = linear(shared(concat(h, e0))); h + mamba(input_layernorm(h + t)).
+class HybridLayer : public nn::Module {
+ public:
+  explicit HybridLayer(int64_t ordinal) : nn::Module("Zamba2HybridLayer"), ordinal_(ordinal) {}
+  Tensor apply(nn::Run& run, const Tensor& h, const Tensor& e0) const {
+    const auto& c = run.ctx;
+    const auto& shared = static_cast<const SharedBlock&>(*child("shared_transformer"));
+    const Tensor a = ops::concat_last(c, h, e0);
+    Tensor t = run.scope("shared_transformer", shared, a, [&] { return shared.apply(run, a, ordinal_); });
+    t = child("linear")->call(run, "linear", t);
+    const auto& dec = *child("mamba_decoder");
+    return run.scope("mamba_decoder", dec, h, [&] {
+      const Tensor n = dec.child("input_layernorm")->call(run, "input_layernorm", ops::add(c, h, t));
+      return ops::add(c, h, dec.child("mamba")->call(run, "mamba", n));
+    });
+  }
+
+ private:
+  int64_t ordinal_;
+};
+
+class Zamba2ForCausalLM : public nn::LanguageModel {
+ public:
+  using nn::LanguageModel::LanguageModel;
+  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
+    const auto& model = *child("model");
+    const Tensor h = run.scope("model", model, ids, [&] {
+      const Tensor e0 = model.child("embed_tokens")->call(run, "embed_tokens", ids);  // kept for every hybrid layer
+      const auto& layers = *model.child("layers");
+      Tensor x = run.scope("layers", layers, e0, [&] {
+        Tensor y = e0;
+        for (const auto& [name, layer] : layers.children()) {
+          if (const auto* hybrid = dynamic_cast<const HybridLayer*>(layer.get()))
+            y = run.scope(name, *hybrid, y, [&] { return hybrid->apply(run, y, e0); });
+          else
+            y = layer->call(run, name, y);
+        }
+        return y;
+      });
+      return model.child("final_layernorm")->call(run, "final_layernorm", x);
+    });
+    return nn::lm_head(run, *this, h);
+  }
+};
+
 std::shared_ptr<nn::Module> shared_block(const Sizes& s, int64_t id) {
-  auto block = std::make_shared<nn::Module>("Zamba2AttentionDecoderLayer");
+  auto block = std::make_shared<SharedBlock>(s.inter);
   auto attn = block->add("self_attn", std::make_shared<nn::Attention>(nn::AttentionSpec{
       .type = "Zamba2Attention", .input_width = s.attn_hidden, .output_width = s.hidden,
-      .heads = s.heads, .kv_heads = s.kv_heads, .head_dim = s.head_dim, .rope = s.rope}));
+      .heads = s.heads, .kv_heads = s.kv_heads, .head_dim = s.head_dim, .rope = s.rope,
+      .scale = 1.0 / std::sqrt(static_cast<double>(s.head_dim) / 2.0)}));  // (head_dim/2)^-0.5
   if (s.attn_adapter)
     for (const char* name : {"linear_q_adapter_list", "linear_k_adapter_list", "linear_v_adapter_list"})
       attn->add(name, adapters(s, id, s.attn_hidden, s.attn_hidden));
@@ -51,7 +135,8 @@ std::shared_ptr<nn::Module> shared_block(const Sizes& s, int64_t id) {
 }
 
 std::shared_ptr<nn::Module> mamba_layer(const nn::Mamba2Spec& ssm, double eps) {
-  auto layer = std::make_shared<nn::Module>("Zamba2MambaDecoderLayer");
+  auto layer = std::make_shared<nn::ResidualBlock>(
+      "Zamba2MambaDecoderLayer", std::vector<std::pair<std::string, std::string>>{{"input_layernorm", "mamba"}});
   layer->add("mamba", std::make_shared<nn::Mamba2Mixer>(ssm));
   layer->add("input_layernorm", std::make_shared<nn::RMSNorm>(ssm.hidden, eps, "Zamba2RMSNorm"));
   return layer;
@@ -112,7 +197,7 @@ Model build(const ConfigReader& c) {
     c.error("mamba_ngroups", fmt::format("{} does not divide n_mamba_heads {}", ssm.groups, ssm.heads));
   const bool tied = c.flag_or("tie_word_embeddings", true);
 
-  auto root = std::make_shared<nn::Module>("Zamba2ForCausalLM");
+  auto root = std::make_shared<Zamba2ForCausalLM>("Zamba2ForCausalLM");
   auto model = root->add("model", std::make_shared<nn::Module>("Zamba2Model"));
   auto emb = model->add("embed_tokens", std::make_shared<nn::Embedding>(vocab, hidden));
   std::vector<std::shared_ptr<nn::Module>> blocks;
@@ -124,7 +209,7 @@ Model build(const ConfigReader& c) {
       list->add(std::to_string(i), mamba_layer(ssm, eps));
       continue;
     }
-    auto layer = list->add(std::to_string(i), std::make_shared<nn::Module>("Zamba2HybridLayer"));
+    auto layer = list->add(std::to_string(i), std::make_shared<HybridLayer>(static_cast<int64_t>(hybrid_ids.size())));
     layer->add("linear", std::make_shared<nn::Linear>(hidden, hidden, false));
     layer->add("mamba_decoder", mamba_layer(ssm, eps));
     layer->add("shared_transformer", blocks[hybrid_ids.size() % blocks.size()]);
@@ -133,6 +218,7 @@ Model build(const ConfigReader& c) {
   model->add("final_layernorm", std::make_shared<nn::RMSNorm>(hidden, eps, "Zamba2RMSNorm"));
   if (rope) model->add("rotary_emb", std::make_shared<nn::Module>("Zamba2RotaryEmbedding"));
   auto head = root->add("lm_head", std::make_shared<nn::Linear>(hidden, vocab, false));
+  head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(emb->weight);
 
   std::string pattern;

@@ -92,3 +92,39 @@ const char* activation_name(Activation a) {
 }
 
 }  // namespace anatomy::nn
+
+namespace anatomy::nn {
+namespace {
+const Tensor* opt(const std::shared_ptr<Parameter>& p) { return p ? &p->value : nullptr; }
+}  // namespace
+
+Tensor Linear::forward(Run& run, const Tensor& x) const {
+  return ops::linear(run.ctx, x, weight->value, opt(bias), cls);
+}
+
+Tensor Conv1D::forward(Run& run, const Tensor& x) const {
+  return ops::linear(run.ctx, x, weight->value, opt(bias), ops::OpClass::linear, /*w_in_out=*/true);
+}
+
+Tensor Embedding::forward(Run& run, const Tensor& ids) const { return ops::embedding(run.ctx, weight->value, ids); }
+
+Tensor LayerNorm::forward(Run& run, const Tensor& x) const {
+  return ops::layer_norm(run.ctx, x, weight->value, opt(bias), eps);
+}
+
+Tensor RMSNorm::forward(Run& run, const Tensor& x) const { return ops::rms_norm(run.ctx, x, weight->value, eps); }
+
+Tensor GatedRMSNorm::call(Run& run, const std::string& name, const Tensor& y, const Tensor& gate) const {
+  return run.scope(name, *this, y, [&] { return ops::gated_rms_norm(run.ctx, y, gate, weight->value, groups, eps); });
+}
+
+Tensor DepthwiseConv1d::forward(Run& run, const Tensor& x) const {
+  Tensor& state = run.state_tensor("conv_state", {x.dim(0), channels, kernel - 1});
+  return ops::causal_conv1d(run.ctx, x, weight->value, opt(bias), state);
+}
+
+Tensor ActivationModule::forward(Run& run, const Tensor& x) const {
+  return ops::activation(run.ctx, x, static_cast<ops::Act>(kind));
+}
+
+}  // namespace anatomy::nn

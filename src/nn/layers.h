@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nn/module.h"
+#include "ops/ops.h"
 
 namespace anatomy::nn {
 
@@ -14,7 +15,9 @@ class Linear : public Module {
   Linear(int64_t in, int64_t out, bool bias, std::string type = "Linear");
   std::string extra_repr() const override;
   void tie_weight(std::shared_ptr<Parameter> w);  // lm_head = embed_tokens
+  Tensor forward(Run& run, const Tensor& x) const override;
   int64_t in_features, out_features;
+  ops::OpClass cls = ops::OpClass::linear;  // head for the LM head
   std::shared_ptr<Parameter> weight, bias;  // bias null when absent
 };
 
@@ -23,6 +26,7 @@ class Conv1D : public Module {
  public:
   Conv1D(int64_t in, int64_t out);
   std::string extra_repr() const override;
+  Tensor forward(Run& run, const Tensor& x) const override;
   int64_t in_features, out_features;
   std::shared_ptr<Parameter> weight, bias;
 };
@@ -31,6 +35,7 @@ class Embedding : public Module {
  public:
   Embedding(int64_t num, int64_t dim, std::string type = "Embedding");
   std::string extra_repr() const override;
+  Tensor forward(Run& run, const Tensor& ids) const override;
   int64_t num_embeddings, embedding_dim;
   std::shared_ptr<Parameter> weight;
 };
@@ -41,6 +46,7 @@ class LayerNorm : public Module {
   LayerNorm(int64_t dim, double eps, bool bias, std::string type = "LayerNorm",
             const char* weight_name = "weight", const char* bias_name = "bias");
   std::string extra_repr() const override;
+  Tensor forward(Run& run, const Tensor& x) const override;
   int64_t dim;
   double eps;
   std::shared_ptr<Parameter> weight, bias;
@@ -50,6 +56,7 @@ class RMSNorm : public Module {
  public:
   RMSNorm(int64_t dim, double eps, std::string type);
   std::string extra_repr() const override;
+  Tensor forward(Run& run, const Tensor& x) const override;
   int64_t dim;
   double eps;
   std::shared_ptr<Parameter> weight;
@@ -60,6 +67,7 @@ class GatedRMSNorm : public Module {
  public:
   GatedRMSNorm(int64_t dim, int64_t groups, double eps, std::string type);
   std::string extra_repr() const override;
+  Tensor call(Run& run, const std::string& name, const Tensor& y, const Tensor& gate) const;
   int64_t dim, groups;
   double eps;
   std::shared_ptr<Parameter> weight;
@@ -70,6 +78,8 @@ class DepthwiseConv1d : public Module {
  public:
   DepthwiseConv1d(int64_t channels, int64_t kernel, bool bias);
   std::string extra_repr() const override;
+  // Causal over time; keeps the last kernel−1 inputs as state between calls.
+  Tensor forward(Run& run, const Tensor& x) const override;
   int64_t channels, kernel;
   std::shared_ptr<Parameter> weight, bias;
 };
@@ -83,6 +93,7 @@ const char* activation_name(Activation a);
 class ActivationModule : public Module {
  public:
   ActivationModule(Activation kind, std::string type) : Module(std::move(type)), kind(kind) {}
+  Tensor forward(Run& run, const Tensor& x) const override;
   Activation kind;
 };
 
@@ -90,6 +101,7 @@ class Dropout : public Module {
  public:
   explicit Dropout(double p) : Module("Dropout"), p(p) {}
   std::string extra_repr() const override;
+  Tensor forward(Run&, const Tensor& x) const override { return x; }  // inference: identity
   double p;
 };
 

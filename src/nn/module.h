@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "nn/forward.h"
 
 namespace anatomy::nn {
 
@@ -28,6 +29,12 @@ class Module {
   const std::string& type() const { return type_; }
   // PyTorch's extra_repr: "in_features=2048, out_features=8192, bias=False".
   virtual std::string extra_repr() const { return ""; }
+  // x -> y for modules with one input; others define their own signature.
+  virtual Tensor forward(Run& run, const Tensor& x) const;
+  // Runs forward() as the child scope `name`.
+  Tensor call(Run& run, const std::string& name, const Tensor& x) const {
+    return run.scope(name, *this, x, [&] { return forward(run, x); });
+  }
 
   std::shared_ptr<Parameter> add_param(const std::string& name, Shape shape);
   // Puts a parameter object owned elsewhere in slot `name` (weight tying); replaces an
@@ -48,6 +55,21 @@ class Module {
   std::string type_;
   std::vector<std::pair<std::string, std::shared_ptr<Parameter>>> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+};
+
+template <class F>
+Tensor Run::scope(const std::string& name, const Module& m, const Tensor& in, F&& f) {
+  enter(name, m, in);
+  Tensor out = f();
+  leave(out);
+  return out;
+}
+
+// A language model's root: token ids [B, T] -> logits [B, T (or 1), V], advancing state.past.
+class LanguageModel : public Module {
+ public:
+  using Module::Module;
+  virtual Tensor forward_ids(Run& run, const Tensor& ids) const = 0;
 };
 
 inline std::string join_path(const std::string& prefix, const std::string& name) {

@@ -231,13 +231,14 @@ void write_time(const Context& c, Tensor& dst, const Tensor& src, int64_t at) {
   if (!c.meta()) cpu::write_time(dst, src, at);
 }
 
-Tensor read_time(const Context& c, const Tensor& src, int64_t length) {
-  if (length > src.dim(1)) shape_error("read_time", fmt::format("{} steps of {}", length, shape_str(src.shape())));
+Tensor slice_time(const Context& c, const Tensor& src, int64_t start, int64_t length) {
+  if (src.shape().size() < 2 || start < 0 || length < 0 || start + length > src.dim(1))
+    shape_error("slice_time", fmt::format("steps [{}, {}) of {}", start, start + length, shape_str(src.shape())));
   Shape s = src.shape();
   s[1] = length;
   Tensor out = c.output(s);
-  c.report("cache_read", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
-  if (!c.meta()) cpu::read_time(src, out);
+  c.report("slice_time", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
+  if (!c.meta()) cpu::slice_time(src, start, out);
   return out;
 }
 

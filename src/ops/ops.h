@@ -65,8 +65,8 @@ Tensor ssm_scan(const Context& c, const Tensor& x, const Tensor& dt, const Tenso
 
 // Copies src [B, T, ...] into dst [B, Tmax, ...] at time offset `at` (KV cache append).
 void write_time(const Context& c, Tensor& dst, const Tensor& src, int64_t at);
-// The first `length` time steps of a [B, Tmax, ...] cache as a tensor [B, length, ...].
-Tensor read_time(const Context& c, const Tensor& src, int64_t length);
+// Time steps [start, start+length) of a [B, Tmax, ...] tensor as a new [B, length, ...] tensor.
+Tensor slice_time(const Context& c, const Tensor& src, int64_t start, int64_t length);
 
 // -exp(x) and x + b per element for small per-head parameters (F32 result).
 Tensor neg_exp(const Context& c, const Tensor& x);

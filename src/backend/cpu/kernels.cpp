@@ -233,11 +233,12 @@ void write_time(Tensor& dst, const Tensor& src, int64_t at) {
                 static_cast<size_t>(T * inner) * 4);
 }
 
-void read_time(const Tensor& src, Tensor& out) {
+void slice_time(const Tensor& src, int64_t start, Tensor& out) {
   const int64_t B = out.dim(0), T = out.dim(1), Tmax = src.dim(1);
   const int64_t inner = static_cast<int64_t>(out.numel()) / (B * std::max<int64_t>(T, 1));
   for (int64_t b = 0; b < B; ++b)
-    std::memcpy(out.data<float>() + b * T * inner, src.data<float>() + b * Tmax * inner, static_cast<size_t>(T * inner) * 4);
+    std::memcpy(out.data<float>() + b * T * inner, src.data<float>() + (b * Tmax + start) * inner,
+                static_cast<size_t>(T * inner) * 4);
 }
 
 void neg_exp(const Tensor& x, Tensor& out) {

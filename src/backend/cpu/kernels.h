@@ -26,7 +26,7 @@ void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor&
 void ssm_scan(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
               const Tensor& D, Tensor& state, Tensor& out);
 void write_time(Tensor& dst, const Tensor& src, int64_t at);
-void read_time(const Tensor& src, Tensor& out);
+void slice_time(const Tensor& src, int64_t start, Tensor& out);
 void neg_exp(const Tensor& x, Tensor& out);
 
 // Element i of a plain-dtype tensor as float.

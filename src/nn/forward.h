@@ -1,0 +1,45 @@
+// What one forward call carries: the op context, the per-sequence state (KV caches, Mamba conv
+// and SSM states, keyed by module path so that a shared block applied at several layers keeps one
+// cache per application), and the module path stack that names scopes for observers.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ops/ops.h"
+
+namespace anatomy::nn {
+
+class Module;
+
+struct State {
+  State(int64_t batch, int64_t max_tokens) : batch(batch), max_tokens(max_tokens) {}
+  int64_t batch, max_tokens;
+  int64_t past = 0;  // tokens already processed; advanced by the language model's forward
+  std::map<std::string, Tensor> tensors;
+};
+
+class Run {
+ public:
+  Run(const ops::Context& ctx, State& state) : ctx(ctx), state(state) {}
+  const ops::Context& ctx;
+  State& state;
+  bool last_logits_only = false;  // LM head on the last position only (generation)
+
+  std::string path() const;
+  // The state tensor `what` of the current module path (zeros on first use; meta in meta runs).
+  Tensor& state_tensor(const std::string& what, const Shape& shape);
+
+  // Runs f() as the scope `name` of module m: observers see its input and output shapes and
+  // every op inside it.
+  template <class F>
+  Tensor scope(const std::string& name, const Module& m, const Tensor& in, F&& f);
+
+ private:
+  void enter(const std::string& name, const Module& m, const Tensor& in);
+  void leave(const Tensor& out);
+  std::vector<std::string> path_;
+};
+
+}  // namespace anatomy::nn
