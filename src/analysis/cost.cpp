@@ -1,0 +1,119 @@
+#include "analysis/cost.h"
+
+#include <functional>
+#include <set>
+
+#include "analysis/params.h"
+#include "core/error.h"
+#include "nn/module.h"
+
+namespace anatomy::analysis {
+namespace {
+
+// Collects module scopes and op costs of a meta run.
+class Collector : public ops::Observer {
+ public:
+  explicit Collector(CostReport& r) : r_(r) {}
+
+  void begin_scope(const std::string& name, const std::string& type, const Shape& input) override {
+    ModuleCost m;
+    m.path = stack_.empty() ? name : nn::join_path(r_.modules[stack_.back()].path, name);
+    m.type = type;
+    m.depth = static_cast<int>(stack_.size());
+    m.input = input;
+    r_.modules.push_back(std::move(m));
+    stack_.push_back(r_.modules.size() - 1);
+  }
+
+  void end_scope(const Shape& output) override {
+    r_.modules[stack_.back()].output = output;
+    stack_.pop_back();
+  }
+
+  void op(const char*, const ops::Cost& cost) override {
+    const auto cls = static_cast<size_t>(cost.cls);
+    r_.by_class[cls] += cost.flops;
+    for (size_t i : stack_) {
+      r_.modules[i].flops += cost.flops;
+      r_.modules[i].by_class[cls] += cost.flops;
+      r_.modules[i].bytes += cost.bytes_read + cost.bytes_written;
+    }
+    if (!stack_.empty()) r_.modules[stack_.back()].self_flops += cost.flops;
+  }
+
+ private:
+  CostReport& r_;
+  std::vector<size_t> stack_;
+};
+
+// path -> module object, every alias path included.
+std::map<std::string, const nn::Module*> modules_by_path(const nn::Module& root) {
+  std::map<std::string, const nn::Module*> out;
+  std::function<void(const nn::Module&, const std::string&)> walk = [&](const nn::Module& m, const std::string& p) {
+    out[p] = &m;
+    for (const auto& [n, c] : m.children()) walk(*c, nn::join_path(p, n));
+  };
+  walk(root, "");
+  return out;
+}
+
+uint64_t subtree_params(const nn::Module& m) {
+  std::set<const nn::Parameter*> seen;
+  uint64_t n = 0;
+  for (const auto& ref : nn::parameter_slots(m))
+    if (seen.insert(ref.param.get()).second) n += ref.param->value.numel();
+  return n;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+bool is_matmul_like(ops::OpClass c) {
+  return c != ops::OpClass::norm && c != ops::OpClass::elementwise;
+}
+
+CostReport analyze_cost(const models::Model& model, const CostOptions& o) {
+  const auto* lm = dynamic_cast<const nn::LanguageModel*>(model.root.get());
+  if (!lm) fail(ErrorKind::unsupported, model.architecture + ": no forward pass yet, so no cost analysis");
+  if (o.batch < 1 || o.tokens < 1 || o.context < 0)
+    fail(ErrorKind::config, "cost analysis needs batch ≥ 1, tokens ≥ 1 and context ≥ 0");
+  CostReport r;
+  r.options = o;
+  Collector collector(r);
+  const ops::Context ctx(/*meta=*/true, &collector);
+  nn::State state(o.batch, o.context + o.tokens);
+  state.past = o.context;
+  nn::Run run(ctx, state);
+  run.last_logits_only = o.last_logits;
+  const Tensor ids = Tensor::meta(DType::I64, {o.batch, o.tokens});
+  run.scope("", *lm, ids, [&] { return lm->forward_ids(run, ids); });
+
+  const auto by_path = modules_by_path(*model.root);
+  for (auto& m : r.modules) {
+    if (auto it = by_path.find(m.path); it != by_path.end()) m.params = subtree_params(*it->second);
+    auto& t = r.by_type[m.type];
+    t.first += 1;
+    t.second += m.self_flops;
+  }
+  for (size_t c = 0; c < r.by_class.size(); ++c)
+    (is_matmul_like(static_cast<ops::OpClass>(c)) ? r.total : r.elementwise) += r.by_class[c];
+
+  Memory& mem = r.memory;
+  mem.weights = count_params(model).bytes;
+  mem.kv_dtype = dtype_info(model.dtype).torch_name;
+  const uint64_t kv_elem = dtype_info(model.dtype).block_bytes;
+  for (const auto& [key, t] : state.tensors) {
+    if (ends_with(key, "k_cache") || ends_with(key, "v_cache"))
+      mem.kv_cache_per_token += static_cast<uint64_t>(t.dim(2) * t.dim(3)) * kv_elem;
+    else if (ends_with(key, "ssm_state")) mem.ssm_state += t.nbytes();
+    else if (ends_with(key, "conv_state")) mem.conv_state += t.nbytes();
+  }
+  mem.kv_cache = mem.kv_cache_per_token * static_cast<uint64_t>(o.batch * (o.context + o.tokens));
+  mem.activation_peak = ctx.activations().peak;
+  return r;
+}
+
+}  // namespace anatomy::analysis
