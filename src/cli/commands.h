@@ -9,6 +9,12 @@ struct InspectOptions {
   std::string model;
   std::string format = "table";
   size_t max_tensors = 0;  // 0 = all
+  // Forward cost (meta run): prefill of `tokens` after `context` cached tokens.
+  int64_t tokens = 0;      // 0: no cost analysis unless context is given
+  int64_t context = -1;    // -1: not given
+  int64_t batch = 1;
+  std::string logits = "";  // all | last; default: all for prefill, last for decode
+  int depth = 3;           // rows of the module table (JSON has every module)
 };
 
 // Each returns the text to print (nothing is printed before the whole result is ready).

@@ -1,10 +1,15 @@
 // `anatomy inspect MODEL`: config with every derived value, per-component parameter arithmetic,
 // per-tensor table, totals and bytes by dtype. Headers only; the JSON schema is docs/inspect.md.
+#include <algorithm>
+#include <optional>
+
 #include <fmt/format.h>
 
+#include "analysis/cost.h"
 #include "analysis/params.h"
 #include "cli/commands.h"
 #include "cli/render.h"
+#include "core/error.h"
 #include "models/loader.h"
 
 namespace anatomy::cli {
@@ -50,6 +55,92 @@ ordered_json to_json(const models::LoadedModel& lm, const analysis::ParamReport&
     j["checkpoint"] = {{"file_bytes", lm.file_bytes}, {"header_bytes_read", lm.header_bytes_read},
                        {"stored_tensors", lm.stored.size()}};
   return j;
+}
+
+constexpr const char* kConventions =
+    "multiply-add = 2 FLOPs; attention QKᵀ and P·V over the full T×Tk rectangle; SSM in its recurrent form "
+    "B·T·H·(5PN+3P); depthwise conv 2·B·T·C·K; total = linear + attention + ssm + conv + head; norms (4 or 8 "
+    "per element, gated norm 6), activations, softmax (5 per score), bias and residual adds (1 per element) "
+    "are listed apart as conventions";
+
+std::string gflop(double f) { return fmt::format("{:.3f}", f / 1e9); }
+
+std::string forward_title(const analysis::CostOptions& o) {
+  const std::string logits = o.last_logits ? "last position" : fmt::format("all {} positions", o.tokens);
+  if (o.context > 0 && o.tokens == 1)
+    return fmt::format("decode step after {} cached tokens (batch {}, logits for the last position)", o.context, o.batch);
+  if (o.context > 0)
+    return fmt::format("prefill of {} tokens after {} cached (batch {}, logits for {})", o.tokens, o.context, o.batch, logits);
+  return fmt::format("prefill of {} tokens (batch {}, logits for {})", o.tokens, o.batch, logits);
+}
+
+ordered_json cost_json(const analysis::CostReport& c) {
+  ordered_json by_class = ordered_json::object();
+  for (int i = 0; i < ops::kOpClasses; ++i) by_class[ops::op_class_name(static_cast<ops::OpClass>(i))] = c.by_class[i];
+  ordered_json by_type = ordered_json::array();
+  for (const auto& [type, v] : c.by_type) by_type.push_back({{"type", type}, {"calls", v.first}, {"self_flops", v.second}});
+  ordered_json modules = ordered_json::array();
+  for (const auto& m : c.modules)
+    modules.push_back({{"name", m.path}, {"type", m.type}, {"depth", m.depth}, {"input_shape", m.input},
+                       {"output_shape", m.output}, {"params", m.params}, {"flops", m.flops},
+                       {"self_flops", m.self_flops}, {"bytes", m.bytes}});
+  const auto& mem = c.memory;
+  return {{"forward", {{"batch", c.options.batch}, {"tokens", c.options.tokens}, {"context", c.options.context},
+                       {"logits", c.options.last_logits ? "last" : "all"}, {"description", forward_title(c.options)}}},
+          {"flops", {{"total", c.total}, {"elementwise", c.elementwise}, {"total_with_elementwise", c.total + c.elementwise},
+                     {"by_class", by_class}, {"by_type", by_type}, {"conventions", kConventions}}},
+          {"modules", modules},
+          {"memory", {{"weights", mem.weights}, {"kv_cache_dtype", mem.kv_dtype},
+                      {"kv_cache_per_token", mem.kv_cache_per_token}, {"kv_cache", mem.kv_cache},
+                      {"ssm_state", mem.ssm_state}, {"conv_state", mem.conv_state},
+                      {"state_dtype", "float32"}, {"activation_peak", mem.activation_peak},
+                      {"activation_dtype", "float32"}}}};
+}
+
+std::string render_cost(const analysis::CostReport& c, int depth, Format f) {
+  using A = Table::Align;
+  std::string out = heading("Forward cost: " + forward_title(c.options), f);
+  Table mods({"layer (type (name))", "input shape", "output shape", "params", "GFLOP"},
+             {A::left, A::left, A::left, A::right, A::right});
+  for (const auto& m : c.modules) {
+    if (m.depth > depth) continue;
+    const std::string leaf = m.path.substr(m.path.rfind('.') == std::string::npos ? 0 : m.path.rfind('.') + 1);
+    const std::string indent = m.depth == 0 ? "" : std::string(static_cast<size_t>(2 * (m.depth - 1)), ' ') + "└─";
+    mods.add({indent + m.type + (leaf.empty() ? "" : " (" + leaf + ")"), shape_str(m.input), shape_str(m.output),
+              m.params ? with_commas(m.params) : "--", gflop(m.flops)});
+  }
+  out += mods.render(f);
+  out += fmt::format("(modules deeper than {} levels are in --format json; --depth N shows more)\n", depth);
+
+  out += heading("FLOPs by class", f);
+  Table cls({"class", "GFLOP", "share"}, {A::left, A::right, A::right});
+  const double all = c.total + c.elementwise;
+  for (int i = 0; i < ops::kOpClasses; ++i)
+    if (c.by_class[i] > 0)
+      cls.add({ops::op_class_name(static_cast<ops::OpClass>(i)), gflop(c.by_class[i]),
+               fmt::format("{:.2f} %", 100 * c.by_class[i] / all)});
+  cls.add({"total (linear + attention + ssm + conv + head)", gflop(c.total), fmt::format("{:.2f} %", 100 * c.total / all)});
+  cls.add({"norms and elementwise (conventions)", gflop(c.elementwise), fmt::format("{:.2f} %", 100 * c.elementwise / all)});
+  out += cls.render(f) + "Conventions: " + kConventions + ".\n";
+
+  out += heading("FLOPs by module type (self)", f);
+  Table types({"type", "calls", "GFLOP"}, {A::left, A::right, A::right});
+  for (const auto& [type, v] : c.by_type)
+    if (v.second > 0) types.add({type, std::to_string(v.first), gflop(v.second)});
+  out += types.render(f);
+
+  out += heading("Memory", f);
+  const auto& m = c.memory;
+  Table mem({"item", "bytes"}, {A::left, A::right});
+  mem.add({"weights (stored dtypes)", human_bytes(m.weights)});
+  mem.add({"KV cache per token per sequence (" + m.kv_dtype + ")", human_bytes(m.kv_cache_per_token)});
+  mem.add({fmt::format("KV cache at {} tokens × batch {}", c.options.context + c.options.tokens, c.options.batch),
+           human_bytes(m.kv_cache)});
+  mem.add({"SSM state (float32)", human_bytes(m.ssm_state)});
+  mem.add({"conv state (float32)", human_bytes(m.conv_state)});
+  mem.add({"activation peak of this forward (float32)", human_bytes(m.activation_peak)});
+  out += mem.render(f);
+  return out;
 }
 
 std::string render_text(const models::LoadedModel& lm, const analysis::ParamReport& r,
@@ -112,14 +203,36 @@ std::string render_text(const models::LoadedModel& lm, const analysis::ParamRepo
   return out;
 }
 
+std::optional<analysis::CostOptions> cost_options(const InspectOptions& o) {
+  if (o.tokens == 0 && o.context < 0) return std::nullopt;
+  analysis::CostOptions c;
+  c.batch = o.batch;
+  c.context = std::max<int64_t>(o.context, 0);
+  c.tokens = o.tokens > 0 ? o.tokens : 1;
+  if (o.logits.empty()) c.last_logits = o.context >= 0 && o.tokens == 0;
+  else if (o.logits == "last" || o.logits == "all") c.last_logits = o.logits == "last";
+  else fail(ErrorKind::config, "--logits: '" + o.logits + "' is not one of all, last");
+  if (c.batch < 1 || o.tokens < 0) fail(ErrorKind::config, "--batch and --tokens must be positive");
+  return c;
+}
+
 }  // namespace
 
 std::string inspect_command(const InspectOptions& o) {
   const Format f = parse_format(o.format);
+  const auto copts = cost_options(o);
   const models::LoadedModel lm = models::load_model(o.model);
   const analysis::ParamReport r = analysis::count_params(lm.model);
-  if (f == Format::json) return to_json(lm, r).dump(2) + "\n";
-  return render_text(lm, r, o, f);
+  std::optional<analysis::CostReport> cost;
+  if (copts) cost = analysis::analyze_cost(lm.model, *copts);
+  if (f == Format::json) {
+    ordered_json j = to_json(lm, r);
+    if (cost) j.update(cost_json(*cost));
+    return j.dump(2) + "\n";
+  }
+  std::string out = render_text(lm, r, o, f);
+  if (cost) out += render_cost(*cost, o.depth, f);
+  return out;
 }
 
 }  // namespace anatomy::cli

@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   ins->add_option("model", inspect.model, "Model folder, .safetensors, .gguf, config.json or catalog name")->required();
   ins->add_option("--format", inspect.format, "table | md | json")->capture_default_str();
   ins->add_option("--max-tensors", inspect.max_tensors, "Rows of the tensor table (0 = all)")->capture_default_str();
+  ins->add_option("--tokens", inspect.tokens, "Forward cost of a prefill of T tokens (meta run, no weights needed)");
+  ins->add_option("--context", inspect.context, "Tokens already cached: alone, one decode step after L tokens");
+  ins->add_option("--batch", inspect.batch, "Sequences in the batch")->capture_default_str();
+  ins->add_option("--logits", inspect.logits, "all | last: positions the LM head computes (default: all for prefill)");
+  ins->add_option("--depth", inspect.depth, "Depth of the module table")->capture_default_str();
 
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");

@@ -125,3 +125,27 @@ TEST(Cli, BadInputs) {
 
 }  // namespace
 }  // namespace anatomy
+
+namespace anatomy {
+namespace {
+
+TEST(Cli, InspectForwardCostJson) {
+  const auto r = run_anatomy("inspect zamba2-1.2b --tokens 35 --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["flops"]["total"].get<double>() / 1e9, 126.82, 0.005);
+  EXPECT_GT(j["flops"]["by_class"]["ssm"].get<double>(), 0);
+  EXPECT_EQ(j["forward"]["tokens"], 35);
+  ASSERT_GT(j["modules"].size(), 100u);
+  EXPECT_EQ(j["modules"][0]["type"], "Zamba2ForCausalLM");
+  EXPECT_EQ(j["modules"][0]["input_shape"], nlohmann::json::array({1, 35}));
+  EXPECT_EQ(j["memory"]["kv_cache_per_token"], 98'304);
+  const auto decode = nlohmann::json::parse(run_anatomy("inspect llama-3.2-1b --context 100 --format json").out);
+  EXPECT_EQ(decode["forward"]["logits"], "last");
+  EXPECT_EQ(decode["memory"]["kv_cache"], 101 * 16 * 2 * 8 * 64 * 2);
+  expect_bad_input("inspect gpt2 --tokens 4 --logits some", {"--logits"});
+  expect_bad_input("inspect transformer-encdec-seed --tokens 4", {"no forward pass yet"});
+}
+
+}  // namespace
+}  // namespace anatomy
