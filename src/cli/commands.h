@@ -17,8 +17,19 @@ struct InspectOptions {
   int depth = 3;           // rows of the module table (JSON has every module)
 };
 
+struct RunOptions {
+  std::string model;
+  std::string ids;
+  int64_t top_k = 5;
+  bool random_weights = false;
+  uint64_t seed = 0;
+  std::string dump_logits;
+  std::string format = "table";
+};
+
 // Each returns the text to print (nothing is printed before the whole result is ready).
 std::string inspect_command(const InspectOptions& options);
 std::string models_command(const std::string& format);
+std::string run_command(const RunOptions& options);
 
 }  // namespace anatomy::cli

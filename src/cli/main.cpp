@@ -24,6 +24,16 @@ int main(int argc, char** argv) {
   ins->add_option("--logits", inspect.logits, "all | last: positions the LM head computes (default: all for prefill)");
   ins->add_option("--depth", inspect.depth, "Depth of the module table")->capture_default_str();
 
+  cli::RunOptions runo;
+  auto* run = app.add_subcommand("run", "One forward pass: next-token top-k probabilities");
+  run->add_option("model", runo.model, "Model folder, .safetensors, .gguf, config.json or catalog name")->required();
+  run->add_option("--ids", runo.ids, "Comma-separated token ids")->required();
+  run->add_option("--top-k", runo.top_k, "How many next tokens to show")->capture_default_str();
+  run->add_flag("--random-weights", runo.random_weights, "Synthetic weights even when the checkpoint has real ones");
+  run->add_option("--seed", runo.seed, "Seed of the synthetic weights")->capture_default_str();
+  run->add_option("--dump-logits", runo.dump_logits, "Write all logits [1, T, V] as float32 .npy");
+  run->add_option("--format", runo.format, "table | md | json")->capture_default_str();
+
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
   mod->add_option("--format", models_format, "table | md | json")->capture_default_str();
@@ -38,6 +48,7 @@ int main(int argc, char** argv) {
     std::string out;
     if (*ins) out = cli::inspect_command(inspect);
     else if (*mod) out = cli::models_command(models_format);
+    else if (*run) out = cli::run_command(runo);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   } catch (const Error& e) {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 
@@ -31,6 +32,19 @@ io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtyp
     out.emplace_back(ref.path, std::move(t));
   }
   return out;
+}
+
+void bind_weights(const Model& model, const io::NamedTensors& weights) {
+  std::map<std::string, const Tensor*> by_name;
+  for (const auto& [name, t] : weights) by_name[name] = &t;
+  for (const auto& ref : nn::parameter_slots(*model.root)) {
+    auto it = by_name.find(ref.path);
+    if (it == by_name.end()) continue;  // a tied slot: bound through its canonical name
+    if (it->second->shape() != ref.param->value.shape())
+      fail(ErrorKind::shape, "weight " + ref.path + " " + shape_str(it->second->shape()) + " for a parameter of shape " +
+                                 shape_str(ref.param->value.shape()));
+    ref.param->value = *it->second;
+  }
 }
 
 void write_checkpoint(const std::string& dir, const json& config, const io::NamedTensors& weights,

@@ -14,6 +14,9 @@ namespace anatomy::models {
 // weights 1), in `dtype`; the same seed gives the same bytes.
 io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale = 0.02f);
 
+// Sets each parameter's value to the tensor of its canonical name (as synthetic_weights names them).
+void bind_weights(const Model& model, const io::NamedTensors& weights);
+
 // Writes dir/config.json and the weights; shards when max_shard_bytes > 0.
 void write_checkpoint(const std::string& dir, const json& config, const io::NamedTensors& weights,
                       uint64_t max_shard_bytes = 0);

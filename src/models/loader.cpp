@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "io/safetensors.h"
 #include "models/catalog.h"
 #include "models/registry.h"
@@ -150,6 +151,25 @@ void bind_checkpoint(LoadedModel& out, const std::string& gguf_arch) {
   }
   // Parameters take the dtype they are stored in (block-quantized GGUF types included).
   for (auto& [param, entry] : out.binding) param->value = Tensor::meta(entry->dtype, param->value.shape());
+}
+
+void map_weights(LoadedModel& out) {
+  std::map<std::string, std::shared_ptr<MappedFile>> files;
+  for (auto& [param, entry] : out.binding) {
+    if (is_quantized(entry->dtype))
+      fail(ErrorKind::unsupported, out.source + ": tensor " + entry->name + " is " + dtype_name(entry->dtype) +
+                                       "; running block-quantized weights is not supported yet");
+    if (!out.gguf_architecture.empty()) {
+      const auto mapped = io::gguf_to_hf_name(out.gguf_architecture, entry->name);
+      if (mapped && mapped->layout != io::GgufNameMapping::Layout::same && mapped->layout != io::GgufNameMapping::Layout::reshaped)
+        fail(ErrorKind::unsupported, out.source + ": tensor " + entry->name +
+                                         " is stored in GGUF's own layout; converting it for running is not supported yet");
+    }
+    auto& file = files[entry->file];
+    if (!file) file = MappedFile::open(entry->file);
+    auto storage = std::make_shared<MappedStorage>(file, entry->offset, entry->nbytes);
+    param->value = Tensor::view(storage, 0, entry->dtype, param->value.shape());
+  }
 }
 
 LoadedModel load_model(const std::string& source) {

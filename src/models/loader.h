@@ -29,6 +29,10 @@ struct LoadedModel {
 
 LoadedModel load_model(const std::string& source);
 
+// Maps the checkpoint files and points every bound parameter at its bytes (no copy). Layouts
+// that differ from Hugging Face's (some GGUF tensors) and block-quantized types are refused.
+void map_weights(LoadedModel& loaded);
+
 // Matches stored tensors to the tree; throws one error listing every missing, unexpected and
 // mis-shaped tensor. `gguf_arch` selects GGUF name mapping (empty for Hugging Face names).
 void bind_checkpoint(LoadedModel& loaded, const std::string& gguf_arch);

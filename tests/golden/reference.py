@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""PyTorch reference forward passes, written from shared/ARCHITECTURES.md (not from anatomy's
+code), and the golden check: build a small random model of FAMILY, save it as config.json +
+model.safetensors, run `anatomy run` on it, and compare every logit (float64 reference).
+
+usage: reference.py FAMILY ANATOMY_BIN WORKDIR
+"""
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+torch.set_default_dtype(torch.float64)
+F = torch.nn.functional
+IDS = [3, 17, 5, 42, 8, 0, 29, 11, 60, 7, 1]
+
+
+# ---------------------------------------------------------------- shared blocks (§3)
+def rms_norm(x, w, eps):
+    return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * w
+
+
+def layer_norm(x, w, b, eps):
+    return F.layer_norm(x, (x.shape[-1],), w, b, eps)
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def inv_freq(dim, theta, scaling=None):
+    f = theta ** (-torch.arange(0, dim, 2) / dim)
+    if scaling and scaling.get("rope_type") == "llama3":
+        L, lo, hi, fac = (scaling["original_max_position_embeddings"], scaling["low_freq_factor"],
+                          scaling["high_freq_factor"], scaling["factor"])
+        out = []
+        for x in f.tolist():
+            wl = 2 * math.pi / x
+            if wl < L / hi:
+                out.append(x)
+            elif wl > L / lo:
+                out.append(x / fac)
+            else:
+                s = (L / wl - lo) / (hi - lo)
+                out.append((1 - s) * x / fac + s * x)
+        f = torch.tensor(out)
+    return f
+
+
+def rope(x, freq):  # x [T, H, hd], rotate-half pairing
+    T, half = x.shape[0], x.shape[-1] // 2
+    ang = torch.arange(T)[:, None] * freq[None, :]
+    cos, sin = torch.cat([ang.cos(), ang.cos()], -1)[:, None], torch.cat([ang.sin(), ang.sin()], -1)[:, None]
+    rot = torch.cat([-x[..., half:], x[..., :half]], -1)
+    return x * cos + rot * sin
+
+
+def attention(q, k, v, scale):  # q [T, Hq, hd], k/v [T, Hkv, hd]; causal
+    rep = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
+    s = torch.einsum("thd,shd->hts", q, k) * scale
+    T = q.shape[0]
+    s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+    return torch.einsum("hts,shd->thd", s.softmax(-1), v).reshape(T, -1)
+
+
+def lin(x, W, b=None):
+    return x @ W.T + (b if b is not None else 0)
+
+
+def mamba_mixer(u, W, p, H, P, N, G, eps=1e-5):
+    """§3.6, recurrent form; W: dict of tensors, p: name prefix ('...mixer.')."""
+    D_in, GN = H * P, G * N
+    zxbcdt = lin(u, W[p + "in_proj.weight"])
+    z, xBC, dt = zxbcdt[:, :D_in], zxbcdt[:, D_in:2 * D_in + 2 * GN], zxbcdt[:, 2 * D_in + 2 * GN:]
+    w, T = W[p + "conv1d.weight"], u.shape[0]
+    K = w.shape[-1]
+    xpad = torch.cat([torch.zeros(K - 1, xBC.shape[1]), xBC])
+    conv = sum(w[:, 0, k] * xpad[k:k + T] for k in range(K)) + W.get(p + "conv1d.bias", 0)
+    xBC = F.silu(conv)
+    x, Bm, Cm = xBC[:, :D_in].view(T, H, P), xBC[:, D_in:D_in + GN].view(T, G, N), xBC[:, D_in + GN:].view(T, G, N)
+    dt = F.softplus(dt + W[p + "dt_bias"])
+    A = -torch.exp(W[p + "A_log"])
+    S = torch.zeros(H, P, N)
+    y = torch.zeros(T, H, P)
+    for t in range(T):
+        for h in range(H):
+            g = h // (H // G)
+            S[h] = torch.exp(dt[t, h] * A[h]) * S[h] + dt[t, h] * torch.outer(x[t, h], Bm[t, g])
+            y[t, h] = S[h] @ Cm[t, g] + W[p + "D"][h] * x[t, h]
+    v = y.reshape(T, D_in) * F.silu(z)
+    v = v.view(T, G, D_in // G)
+    v = (v * torch.rsqrt((v * v).mean(-1, keepdim=True) + eps)).reshape(T, D_in) * W[p + "norm.weight"]
+    return lin(v, W[p + "out_proj.weight"])
+
+
+# ---------------------------------------------------------------- families
+def llama_like(cfg, W, ids):
+    d, H, KV = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim", d // H)
+    eps = cfg["rms_norm_eps"]
+    freq = inv_freq(hd, cfg.get("rope_theta", 10000.0), cfg.get("rope_scaling"))
+    h = W["model.embed_tokens.weight"][ids]
+    T = len(ids)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        n = rms_norm(h, W[p + "input_layernorm.weight"], eps)
+        proj = lambda name, heads: lin(n, W[p + f"self_attn.{name}.weight"], W.get(p + f"self_attn.{name}.bias")).view(T, heads, hd)
+        q, k, v = proj("q_proj", H), proj("k_proj", KV), proj("v_proj", KV)
+        if p + "self_attn.q_norm.weight" in W:
+            q, k = rms_norm(q, W[p + "self_attn.q_norm.weight"], eps), rms_norm(k, W[p + "self_attn.k_norm.weight"], eps)
+        h = h + lin(attention(rope(q, freq), rope(k, freq), v, hd ** -0.5), W[p + "self_attn.o_proj.weight"])
+        n = rms_norm(h, W[p + "post_attention_layernorm.weight"], eps)
+        mlp = F.silu(lin(n, W[p + "mlp.gate_proj.weight"])) * lin(n, W[p + "mlp.up_proj.weight"])
+        h = h + lin(mlp, W[p + "mlp.down_proj.weight"])
+    h = rms_norm(h, W["model.norm.weight"], eps)
+    return lin(h, W.get("lm_head.weight", W["model.embed_tokens.weight"]))
+
+
+def gpt(cfg, W, ids, nano):
+    C, H = cfg["n_embd"], cfg["n_head"]
+    T, hd = len(ids), C // H
+    h = W["transformer.wte.weight"][ids] + W["transformer.wpe.weight"][:T]
+    act = F.gelu if nano else gelu_tanh
+    # nanoGPT's Linear computes x·Wᵀ; GPT-2's Conv1D computes x·W (weights stored [in, out]).
+    mm = (lambda x, w, b: lin(x, w, b)) if nano else (lambda x, w, b: x @ w + b)
+    for i in range(cfg["n_layer"]):
+        p = f"transformer.h.{i}."
+        ln = lambda x, name: layer_norm(x, W[p + name + ".weight"], W.get(p + name + ".bias"), 1e-5)
+        qkv = mm(ln(h, "ln_1"), W[p + "attn.c_attn.weight"], W.get(p + "attn.c_attn.bias"))
+        q, k, v = (qkv[:, j * C:(j + 1) * C].view(T, H, hd) for j in range(3))
+        h = h + mm(attention(q, k, v, hd ** -0.5), W[p + "attn.c_proj.weight"], W.get(p + "attn.c_proj.bias"))
+        a = act(mm(ln(h, "ln_2"), W[p + "mlp.c_fc.weight"], W.get(p + "mlp.c_fc.bias")))
+        h = h + mm(a, W[p + "mlp.c_proj.weight"], W.get(p + "mlp.c_proj.bias"))
+    h = layer_norm(h, W["transformer.ln_f.weight"], W.get("transformer.ln_f.bias"), 1e-5)
+    return lin(h, W.get("lm_head.weight", W["transformer.wte.weight"]), W.get("lm_head.bias"))
+
+
+def mamba2(cfg, W, ids):
+    H, P, N, G = cfg["num_heads"], cfg["head_dim"], cfg["state_size"], cfg["n_groups"]
+    h = W["backbone.embeddings.weight"][ids]
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"backbone.layers.{i}."
+        h = h + mamba_mixer(rms_norm(h, W[p + "norm.weight"], 1e-5), W, p + "mixer.", H, P, N, G)
+    h = rms_norm(h, W["backbone.norm_f.weight"], 1e-5)
+    return lin(h, W.get("lm_head.weight", W["backbone.embeddings.weight"]))
+
+
+def nemotron_h(cfg, W, ids):
+    H, P, N, G = cfg["mamba_num_heads"], cfg["mamba_head_dim"], cfg["ssm_state_size"], cfg["n_groups"]
+    Hq, KV, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    h, T = W["backbone.embeddings.weight"][ids], len(ids)
+    for i, kind in enumerate(cfg["hybrid_override_pattern"]):
+        p = f"backbone.layers.{i}."
+        n = rms_norm(h, W[p + "norm.weight"], 1e-5)
+        if kind == "M":
+            y = mamba_mixer(n, W, p + "mixer.", H, P, N, G)
+        elif kind == "*":  # no positional encoding at all
+            q = lin(n, W[p + "mixer.q_proj.weight"]).view(T, Hq, hd)
+            k, v = (lin(n, W[p + f"mixer.{x}_proj.weight"]).view(T, KV, hd) for x in "kv")
+            y = lin(attention(q, k, v, hd ** -0.5), W[p + "mixer.o_proj.weight"])
+        else:
+            y = lin(F.relu(lin(n, W[p + "mixer.up_proj.weight"])) ** 2, W[p + "mixer.down_proj.weight"])
+        h = h + y
+    h = rms_norm(h, W["backbone.norm_f.weight"], 1e-5)
+    return lin(h, W["lm_head.weight"])
+
+
+def zamba2(cfg, W, ids):
+    d, Hq = cfg["hidden_size"], cfg["num_attention_heads"]
+    hd, I = 2 * d // Hq, cfg["intermediate_size"]
+    Hm = cfg["n_mamba_heads"]
+    P, N, G = cfg["mamba_expand"] * d // Hm, cfg["mamba_d_state"], cfg["mamba_ngroups"]
+    freq = inv_freq(hd, cfg["rope_theta"])
+    e0 = W["model.embed_tokens.weight"][ids]
+    h, T, j = e0, len(ids), 0
+    s = "model.layers.%d.shared_transformer." % [i for i, t in enumerate(cfg["layers_block_type"]) if t == "hybrid"][0]
+    for i, kind in enumerate(cfg["layers_block_type"]):
+        p = f"model.layers.{i}."
+        if kind == "hybrid":
+            a = rms_norm(torch.cat([h, e0], -1), W[s + "input_layernorm.weight"], 1e-5)
+            ad = lambda name, x: lin(lin(x, W[s + f"{name}.{j}.0.weight"]), W[s + f"{name}.{j}.1.weight"])
+            q = (lin(a, W[s + "self_attn.q_proj.weight"]) + ad("self_attn.linear_q_adapter_list", a)).view(T, Hq, hd)
+            k = (lin(a, W[s + "self_attn.k_proj.weight"]) + ad("self_attn.linear_k_adapter_list", a)).view(T, Hq, hd)
+            v = (lin(a, W[s + "self_attn.v_proj.weight"]) + ad("self_attn.linear_v_adapter_list", a)).view(T, Hq, hd)
+            o = lin(attention(rope(q, freq), rope(k, freq), v, (hd / 2) ** -0.5), W[s + "self_attn.o_proj.weight"])
+            t = rms_norm(o, W[s + "pre_ff_layernorm.weight"], 1e-5)
+            g = lin(t, W[s + "feed_forward.gate_up_proj.weight"]) + ad("feed_forward.gate_up_proj_adapter_list", t)
+            t = lin(F.gelu(g[:, :I]) * g[:, I:], W[s + "feed_forward.down_proj.weight"])
+            t = lin(t, W[p + "linear.weight"])
+            m = p + "mamba_decoder."
+            h = h + mamba_mixer(rms_norm(h + t, W[m + "input_layernorm.weight"], 1e-5), W, m + "mamba.", Hm, P, N, G)
+            j += 1
+        else:
+            h = h + mamba_mixer(rms_norm(h, W[p + "input_layernorm.weight"], 1e-5), W, p + "mamba.", Hm, P, N, G)
+    h = rms_norm(h, W["model.final_layernorm.weight"], 1e-5)
+    return lin(h, W["model.embed_tokens.weight"])
+
+
+# ---------------------------------------------------------------- small configs
+LLAMA = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 97, "rms_norm_eps": 1e-5,
+         "rope_theta": 10000.0, "tie_word_embeddings": True,
+         "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                          "high_freq_factor": 4.0, "original_max_position_embeddings": 64}}
+CONFIGS = {
+    "llama": LLAMA,
+    "qwen2": dict(LLAMA, model_type="qwen2", tie_word_embeddings=False, rope_scaling=None),
+    "qwen3": dict(LLAMA, model_type="qwen3", head_dim=24, rope_scaling=None),
+    "gpt2": {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 97, "n_positions": 32},
+    "nanogpt": {"model_type": "nanogpt", "n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 65,
+                "block_size": 32, "bias": True, "tie_word_embeddings": False, "lm_head_bias": True},
+    "mamba2": {"model_type": "mamba2", "hidden_size": 64, "num_heads": 8, "head_dim": 16, "state_size": 16,
+               "n_groups": 2, "expand": 2, "num_hidden_layers": 2, "vocab_size": 97, "conv_kernel": 4,
+               "tie_word_embeddings": True},
+    "nemotron_h": {"model_type": "nemotron_h", "hidden_size": 64, "num_hidden_layers": 4,
+                   "hybrid_override_pattern": "M*-M", "mamba_num_heads": 8, "mamba_head_dim": 16,
+                   "ssm_state_size": 16, "n_groups": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                   "head_dim": 16, "intermediate_size": 96, "vocab_size": 97},
+    "zamba2": {"model_type": "zamba2", "hidden_size": 32, "num_hidden_layers": 5,
+               "layers_block_type": ["mamba", "hybrid", "mamba", "hybrid", "mamba"], "num_attention_heads": 4,
+               "num_key_value_heads": 4, "n_mamba_heads": 4, "mamba_expand": 2, "mamba_d_state": 8,
+               "mamba_ngroups": 1, "intermediate_size": 48, "adapter_rank": 4, "use_shared_attention_adapter": True,
+               "use_shared_mlp_adapter": True, "use_mem_rope": True, "rope_theta": 10000, "vocab_size": 97},
+}
+FORWARD = {"llama": llama_like, "qwen2": llama_like, "qwen3": llama_like, "mamba2": mamba2,
+           "gpt2": lambda c, W, i: gpt(c, W, i, nano=False), "nanogpt": lambda c, W, i: gpt(c, W, i, nano=True),
+           "nemotron_h": nemotron_h, "zamba2": zamba2}
+
+
+def parameter_shapes(anatomy, workdir, family):
+    """Names and shapes anatomy expects; the values are drawn here."""
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        json.dump(CONFIGS[family], f)
+    out = subprocess.run([anatomy, "inspect", os.path.join(workdir, "config.json"), "--format", "json"],
+                         check=True, capture_output=True, text=True).stdout
+    return [(t["name"], t["shape"]) for t in json.loads(out)["params"]["tensors"] if "tied_to" not in t]
+
+
+def random_weights(shapes, seed):
+    g = torch.Generator().manual_seed(seed)
+    W = {}
+    for name, shape in shapes:
+        leaf = name.rsplit(".", 1)[-1]
+        if "norm" in name and leaf in ("weight", "gamma") or name.endswith("ln_1.weight") or name.endswith("ln_2.weight") \
+                or name.endswith("ln_f.weight"):
+            W[name] = 1 + 0.1 * torch.randn(shape, generator=g)
+        elif leaf == "A_log":
+            W[name] = torch.log(1 + 7 * torch.rand(shape, generator=g))
+        elif leaf == "dt_bias":
+            W[name] = -2 + torch.randn(shape, generator=g)
+        else:
+            W[name] = 0.15 * torch.randn(shape, generator=g)
+        W[name] = W[name].to(torch.float32).to(torch.float64)  # exactly representable in the f32 file
+    return W
+
+
+def write_safetensors(path, W):
+    header, blobs, offset = {}, [], 0
+    for name, t in W.items():
+        data = t.to(torch.float32).numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def main():
+    family, anatomy, workdir = sys.argv[1], sys.argv[2], sys.argv[3]
+    cfg = CONFIGS[family]
+    W = random_weights(parameter_shapes(anatomy, workdir, family), seed=len(family))
+    write_safetensors(os.path.join(workdir, "model.safetensors"), W)
+    ids = IDS[: min(len(IDS), cfg.get("block_size", 64))]
+    ids = [i % cfg["vocab_size"] for i in ids]
+    expected = FORWARD[family](cfg, W, torch.tensor(ids)).numpy()
+    got_path = os.path.join(workdir, "logits.npy")
+    subprocess.run([anatomy, "run", workdir, "--ids", ",".join(map(str, ids)), "--dump-logits", got_path],
+                   check=True, capture_output=True, text=True)
+    got = np.load(got_path)[0]
+    if got.shape != expected.shape:
+        sys.exit(f"{family}: logits shape {got.shape}, reference {expected.shape}")
+    err = float(np.abs(got - expected).max())
+    scale = float(np.abs(expected).max())
+    print(f"{family}: {len(ids)} tokens, vocab {expected.shape[1]}, max |logit| {scale:.3f}, "
+          f"max abs difference {err:.2e} (limit 1e-4)")
+    if not np.isfinite(got).all() or err > 1e-4:
+        sys.exit(f"{family}: FAILED")
+
+
+if __name__ == "__main__":
+    main()
