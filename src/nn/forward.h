@@ -26,6 +26,7 @@ class Run {
   const ops::Context& ctx;
   State& state;
   bool last_logits_only = false;  // LM head on the last position only (generation)
+  const Tensor* source_ids = nullptr;  // encoder input of encoder-decoder models (default: the ids)
 
   std::string path() const;
   // The state tensor `what` of the current module path (zeros on first use; meta in meta runs).

@@ -185,7 +185,9 @@ Tensor attention(const Context& c, const Tensor& q, const Tensor& k, const Tenso
   c.report("attention_scores", {OpClass::attention, 2.0 * rect * static_cast<double>(hd), q.nbytes() + k.nbytes(), 0});
   c.report("softmax", {OpClass::elementwise, 5.0 * rect, 0, 0});
   c.report("attention_values", {OpClass::attention, 2.0 * rect * static_cast<double>(hd), v.nbytes(), out.nbytes()});
-  if (!c.meta()) cpu::attention(q, k, v, o.scale, o.causal, o.past, o.masked_value, o.key_padding, out);
+  if (o.query_padding && (o.query_padding->dim(0) != B || o.query_padding->dim(1) != T))
+    shape_error("attention", fmt::format("query padding {} for queries {}", shape_str(o.query_padding->shape()), shape_str(q.shape())));
+  if (!c.meta()) cpu::attention(q, k, v, o.scale, o.causal, o.past, o.masked_value, o.key_padding, o.query_padding, out);
   return out;
 }
 
@@ -239,6 +241,13 @@ Tensor slice_time(const Context& c, const Tensor& src, int64_t start, int64_t le
   Tensor out = c.output(s);
   c.report("slice_time", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
   if (!c.meta()) cpu::slice_time(src, start, out);
+  return out;
+}
+
+Tensor sinusoid_table(const Context& c, int64_t tokens, int64_t dim) {
+  Tensor out = c.output({tokens, dim});
+  c.report("position_table", {OpClass::embedding, 0, 0, out.nbytes()});
+  if (!c.meta()) cpu::sinusoid_table(out);
   return out;
 }
 

@@ -44,7 +44,8 @@ struct AttentionOptions {
   bool causal = true;
   int64_t past = 0;           // queries sit at positions past … past+T−1 of the keys
   float masked_value = -INFINITY;  // hyunwoongko's transformer fills masked scores with -10000
-  const Tensor* key_padding = nullptr;  // optional [B, Tk] (nonzero = keep)
+  const Tensor* key_padding = nullptr;    // optional [B, Tk] (nonzero = keep)
+  const Tensor* query_padding = nullptr;  // optional [B, T]: a zero masks the query's whole row
 };
 // q [B, T, Hq, hd], k and v [B, Tk, Hkv, hd] (Hq a multiple of Hkv) -> [B, T, Hq·hd].
 // Costs: QKᵀ and P·V 2·B·Hq·T·Tk·hd each (attention class, full rectangle, §2);
@@ -67,6 +68,10 @@ Tensor ssm_scan(const Context& c, const Tensor& x, const Tensor& dt, const Tenso
 void write_time(const Context& c, Tensor& dst, const Tensor& src, int64_t at);
 // Time steps [start, start+length) of a [B, Tmax, ...] tensor as a new [B, length, ...] tensor.
 Tensor slice_time(const Context& c, const Tensor& src, int64_t start, int64_t length);
+
+// Sinusoidal position table [T, d]: PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(…).
+// A constant table (0 FLOPs counted), as in the original implementations.
+Tensor sinusoid_table(const Context& c, int64_t tokens, int64_t dim);
 
 // -exp(x) and x + b per element for small per-head parameters (F32 result).
 Tensor neg_exp(const Context& c, const Tensor& x);

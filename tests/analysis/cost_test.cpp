@@ -68,6 +68,19 @@ TEST(Cost, LlamaClosedFormAnyT) {
   EXPECT_DOUBLE_EQ(cls(dec, OpClass::attention) * 1e9, L * 4 * Hq * 1 * 513 * hd);
 }
 
+TEST(Cost, EncoderDecoderClosedForm) {
+  // §4 with S = T: encoder layer 8Sd² + 4S²d + 4Sdf; decoder layer 8Td² + 4T²d + 4Td² + 4Sd² +
+  // 4TSd + 4Tdf; head 2TdV (linear biases and norms are elementwise, outside the total).
+  const double d = 16, f = 16, V = 50260, L = 2;
+  for (double T : {1.0, 7.0, 32.0}) {
+    const double S = T;
+    const auto r = cost("transformer-encdec-seed", {.tokens = static_cast<int64_t>(T)});
+    const double enc = 8 * S * d * d + 4 * S * S * d + 4 * S * d * f;
+    const double dec = 8 * T * d * d + 4 * T * T * d + 4 * T * d * d + 4 * S * d * d + 4 * T * S * d + 4 * T * d * f;
+    EXPECT_DOUBLE_EQ(r.total, L * (enc + dec) + 2 * T * d * V) << T;
+  }
+}
+
 TEST(Cost, CacheSizes) {
   // §10, bf16: per token 114,688 B (Llama 3.2 3B), 16,384 B (Nemotron-H), 98,304 B (Zamba2).
   EXPECT_EQ(cost("llama-3.2-3b", {.tokens = 1}).memory.kv_cache_per_token, 114'688u);

@@ -144,7 +144,9 @@ TEST(Cli, InspectForwardCostJson) {
   EXPECT_EQ(decode["forward"]["logits"], "last");
   EXPECT_EQ(decode["memory"]["kv_cache"], 101 * 16 * 2 * 8 * 64 * 2);
   expect_bad_input("inspect gpt2 --tokens 4 --logits some", {"--logits"});
-  expect_bad_input("inspect transformer-encdec-seed --tokens 4", {"no forward pass yet"});
+  expect_bad_input("inspect gpt2 --tokens -3", {"--tokens"});
+  expect_bad_input("run gpt2 --ids 1,x,3", {"--ids", "'x'"});
+  expect_bad_input("run gpt2 --ids 50257", {"--ids", "50257"});
 }
 
 }  // namespace

@@ -202,6 +202,41 @@ def zamba2(cfg, W, ids):
     return lin(h, W["model.embed_tokens.weight"])
 
 
+def transformer_encdec(cfg, W, ids):
+    """hyunwoongko/transformer (§4): post-LN, sinusoidal positions, masks filled with -10000;
+    source = target = ids (what `anatomy run` does without a separate source)."""
+    d, H, pad = cfg["d_model"], cfg["n_head"], cfg["src_pad_idx"]
+    hd, T = d // H, len(ids)
+    pos = torch.arange(T)[:, None] / 10000 ** (torch.arange(0, d, 2)[None, :] / d)
+    pe = torch.zeros(T, d)
+    pe[:, 0::2], pe[:, 1::2] = pos.sin(), pos.cos()
+    keep = ids != pad
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    ln = lambda x, p: layer_norm(x, W[p + ".gamma"], W[p + ".beta"], cfg["layer_norm_eps"])
+    ff = lambda x, p: lin(F.relu(lin(x, W[p + ".linear1.weight"], W[p + ".linear1.bias"])),
+                          W[p + ".linear2.weight"], W[p + ".linear2.bias"])
+
+    def mha(p, q_in, kv_in, mask):  # mask [T, S], True = keep
+        proj = lambda n, x: lin(x, W[f"{p}.{n}.weight"], W[f"{p}.{n}.bias"]).view(x.shape[0], H, hd)
+        q, k, v = proj("w_q", q_in), proj("w_k", kv_in), proj("w_v", kv_in)
+        s = (torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd)).masked_fill(~mask, -10000)
+        return lin(torch.einsum("hts,shd->thd", s.softmax(-1), v).reshape(T, d), W[p + ".w_concat.weight"], W[p + ".w_concat.bias"])
+
+    src_mask = keep[None, :].expand(T, T)
+    x = W["encoder.emb.tok_emb.weight"][ids] + pe
+    for i in range(cfg["n_layers"]):
+        p = f"encoder.layers.{i}"
+        x = ln(x + mha(p + ".attention", x, x, src_mask), p + ".norm1")
+        x = ln(x + ff(x, p + ".ffn"), p + ".norm2")
+    y = W["decoder.emb.tok_emb.weight"][ids] + pe
+    for i in range(cfg["n_layers"]):
+        p = f"decoder.layers.{i}"
+        y = ln(y + mha(p + ".self_attention", y, y, keep[:, None] & causal), p + ".norm1")
+        y = ln(y + mha(p + ".enc_dec_attention", y, x, src_mask), p + ".norm2")
+        y = ln(y + ff(y, p + ".ffn"), p + ".norm3")
+    return lin(y, W["decoder.linear.weight"], W["decoder.linear.bias"])
+
+
 # ---------------------------------------------------------------- small configs
 LLAMA = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
          "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 97, "rms_norm_eps": 1e-5,
@@ -227,10 +262,13 @@ CONFIGS = {
                "num_key_value_heads": 4, "n_mamba_heads": 4, "mamba_expand": 2, "mamba_d_state": 8,
                "mamba_ngroups": 1, "intermediate_size": 48, "adapter_rank": 4, "use_shared_attention_adapter": True,
                "use_shared_mlp_adapter": True, "use_mem_rope": True, "rope_theta": 10000, "vocab_size": 97},
+    "transformer_encdec": {"model_type": "transformer_encdec", "d_model": 16, "n_head": 4, "ffn_hidden": 24,
+                           "n_layers": 2, "enc_voc_size": 97, "dec_voc_size": 97, "src_pad_idx": 1,
+                           "trg_pad_idx": 1, "layer_norm_eps": 1e-12},
 }
 FORWARD = {"llama": llama_like, "qwen2": llama_like, "qwen3": llama_like, "mamba2": mamba2,
            "gpt2": lambda c, W, i: gpt(c, W, i, nano=False), "nanogpt": lambda c, W, i: gpt(c, W, i, nano=True),
-           "nemotron_h": nemotron_h, "zamba2": zamba2}
+           "nemotron_h": nemotron_h, "zamba2": zamba2, "transformer_encdec": transformer_encdec}
 
 
 def parameter_shapes(anatomy, workdir, family):
@@ -248,7 +286,9 @@ def random_weights(shapes, seed):
     W = {}
     for name, shape in shapes:
         leaf = name.rsplit(".", 1)[-1]
-        if "norm" in name and leaf in ("weight", "gamma") or name.endswith("ln_1.weight") or name.endswith("ln_2.weight") \
+        if leaf == "beta":
+            W[name] = 0.1 * torch.randn(shape, generator=g)
+        elif "norm" in name and leaf in ("weight", "gamma") or name.endswith("ln_1.weight") or name.endswith("ln_2.weight") \
                 or name.endswith("ln_f.weight"):
             W[name] = 1 + 0.1 * torch.randn(shape, generator=g)
         elif leaf == "A_log":
@@ -280,7 +320,7 @@ def main():
     W = random_weights(parameter_shapes(anatomy, workdir, family), seed=len(family))
     write_safetensors(os.path.join(workdir, "model.safetensors"), W)
     ids = IDS[: min(len(IDS), cfg.get("block_size", 64))]
-    ids = [i % cfg["vocab_size"] for i in ids]
+    ids = [i % cfg.get("vocab_size", cfg.get("dec_voc_size", 0)) for i in ids]
     expected = FORWARD[family](cfg, W, torch.tensor(ids)).numpy()
     got_path = os.path.join(workdir, "logits.npy")
     subprocess.run([anatomy, "run", workdir, "--ids", ",".join(map(str, ids)), "--dump-logits", got_path],

@@ -150,7 +150,7 @@ void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Ten
 }
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
-               float masked_value, const Tensor* key_padding, Tensor& out) {
+               float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out) {
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = k.dim(1), Hkv = k.dim(2);
   const int64_t rep = Hq / Hkv;
   std::vector<float> s(static_cast<size_t>(Tk));
@@ -158,12 +158,13 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, b
     for (int64_t h = 0; h < Hq; ++h)
       for (int64_t t = 0; t < T; ++t) {
         const float* qs = q.data<float>() + ((b * T + t) * Hq + h) * hd;
+        const bool row_masked = query_padding && load(*query_padding, static_cast<uint64_t>(b * T + t)) == 0.0f;
         float mx = -INFINITY;
         for (int64_t j = 0; j < Tk; ++j) {
           const float* ks = k.data<float>() + ((b * Tk + j) * Hkv + h / rep) * hd;
           float dot = 0;
           for (int64_t e = 0; e < hd; ++e) dot += qs[e] * ks[e];
-          const bool masked = (causal && j > past + t) ||
+          const bool masked = row_masked || (causal && j > past + t) ||
                               (key_padding && load(*key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
           s[j] = masked ? masked_value : dot * scale;
           mx = std::max(mx, s[j]);
@@ -239,6 +240,16 @@ void slice_time(const Tensor& src, int64_t start, Tensor& out) {
   for (int64_t b = 0; b < B; ++b)
     std::memcpy(out.data<float>() + b * T * inner, src.data<float>() + (b * Tmax + start) * inner,
                 static_cast<size_t>(T * inner) * 4);
+}
+
+void sinusoid_table(Tensor& out) {
+  const int64_t T = out.dim(0), d = out.dim(1);
+  for (int64_t p = 0; p < T; ++p)
+    for (int64_t i = 0; i < d; i += 2) {
+      const double angle = static_cast<double>(p) / std::pow(10000.0, static_cast<double>(i) / static_cast<double>(d));
+      out.data<float>()[p * d + i] = static_cast<float>(std::sin(angle));
+      if (i + 1 < d) out.data<float>()[p * d + i + 1] = static_cast<float>(std::cos(angle));
+    }
 }
 
 void neg_exp(const Tensor& x, Tensor& out) {
