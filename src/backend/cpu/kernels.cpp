@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/cpu/gemm.h"
 #include "core/half.h"
 
 namespace anatomy::cpu {
@@ -36,7 +37,7 @@ void embedding(const Tensor& weight, const Tensor& ids, Tensor& out) {
   }
 }
 
-void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out) {
+void linear_reference(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out) {
   const int64_t M = rows(x), K = last(x), N = last(out);
   const float* xs = x.data<float>();
   float* o = out.data<float>();
@@ -47,6 +48,10 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out,
         acc += static_cast<double>(xs[m * K + k]) * load(w, static_cast<uint64_t>(w_in_out ? k * N + n : n * K + k));
       o[m * N + n] = static_cast<float>(acc);
     }
+}
+
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out) {
+  if (!linear_fast(x, w, bias, w_in_out, out)) linear_reference(x, w, bias, w_in_out, out);
 }
 
 void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) {

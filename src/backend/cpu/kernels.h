@@ -10,7 +10,9 @@
 namespace anatomy::cpu {
 
 void embedding(const Tensor& weight, const Tensor& ids, Tensor& out);
+// Dispatches to the fast path (gemm.h) and falls back to linear_reference, the scalar definition.
 void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
+void linear_reference(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
 void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out);
 void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out);
 void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out);

@@ -1,0 +1,150 @@
+#include "backend/cpu/gemm.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "backend/cpu/kernels.h"
+
+namespace anatomy::cpu {
+namespace {
+
+// ---- small M: stream weight rows, AVX2 + FMA + F16C --------------------------------------------
+
+template <DType D>
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const void* w, int64_t i) {
+  if constexpr (D == DType::F32) return _mm256_loadu_ps(static_cast<const float*>(w) + i);
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
+  if constexpr (D == DType::F16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));  // bf16: high half of f32
+}
+
+__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// out[m, n] = Σ_k x[m, k]·w[n, k] for up to 4 rows m at a time, weights read once per 4 rows.
+template <DType D>
+__attribute__((target("avx2,fma,f16c"))) void small_m(const float* x, int64_t M, int64_t K, const Tensor& w,
+                                                      int64_t N, float* out) {
+  const std::byte* wb = w.raw();
+  const size_t row_bytes = static_cast<size_t>(K) * (D == DType::F32 ? 4 : 2);
+  const int64_t K8 = K / 8 * 8;
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const void* wr = wb + static_cast<size_t>(n) * row_bytes;
+    for (int64_t m0 = 0; m0 < M; m0 += 4) {
+      const int64_t mb = std::min<int64_t>(4, M - m0);
+      __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (int64_t k = 0; k < K8; k += 8) {
+        const __m256 wv = load8<D>(wr, k);
+        for (int64_t i = 0; i < mb; ++i) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(x + (m0 + i) * K + k), wv, acc[i]);
+      }
+      for (int64_t i = 0; i < mb; ++i) {
+        float s = hsum(acc[i]);
+        for (int64_t k = K8; k < K; ++k) s += x[(m0 + i) * K + k] * load(w, static_cast<uint64_t>(n * K + k));
+        out[(m0 + i) * N + n] = s;
+      }
+    }
+  }
+}
+
+// ---- large M: oneDNN matmul ------------------------------------------------------------------
+
+struct Dnnl {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::mutex mu;
+  // (M, N, K, ldc, W stored [K, N]) -> primitive
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>, dnnl::matmul> cache;
+
+  dnnl::matmul& get(int64_t M, int64_t N, int64_t K, int64_t ldc, bool w_in_out) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto key = std::make_tuple(M, N, K, ldc, w_in_out);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    using dt = dnnl::memory::data_type;
+    const dnnl::memory::desc a({M, K}, dt::f32, dnnl::memory::dims{K, 1});
+    // nn.Linear's [N, K] viewed as the K×N operand: element (k, n) at n·K + k.
+    const dnnl::memory::desc b({K, N}, dt::f32, w_in_out ? dnnl::memory::dims{N, 1} : dnnl::memory::dims{1, K});
+    const dnnl::memory::desc c({M, N}, dt::f32, dnnl::memory::dims{ldc, 1});
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), engine);
+    return cache.emplace(key, dnnl::matmul(pd)).first->second;
+  }
+
+  void run(const float* x, const float* w, float* out, int64_t M, int64_t N, int64_t K, int64_t ldc, bool w_in_out) {
+    auto& mm = get(M, N, K, ldc, w_in_out);
+    using dt = dnnl::memory::data_type;
+    dnnl::memory a({{M, K}, dt::f32, dnnl::memory::dims{K, 1}}, engine, const_cast<float*>(x));
+    dnnl::memory b({{K, N}, dt::f32, w_in_out ? dnnl::memory::dims{N, 1} : dnnl::memory::dims{1, K}}, engine,
+                   const_cast<float*>(w));
+    dnnl::memory c({{M, N}, dt::f32, dnnl::memory::dims{ldc, 1}}, engine, out);
+    mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    stream.wait();
+  }
+};
+
+Dnnl& dnnl_state() {
+  static Dnnl d;
+  return d;
+}
+
+// Half-precision weights: convert 256 rows at a time to f32 and multiply that column block.
+void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out) {
+  constexpr int64_t kBlock = 256;
+  std::vector<float> scratch(static_cast<size_t>(kBlock * K));
+  for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+    const int64_t nb = std::min(kBlock, N - n0);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < nb * K; ++i) scratch[i] = load(w, static_cast<uint64_t>(n0 * K + i));
+    dnnl_state().run(x, scratch.data(), out + n0, M, nb, K, N, false);
+  }
+}
+
+}  // namespace
+
+bool have_avx2() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return ok;
+}
+
+void set_threads(int n) {
+  if (n > 0) omp_set_num_threads(n);
+}
+
+int threads() { return omp_get_max_threads(); }
+
+bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out) {
+  const DType d = w.dtype();
+  if (d != DType::F32 && d != DType::BF16 && d != DType::F16) return false;
+  const int64_t K = x.dim(-1), N = out.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
+  const float* xs = x.data<float>();
+  float* o = out.data<float>();
+  if (w_in_out) {
+    if (d != DType::F32) return false;
+    dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, true);
+  } else if (M <= kSmallM && have_avx2()) {
+    if (d == DType::F32) small_m<DType::F32>(xs, M, K, w, N, o);
+    else if (d == DType::BF16) small_m<DType::BF16>(xs, M, K, w, N, o);
+    else small_m<DType::F16>(xs, M, K, w, N, o);
+  } else if (d == DType::F32) {
+    dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, false);
+  } else {
+    large_m_half(xs, M, K, w, N, o);
+  }
+  if (bias)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) o[m * N + n] += load(*bias, static_cast<uint64_t>(n));
+  return true;
+}
+
+}  // namespace anatomy::cpu
