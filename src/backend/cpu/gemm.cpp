@@ -32,6 +32,41 @@ __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// M = 1 (decode): four independent FMA chains so that the loop is bound by memory, not by the
+// FMA latency of a single accumulator.
+template <DType D>
+__attribute__((target("avx2,fma,f16c"))) void gemv(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
+  const std::byte* wb = w.raw();
+  const size_t row_bytes = static_cast<size_t>(K) * (D == DType::F32 ? 4 : 2);
+  const int64_t K32 = K / 32 * 32, K8 = K / 8 * 8;
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const void* wr = wb + static_cast<size_t>(n) * row_bytes;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k < K32; k += 32) {
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), load8<D>(wr, k), a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), load8<D>(wr, k + 8), a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), load8<D>(wr, k + 16), a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), load8<D>(wr, k + 24), a3);
+    }
+    for (; k < K8; k += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), load8<D>(wr, k), a0);
+    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; k < K; ++k) s += x[k] * load(w, static_cast<uint64_t>(n * K + k));
+    out[n] = s;
+  }
+}
+
+// Half-precision rows [n0, n0+nb) of w converted to f32 (8 at a time).
+template <DType D>
+__attribute__((target("avx2,fma,f16c"))) void to_f32(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst) {
+  const auto* src = w.data<uint16_t>() + n0 * K;
+  const int64_t n = nb * K, n8 = n / 8 * 8;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(dst + i, load8<D>(src, i));
+  for (int64_t i = n8; i < n; ++i) dst[i] = load(w, static_cast<uint64_t>(n0 * K + i));
+}
+
 // out[m, n] = Σ_k x[m, k]·w[n, k] for up to 4 rows m at a time, weights read once per 4 rows.
 template <DType D>
 __attribute__((target("avx2,fma,f16c"))) void small_m(const float* x, int64_t M, int64_t K, const Tensor& w,
@@ -98,14 +133,14 @@ Dnnl& dnnl_state() {
   return d;
 }
 
-// Half-precision weights: convert 256 rows at a time to f32 and multiply that column block.
+// Half-precision weights: convert 512 rows at a time to f32 and multiply that column block.
+template <DType D>
 void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out) {
-  constexpr int64_t kBlock = 256;
-  std::vector<float> scratch(static_cast<size_t>(kBlock * K));
+  constexpr int64_t kBlock = 512;
+  std::vector<float> scratch(static_cast<size_t>(std::min(kBlock, N) * K));
   for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
     const int64_t nb = std::min(kBlock, N - n0);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < nb * K; ++i) scratch[i] = load(w, static_cast<uint64_t>(n0 * K + i));
+    to_f32<D>(w, n0, nb, K, scratch.data());
     dnnl_state().run(x, scratch.data(), out + n0, M, nb, K, N, false);
   }
 }
@@ -132,14 +167,22 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
   if (w_in_out) {
     if (d != DType::F32) return false;
     dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, true);
+  } else if (M == 1 && have_avx2()) {
+    if (d == DType::F32) gemv<DType::F32>(xs, K, w, N, o);
+    else if (d == DType::BF16) gemv<DType::BF16>(xs, K, w, N, o);
+    else gemv<DType::F16>(xs, K, w, N, o);
   } else if (M <= kSmallM && have_avx2()) {
     if (d == DType::F32) small_m<DType::F32>(xs, M, K, w, N, o);
     else if (d == DType::BF16) small_m<DType::BF16>(xs, M, K, w, N, o);
     else small_m<DType::F16>(xs, M, K, w, N, o);
   } else if (d == DType::F32) {
     dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, false);
+  } else if (!have_avx2()) {
+    return false;
+  } else if (d == DType::BF16) {
+    large_m_half<DType::BF16>(xs, M, K, w, N, o);
   } else {
-    large_m_half(xs, M, K, w, N, o);
+    large_m_half<DType::F16>(xs, M, K, w, N, o);
   }
   if (bias)
     for (int64_t m = 0; m < M; ++m)

@@ -1,0 +1,78 @@
+// Benchmark: prefill and decode speed of anatomy's forward on a Llama-3.2-1B-shaped model
+// (vocab 32000, synthetic weights), medians after warm-up, with the achieved GFLOP/s of the
+// forward (FLOPs from the same meta run inspect uses).
+//   bench_forward [threads] [prefill_tokens] [decode_steps]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "analysis/cost.h"
+#include "backend/cpu/gemm.h"
+#include "models/catalog.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "nn/module.h"
+
+using namespace anatomy;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+models::Model model_with(DType dtype) {
+  io::json config = models::find_catalog("llama-3.2-1b")->config;
+  config["vocab_size"] = 32000;
+  auto m = models::build_model(config, "bench");
+  auto w = models::synthetic_weights(m, 1, dtype);
+  models::bind_weights(m, w);
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int64_t T = argc > 2 ? std::atoll(argv[2]) : 128;
+  const int steps = argc > 3 ? std::atoi(argv[3]) : 16;
+  cpu::set_threads(threads);
+  std::printf("threads %d, avx2 %d\n", cpu::threads(), cpu::have_avx2());
+
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    const auto m = model_with(dtype);
+    const auto& lm = static_cast<const nn::LanguageModel&>(*m.root);
+    const double flops = analysis::analyze_cost(m, {.tokens = T}).total;
+    std::vector<double> prefill;
+    for (int r = 0; r < 4; ++r) {  // first run is the warm-up
+      const ops::Context ctx(false);
+      nn::State state(1, T + steps);
+      nn::Run run(ctx, state);
+      Tensor ids = Tensor::zeros(DType::I64, {1, T});
+      const auto t0 = Clock::now();
+      lm.forward_ids(run, ids);
+      if (r) prefill.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    std::vector<double> decode;
+    {
+      const ops::Context ctx(false);
+      nn::State state(1, 16 + steps + 1);
+      nn::Run run(ctx, state);
+      run.last_logits_only = true;
+      lm.forward_ids(run, Tensor::zeros(DType::I64, {1, 16}));
+      for (int s = 0; s <= steps; ++s) {
+        const auto t0 = Clock::now();
+        lm.forward_ids(run, Tensor::zeros(DType::I64, {1, 1}));
+        if (s) decode.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      }
+    }
+    const double p = median(prefill), d = median(decode);
+    std::printf("| %s | prefill T=%lld: %.2f s, %.1f tok/s, %.1f GFLOP/s | decode: %.1f ms/token, %.2f tok/s |\n",
+                dtype_name(dtype), static_cast<long long>(T), p, static_cast<double>(T) / p, flops / p / 1e9, d * 1e3, 1.0 / d);
+  }
+  return 0;
+}
