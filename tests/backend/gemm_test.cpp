@@ -48,3 +48,28 @@ TEST(Gemm, Conv1DLayout) {
 
 }  // namespace
 }  // namespace anatomy::cpu
+
+namespace anatomy::cpu {
+namespace {
+
+TEST(Attention, FastMatchesReference) {
+  std::mt19937 rng(7);
+  for (bool causal : {true, false})
+    for (auto [T, Tk, past] : {std::tuple<int64_t, int64_t, int64_t>{5, 5, 0}, {1, 9, 8}, {3, 12, 9}, {7, 4, 0}}) {
+      if (causal && past + T > Tk) continue;
+      const Tensor q = random(DType::F32, {2, T, 6, 20}, rng), k = random(DType::F32, {2, Tk, 3, 20}, rng),
+                   v = random(DType::F32, {2, Tk, 3, 20}, rng);
+      Tensor pad = Tensor::zeros(DType::F32, {2, Tk});
+      for (int64_t j = 0; j < 2 * Tk; ++j) pad.data<float>()[j] = j % 4 == 1 ? 0.0f : 1.0f;
+      for (float masked : {-INFINITY, -10000.0f})
+        for (const Tensor* kp : {static_cast<const Tensor*>(nullptr), static_cast<const Tensor*>(&pad)}) {
+          Tensor fast = Tensor::zeros(DType::F32, {2, T, 120}), ref = Tensor::zeros(DType::F32, {2, T, 120});
+          ASSERT_TRUE(attention_fast(q, k, v, 0.3f, causal, past, masked, kp, nullptr, fast));
+          attention_reference(q, k, v, 0.3f, causal, past, masked, kp, nullptr, ref);
+          for (uint64_t i = 0; i < ref.numel(); ++i) ASSERT_NEAR(fast.data<float>()[i], ref.data<float>()[i], 1e-5);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace anatomy::cpu

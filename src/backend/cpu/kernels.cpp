@@ -156,6 +156,12 @@ void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Ten
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
                float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out) {
+  if (!attention_fast(q, k, v, scale, causal, past, masked_value, key_padding, query_padding, out))
+    attention_reference(q, k, v, scale, causal, past, masked_value, key_padding, query_padding, out);
+}
+
+void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
+                         float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out) {
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = k.dim(1), Hkv = k.dim(2);
   const int64_t rep = Hq / Hkv;
   std::vector<float> s(static_cast<size_t>(Tk));

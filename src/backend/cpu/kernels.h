@@ -24,6 +24,11 @@ void concat_last(const Tensor& a, const Tensor& b, Tensor& out);
 void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
                float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out);
+void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
+                         float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out);
+// AVX2 + OpenMP version (attention_avx2.cpp); false when the CPU lacks AVX2.
+bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
+                    float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out);
 void sinusoid_table(Tensor& out);
 void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
 void ssm_scan(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,

@@ -1,0 +1,76 @@
+// Attention, fast path: OpenMP over (batch, head), AVX2 dot products and axpy, scores kept per
+// query row (T×T is never materialised). Same semantics as the reference in kernels.cpp.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/kernels.h"
+
+namespace anatomy::cpu {
+namespace {
+
+__attribute__((target("avx2,fma"))) float dot(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  const __m256 v = _mm256_add_ps(acc0, acc1);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  float r = _mm_cvtss_f32(s);
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+__attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y, int64_t n) {
+  const __m256 av = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+
+bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
+                    float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out) {
+  if (!have_avx2()) return false;
+  const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = k.dim(1), Hkv = k.dim(2);
+  const int64_t rep = Hq / Hkv;
+#pragma omp parallel
+  {
+    std::vector<float> s(static_cast<size_t>(Tk));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < Hq; ++h)
+        for (int64_t t = 0; t < T; ++t) {
+          const float* qs = q.data<float>() + ((b * T + t) * Hq + h) * hd;
+          const bool row_masked = query_padding && load(*query_padding, static_cast<uint64_t>(b * T + t)) == 0.0f;
+          // Keys past the causal limit are masked; with −∞ they contribute exactly 0 and are skipped.
+          const int64_t limit = causal && !std::isfinite(masked_value) && !row_masked ? std::min(Tk, past + t + 1) : Tk;
+          float mx = -INFINITY;
+          for (int64_t j = 0; j < limit; ++j) {
+            const bool masked = row_masked || (causal && j > past + t) ||
+                                (key_padding && load(*key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
+            s[j] = masked ? masked_value : dot(qs, k.data<float>() + ((b * Tk + j) * Hkv + h / rep) * hd, hd) * scale;
+            mx = std::max(mx, s[j]);
+          }
+          double sum = 0;
+          for (int64_t j = 0; j < limit; ++j) sum += (s[j] = std::exp(s[j] - mx));
+          float* o = out.data<float>() + (b * T + t) * Hq * hd + h * hd;
+          std::fill(o, o + hd, 0.0f);
+          const auto inv = static_cast<float>(1.0 / sum);
+          for (int64_t j = 0; j < limit; ++j)
+            axpy(s[j] * inv, v.data<float>() + ((b * Tk + j) * Hkv + h / rep) * hd, o, hd);
+        }
+  }
+  return true;
+}
+
+}  // namespace anatomy::cpu
