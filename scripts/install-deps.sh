@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Installs the Debian packages anatomy needs to build and test, skipping those already present.
+# Installs what anatomy needs to build and test, skipping what is already present: Debian
+# packages, then the npm packages of tests/llamacpp (prebuilt llama.cpp, into that folder).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config nlohmann-json3-dev libfmt-dev libcli11-dev
-          libgtest-dev libbenchmark-dev libdnnl-dev python3 python3-numpy python3-torch)
+          libgtest-dev libbenchmark-dev libdnnl-dev python3 python3-numpy python3-torch
+          libopenblas0-openmp)
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+if [ ! -d tests/llamacpp/node_modules/@node-llama-cpp/linux-x64 ]; then
+  echo "installing node-llama-cpp into tests/llamacpp"
+  (cd tests/llamacpp && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi

@@ -27,9 +27,17 @@ struct RunOptions {
   std::string format = "table";
 };
 
+struct ConvertOptions {
+  std::string model;
+  std::string gguf;
+  bool random_weights = false;
+  uint64_t seed = 0;
+};
+
 // Each returns the text to print (nothing is printed before the whole result is ready).
 std::string inspect_command(const InspectOptions& options);
 std::string models_command(const std::string& format);
 std::string run_command(const RunOptions& options);
+std::string convert_command(const ConvertOptions& options);
 
 }  // namespace anatomy::cli

@@ -34,6 +34,13 @@ int main(int argc, char** argv) {
   run->add_option("--dump-logits", runo.dump_logits, "Write all logits [1, T, V] as float32 .npy");
   run->add_option("--format", runo.format, "table | md | json")->capture_default_str();
 
+  cli::ConvertOptions conv;
+  auto* cvt = app.add_subcommand("convert", "Write the model as GGUF (llama.cpp's names and layouts)");
+  cvt->add_option("model", conv.model, "Model folder, .safetensors, config.json or catalog name")->required();
+  cvt->add_option("--gguf", conv.gguf, "Output .gguf file")->required();
+  cvt->add_flag("--random-weights", conv.random_weights, "Synthetic weights even when the checkpoint has real ones");
+  cvt->add_option("--seed", conv.seed, "Seed of the synthetic weights")->capture_default_str();
+
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
   mod->add_option("--format", models_format, "table | md | json")->capture_default_str();
@@ -49,6 +56,7 @@ int main(int argc, char** argv) {
     if (*ins) out = cli::inspect_command(inspect);
     else if (*mod) out = cli::models_command(models_format);
     else if (*run) out = cli::run_command(runo);
+    else if (*cvt) out = cli::convert_command(conv);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   } catch (const Error& e) {

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "core/mapped_file.h"
 
 namespace anatomy {
@@ -117,6 +118,16 @@ bool Tensor::is_contiguous() const {
 std::byte* Tensor::raw() const {
   ANATOMY_ASSERT(!is_meta());
   return storage_->data() + offset_;
+}
+
+float element_f32(const Tensor& t, uint64_t i) {
+  switch (t.dtype()) {
+    case DType::F32: return t.data<float>()[i];
+    case DType::BF16: return bf16_to_f32(t.data<uint16_t>()[i]);
+    case DType::F16: return f16_to_f32(t.data<uint16_t>()[i]);
+    case DType::F64: return static_cast<float>(t.data<double>()[i]);
+    default: return 0.0f;
+  }
 }
 
 }  // namespace anatomy

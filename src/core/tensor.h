@@ -116,4 +116,7 @@ class Tensor {
   size_t offset_ = 0;
 };
 
+// Element i of a plain floating-point tensor (F32, F64, BF16, F16) as float; 0 for other dtypes.
+float element_f32(const Tensor& t, uint64_t i);
+
 }  // namespace anatomy

@@ -44,6 +44,21 @@ std::optional<GgufNameMapping> gguf_to_hf_name(const std::string& arch, const st
 std::optional<std::pair<std::string, GgufNameMapping::Layout>> hf_to_gguf_name(const std::string& arch,
                                                                                 const std::string& hf_name);
 
+// A Hugging Face tensor in GGUF's layout for `layout` (F32 result unless the layout is `same`):
+// transposed, reshaped to llama.cpp's expected shape, A = -exp(A_log), or q/k rows permuted to
+// the interleaved RoPE pairing (`rope_heads` = heads of that projection).
+Tensor to_gguf_layout(const std::string& gguf_name, const Tensor& hf, GgufNameMapping::Layout layout,
+                      int64_t rope_heads, int64_t norm_groups);
+
+// The GGUF architecture name of a registry model_type ("mistral" -> "llama"); error when GGUF
+// export is not supported for it.
+std::string gguf_arch_for(const std::string& model_type);
+
+class GgufWriter;
+// Writes general.architecture and the architecture's hyper-parameters from anatomy's config
+// summary (Model::config): the inverse of gguf_to_hf_config.
+void write_gguf_metadata(GgufWriter& w, const std::string& arch, const json& config, int64_t vocab);
+
 // The Hugging Face config.json equivalent of a GGUF file's metadata, for llama, qwen2, qwen3,
 // gpt2, mamba2 and nemotron_h. Unsupported architectures are an error naming the field.
 json gguf_to_hf_config(const GgufFile& file);

@@ -1,10 +1,13 @@
 // The one place where GGUF's names (llama.cpp's convert_hf_to_gguf.py / constants.py) are
 // mapped to Hugging Face names: tensor names and metadata keys.
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <string_view>
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "io/gguf_writer.h"
 
 namespace anatomy::io {
 namespace {
@@ -99,13 +102,17 @@ const ArchNames& names_for(const std::string& arch) {
   return it->second;
 }
 
+// A layout change applies to a rule's weight (or bare parameter); its bias is a plain vector.
+Layout effective_layout(const NameRule& r, std::string_view suffix) {
+  return r.bare || suffix == ".weight" ? r.layout : Layout::same;
+}
+
 std::optional<GgufNameMapping> apply(const std::vector<NameRule>& rules, std::string_view stem,
                                      std::string_view suffix, const std::string& prefix) {
   for (const auto& r : rules) {
     if (r.gguf != stem) continue;
     GgufNameMapping m;
-    // Only Conv1D weights are stored transposed; their biases are plain vectors.
-    m.layout = r.layout == Layout::transposed && suffix != ".weight" ? Layout::same : r.layout;
+    m.layout = effective_layout(r, suffix);
     m.hf_name = prefix + std::string(r.hf) + std::string(r.bare ? "" : suffix);
     return m;
   }
@@ -143,8 +150,7 @@ std::optional<std::pair<std::string, GgufNameMapping::Layout>> hf_to_gguf_name(c
       if (r.bare ? rest == r.hf : rest.substr(0, r.hf.size()) == r.hf && rest.size() > r.hf.size() &&
                                       (rest.substr(r.hf.size()) == ".weight" || rest.substr(r.hf.size()) == ".bias")) {
         const std::string suffix = r.gguf == "ssm_dt" ? ".bias" : r.bare ? "" : std::string(rest.substr(r.hf.size()));
-        const auto layout = r.layout == Layout::transposed && suffix != ".weight" ? Layout::same : r.layout;
-        return std::make_pair(gguf_prefix + std::string(r.gguf) + suffix, layout);
+        return std::make_pair(gguf_prefix + std::string(r.gguf) + suffix, effective_layout(r, rest.substr(r.hf.size())));
       }
     }
     return std::nullopt;
@@ -310,6 +316,145 @@ json gguf_to_hf_config(const GgufFile& f) {
   c["vocab_size"] = embd->shape[0];
   c["tie_word_embeddings"] = find_tensor(f, "output.weight") == nullptr;
   return c;
+}
+
+}  // namespace anatomy::io
+
+namespace anatomy::io {
+
+Tensor to_gguf_layout(const std::string& gguf_name, const Tensor& hf, GgufNameMapping::Layout layout, int64_t rope_heads,
+                      int64_t norm_groups) {
+  if (layout == Layout::same) return hf;
+  const Shape& s = hf.shape();
+  Tensor out = Tensor::empty(DType::F32, s);
+  auto at = [&](uint64_t i) { return element_f32(hf, i); };
+  float* o = out.data<float>();
+  switch (layout) {
+    case Layout::transposed: {  // [in, out] -> [out, in]
+      out = Tensor::empty(DType::F32, {s[1], s[0]});
+      o = out.data<float>();
+      for (int64_t i = 0; i < s[0]; ++i)
+        for (int64_t j = 0; j < s[1]; ++j) o[j * s[0] + i] = at(static_cast<uint64_t>(i * s[1] + j));
+      return out;
+    }
+    case Layout::rope_permuted: {  // HF rotate-half rows -> interleaved pairs, per head
+      const int64_t rows = s[0], cols = s[1], hd = rows / rope_heads, half = hd / 2;
+      for (int64_t h = 0; h < rope_heads; ++h)
+        for (int64_t r = 0; r < hd; ++r) {
+          const int64_t src = h * hd + (r % 2) * half + r / 2;  // row 2i <- i, row 2i+1 <- i + half
+          for (int64_t c = 0; c < cols; ++c) o[(h * hd + r) * cols + c] = at(static_cast<uint64_t>(src * cols + c));
+        }
+      return out;
+    }
+    case Layout::neg_exp:
+      for (uint64_t i = 0; i < hf.numel(); ++i) o[i] = -std::exp(at(i));
+      return out.reshape({s[0], 1});
+    case Layout::reshaped:
+      for (uint64_t i = 0; i < hf.numel(); ++i) o[i] = at(i);
+      if (s.size() == 3) return out.reshape({s[0], s[2]});                               // conv1d [C, 1, K]
+      if (gguf_name.find("ssm_norm") != std::string::npos) return out.reshape({norm_groups, s[0] / norm_groups});
+      return out.reshape({s[0], 1});                                                      // ssm_d
+    case Layout::same: break;
+  }
+  return out;
+}
+
+std::string gguf_arch_for(const std::string& model_type) {
+  if (model_type == "mistral") return "llama";
+  if (arch_names().count(model_type)) return model_type;
+  fail(ErrorKind::unsupported, "GGUF export of model_type '" + model_type +
+                                   "' is not supported (llama, mistral, qwen2, qwen3, gpt2, mamba2, nemotron_h)");
+}
+
+namespace {
+
+uint32_t u32(const json& config, const char* key) { return config.at(key).get<uint32_t>(); }
+
+void write_ssm(GgufWriter& w, const std::string& a, const json& c) {
+  w.add_u32(a + ".ssm.conv_kernel", u32(c, "conv_kernel"));
+  w.add_u32(a + ".ssm.inner_size", u32(c, "ssm_inner_size"));
+  w.add_u32(a + ".ssm.state_size", u32(c, "ssm_state_size"));
+  w.add_u32(a + ".ssm.time_step_rank", u32(c, "ssm_heads"));
+  w.add_u32(a + ".ssm.group_count", u32(c, "ssm_groups"));
+}
+
+}  // namespace
+
+void write_gguf_metadata(GgufWriter& w, const std::string& arch, const json& c, int64_t vocab) {
+  names_for(arch);
+  w.add_string("general.architecture", arch);
+  w.add_string("general.name", "anatomy export");
+  const std::string a = arch;
+  if (arch == "gpt2") {
+    w.add_u32(a + ".block_count", u32(c, "n_layer"));
+    w.add_u32(a + ".context_length", u32(c, "n_positions"));
+    w.add_u32(a + ".embedding_length", u32(c, "n_embd"));
+    w.add_u32(a + ".feed_forward_length", u32(c, "n_inner"));
+    w.add_u32(a + ".attention.head_count", u32(c, "n_head"));
+    w.add_f32(a + ".attention.layer_norm_epsilon", c.at("layer_norm_epsilon").get<float>());
+  } else if (arch == "mamba2" || arch == "nemotron_h") {
+    const uint32_t layers = u32(c, "num_hidden_layers");
+    w.add_u32(a + ".block_count", layers);
+    w.add_u32(a + ".context_length", 4096);
+    w.add_u32(a + ".embedding_length", c.contains("hidden_size") ? u32(c, "hidden_size") : u32(c, "d_model"));
+    write_ssm(w, a, c);
+    w.add_f32(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
+    if (arch == "mamba2") {
+      w.add_u32(a + ".feed_forward_length", 0);
+      w.add_u32(a + ".attention.head_count", 0);
+    } else {
+      const std::string pattern = c.at("layer_pattern").get<std::string>();
+      // llama.cpp tells layer kinds apart by per-layer KV heads and FFN widths (0 = Mamba).
+      std::vector<uint32_t> kv, ffn;
+      for (char k : pattern) {
+        kv.push_back(k == '*' ? u32(c, "num_key_value_heads") : 0);
+        ffn.push_back(k == '-' ? u32(c, "intermediate_size") : 0);
+      }
+      w.add_u32(a + ".attention.head_count", u32(c, "num_attention_heads"));
+      w.add_u32s(a + ".attention.head_count_kv", kv);
+      w.add_u32s(a + ".feed_forward_length", ffn);
+      w.add_u32(a + ".attention.key_length", u32(c, "head_dim"));
+      w.add_u32(a + ".attention.value_length", u32(c, "head_dim"));
+      w.add_f32(a + ".attention.layer_norm_epsilon", 1e-5f);  // llama.cpp's nemotron_h reads this key too
+    }
+  } else {  // llama family
+    w.add_u32(a + ".block_count", u32(c, "num_hidden_layers"));
+    w.add_u32(a + ".context_length", u32(c, "max_position_embeddings"));
+    w.add_u32(a + ".embedding_length", u32(c, "hidden_size"));
+    w.add_u32(a + ".feed_forward_length", u32(c, "intermediate_size"));
+    w.add_u32(a + ".attention.head_count", u32(c, "num_attention_heads"));
+    w.add_u32(a + ".attention.head_count_kv", u32(c, "num_key_value_heads"));
+    w.add_u32(a + ".attention.key_length", u32(c, "head_dim"));
+    w.add_u32(a + ".attention.value_length", u32(c, "head_dim"));
+    w.add_u32(a + ".rope.dimension_count", u32(c, "head_dim"));
+    w.add_f32(a + ".rope.freq_base", c.at("rope_theta").get<float>());
+    w.add_f32(a + ".attention.layer_norm_rms_epsilon", c.at("rms_norm_eps").get<float>());
+  }
+  w.add_u32(a + ".vocab_size", static_cast<uint32_t>(vocab));
+  // A placeholder SentencePiece vocabulary so that llama.cpp's tokenizer initialises: <unk>,
+  // <s>, </s>, the 256 byte tokens, then "<i>" fillers. Needs vocab ≥ 259.
+  if (vocab < 259) fail(ErrorKind::unsupported, "GGUF export needs a vocabulary of at least 259 tokens for llama.cpp");
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = {2, 3, 3};  // unknown, control, control
+  char byte[8];
+  for (int b = 0; b < 256; ++b) {
+    std::snprintf(byte, sizeof byte, "<0x%02X>", b);
+    tokens.push_back(byte);
+    types.push_back(6);  // byte
+  }
+  for (int64_t i = static_cast<int64_t>(tokens.size()); i < vocab; ++i) {
+    std::string t = "<";
+    t += std::to_string(i);
+    tokens.push_back(t += ">");
+    types.push_back(1);  // normal
+  }
+  w.add_string("tokenizer.ggml.model", "llama");
+  w.add_strings("tokenizer.ggml.tokens", tokens);
+  w.add_f32s("tokenizer.ggml.scores", std::vector<float>(static_cast<size_t>(vocab), 0.0f));
+  w.add_i32s("tokenizer.ggml.token_type", types);
+  w.add_u32("tokenizer.ggml.unknown_token_id", 0);
+  w.add_u32("tokenizer.ggml.bos_token_id", 1);
+  w.add_u32("tokenizer.ggml.eos_token_id", 2);
 }
 
 }  // namespace anatomy::io

@@ -11,15 +11,7 @@
 
 namespace anatomy::cpu {
 
-float load(const Tensor& t, uint64_t i) {
-  switch (t.dtype()) {
-    case DType::F32: return t.data<float>()[i];
-    case DType::BF16: return bf16_to_f32(t.data<uint16_t>()[i]);
-    case DType::F16: return f16_to_f32(t.data<uint16_t>()[i]);
-    case DType::F64: return static_cast<float>(t.data<double>()[i]);
-    default: return 0.0f;  // ops/ rejects other dtypes before dispatch
-  }
-}
+float load(const Tensor& t, uint64_t i) { return element_f32(t, i); }
 
 namespace {
 int64_t last(const Tensor& t) { return t.dim(-1); }
