@@ -1,11 +1,13 @@
-// Benchmark: prefill and decode speed of anatomy's forward on a Llama-3.2-1B-shaped model
-// (vocab 32000, synthetic weights), medians after warm-up, with the achieved GFLOP/s of the
-// forward (FLOPs from the same meta run inspect uses).
-//   bench_forward [threads] [prefill_tokens] [decode_steps]
+// Benchmark: prefill and decode speed of anatomy's forward on a catalog model with synthetic
+// weights (default: Llama-3.2-1B-shaped with vocab 32000, as in the measurements),
+// medians after warm-up, with the achieved GFLOP/s (FLOPs from the meta run inspect uses).
+//   bench_forward [threads] [prefill_tokens] [decode_steps] [model] [F32|BF16|F16|both]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "analysis/cost.h"
@@ -25,14 +27,39 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-models::Model model_with(DType dtype) {
-  io::json config = models::find_catalog("llama-3.2-1b")->config;
-  config["vocab_size"] = 32000;
+models::Model model_with(const std::string& name, DType dtype) {
+  io::json config = models::find_catalog(name)->config;
+  if (name == "llama-3.2-1b") config["vocab_size"] = 32000;
   auto m = models::build_model(config, "bench");
   auto w = models::synthetic_weights(m, 1, dtype);
   models::bind_weights(m, w);
   return m;
 }
+
+// Time between consecutive op reports = the kernel of the earlier op (reports precede kernels).
+class OpTimer : public ops::Observer {
+ public:
+  void begin_scope(const std::string&, const std::string&, const Shape&) override { tick(); }
+  void end_scope(const Shape&) override { tick(); }
+  void op(const char* name, const ops::Cost&) override {
+    tick();
+    current_ = name;
+  }
+  void tick() {
+    const auto now = Clock::now();
+    if (current_) seconds_[current_] += std::chrono::duration<double>(now - last_).count();
+    current_ = nullptr;
+    last_ = now;
+  }
+  void print() const {
+    for (const auto& [name, s] : seconds_) std::printf("    %-18s %8.1f ms\n", name.c_str(), s * 1e3);
+  }
+
+ private:
+  const char* current_ = nullptr;
+  Clock::time_point last_ = Clock::now();
+  std::map<std::string, double> seconds_;
+};
 
 }  // namespace
 
@@ -40,11 +67,16 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int64_t T = argc > 2 ? std::atoll(argv[2]) : 128;
   const int steps = argc > 3 ? std::atoi(argv[3]) : 16;
+  const std::string name = argc > 4 ? argv[4] : "llama-3.2-1b";
+  const std::string which = argc > 5 ? argv[5] : "both";
+  std::vector<DType> dtypes;
+  if (which == "both") dtypes = {DType::F32, DType::BF16};
+  else dtypes = {*dtype_from_string(which)};
   cpu::set_threads(threads);
   std::printf("threads %d, avx2 %d\n", cpu::threads(), cpu::have_avx2());
 
-  for (DType dtype : {DType::F32, DType::BF16}) {
-    const auto m = model_with(dtype);
+  for (DType dtype : dtypes) {
+    const auto m = model_with(name, dtype);
     const auto& lm = static_cast<const nn::LanguageModel&>(*m.root);
     const double flops = analysis::analyze_cost(m, {.tokens = T}).total;
     std::vector<double> prefill;
@@ -70,9 +102,18 @@ int main(int argc, char** argv) {
         if (s) decode.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
       }
     }
+    if (std::getenv("ANATOMY_OP_TIMES")) {  // one more prefill, timed per op
+      OpTimer timer;
+      const ops::Context ctx(false, &timer);
+      nn::State state(1, T);
+      nn::Run run(ctx, state);
+      lm.forward_ids(run, Tensor::zeros(DType::I64, {1, T}));
+      timer.tick();
+      timer.print();
+    }
     const double p = median(prefill), d = median(decode);
-    std::printf("| %s | prefill T=%lld: %.2f s, %.1f tok/s, %.1f GFLOP/s | decode: %.1f ms/token, %.2f tok/s |\n",
-                dtype_name(dtype), static_cast<long long>(T), p, static_cast<double>(T) / p, flops / p / 1e9, d * 1e3, 1.0 / d);
+    std::printf("| %s %s | prefill T=%lld: %.2f s, %.1f tok/s, %.1f GFLOP/s | decode: %.1f ms/token, %.2f tok/s |\n",
+                name.c_str(), dtype_name(dtype), static_cast<long long>(T), p, static_cast<double>(T) / p, flops / p / 1e9, d * 1e3, 1.0 / d);
   }
   return 0;
 }

@@ -23,11 +23,13 @@ io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtyp
     Tensor t = Tensor::empty(dtype, ref.param->value.shape());
     // Norm scales start at 1 as in every HF initialiser; the rest is small noise.
     const bool is_norm = ref.owner->type().find("Norm") != std::string::npos && ref.path.ends_with("weight");
-    for (uint64_t i = 0; i < t.numel(); ++i) {
+    const uint64_t n = t.numel();
+    auto* f32 = reinterpret_cast<float*>(t.raw());
+    auto* f16 = reinterpret_cast<uint16_t*>(t.raw());
+    for (uint64_t i = 0; i < n; ++i) {
       const float v = is_norm ? 1.0f : dist(rng);
-      if (dtype == DType::F32) t.data<float>()[i] = v;
-      else if (dtype == DType::BF16) t.data<uint16_t>()[i] = f32_to_bf16(v);
-      else t.data<uint16_t>()[i] = f32_to_f16(v);
+      if (dtype == DType::F32) f32[i] = v;
+      else f16[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
     }
     out.emplace_back(ref.path, std::move(t));
   }

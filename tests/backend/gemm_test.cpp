@@ -2,6 +2,7 @@
 // reference on random shapes with tails, for every weight dtype.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "backend/cpu/gemm.h"
@@ -69,6 +70,43 @@ TEST(Attention, FastMatchesReference) {
           for (uint64_t i = 0; i < ref.numel(); ++i) ASSERT_NEAR(fast.data<float>()[i], ref.data<float>()[i], 1e-5);
         }
     }
+}
+
+}  // namespace
+}  // namespace anatomy::cpu
+
+namespace anatomy::cpu {
+namespace {
+
+TEST(Ssm, FastMatchesReference) {
+  std::mt19937 rng(8);
+  const int64_t B = 2, T = 5, H = 4, P = 6, G = 2, N = 16;
+  const Tensor x = random(DType::F32, {B, T, H, P}, rng), Bm = random(DType::F32, {B, T, G, N}, rng),
+               Cm = random(DType::F32, {B, T, G, N}, rng), D = random(DType::F32, {H}, rng);
+  Tensor dt = random(DType::F32, {B, T, H}, rng), A = random(DType::F32, {H}, rng);
+  for (uint64_t i = 0; i < dt.numel(); ++i) dt.data<float>()[i] = std::abs(dt.data<float>()[i]);
+  for (uint64_t i = 0; i < A.numel(); ++i) A.data<float>()[i] = -std::abs(A.data<float>()[i]) - 0.1f;
+  Tensor s1 = random(DType::F32, {B, H, P, N}, rng);
+  Tensor s2 = Tensor::empty(DType::F32, s1.shape());
+  std::memcpy(s2.raw(), s1.raw(), s1.nbytes());
+  Tensor fast = Tensor::zeros(DType::F32, x.shape()), ref = Tensor::zeros(DType::F32, x.shape());
+  ASSERT_TRUE(ssm_scan_fast(x, dt, A, Bm, Cm, D, s1, fast));
+  ssm_scan_reference(x, dt, A, Bm, Cm, D, s2, ref);
+  for (uint64_t i = 0; i < ref.numel(); ++i) ASSERT_NEAR(fast.data<float>()[i], ref.data<float>()[i], 1e-5);
+  for (uint64_t i = 0; i < s1.numel(); ++i) ASSERT_NEAR(s1.data<float>()[i], s2.data<float>()[i], 1e-5);
+}
+
+TEST(Conv1d, FastMatchesReference) {
+  std::mt19937 rng(9);
+  const Tensor x = random(DType::F32, {2, 7, 10}, rng), w = random(DType::BF16, {10, 1, 4}, rng),
+               b = random(DType::F32, {10}, rng);
+  Tensor s1 = random(DType::F32, {2, 10, 3}, rng), s2 = Tensor::empty(DType::F32, {2, 10, 3});
+  std::memcpy(s2.raw(), s1.raw(), s1.nbytes());
+  Tensor fast = Tensor::zeros(DType::F32, x.shape()), ref = Tensor::zeros(DType::F32, x.shape());
+  ASSERT_TRUE(causal_conv1d_fast(x, w, &b, s1, fast));
+  causal_conv1d_reference(x, w, &b, s2, ref);
+  for (uint64_t i = 0; i < ref.numel(); ++i) ASSERT_NEAR(fast.data<float>()[i], ref.data<float>()[i], 1e-5);
+  for (uint64_t i = 0; i < s1.numel(); ++i) ASSERT_EQ(s1.data<float>()[i], s2.data<float>()[i]);
 }
 
 }  // namespace

@@ -13,6 +13,14 @@ namespace anatomy::cpu {
 
 float load(const Tensor& t, uint64_t i) { return element_f32(t, i); }
 
+std::vector<float> floats(const Tensor& t) {
+  std::vector<float> v(t.numel());
+  if (t.dtype() == DType::F32) std::memcpy(v.data(), t.raw(), t.nbytes());
+  else
+    for (uint64_t i = 0; i < t.numel(); ++i) v[i] = element_f32(t, i);
+  return v;
+}
+
 namespace {
 int64_t last(const Tensor& t) { return t.dim(-1); }
 int64_t rows(const Tensor& t) { return static_cast<int64_t>(t.numel()) / std::max<int64_t>(1, last(t)); }
@@ -25,6 +33,10 @@ void embedding(const Tensor& weight, const Tensor& ids, Tensor& out) {
   for (uint64_t i = 0; i < ids.numel(); ++i) {
     int64_t id = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
     id = std::clamp<int64_t>(id, 0, V - 1);  // ids are range-checked by the caller
+    if (weight.dtype() == DType::F32) {
+      std::memcpy(o + i * d, weight.data<float>() + id * d, static_cast<size_t>(d) * 4);
+      continue;
+    }
     for (int64_t j = 0; j < d; ++j) o[i * d + j] = load(weight, static_cast<uint64_t>(id * d + j));
   }
 }
@@ -48,17 +60,21 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out,
 
 void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
   const int64_t d = last(x);
+  const std::vector<float> wf = floats(w);
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows(x); ++r) {
     const float* xs = x.data<float>() + r * d;
     double ss = 0;
     for (int64_t j = 0; j < d; ++j) ss += static_cast<double>(xs[j]) * xs[j];
     const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(d)) + eps);
-    for (int64_t j = 0; j < d; ++j) out.data<float>()[r * d + j] = xs[j] * inv * load(w, static_cast<uint64_t>(j));
+    for (int64_t j = 0; j < d; ++j) out.data<float>()[r * d + j] = xs[j] * inv * wf[j];
   }
 }
 
 void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) {
   const int64_t d = last(x);
+  const std::vector<float> wf = floats(w), bf = b ? floats(*b) : std::vector<float>(static_cast<size_t>(d), 0.0f);
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows(x); ++r) {
     const float* xs = x.data<float>() + r * d;
     double mean = 0, var = 0;
@@ -67,22 +83,23 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Te
     for (int64_t j = 0; j < d; ++j) var += (xs[j] - mean) * (xs[j] - mean);
     const double inv = 1.0 / std::sqrt(var / static_cast<double>(d) + eps);
     for (int64_t j = 0; j < d; ++j)
-      out.data<float>()[r * d + j] = static_cast<float>((xs[j] - mean) * inv * load(w, static_cast<uint64_t>(j)) +
-                                                        (b ? load(*b, static_cast<uint64_t>(j)) : 0.0f));
+      out.data<float>()[r * d + j] = static_cast<float>((xs[j] - mean) * inv * wf[j] + bf[j]);
   }
 }
 
 void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out) {
   const int64_t d = last(y), gs = d / groups;
-  std::vector<float> v(static_cast<size_t>(d));
+  const std::vector<float> wf = floats(w);
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows(y); ++r) {
+    std::vector<float> v(static_cast<size_t>(d));
     for (int64_t j = 0; j < d; ++j) v[j] = y.data<float>()[r * d + j] * silu(z.data<float>()[r * d + j]);
     for (int64_t g = 0; g < groups; ++g) {
       double ss = 0;
       for (int64_t j = g * gs; j < (g + 1) * gs; ++j) ss += static_cast<double>(v[j]) * v[j];
       const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(gs)) + eps);
       for (int64_t j = g * gs; j < (g + 1) * gs; ++j)
-        out.data<float>()[r * d + j] = v[j] * inv * load(w, static_cast<uint64_t>(j));
+        out.data<float>()[r * d + j] = v[j] * inv * wf[j];
     }
   }
 }
@@ -90,7 +107,9 @@ void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t g
 void activation(const Tensor& x, int act, Tensor& out) {
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-  for (uint64_t i = 0; i < x.numel(); ++i) {
+  const auto n = static_cast<int64_t>(x.numel());
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
     const float v = xs[i];
     switch (act) {
       case 0: o[i] = silu(v); break;                                                   // silu
@@ -104,11 +123,12 @@ void activation(const Tensor& x, int act, Tensor& out) {
 }
 
 void binary(const Tensor& a, const Tensor& b, int op, Tensor& out) {
-  const uint64_t bn = b.numel();
-  for (uint64_t i = 0; i < a.numel(); ++i) {
-    const float x = a.data<float>()[i], y = load(b, i % bn);
-    out.data<float>()[i] = op == 0 ? x + y : x * y;
-  }
+  const std::vector<float> bf = floats(b);
+  const auto bn = static_cast<int64_t>(bf.size()), n = static_cast<int64_t>(a.numel());
+  const float* as = a.data<float>();
+  float* o = out.data<float>();
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) o[i] = op == 0 ? as[i] + bf[i % bn] : as[i] * bf[i % bn];
 }
 
 void scale(const Tensor& x, float s, Tensor& out) {
@@ -185,6 +205,10 @@ void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, floa
 }
 
 void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out) {
+  if (!causal_conv1d_fast(x, w, bias, state, out)) causal_conv1d_reference(x, w, bias, state, out);
+}
+
+void causal_conv1d_reference(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out) {
   const int64_t B = x.dim(0), T = x.dim(1), C = x.dim(2), K = w.dim(2);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t c = 0; c < C; ++c) {
@@ -203,6 +227,11 @@ void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor&
 
 void ssm_scan(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
               const Tensor& D, Tensor& state, Tensor& out) {
+  if (!ssm_scan_fast(x, dt, A, Bm, Cm, D, state, out)) ssm_scan_reference(x, dt, A, Bm, Cm, D, state, out);
+}
+
+void ssm_scan_reference(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
+                        const Tensor& D, Tensor& state, Tensor& out) {
   const int64_t Bn = x.dim(0), T = x.dim(1), H = x.dim(2), P = x.dim(3), G = Bm.dim(2), N = Bm.dim(3);
   for (int64_t b = 0; b < Bn; ++b)
     for (int64_t h = 0; h < H; ++h) {

@@ -31,8 +31,15 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, float sca
                     float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out);
 void sinusoid_table(Tensor& out);
 void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
+void causal_conv1d_reference(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
+bool causal_conv1d_fast(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
 void ssm_scan(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
               const Tensor& D, Tensor& state, Tensor& out);
+void ssm_scan_reference(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
+                        const Tensor& D, Tensor& state, Tensor& out);
+// AVX2 + OpenMP versions (ssm_avx2.cpp); false when they do not apply (no AVX2, N % 8 ≠ 0).
+bool ssm_scan_fast(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
+                   const Tensor& D, Tensor& state, Tensor& out);
 void write_time(Tensor& dst, const Tensor& src, int64_t at);
 void slice_time(const Tensor& src, int64_t start, Tensor& out);
 void neg_exp(const Tensor& x, Tensor& out);
