@@ -32,6 +32,7 @@ struct ConvertOptions {
   std::string gguf;
   bool random_weights = false;
   uint64_t seed = 0;
+  std::string dtype = "f32";  // of synthetic weights
 };
 
 // Each returns the text to print (nothing is printed before the whole result is ready).

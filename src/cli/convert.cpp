@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "core/error.h"
 #include "models/checkpoint.h"
 #include "models/gguf_export.h"
 #include "models/loader.h"
@@ -13,7 +14,9 @@ std::string convert_command(const ConvertOptions& o) {
   models::LoadedModel lm = models::load_model(o.model);
   io::NamedTensors synthetic;
   if (o.random_weights || !lm.has_weights()) {
-    synthetic = models::synthetic_weights(lm.model, o.seed, DType::F32);
+    const auto dtype = dtype_from_string(o.dtype);
+    if (!dtype) fail(ErrorKind::config, "--dtype: '" + o.dtype + "' is not one of f32, f16, bf16");
+    synthetic = models::synthetic_weights(lm.model, o.seed, *dtype);
     models::bind_weights(lm.model, synthetic);
   } else {
     models::map_weights(lm);

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   cvt->add_option("--gguf", conv.gguf, "Output .gguf file")->required();
   cvt->add_flag("--random-weights", conv.random_weights, "Synthetic weights even when the checkpoint has real ones");
   cvt->add_option("--seed", conv.seed, "Seed of the synthetic weights")->capture_default_str();
+  cvt->add_option("--dtype", conv.dtype, "dtype of synthetic weights: f32, f16, bf16")->capture_default_str();
 
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");

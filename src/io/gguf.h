@@ -44,9 +44,9 @@ std::optional<GgufNameMapping> gguf_to_hf_name(const std::string& arch, const st
 std::optional<std::pair<std::string, GgufNameMapping::Layout>> hf_to_gguf_name(const std::string& arch,
                                                                                 const std::string& hf_name);
 
-// A Hugging Face tensor in GGUF's layout for `layout` (F32 result unless the layout is `same`):
-// transposed, reshaped to llama.cpp's expected shape, A = -exp(A_log), or q/k rows permuted to
-// the interleaved RoPE pairing (`rope_heads` = heads of that projection).
+// A Hugging Face tensor in GGUF's layout for `layout`: transposed, reshaped to llama.cpp's
+// expected shape, A = -exp(A_log), or q/k rows permuted to the interleaved RoPE pairing
+// (`rope_heads` = heads of that projection); in its own dtype, vectors in f32.
 Tensor to_gguf_layout(const std::string& gguf_name, const Tensor& hf, GgufNameMapping::Layout layout,
                       int64_t rope_heads, int64_t norm_groups);
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
 
@@ -322,9 +323,39 @@ json gguf_to_hf_config(const GgufFile& f) {
 
 namespace anatomy::io {
 
+namespace {
+
+// The same values in `dtype` (F32, F16 or BF16).
+Tensor cast_to(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = Tensor::empty(dtype, t.shape());
+  for (uint64_t i = 0; i < t.numel(); ++i) {
+    const float v = element_f32(t, i);
+    if (dtype == DType::F32) out.data<float>()[i] = v;
+    else out.data<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+  }
+  return out;
+}
+
+Tensor to_layout_f32(const std::string& gguf_name, const Tensor& hf, GgufNameMapping::Layout layout, int64_t rope_heads,
+                     int64_t norm_groups);
+
+}  // namespace
+
+// Layout changes are computed in f32 and stored back in the tensor's own dtype. Vectors (norms,
+// biases, per-head parameters) are kept in f32, as llama.cpp's converter does and its CPU
+// kernels require.
 Tensor to_gguf_layout(const std::string& gguf_name, const Tensor& hf, GgufNameMapping::Layout layout, int64_t rope_heads,
                       int64_t norm_groups) {
-  if (layout == Layout::same) return hf;
+  const DType dtype = hf.shape().size() == 1 ? DType::F32 : hf.dtype();
+  if (layout == Layout::same) return cast_to(hf, dtype);
+  return cast_to(to_layout_f32(gguf_name, hf, layout, rope_heads, norm_groups), dtype);
+}
+
+namespace {
+
+Tensor to_layout_f32(const std::string& gguf_name, const Tensor& hf, GgufNameMapping::Layout layout, int64_t rope_heads,
+                     int64_t norm_groups) {
   const Shape& s = hf.shape();
   Tensor out = Tensor::empty(DType::F32, s);
   auto at = [&](uint64_t i) { return element_f32(hf, i); };
@@ -358,6 +389,8 @@ Tensor to_gguf_layout(const std::string& gguf_name, const Tensor& hf, GgufNameMa
   }
   return out;
 }
+
+}  // namespace
 
 std::string gguf_arch_for(const std::string& model_type) {
   if (model_type == "mistral") return "llama";
