@@ -28,6 +28,7 @@ test-asan: deps
 
 bench: build
 	./$(BUILD)/bench/bench_inspect_headers $(BUILD)/bench-data/tinyllama-bf16
+	bench/run_peers.sh 2
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
