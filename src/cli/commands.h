@@ -25,6 +25,7 @@ struct RunOptions {
   uint64_t seed = 0;
   std::string dump_logits;
   std::string format = "table";
+  int threads = 0;  // 0: OpenMP's default (all cores)
 };
 
 struct ConvertOptions {

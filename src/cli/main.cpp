@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   run->add_option("--seed", runo.seed, "Seed of the synthetic weights")->capture_default_str();
   run->add_option("--dump-logits", runo.dump_logits, "Write all logits [1, T, V] as float32 .npy");
   run->add_option("--format", runo.format, "table | md | json")->capture_default_str();
+  run->add_option("--threads", runo.threads, "CPU threads (default: all cores)");
 
   cli::ConvertOptions conv;
   auto* cvt = app.add_subcommand("convert", "Write the model as GGUF (llama.cpp's names and layouts)");

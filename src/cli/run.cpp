@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "backend/cpu/gemm.h"
 #include "cli/commands.h"
 #include "cli/render.h"
 #include "core/error.h"
@@ -41,6 +42,8 @@ std::vector<int64_t> parse_ids(const std::string& text, int64_t vocab) {
 
 std::string run_command(const RunOptions& o) {
   const Format f = parse_format(o.format);
+  if (o.threads < 0) fail(ErrorKind::config, "--threads must be positive");
+  cpu::set_threads(o.threads);
   models::LoadedModel lm = models::load_model(o.model);
   const auto* root = dynamic_cast<const nn::LanguageModel*>(lm.model.root.get());
   if (!root) fail(ErrorKind::unsupported, lm.model.architecture + ": no forward pass yet");
