@@ -111,3 +111,46 @@ TEST(Conv1d, FastMatchesReference) {
 
 }  // namespace
 }  // namespace anatomy::cpu
+
+namespace anatomy::cpu {
+namespace {
+
+void expect_close(const Tensor& a, const Tensor& b, double tol, const char* what) {
+  for (uint64_t i = 0; i < a.numel(); ++i) {
+    ASSERT_TRUE(std::isfinite(a.data<float>()[i])) << what;
+    ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], tol * (1 + std::abs(b.data<float>()[i]))) << what << " at " << i;
+  }
+}
+
+TEST(Elementwise, FastMatchesReference) {
+  std::mt19937 rng(10);
+  for (int64_t d : {8, 64, 72, 200}) {
+    Tensor x = random(DType::F32, {3, 5, d}, rng), w = random(DType::BF16, {d}, rng);
+    for (uint64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] *= 12;  // exercise exp's range
+    Tensor fast = Tensor::zeros(DType::F32, x.shape()), ref = Tensor::zeros(DType::F32, x.shape());
+    if (rms_norm_fast(x, floats(w), 1e-5f, fast)) {
+      rms_norm_reference(x, w, 1e-5f, ref);
+      expect_close(fast, ref, 1e-5, "rms_norm");
+    }
+    for (int act : {0, 3, 4})
+      if (activation_fast(x, act, fast)) {
+        activation_reference(x, act, ref);
+        expect_close(fast, ref, 2e-6, "activation");
+      }
+    for (int op : {0, 1})
+      if (binary_fast(x, floats(w), op, fast)) {
+        binary_reference(x, w, op, ref);
+        expect_close(fast, ref, 1e-6, "binary");
+      }
+  }
+  const Tensor q = random(DType::F32, {2, 3, 4, 32}, rng);
+  std::vector<float> inv(16);
+  for (size_t i = 0; i < inv.size(); ++i) inv[i] = std::pow(10000.0f, -2.0f * static_cast<float>(i) / 32);
+  Tensor fast = Tensor::zeros(DType::F32, q.shape()), ref = Tensor::zeros(DType::F32, q.shape());
+  ASSERT_TRUE(rope_fast(q, inv, 7, fast));
+  rope_reference(q, inv, 7, ref);
+  expect_close(fast, ref, 1e-6, "rope");
+}
+
+}  // namespace
+}  // namespace anatomy::cpu

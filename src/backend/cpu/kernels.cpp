@@ -59,6 +59,10 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out,
 }
 
 void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
+  if (!rms_norm_fast(x, floats(w), eps, out)) rms_norm_reference(x, w, eps, out);
+}
+
+void rms_norm_reference(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
   const int64_t d = last(x);
   const std::vector<float> wf = floats(w);
 #pragma omp parallel for schedule(static)
@@ -105,6 +109,10 @@ void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t g
 }
 
 void activation(const Tensor& x, int act, Tensor& out) {
+  if (!activation_fast(x, act, out)) activation_reference(x, act, out);
+}
+
+void activation_reference(const Tensor& x, int act, Tensor& out) {
   const float* xs = x.data<float>();
   float* o = out.data<float>();
   const auto n = static_cast<int64_t>(x.numel());
@@ -123,6 +131,10 @@ void activation(const Tensor& x, int act, Tensor& out) {
 }
 
 void binary(const Tensor& a, const Tensor& b, int op, Tensor& out) {
+  if (!binary_fast(a, floats(b), op, out)) binary_reference(a, b, op, out);
+}
+
+void binary_reference(const Tensor& a, const Tensor& b, int op, Tensor& out) {
   const std::vector<float> bf = floats(b);
   const auto bn = static_cast<int64_t>(bf.size()), n = static_cast<int64_t>(a.numel());
   const float* as = a.data<float>();
@@ -150,6 +162,10 @@ void concat_last(const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) {
+  if (!rope_fast(x, inv_freq, past, out)) rope_reference(x, inv_freq, past, out);
+}
+
+void rope_reference(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) {
   const int64_t B = x.dim(0), T = x.dim(1), H = x.dim(2), hd = x.dim(3), half = hd / 2;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t)

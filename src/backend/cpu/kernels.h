@@ -44,6 +44,20 @@ void write_time(Tensor& dst, const Tensor& src, int64_t at);
 void slice_time(const Tensor& src, int64_t start, Tensor& out);
 void neg_exp(const Tensor& x, Tensor& out);
 
+// Reference versions (the definitions) and AVX2 fast paths (elementwise_avx2.cpp); a fast path
+// returns false when it does not apply and the dispatching kernel above runs the reference.
+void rms_norm_reference(const Tensor& x, const Tensor& w, float eps, Tensor& out);
+void binary_reference(const Tensor& a, const Tensor& b, int op, Tensor& out);
+void activation_reference(const Tensor& x, int act, Tensor& out);
+void rope_reference(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
+bool rms_norm_fast(const Tensor& x, const std::vector<float>& w, float eps, Tensor& out);
+bool binary_fast(const Tensor& a, const std::vector<float>& b, int op, Tensor& out);
+bool activation_fast(const Tensor& x, int act, Tensor& out);
+bool rope_fast(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
+
+// A small tensor (norm weights, biases) as floats.
+std::vector<float> floats(const Tensor& t);
+
 // Element i of a plain-dtype tensor as float.
 float load(const Tensor& t, uint64_t i);
 
