@@ -37,6 +37,9 @@ void ssm_scan(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& 
               const Tensor& D, Tensor& state, Tensor& out);
 void ssm_scan_reference(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
                         const Tensor& D, Tensor& state, Tensor& out);
+// The chunked SSD form of the same scan (ssd_chunked.cpp), chunks of `chunk` steps.
+void ssm_scan_chunked(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
+                      const Tensor& D, Tensor& state, Tensor& out, int64_t chunk);
 // AVX2 + OpenMP versions (ssm_avx2.cpp); false when they do not apply (no AVX2, N % 8 ≠ 0).
 bool ssm_scan_fast(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
                    const Tensor& D, Tensor& state, Tensor& out);
