@@ -236,7 +236,7 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
     if (d == DType::F32) gemv<DType::F32>(xs, K, w, N, o);
     else if (d == DType::BF16) gemv<DType::BF16>(xs, K, w, N, o);
     else gemv<DType::F16>(xs, K, w, N, o);
-  } else if (((M <= kSmallM && d != DType::F32) || M <= 8) && have_avx2()) {
+  } else if (M <= kSmallM && d != DType::F32 && have_avx2()) {
     if (d == DType::F32) small_m<DType::F32>(xs, M, K, w, N, o);
     else if (d == DType::BF16) small_m<DType::BF16>(xs, M, K, w, N, o);
     else small_m<DType::F16>(xs, M, K, w, N, o);

@@ -1,9 +1,11 @@
 // The fast path of ops::linear: y[M, N] = x[M, K]·Wᵀ (+ b), weights kept in their stored dtype.
-// Chosen by measurement on the 2-core AVX2 machine (bench/RESULTS.md):
-//  - M ≤ 8 (f32) or M ≤ kSmallM (bf16/f16): an AVX2 kernel that streams each weight row once
-//    and dots it with all M inputs, reading BF16/F16 directly (shift/convert in registers);
-//  - larger M: oneDNN's f32 matmul on the stored [N, K] layout; BF16/F16 weights are converted
-//    block by block into a small f32 scratch (oneDNN 2.6 has no half matmul on AVX2).
+// Chosen by measurement (bench/RESULTS.md, bench_gemm_sweep):
+//  - M = 1 (decode): a GEMV streaming the weights once (AVX2, or AVX-512 where present), reading
+//    BF16/F16 directly — 2× oneDNN and 3× OpenBLAS for f32 at M = 1;
+//  - f32, M ≥ 2: oneDNN's matmul on the stored [N, K] layout (ahead of OpenBLAS at every M);
+//  - bf16/f16, 2 ≤ M ≤ kSmallM: a register-blocked kernel widening the weights in registers;
+//  - bf16/f16, larger M: blocks converted to an f32 scratch, then oneDNN (oneDNN 2.6 has no half
+//    matmul on AVX2 and the weights stay in their stored dtype).
 #pragma once
 
 #include "core/tensor.h"
