@@ -132,16 +132,34 @@ TEST(Elementwise, FastMatchesReference) {
       rms_norm_reference(x, w, 1e-5f, ref);
       expect_close(fast, ref, 1e-5, "rms_norm");
     }
-    for (int act : {0, 3, 4})
+    for (int act : {0, 1, 2, 3, 4})
       if (activation_fast(x, act, fast)) {
         activation_reference(x, act, ref);
-        expect_close(fast, ref, 2e-6, "activation");
+        expect_close(fast, ref, 3e-6, "activation");
       }
+    const Tensor b = random(DType::F32, {d}, rng), z = random(DType::F32, x.shape(), rng);
+    if (layer_norm_fast(x, floats(w), floats(b), 1e-5f, fast)) {
+      layer_norm_reference(x, w, &b, 1e-5f, ref);
+      expect_close(fast, ref, 1e-5, "layer_norm");
+    }
+    if (gated_rms_norm_fast(x, z, floats(w), 2, 1e-5f, fast)) {
+      gated_rms_norm_reference(x, z, w, 2, 1e-5f, ref);
+      expect_close(fast, ref, 1e-5, "gated_rms_norm");
+    }
     for (int op : {0, 1})
       if (binary_fast(x, floats(w), op, fast)) {
         binary_reference(x, w, op, ref);
         expect_close(fast, ref, 1e-6, "binary");
       }
+  }
+  for (DType dt : {DType::BF16, DType::F16}) {
+    const Tensor table = random(dt, {50, 40}, rng);
+    Tensor ids = Tensor::empty(DType::I64, {2, 3});
+    for (int64_t i = 0; i < 6; ++i) ids.data<int64_t>()[i] = (i * 17) % 50;
+    Tensor fast = Tensor::zeros(DType::F32, {2, 3, 40}), ref = Tensor::zeros(DType::F32, {2, 3, 40});
+    ASSERT_TRUE(embedding_fast(table, ids, fast));
+    embedding_reference(table, ids, ref);
+    expect_close(fast, ref, 0, "embedding");
   }
   const Tensor q = random(DType::F32, {2, 3, 4, 32}, rng);
   std::vector<float> inv(16);

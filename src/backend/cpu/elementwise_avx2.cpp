@@ -1,8 +1,10 @@
-// AVX2 fast paths of the small kernels: RMSNorm, residual add / multiply (with broadcast),
-// SiLU / ReLU / ReLU² and RoPE. Same results as the references in kernels.cpp up to float
+// AVX2 fast paths of the small kernels: embedding rows, RMSNorm, LayerNorm, gated grouped
+// RMSNorm, residual add / multiply (with broadcast), SiLU / GELU (exact and tanh) / ReLU / ReLU²
+// and RoPE. Same results as the references in kernels.cpp up to float
 // rounding; tested against them in tests/backend.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -36,7 +38,98 @@ __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
   return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
 }
 
+__attribute__((target("avx2,fma"))) inline __m256 silu8(__m256 v) {
+  return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+}
+
+// erf by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), odd-extended.
+__attribute__((target("avx2,fma"))) inline __m256 erf8(__m256 x) {
+  const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+  const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, _mm256_set1_ps(1.0f)));
+  __m256 p = _mm256_set1_ps(1.061405429f);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+  p = _mm256_mul_ps(p, t);
+  const __m256 y = _mm256_fnmadd_ps(p, exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a))), _mm256_set1_ps(1.0f));
+  return _mm256_or_ps(y, sign);
+}
+
+__attribute__((target("avx2,fma"))) inline __m256 tanh8(__m256 u) {  // 1 − 2/(e^{2u} + 1)
+  const __m256 e = exp8(_mm256_add_ps(u, u));
+  return _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+}
+
 }  // namespace
+
+__attribute__((target("avx2,fma,f16c"))) bool embedding_fast(const Tensor& weight, const Tensor& ids, Tensor& out) {
+  if (!have_avx2() || (weight.dtype() != DType::BF16 && weight.dtype() != DType::F16)) return false;
+  const int64_t d = weight.dim(1), V = weight.dim(0), d8 = d / 8 * 8;
+  const bool bf16 = weight.dtype() == DType::BF16;
+  for (uint64_t i = 0; i < ids.numel(); ++i) {
+    const int64_t id = std::clamp<int64_t>(ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i], 0, V - 1);
+    const uint16_t* row = weight.data<uint16_t>() + id * d;
+    float* o = out.data<float>() + static_cast<int64_t>(i) * d;
+    for (int64_t j = 0; j < d8; j += 8) {
+      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j));
+      _mm256_storeu_ps(o + j, bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)) : _mm256_cvtph_ps(h));
+    }
+    for (int64_t j = d8; j < d; ++j) o[j] = load(weight, static_cast<uint64_t>(id * d + j));
+  }
+  return true;
+}
+
+__attribute__((target("avx2,fma"))) bool layer_norm_fast(const Tensor& x, const std::vector<float>& w,
+                                                         const std::vector<float>& b, float eps, Tensor& out) {
+  const int64_t d = x.dim(-1), rows = static_cast<int64_t>(x.numel()) / d;
+  if (!have_avx2() || d % 8 != 0) return false;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xs = x.data<float>() + r * d;
+    float* o = out.data<float>() + r * d;
+    __m256 s = _mm256_setzero_ps();
+    for (int64_t j = 0; j < d; j += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(xs + j));
+    const float mean = hsum8(s) / static_cast<float>(d);
+    const __m256 m = _mm256_set1_ps(mean);
+    __m256 v = _mm256_setzero_ps();
+    for (int64_t j = 0; j < d; j += 8) {
+      const __m256 c = _mm256_sub_ps(_mm256_loadu_ps(xs + j), m);
+      v = _mm256_fmadd_ps(c, c, v);
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / std::sqrt(hsum8(v) / static_cast<float>(d) + eps));
+    for (int64_t j = 0; j < d; j += 8) {
+      const __m256 c = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xs + j), m), inv);
+      _mm256_storeu_ps(o + j, _mm256_fmadd_ps(c, _mm256_loadu_ps(w.data() + j), _mm256_loadu_ps(b.data() + j)));
+    }
+  }
+  return true;
+}
+
+__attribute__((target("avx2,fma"))) bool gated_rms_norm_fast(const Tensor& y, const Tensor& z, const std::vector<float>& w,
+                                                             int64_t groups, float eps, Tensor& out) {
+  const int64_t d = y.dim(-1), gs = d / groups, rows = static_cast<int64_t>(y.numel()) / d;
+  if (!have_avx2() || gs % 8 != 0) return false;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *ys = y.data<float>() + r * d, *zs = z.data<float>() + r * d;
+    float* o = out.data<float>() + r * d;
+    for (int64_t j = 0; j < d; j += 8)  // v = y·silu(z), kept in the output row
+      _mm256_storeu_ps(o + j, _mm256_mul_ps(_mm256_loadu_ps(ys + j), silu8(_mm256_loadu_ps(zs + j))));
+    for (int64_t g = 0; g < groups; ++g) {
+      __m256 acc = _mm256_setzero_ps();
+      for (int64_t j = g * gs; j < (g + 1) * gs; j += 8) {
+        const __m256 v = _mm256_loadu_ps(o + j);
+        acc = _mm256_fmadd_ps(v, v, acc);
+      }
+      const __m256 inv = _mm256_set1_ps(1.0f / std::sqrt(hsum8(acc) / static_cast<float>(gs) + eps));
+      for (int64_t j = g * gs; j < (g + 1) * gs; j += 8)
+        _mm256_storeu_ps(o + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(o + j), inv), _mm256_loadu_ps(w.data() + j)));
+    }
+  }
+  return true;
+}
 
 __attribute__((target("avx2,fma"))) bool rms_norm_fast(const Tensor& x, const std::vector<float>& w, float eps, Tensor& out) {
   if (!have_avx2()) return false;
@@ -75,9 +168,9 @@ __attribute__((target("avx2,fma"))) bool binary_fast(const Tensor& a, const std:
   return true;
 }
 
-// act: 0 silu, 3 relu, 4 relu² (GELU and softplus stay on the reference: erf/log1p).
+// act: 0 silu, 1 gelu (exact), 2 gelu (tanh), 3 relu, 4 relu² (softplus stays on the reference).
 __attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, int act, Tensor& out) {
-  if (!have_avx2() || (act != 0 && act != 3 && act != 4)) return false;
+  if (!have_avx2() || act > 4) return false;
   const auto n = static_cast<int64_t>(x.numel()), n8 = n / 8 * 8;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
@@ -86,17 +179,25 @@ __attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, int ac
   for (int64_t i = 0; i < n8; i += 8) {
     const __m256 v = _mm256_loadu_ps(xs + i);
     __m256 r;
-    if (act == 0) r = _mm256_div_ps(v, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, v))));
-    else if (act == 3) r = _mm256_max_ps(v, zero);
+    const __m256 half_v = _mm256_mul_ps(_mm256_set1_ps(0.5f), v);
+    if (act == 0) r = silu8(v);
+    else if (act == 1) r = _mm256_mul_ps(half_v, _mm256_add_ps(one, erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678f)))));
+    else if (act == 2) {
+      const __m256 cube = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+      const __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), cube, v));
+      r = _mm256_mul_ps(half_v, _mm256_add_ps(one, tanh8(u)));
+    } else if (act == 3) r = _mm256_max_ps(v, zero);
     else {
       const __m256 p = _mm256_max_ps(v, zero);
       r = _mm256_mul_ps(p, p);
     }
     _mm256_storeu_ps(o + i, r);
   }
-  for (int64_t i = n8; i < n; ++i) {
-    const float v = xs[i];
-    o[i] = act == 0 ? v / (1.0f + std::exp(-v)) : act == 3 ? std::max(v, 0.0f) : std::max(v, 0.0f) * std::max(v, 0.0f);
+  if (n8 < n) {  // the tail through the reference, on a view of the last elements
+    Tensor tail_in = Tensor::empty(DType::F32, {n - n8}), tail_out = Tensor::empty(DType::F32, {n - n8});
+    std::copy(xs + n8, xs + n, tail_in.data<float>());
+    activation_reference(tail_in, act, tail_out);
+    std::copy(tail_out.data<float>(), tail_out.data<float>() + (n - n8), o + n8);
   }
   return true;
 }

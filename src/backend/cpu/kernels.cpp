@@ -28,6 +28,10 @@ float silu(float v) { return v / (1.0f + std::exp(-v)); }
 }  // namespace
 
 void embedding(const Tensor& weight, const Tensor& ids, Tensor& out) {
+  if (!embedding_fast(weight, ids, out)) embedding_reference(weight, ids, out);
+}
+
+void embedding_reference(const Tensor& weight, const Tensor& ids, Tensor& out) {
   const int64_t d = weight.dim(1), V = weight.dim(0);
   float* o = out.data<float>();
   for (uint64_t i = 0; i < ids.numel(); ++i) {
@@ -76,6 +80,11 @@ void rms_norm_reference(const Tensor& x, const Tensor& w, float eps, Tensor& out
 }
 
 void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) {
+  const std::vector<float> bf = b ? floats(*b) : std::vector<float>(static_cast<size_t>(last(x)), 0.0f);
+  if (!layer_norm_fast(x, floats(w), bf, eps, out)) layer_norm_reference(x, w, b, eps, out);
+}
+
+void layer_norm_reference(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) {
   const int64_t d = last(x);
   const std::vector<float> wf = floats(w), bf = b ? floats(*b) : std::vector<float>(static_cast<size_t>(d), 0.0f);
 #pragma omp parallel for schedule(static)
@@ -92,6 +101,10 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Te
 }
 
 void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out) {
+  if (!gated_rms_norm_fast(y, z, floats(w), groups, eps, out)) gated_rms_norm_reference(y, z, w, groups, eps, out);
+}
+
+void gated_rms_norm_reference(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out) {
   const int64_t d = last(y), gs = d / groups;
   const std::vector<float> wf = floats(w);
 #pragma omp parallel for schedule(static)

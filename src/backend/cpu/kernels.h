@@ -54,6 +54,13 @@ void binary_reference(const Tensor& a, const Tensor& b, int op, Tensor& out);
 void activation_reference(const Tensor& x, int act, Tensor& out);
 void rope_reference(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
 bool rms_norm_fast(const Tensor& x, const std::vector<float>& w, float eps, Tensor& out);
+void embedding_reference(const Tensor& weight, const Tensor& ids, Tensor& out);
+void layer_norm_reference(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out);
+void gated_rms_norm_reference(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out);
+bool embedding_fast(const Tensor& weight, const Tensor& ids, Tensor& out);
+bool layer_norm_fast(const Tensor& x, const std::vector<float>& w, const std::vector<float>& b, float eps, Tensor& out);
+bool gated_rms_norm_fast(const Tensor& y, const Tensor& z, const std::vector<float>& w, int64_t groups, float eps,
+                         Tensor& out);
 bool binary_fast(const Tensor& a, const std::vector<float>& b, int op, Tensor& out);
 bool activation_fast(const Tensor& x, int act, Tensor& out);
 bool rope_fast(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
