@@ -97,8 +97,10 @@ class Transformer : public nn::LanguageModel {
       Tensor x = embed(run, *encoder.child("emb"), src);
       const auto& layers = *encoder.child("layers");
       return run.scope("layers", layers, x, [&] {
-        for (const auto& [n, l] : layers.children())
-          x = run.scope(n, *l, x, [&] { return static_cast<const EncoderLayer&>(*l).apply(run, x, m); });
+        for (const auto& [n, l] : layers.children()) {
+          const auto& layer = static_cast<const EncoderLayer&>(*l);
+          x = run.scope(n, layer, x, [&] { return layer.apply(run, x, m); });
+        }
         return x;
       });
     });
@@ -107,8 +109,10 @@ class Transformer : public nn::LanguageModel {
       Tensor y = embed(run, *decoder.child("emb"), ids);
       const auto& layers = *decoder.child("layers");
       y = run.scope("layers", layers, y, [&] {
-        for (const auto& [n, l] : layers.children())
-          y = run.scope(n, *l, y, [&] { return static_cast<const DecoderLayer&>(*l).apply(run, y, enc, m); });
+        for (const auto& [n, l] : layers.children()) {
+          const auto& layer = static_cast<const DecoderLayer&>(*l);
+          y = run.scope(n, layer, y, [&] { return layer.apply(run, y, enc, m); });
+        }
         return y;
       });
       if (run.last_logits_only && y.dim(1) > 1) y = ops::slice_time(run.ctx, y, y.dim(1) - 1, 1);

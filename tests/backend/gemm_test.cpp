@@ -54,6 +54,7 @@ namespace anatomy::cpu {
 namespace {
 
 TEST(Attention, FastMatchesReference) {
+  if (!have_avx2()) GTEST_SKIP() << "the fast kernels need AVX2";
   std::mt19937 rng(7);
   for (bool causal : {true, false})
     for (auto [T, Tk, past] : {std::tuple<int64_t, int64_t, int64_t>{5, 5, 0}, {1, 9, 8}, {3, 12, 9}, {7, 4, 0}}) {
@@ -79,6 +80,7 @@ namespace anatomy::cpu {
 namespace {
 
 TEST(Ssm, FastMatchesReference) {
+  if (!have_avx2()) GTEST_SKIP() << "the fast kernels need AVX2";
   std::mt19937 rng(8);
   const int64_t B = 2, T = 5, H = 4, P = 6, G = 2, N = 16;
   const Tensor x = random(DType::F32, {B, T, H, P}, rng), Bm = random(DType::F32, {B, T, G, N}, rng),
@@ -97,6 +99,7 @@ TEST(Ssm, FastMatchesReference) {
 }
 
 TEST(Conv1d, FastMatchesReference) {
+  if (!have_avx2()) GTEST_SKIP() << "the fast kernels need AVX2";
   std::mt19937 rng(9);
   const Tensor x = random(DType::F32, {2, 7, 10}, rng), w = random(DType::BF16, {10, 1, 4}, rng),
                b = random(DType::F32, {10}, rng);
@@ -123,6 +126,7 @@ void expect_close(const Tensor& a, const Tensor& b, double tol, const char* what
 }
 
 TEST(Elementwise, FastMatchesReference) {
+  if (!have_avx2()) GTEST_SKIP() << "the fast kernels need AVX2";
   std::mt19937 rng(10);
   for (int64_t d : {8, 64, 72, 200}) {
     Tensor x = random(DType::F32, {3, 5, d}, rng), w = random(DType::BF16, {d}, rng);

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <vector>
 
-#include "backend/cpu/gemm.h"
 #include "backend/cpu/kernels.h"
 
 namespace anatomy::cpu {
@@ -40,7 +39,6 @@ __attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y,
 
 bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
                     float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out) {
-  if (!have_avx2()) return false;
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = k.dim(1), Hkv = k.dim(2);
   const int64_t rep = Hq / Hkv;
 #pragma omp parallel

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <vector>
 
-#include "backend/cpu/gemm.h"
 #include "backend/cpu/kernels.h"
 
 namespace anatomy::cpu {
@@ -65,7 +64,7 @@ __attribute__((target("avx2,fma"))) inline __m256 tanh8(__m256 u) {  // 1 − 2/
 }  // namespace
 
 __attribute__((target("avx2,fma,f16c"))) bool embedding_fast(const Tensor& weight, const Tensor& ids, Tensor& out) {
-  if (!have_avx2() || (weight.dtype() != DType::BF16 && weight.dtype() != DType::F16)) return false;
+  if ((weight.dtype() != DType::BF16 && weight.dtype() != DType::F16)) return false;
   const int64_t d = weight.dim(1), V = weight.dim(0), d8 = d / 8 * 8;
   const bool bf16 = weight.dtype() == DType::BF16;
   for (uint64_t i = 0; i < ids.numel(); ++i) {
@@ -84,7 +83,7 @@ __attribute__((target("avx2,fma,f16c"))) bool embedding_fast(const Tensor& weigh
 __attribute__((target("avx2,fma"))) bool layer_norm_fast(const Tensor& x, const std::vector<float>& w,
                                                          const std::vector<float>& b, float eps, Tensor& out) {
   const int64_t d = x.dim(-1), rows = static_cast<int64_t>(x.numel()) / d;
-  if (!have_avx2() || d % 8 != 0) return false;
+  if (d % 8 != 0) return false;
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xs = x.data<float>() + r * d;
@@ -110,7 +109,7 @@ __attribute__((target("avx2,fma"))) bool layer_norm_fast(const Tensor& x, const 
 __attribute__((target("avx2,fma"))) bool gated_rms_norm_fast(const Tensor& y, const Tensor& z, const std::vector<float>& w,
                                                              int64_t groups, float eps, Tensor& out) {
   const int64_t d = y.dim(-1), gs = d / groups, rows = static_cast<int64_t>(y.numel()) / d;
-  if (!have_avx2() || gs % 8 != 0) return false;
+  if (gs % 8 != 0) return false;
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float *ys = y.data<float>() + r * d, *zs = z.data<float>() + r * d;
@@ -132,7 +131,6 @@ __attribute__((target("avx2,fma"))) bool gated_rms_norm_fast(const Tensor& y, co
 }
 
 __attribute__((target("avx2,fma"))) bool rms_norm_fast(const Tensor& x, const std::vector<float>& w, float eps, Tensor& out) {
-  if (!have_avx2()) return false;
   const int64_t d = x.dim(-1), rows = static_cast<int64_t>(x.numel()) / d, d8 = d / 8 * 8;
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
@@ -156,7 +154,7 @@ __attribute__((target("avx2,fma"))) bool rms_norm_fast(const Tensor& x, const st
 
 __attribute__((target("avx2,fma"))) bool binary_fast(const Tensor& a, const std::vector<float>& b, int op, Tensor& out) {
   const auto bn = static_cast<int64_t>(b.size()), n = static_cast<int64_t>(a.numel());
-  if (!have_avx2() || bn % 8 != 0) return false;
+  if (bn % 8 != 0) return false;
   const float* as = a.data<float>();
   float* o = out.data<float>();
 #pragma omp parallel for schedule(static) if (n > 65536)
@@ -170,7 +168,7 @@ __attribute__((target("avx2,fma"))) bool binary_fast(const Tensor& a, const std:
 
 // act: 0 silu, 1 gelu (exact), 2 gelu (tanh), 3 relu, 4 relu² (softplus stays on the reference).
 __attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, int act, Tensor& out) {
-  if (!have_avx2() || act > 4) return false;
+  if (act > 4) return false;
   const auto n = static_cast<int64_t>(x.numel()), n8 = n / 8 * 8;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
@@ -205,7 +203,7 @@ __attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, int ac
 __attribute__((target("avx2,fma"))) bool rope_fast(const Tensor& x, const std::vector<float>& inv_freq, int64_t past,
                                                    Tensor& out) {
   const int64_t B = x.dim(0), T = x.dim(1), H = x.dim(2), hd = x.dim(3), half = hd / 2;
-  if (!have_avx2() || half % 8 != 0) return false;
+  if (half % 8 != 0) return false;
 #pragma omp parallel
   {
     std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));

@@ -28,7 +28,7 @@ float silu(float v) { return v / (1.0f + std::exp(-v)); }
 }  // namespace
 
 void embedding(const Tensor& weight, const Tensor& ids, Tensor& out) {
-  if (!embedding_fast(weight, ids, out)) embedding_reference(weight, ids, out);
+  if (!have_avx2() || !embedding_fast(weight, ids, out)) embedding_reference(weight, ids, out);
 }
 
 void embedding_reference(const Tensor& weight, const Tensor& ids, Tensor& out) {
@@ -63,7 +63,7 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out,
 }
 
 void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
-  if (!rms_norm_fast(x, floats(w), eps, out)) rms_norm_reference(x, w, eps, out);
+  if (!have_avx2() || !rms_norm_fast(x, floats(w), eps, out)) rms_norm_reference(x, w, eps, out);
 }
 
 void rms_norm_reference(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
@@ -81,7 +81,7 @@ void rms_norm_reference(const Tensor& x, const Tensor& w, float eps, Tensor& out
 
 void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) {
   const std::vector<float> bf = b ? floats(*b) : std::vector<float>(static_cast<size_t>(last(x)), 0.0f);
-  if (!layer_norm_fast(x, floats(w), bf, eps, out)) layer_norm_reference(x, w, b, eps, out);
+  if (!have_avx2() || !layer_norm_fast(x, floats(w), bf, eps, out)) layer_norm_reference(x, w, b, eps, out);
 }
 
 void layer_norm_reference(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) {
@@ -101,7 +101,7 @@ void layer_norm_reference(const Tensor& x, const Tensor& w, const Tensor* b, flo
 }
 
 void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out) {
-  if (!gated_rms_norm_fast(y, z, floats(w), groups, eps, out)) gated_rms_norm_reference(y, z, w, groups, eps, out);
+  if (!have_avx2() || !gated_rms_norm_fast(y, z, floats(w), groups, eps, out)) gated_rms_norm_reference(y, z, w, groups, eps, out);
 }
 
 void gated_rms_norm_reference(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out) {
@@ -122,7 +122,7 @@ void gated_rms_norm_reference(const Tensor& y, const Tensor& z, const Tensor& w,
 }
 
 void activation(const Tensor& x, int act, Tensor& out) {
-  if (!activation_fast(x, act, out)) activation_reference(x, act, out);
+  if (!have_avx2() || !activation_fast(x, act, out)) activation_reference(x, act, out);
 }
 
 void activation_reference(const Tensor& x, int act, Tensor& out) {
@@ -144,7 +144,7 @@ void activation_reference(const Tensor& x, int act, Tensor& out) {
 }
 
 void binary(const Tensor& a, const Tensor& b, int op, Tensor& out) {
-  if (!binary_fast(a, floats(b), op, out)) binary_reference(a, b, op, out);
+  if (!have_avx2() || !binary_fast(a, floats(b), op, out)) binary_reference(a, b, op, out);
 }
 
 void binary_reference(const Tensor& a, const Tensor& b, int op, Tensor& out) {
@@ -175,7 +175,7 @@ void concat_last(const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) {
-  if (!rope_fast(x, inv_freq, past, out)) rope_reference(x, inv_freq, past, out);
+  if (!have_avx2() || !rope_fast(x, inv_freq, past, out)) rope_reference(x, inv_freq, past, out);
 }
 
 void rope_reference(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) {
@@ -197,7 +197,7 @@ void rope_reference(const Tensor& x, const std::vector<float>& inv_freq, int64_t
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
                float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out) {
-  if (!attention_fast(q, k, v, scale, causal, past, masked_value, key_padding, query_padding, out))
+  if (!have_avx2() || !attention_fast(q, k, v, scale, causal, past, masked_value, key_padding, query_padding, out))
     attention_reference(q, k, v, scale, causal, past, masked_value, key_padding, query_padding, out);
 }
 
@@ -234,7 +234,7 @@ void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, floa
 }
 
 void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out) {
-  if (!causal_conv1d_fast(x, w, bias, state, out)) causal_conv1d_reference(x, w, bias, state, out);
+  if (!have_avx2() || !causal_conv1d_fast(x, w, bias, state, out)) causal_conv1d_reference(x, w, bias, state, out);
 }
 
 void causal_conv1d_reference(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out) {
@@ -256,7 +256,7 @@ void causal_conv1d_reference(const Tensor& x, const Tensor& w, const Tensor* bia
 
 void ssm_scan(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
               const Tensor& D, Tensor& state, Tensor& out) {
-  if (!ssm_scan_fast(x, dt, A, Bm, Cm, D, state, out)) ssm_scan_reference(x, dt, A, Bm, Cm, D, state, out);
+  if (!have_avx2() || !ssm_scan_fast(x, dt, A, Bm, Cm, D, state, out)) ssm_scan_reference(x, dt, A, Bm, Cm, D, state, out);
 }
 
 void ssm_scan_reference(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,

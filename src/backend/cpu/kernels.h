@@ -47,8 +47,9 @@ void write_time(Tensor& dst, const Tensor& src, int64_t at);
 void slice_time(const Tensor& src, int64_t start, Tensor& out);
 void neg_exp(const Tensor& x, Tensor& out);
 
-// Reference versions (the definitions) and AVX2 fast paths (elementwise_avx2.cpp); a fast path
-// returns false when it does not apply and the dispatching kernel above runs the reference.
+// Reference versions (the definitions) and AVX2 fast paths (*_avx2.cpp, compiled with AVX2 flags:
+// call them only when have_avx2()); a fast path returns false when it does not apply and the
+// dispatching kernel above runs the reference.
 void rms_norm_reference(const Tensor& x, const Tensor& w, float eps, Tensor& out);
 void binary_reference(const Tensor& a, const Tensor& b, int op, Tensor& out);
 void activation_reference(const Tensor& x, int act, Tensor& out);

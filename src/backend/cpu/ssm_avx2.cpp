@@ -5,7 +5,6 @@
 #include <cmath>
 #include <vector>
 
-#include "backend/cpu/gemm.h"
 #include "backend/cpu/kernels.h"
 
 namespace anatomy::cpu {
@@ -14,7 +13,7 @@ __attribute__((target("avx2,fma"))) bool ssm_scan_fast(const Tensor& x, const Te
                                                        const Tensor& Bm, const Tensor& Cm, const Tensor& D,
                                                        Tensor& state, Tensor& out) {
   const int64_t Bn = x.dim(0), T = x.dim(1), H = x.dim(2), P = x.dim(3), G = Bm.dim(2), N = Bm.dim(3);
-  if (!have_avx2() || N % 8 != 0) return false;
+  if (N % 8 != 0) return false;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < Bn; ++b)
     for (int64_t h = 0; h < H; ++h) {

@@ -1,0 +1,15 @@
+// Entry points of the ISA-specific GEMM kernels (gemm_avx2.cpp, gemm_avx512.cpp), compiled with
+// their instruction-set flags; gemm.cpp calls them only after checking the CPU at run time.
+#pragma once
+
+#include "core/tensor.h"
+
+namespace anatomy::cpu {
+
+bool have_avx512();
+void gemv_avx2(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
+void gemv_avx512(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
+void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out);
+void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst);  // bf16/f16 rows
+
+}  // namespace anatomy::cpu
