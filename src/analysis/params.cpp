@@ -150,13 +150,8 @@ class Breakdown {
     rows_.push_back({});
     uint64_t per_layer = 0;
     std::vector<std::pair<const Module*, std::string>> shared_children;
-    const Tally own = [&] {  // parameters held by the layer module itself
-      Tally t;
-      for (const auto& [n, p] : layer.params())
-        if (counted_.insert(p.get()).second) t.params += p->value.numel();
-      return t;
-    }();
-    per_layer += own.params;
+    for (const auto& [n, p] : layer.params())  // parameters held by the layer module itself
+      if (counted_.insert(p.get()).second) per_layer += p->value.numel();
     for (const auto& [cname, child] : layer.children()) {
       if (shared(*child)) {
         shared_children.push_back({child.get(), join_path(first, cname)});

@@ -68,7 +68,6 @@ void FileReader::read_at(uint64_t offset, void* dst, size_t n, const char* what)
     if (r <= 0) fail(ErrorKind::io, path_ + ": " + what + ": read failed (file truncated?)");
     done += static_cast<size_t>(r);
   }
-  bytes_read_ += n;
 }
 
 }  // namespace anatomy

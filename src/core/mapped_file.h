@@ -37,13 +37,11 @@ class FileReader {
   const std::string& path() const { return path_; }
   // Reads exactly n bytes at offset or throws an io error naming `what`.
   void read_at(uint64_t offset, void* dst, size_t n, const char* what) const;
-  uint64_t bytes_read() const { return bytes_read_; }
 
  private:
   std::string path_;
   int fd_ = -1;
   uint64_t size_ = 0;
-  mutable uint64_t bytes_read_ = 0;
 };
 
 }  // namespace anatomy

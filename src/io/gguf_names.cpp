@@ -417,7 +417,7 @@ void write_gguf_metadata(GgufWriter& w, const std::string& arch, const json& c, 
   names_for(arch);
   w.add_string("general.architecture", arch);
   w.add_string("general.name", "anatomy export");
-  const std::string a = arch;
+  const std::string& a = arch;
   if (arch == "gpt2") {
     w.add_u32(a + ".block_count", u32(c, "n_layer"));
     w.add_u32(a + ".context_length", u32(c, "n_positions"));

@@ -111,7 +111,7 @@ std::string list(const std::vector<std::string>& items) {
 void bind_checkpoint(LoadedModel& out, const std::string& gguf_arch) {
   std::map<std::string, nn::ParamRef> by_path;
   for (auto& ref : nn::all_parameter_paths(*out.model.root)) by_path.emplace(ref.path, ref);
-  const Family& family = family_for(ConfigReader(json{{"model_type", out.model.model_type}}, out.config_file));
+  const Family& family = family_named(out.model.model_type);
 
   std::vector<std::string> unexpected, wrong_shape, missing;
   std::set<const nn::Parameter*> misshapen;

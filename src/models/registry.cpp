@@ -29,6 +29,12 @@ const Family& family_for(const ConfigReader& c) {
   fail_at(ErrorKind::unsupported, c.file(), "model_type", "'" + type + "' is not supported (" + known + ")");
 }
 
+const Family& family_named(const std::string& model_type) {
+  for (const auto& f : families())
+    if (model_type == f.model_type) return f;
+  fail(ErrorKind::internal, "no registered family '" + model_type + "'");
+}
+
 Model build_model(const json& config, const std::string& file) {
   const ConfigReader c(config, file);
   const Family& family = family_for(c);

@@ -20,6 +20,7 @@ struct Family {
 
 const std::vector<Family>& families();
 const Family& family_for(const ConfigReader& config);  // errors name file and model_type
+const Family& family_named(const std::string& model_type);  // a type that build_model produced
 Model build_model(const json& config, const std::string& file);
 
 }  // namespace anatomy::models

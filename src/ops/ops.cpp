@@ -134,13 +134,6 @@ Tensor binary(const Context& c, const Tensor& a, const Tensor& b, int op, const 
 Tensor add(const Context& c, const Tensor& a, const Tensor& b) { return binary(c, a, b, 0, "add"); }
 Tensor mul(const Context& c, const Tensor& a, const Tensor& b) { return binary(c, a, b, 1, "mul"); }
 
-Tensor scale(const Context& c, const Tensor& x, float s) {
-  Tensor out = c.output(x.shape());
-  c.report("scale", elementwise(1, x.numel(), x.numel()));
-  if (!c.meta()) cpu::scale(x, s, out);
-  return out;
-}
-
 Tensor slice_last(const Context& c, const Tensor& x, int64_t start, int64_t length) {
   if (start < 0 || length < 0 || start + length > x.dim(-1))
     shape_error("slice_last", fmt::format("[{}, {}) outside {}", start, start + length, shape_str(x.shape())));

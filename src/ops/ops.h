@@ -30,7 +30,6 @@ enum class Act { silu, gelu, gelu_tanh, relu, relu2, softplus };
 Tensor activation(const Context& c, const Tensor& x, Act act);  // 1 FLOP per element (stated)
 Tensor add(const Context& c, const Tensor& a, const Tensor& b);  // b may broadcast over leading dims
 Tensor mul(const Context& c, const Tensor& a, const Tensor& b);
-Tensor scale(const Context& c, const Tensor& x, float s);
 // Last-dimension slicing and concatenation (data movement only: 0 FLOPs).
 Tensor slice_last(const Context& c, const Tensor& x, int64_t start, int64_t length);
 Tensor concat_last(const Context& c, const Tensor& a, const Tensor& b);

@@ -156,10 +156,6 @@ void binary_reference(const Tensor& a, const Tensor& b, int op, Tensor& out) {
   for (int64_t i = 0; i < n; ++i) o[i] = op == 0 ? as[i] + bf[i % bn] : as[i] * bf[i % bn];
 }
 
-void scale(const Tensor& x, float s, Tensor& out) {
-  for (uint64_t i = 0; i < x.numel(); ++i) out.data<float>()[i] = x.data<float>()[i] * s;
-}
-
 void slice_last(const Tensor& x, int64_t start, Tensor& out) {
   const int64_t in = last(x), n = last(out);
   for (int64_t r = 0; r < rows(x); ++r)

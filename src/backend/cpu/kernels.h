@@ -18,7 +18,6 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Te
 void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps, Tensor& out);
 void activation(const Tensor& x, int act, Tensor& out);  // ops::Act as int
 void binary(const Tensor& a, const Tensor& b, int op, Tensor& out);  // 0 add, 1 mul (b broadcasts)
-void scale(const Tensor& x, float s, Tensor& out);
 void slice_last(const Tensor& x, int64_t start, Tensor& out);
 void concat_last(const Tensor& a, const Tensor& b, Tensor& out);
 void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
