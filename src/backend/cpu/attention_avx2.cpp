@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cpu/avx2.h"
 #include "backend/cpu/kernels.h"
 
 namespace anatomy::cpu {
@@ -19,11 +20,7 @@ __attribute__((target("avx2,fma"))) float dot(const float* a, const float* b, in
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
   for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-  const __m256 v = _mm256_add_ps(acc0, acc1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  float r = _mm_cvtss_f32(s);
+  float r = avx2::hsum8(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) r += a[i] * b[i];
   return r;
 }

@@ -8,17 +8,11 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cpu/avx2.h"
 #include "backend/cpu/kernels.h"
 
 namespace anatomy::cpu {
 namespace {
-
-__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // exp(x) for x ≤ 0-ish ranges used by SiLU: Cephes-style polynomial, relative error ~1e-7.
 __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
@@ -71,10 +65,8 @@ __attribute__((target("avx2,fma,f16c"))) bool embedding_fast(const Tensor& weigh
     const int64_t id = std::clamp<int64_t>(ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i], 0, V - 1);
     const uint16_t* row = weight.data<uint16_t>() + id * d;
     float* o = out.data<float>() + static_cast<int64_t>(i) * d;
-    for (int64_t j = 0; j < d8; j += 8) {
-      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j));
-      _mm256_storeu_ps(o + j, bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)) : _mm256_cvtph_ps(h));
-    }
+    for (int64_t j = 0; j < d8; j += 8)
+      _mm256_storeu_ps(o + j, bf16 ? avx2::widen8<DType::BF16>(row, j) : avx2::widen8<DType::F16>(row, j));
     for (int64_t j = d8; j < d; ++j) o[j] = load(weight, static_cast<uint64_t>(id * d + j));
   }
   return true;
@@ -90,14 +82,14 @@ __attribute__((target("avx2,fma"))) bool layer_norm_fast(const Tensor& x, const 
     float* o = out.data<float>() + r * d;
     __m256 s = _mm256_setzero_ps();
     for (int64_t j = 0; j < d; j += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(xs + j));
-    const float mean = hsum8(s) / static_cast<float>(d);
+    const float mean = avx2::hsum8(s) / static_cast<float>(d);
     const __m256 m = _mm256_set1_ps(mean);
     __m256 v = _mm256_setzero_ps();
     for (int64_t j = 0; j < d; j += 8) {
       const __m256 c = _mm256_sub_ps(_mm256_loadu_ps(xs + j), m);
       v = _mm256_fmadd_ps(c, c, v);
     }
-    const __m256 inv = _mm256_set1_ps(1.0f / std::sqrt(hsum8(v) / static_cast<float>(d) + eps));
+    const __m256 inv = _mm256_set1_ps(1.0f / std::sqrt(avx2::hsum8(v) / static_cast<float>(d) + eps));
     for (int64_t j = 0; j < d; j += 8) {
       const __m256 c = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xs + j), m), inv);
       _mm256_storeu_ps(o + j, _mm256_fmadd_ps(c, _mm256_loadu_ps(w.data() + j), _mm256_loadu_ps(b.data() + j)));
@@ -122,7 +114,7 @@ __attribute__((target("avx2,fma"))) bool gated_rms_norm_fast(const Tensor& y, co
         const __m256 v = _mm256_loadu_ps(o + j);
         acc = _mm256_fmadd_ps(v, v, acc);
       }
-      const __m256 inv = _mm256_set1_ps(1.0f / std::sqrt(hsum8(acc) / static_cast<float>(gs) + eps));
+      const __m256 inv = _mm256_set1_ps(1.0f / std::sqrt(avx2::hsum8(acc) / static_cast<float>(gs) + eps));
       for (int64_t j = g * gs; j < (g + 1) * gs; j += 8)
         _mm256_storeu_ps(o + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(o + j), inv), _mm256_loadu_ps(w.data() + j)));
     }
@@ -141,7 +133,7 @@ __attribute__((target("avx2,fma"))) bool rms_norm_fast(const Tensor& x, const st
       const __m256 v = _mm256_loadu_ps(xs + j);
       acc = _mm256_fmadd_ps(v, v, acc);
     }
-    double ss = hsum8(acc);
+    double ss = avx2::hsum8(acc);
     for (int64_t j = d8; j < d; ++j) ss += static_cast<double>(xs[j]) * xs[j];
     const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(d)) + eps);
     const __m256 iv = _mm256_set1_ps(inv);

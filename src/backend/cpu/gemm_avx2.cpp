@@ -4,26 +4,12 @@
 
 #include <algorithm>
 
+#include "backend/cpu/avx2.h"
 #include "backend/cpu/gemm_kernels.h"
 #include "backend/cpu/kernels.h"
 
 namespace anatomy::cpu {
 namespace {
-
-template <DType D>
-__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const void* w, int64_t i) {
-  if constexpr (D == DType::F32) return _mm256_loadu_ps(static_cast<const float*>(w) + i);
-  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
-  if constexpr (D == DType::F16) return _mm256_cvtph_ps(h);
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));  // bf16: high half of f32
-}
-
-__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // M = 1 (decode): four independent FMA chains so that the loop is bound by memory, not by the
 // FMA latency of a single accumulator.
@@ -38,13 +24,13 @@ __attribute__((target("avx2,fma,f16c"))) void gemv(const float* x, int64_t K, co
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t k = 0;
     for (; k < K32; k += 32) {
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), load8<D>(wr, k), a0);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), load8<D>(wr, k + 8), a1);
-      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), load8<D>(wr, k + 16), a2);
-      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), load8<D>(wr, k + 24), a3);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), avx2::widen8<D>(wr, k), a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), avx2::widen8<D>(wr, k + 8), a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), avx2::widen8<D>(wr, k + 16), a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), avx2::widen8<D>(wr, k + 24), a3);
     }
-    for (; k < K8; k += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), load8<D>(wr, k), a0);
-    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; k < K8; k += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), avx2::widen8<D>(wr, k), a0);
+    float s = avx2::hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     for (; k < K; ++k) s += x[k] * load(w, static_cast<uint64_t>(n * K + k));
     out[n] = s;
   }
@@ -57,7 +43,7 @@ __attribute__((target("avx2,fma,f16c"))) void to_f32(const Tensor& w, int64_t n0
   const auto* src = w.data<uint16_t>() + n0 * K;
   const int64_t n = nb * K, n8 = n / 8 * 8;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(dst + i, load8<D>(src, i));
+  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(dst + i, avx2::widen8<D>(src, i));
   for (int64_t i = n8; i < n; ++i) dst[i] = load(w, static_cast<uint64_t>(n0 * K + i));
 }
 
@@ -80,7 +66,7 @@ __attribute__((target("avx2,fma,f16c"))) void small_m(const float* x, int64_t M,
       for (int64_t i = 0; i < 4; ++i) xr[i] = x + (m0 + std::min(i, mb - 1)) * K;
       __m256 a00 = _mm256_setzero_ps(), a10 = a00, a20 = a00, a30 = a00, a01 = a00, a11 = a00, a21 = a00, a31 = a00;
       for (int64_t k = 0; k < K8; k += 8) {
-        const __m256 v0 = load8<D>(w0, k), v1 = load8<D>(w1, k);
+        const __m256 v0 = avx2::widen8<D>(w0, k), v1 = avx2::widen8<D>(w1, k);
         __m256 xv = _mm256_loadu_ps(xr[0] + k);
         a00 = _mm256_fmadd_ps(xv, v0, a00);
         a01 = _mm256_fmadd_ps(xv, v1, a01);
@@ -97,7 +83,7 @@ __attribute__((target("avx2,fma,f16c"))) void small_m(const float* x, int64_t M,
       const __m256 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
       for (int64_t i = 0; i < mb; ++i)
         for (int64_t j = 0; j < nb; ++j) {
-          float s = hsum(acc[i][j]);
+          float s = avx2::hsum8(acc[i][j]);
           for (int64_t k = K8; k < K; ++k) s += xr[i][k] * load(w, static_cast<uint64_t>((n0 + j) * K + k));
           out[(m0 + i) * N + n0 + j] = s;
         }

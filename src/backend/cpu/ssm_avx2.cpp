@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cpu/avx2.h"
 #include "backend/cpu/kernels.h"
 
 namespace anatomy::cpu {
@@ -37,10 +38,7 @@ __attribute__((target("avx2,fma"))) bool ssm_scan_fast(const Tensor& x, const Te
             _mm256_storeu_ps(s + n, sv);
             acc = _mm256_fmadd_ps(sv, _mm256_loadu_ps(Cs + n), acc);
           }
-          __m128 r = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-          r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-          r = _mm_add_ss(r, _mm_movehdup_ps(r));
-          y[p] = _mm_cvtss_f32(r) + d * xs[p];
+          y[p] = avx2::hsum8(acc) + d * xs[p];
         }
       }
     }
