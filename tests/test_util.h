@@ -49,10 +49,10 @@ struct RunResult {
   std::string out, err;
 };
 
-// Runs the anatomy binary with `args` (already shell-quoted).
-inline RunResult run_anatomy(const std::string& args) {
+// Runs the anatomy binary with `args` (already shell-quoted), after `env` ("NAME=value ").
+inline RunResult run_anatomy(const std::string& args, const std::string& env = "") {
   TempDir tmp;
-  const std::string cmd = std::string(ANATOMY_BIN) + " " + args + " >" + (tmp / "out") + " 2>" + (tmp / "err");
+  const std::string cmd = env + std::string(ANATOMY_BIN) + " " + args + " >" + (tmp / "out") + " 2>" + (tmp / "err");
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(tmp / "out"), read_file(tmp / "err")};
 }

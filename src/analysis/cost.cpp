@@ -10,42 +10,6 @@
 namespace anatomy::analysis {
 namespace {
 
-// Collects module scopes and op costs of a meta run.
-class Collector : public ops::Observer {
- public:
-  explicit Collector(CostReport& r) : r_(r) {}
-
-  void begin_scope(const std::string& name, const std::string& type, const Shape& input) override {
-    ModuleCost m;
-    m.path = stack_.empty() ? name : nn::join_path(r_.modules[stack_.back()].path, name);
-    m.type = type;
-    m.depth = static_cast<int>(stack_.size());
-    m.input = input;
-    r_.modules.push_back(std::move(m));
-    stack_.push_back(r_.modules.size() - 1);
-  }
-
-  void end_scope(const Shape& output) override {
-    r_.modules[stack_.back()].output = output;
-    stack_.pop_back();
-  }
-
-  void op(const char*, const ops::Cost& cost) override {
-    const auto cls = static_cast<size_t>(cost.cls);
-    r_.by_class[cls] += cost.flops;
-    for (size_t i : stack_) {
-      r_.modules[i].flops += cost.flops;
-      r_.modules[i].by_class[cls] += cost.flops;
-      r_.modules[i].bytes += cost.bytes_read + cost.bytes_written;
-    }
-    if (!stack_.empty()) r_.modules[stack_.back()].self_flops += cost.flops;
-  }
-
- private:
-  CostReport& r_;
-  std::vector<size_t> stack_;
-};
-
 // path -> module object, every alias path included.
 std::map<std::string, const nn::Module*> modules_by_path(const nn::Module& root) {
   std::map<std::string, const nn::Module*> out;
@@ -71,8 +35,59 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 }  // namespace
 
+void CostCollector::begin_scope(const std::string& name, const std::string& type, const Shape& input) {
+  ModuleCost m;
+  m.path = stack_.empty() ? name : nn::join_path(r_.modules[stack_.back()].path, name);
+  m.type = type;
+  m.depth = static_cast<int>(stack_.size());
+  m.input = input;
+  r_.modules.push_back(std::move(m));
+  stack_.push_back(r_.modules.size() - 1);
+}
+
+void CostCollector::end_scope(const Shape& output) {
+  r_.modules[stack_.back()].output = output;
+  stack_.pop_back();
+}
+
+void CostCollector::op(const char*, const ops::Cost& cost) {
+  const auto cls = static_cast<size_t>(cost.cls);
+  r_.by_class[cls] += cost.flops;
+  for (size_t i : stack_) {
+    r_.modules[i].flops += cost.flops;
+    r_.modules[i].by_class[cls] += cost.flops;
+    r_.modules[i].bytes += cost.bytes_read + cost.bytes_written;
+  }
+  if (!stack_.empty()) {
+    r_.modules[stack_.back()].self_flops += cost.flops;
+    r_.modules[stack_.back()].self_bytes += cost.bytes_read + cost.bytes_written;
+  }
+}
+
+void CostCollector::finish(const models::Model& model) {
+  const auto by_path = modules_by_path(*model.root);
+  for (auto& m : r_.modules) {
+    if (auto it = by_path.find(m.path); it != by_path.end()) m.params = subtree_params(*it->second);
+    auto& t = r_.by_type[m.type];
+    t.first += 1;
+    t.second += m.self_flops;
+  }
+  for (size_t c = 0; c < r_.by_class.size(); ++c)
+    (is_matmul_like(static_cast<ops::OpClass>(c)) ? r_.total : r_.elementwise) += r_.by_class[c];
+}
+
 bool is_matmul_like(ops::OpClass c) {
   return c != ops::OpClass::norm && c != ops::OpClass::elementwise;
+}
+
+std::vector<int> module_parents(const std::vector<ModuleCost>& modules) {
+  std::vector<int> parent(modules.size(), -1), stack;
+  for (size_t i = 0; i < modules.size(); ++i) {
+    stack.resize(static_cast<size_t>(modules[i].depth));
+    parent[i] = stack.empty() ? -1 : stack.back();
+    stack.push_back(static_cast<int>(i));
+  }
+  return parent;
 }
 
 CostReport analyze_cost(const models::Model& model, const CostOptions& o) {
@@ -82,7 +97,7 @@ CostReport analyze_cost(const models::Model& model, const CostOptions& o) {
     fail(ErrorKind::config, "cost analysis needs batch ≥ 1, tokens ≥ 1 and context ≥ 0");
   CostReport r;
   r.options = o;
-  Collector collector(r);
+  CostCollector collector(r);
   const ops::Context ctx(/*meta=*/true, &collector);
   nn::State state(o.batch, o.context + o.tokens);
   state.past = o.context;
@@ -91,15 +106,7 @@ CostReport analyze_cost(const models::Model& model, const CostOptions& o) {
   const Tensor ids = Tensor::meta(DType::I64, {o.batch, o.tokens});
   run.scope("", *lm, ids, [&] { return lm->forward_ids(run, ids); });
 
-  const auto by_path = modules_by_path(*model.root);
-  for (auto& m : r.modules) {
-    if (auto it = by_path.find(m.path); it != by_path.end()) m.params = subtree_params(*it->second);
-    auto& t = r.by_type[m.type];
-    t.first += 1;
-    t.second += m.self_flops;
-  }
-  for (size_t c = 0; c < r.by_class.size(); ++c)
-    (is_matmul_like(static_cast<ops::OpClass>(c)) ? r.total : r.elementwise) += r.by_class[c];
+  collector.finish(model);
 
   Memory& mem = r.memory;
   mem.weights = count_params(model).bytes;

@@ -31,6 +31,7 @@ struct ModuleCost {
   double flops = 0;     // inclusive, every class
   double self_flops = 0;
   uint64_t bytes = 0;   // inclusive bytes read + written by its ops
+  uint64_t self_bytes = 0;
   ClassFlops by_class{};
 };
 
@@ -56,6 +57,23 @@ struct CostReport {
 
 CostReport analyze_cost(const models::Model& model, const CostOptions& options);
 
+// Builds CostReport::modules and by_class from the scopes and op reports of one forward, meta or
+// real (the profiler attaches it to a real pass). finish() adds parameters, types and totals.
+class CostCollector : public ops::Observer {
+ public:
+  explicit CostCollector(CostReport& r) : r_(r) {}
+  void begin_scope(const std::string& name, const std::string& type, const Shape& input) override;
+  void end_scope(const Shape& output) override;
+  void op(const char* name, const ops::Cost& cost) override;
+  void finish(const models::Model& model);
+
+ private:
+  CostReport& r_;
+  std::vector<size_t> stack_;
+};
+
 bool is_matmul_like(ops::OpClass c);
+// parent[i]: index of the scope enclosing modules[i] (call order, by depth); -1 for the root.
+std::vector<int> module_parents(const std::vector<ModuleCost>& modules);
 
 }  // namespace anatomy::analysis

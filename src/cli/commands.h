@@ -36,10 +36,35 @@ struct ConvertOptions {
   std::string dtype = "f32";  // of synthetic weights
 };
 
+struct DeviceOptions {
+  bool calibrate = false;
+  bool quick = false;  // small shapes: for tests, not a real ceiling
+  std::string format = "table";
+  int threads = 0;
+};
+
+struct ProfileOptions {
+  std::string model;
+  int64_t tokens = 0;  // 0: 128 for a prefill (a decode step is one token)
+  bool decode = false;
+  int64_t context = 0;
+  int64_t batch = 1;
+  int warmup = 2;
+  int repeat = 5;
+  int threads = 0;
+  std::string dtype;  // "" = as stored
+  bool random_weights = false;
+  uint64_t seed = 0;
+  size_t top = 20;
+  std::string format = "table";
+};
+
 // Each returns the text to print (nothing is printed before the whole result is ready).
 std::string inspect_command(const InspectOptions& options);
 std::string models_command(const std::string& format);
 std::string run_command(const RunOptions& options);
 std::string convert_command(const ConvertOptions& options);
+std::string device_command(const DeviceOptions& options);
+std::string profile_command(const ProfileOptions& options);
 
 }  // namespace anatomy::cli

@@ -43,6 +43,29 @@ int main(int argc, char** argv) {
   cvt->add_option("--seed", conv.seed, "Seed of the synthetic weights")->capture_default_str();
   cvt->add_option("--dtype", conv.dtype, "dtype of synthetic weights: f32, f16, bf16")->capture_default_str();
 
+  cli::ProfileOptions prof;
+  auto* pro = app.add_subcommand("profile", "Time per module next to the FLOPs it executed, against this machine's ceilings");
+  pro->add_option("model", prof.model, "Model folder, .safetensors, .gguf, config.json or catalog name")->required();
+  pro->add_option("--tokens", prof.tokens, "Prefill length (default 128)");
+  pro->add_flag("--decode", prof.decode, "Profile one decode step after --context cached tokens");
+  pro->add_option("--context", prof.context, "Tokens in the cache before the profiled pass")->capture_default_str();
+  pro->add_option("--batch", prof.batch, "Sequences in the batch")->capture_default_str();
+  pro->add_option("--warmup", prof.warmup, "Warm-up passes, excluded from every figure")->capture_default_str();
+  pro->add_option("--repeat", prof.repeat, "Timed passes (medians are reported)")->capture_default_str();
+  pro->add_option("--threads", prof.threads, "CPU threads (default: all cores)");
+  pro->add_option("--dtype", prof.dtype, "Run the weights in f32, bf16 or f16 (default: as stored)");
+  pro->add_flag("--random-weights", prof.random_weights, "Synthetic weights even when the checkpoint has real ones");
+  pro->add_option("--seed", prof.seed, "Seed of the synthetic weights")->capture_default_str();
+  pro->add_option("--top", prof.top, "Rows of the slowest-modules table")->capture_default_str();
+  pro->add_option("--format", prof.format, "table | md | json")->capture_default_str();
+
+  cli::DeviceOptions dev;
+  auto* dvc = app.add_subcommand("device", "The processor and its measured ceilings (GEMM FLOP/s, memory bandwidth)");
+  dvc->add_flag("--calibrate", dev.calibrate, "Measure again even when cached");
+  dvc->add_flag("--quick", dev.quick, "Small shapes and arrays (seconds; for tests, not a real ceiling)");
+  dvc->add_option("--threads", dev.threads, "CPU threads (default: all cores)");
+  dvc->add_option("--format", dev.format, "table | md | json")->capture_default_str();
+
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
   mod->add_option("--format", models_format, "table | md | json")->capture_default_str();
@@ -59,6 +82,8 @@ int main(int argc, char** argv) {
     else if (*mod) out = cli::models_command(models_format);
     else if (*run) out = cli::run_command(runo);
     else if (*cvt) out = cli::convert_command(conv);
+    else if (*pro) out = cli::profile_command(prof);
+    else if (*dvc) out = cli::device_command(dev);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   } catch (const Error& e) {

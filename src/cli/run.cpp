@@ -9,9 +9,9 @@
 #include "backend/cpu/gemm.h"
 #include "cli/commands.h"
 #include "cli/render.h"
+#include "cli/weights.h"
 #include "core/error.h"
 #include "io/npy.h"
-#include "models/checkpoint.h"
 #include "models/loader.h"
 #include "nn/module.h"
 
@@ -50,17 +50,8 @@ std::string run_command(const RunOptions& o) {
   const auto& embed_shape = nn::parameter_slots(*lm.model.root).front().param->value.shape();
   const std::vector<int64_t> ids = parse_ids(o.ids, embed_shape[0]);
 
-  std::string weights;
-  io::NamedTensors synthetic;
-  if (o.random_weights || !lm.has_weights()) {
-    const DType dt = lm.model.dtype == DType::BF16 || lm.model.dtype == DType::F16 ? lm.model.dtype : DType::F32;
-    synthetic = models::synthetic_weights(lm.model, o.seed, dt);
-    models::bind_weights(lm.model, synthetic);
-    weights = fmt::format("synthetic (seed {}, {}): timings valid, predictions meaningless", o.seed, dtype_name(dt));
-  } else {
-    models::map_weights(lm);
-    weights = "checkpoint (mapped)";
-  }
+  const Weights w = prepare_weights(lm, o.random_weights, o.seed, "");
+  const std::string& weights = w.description;
 
   const auto T = static_cast<int64_t>(ids.size());
   Tensor input = Tensor::empty(DType::I64, {1, T});

@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <set>
 
 #include "core/error.h"
@@ -11,11 +10,37 @@
 
 namespace anatomy::models {
 
+namespace {
+
+// A counter-based generator (splitmix64): element i of tensor j depends only on (seed, j, i), so
+// the fill runs in parallel and a 9B-parameter model is generated in seconds, deterministically.
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Uniform in [-scale, scale), or all ones (norm scales).
+void fill(Tensor& t, uint64_t stream, float scale, bool ones) {
+  const auto n = static_cast<int64_t>(t.numel());
+  const DType dtype = t.dtype();
+  auto* f32 = reinterpret_cast<float*>(t.raw());
+  auto* half = reinterpret_cast<uint16_t*>(t.raw());
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t h = splitmix64(stream ^ splitmix64(static_cast<uint64_t>(i)));
+    const float v = ones ? 1.0f : (static_cast<float>(h >> 40) * (2.0f / 16777216.0f) - 1.0f) * scale;
+    if (dtype == DType::F32) f32[i] = v;
+    else half[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+  }
+}
+
+}  // namespace
+
 io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale) {
   if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::F16)
     fail(ErrorKind::unsupported, std::string("synthetic weights in ") + dtype_name(dtype) + " (F32, BF16, F16)");
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
   io::NamedTensors out;
   std::set<const nn::Parameter*> done;
   for (const auto& ref : nn::parameter_slots(*model.root)) {
@@ -23,13 +48,34 @@ io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtyp
     Tensor t = Tensor::empty(dtype, ref.param->value.shape());
     // Norm scales start at 1 as in every HF initialiser; the rest is small noise.
     const bool is_norm = ref.owner->type().find("Norm") != std::string::npos && ref.path.ends_with("weight");
-    const uint64_t n = t.numel();
+    fill(t, splitmix64(seed) ^ splitmix64(~static_cast<uint64_t>(out.size())), scale, is_norm);
+    out.emplace_back(ref.path, std::move(t));
+  }
+  return out;
+}
+
+io::NamedTensors cast_weights(const Model& model, DType dtype) {
+  auto is_float = [](DType d) { return d == DType::F32 || d == DType::BF16 || d == DType::F16; };
+  if (!is_float(dtype)) fail(ErrorKind::unsupported, std::string("weights cast to ") + dtype_name(dtype) + " (F32, BF16, F16)");
+  io::NamedTensors out;
+  std::set<const nn::Parameter*> done;
+  for (const auto& ref : nn::parameter_slots(*model.root)) {
+    if (!done.insert(ref.param.get()).second) continue;
+    const Tensor& from = ref.param->value;
+    if (from.is_meta()) fail(ErrorKind::internal, "cast_weights: " + ref.path + " has no data");
+    if (!is_float(from.dtype()) || from.dtype() == dtype) {
+      out.emplace_back(ref.path, from);
+      continue;
+    }
+    Tensor t = Tensor::empty(dtype, from.shape());
+    const auto n = static_cast<int64_t>(t.numel());
     auto* f32 = reinterpret_cast<float*>(t.raw());
-    auto* f16 = reinterpret_cast<uint16_t*>(t.raw());
-    for (uint64_t i = 0; i < n; ++i) {
-      const float v = is_norm ? 1.0f : dist(rng);
+    auto* half = reinterpret_cast<uint16_t*>(t.raw());
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = element_f32(from, static_cast<uint64_t>(i));
       if (dtype == DType::F32) f32[i] = v;
-      else f16[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+      else half[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
     }
     out.emplace_back(ref.path, std::move(t));
   }

@@ -17,6 +17,10 @@ io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtyp
 // Sets each parameter's value to the tensor of its canonical name (as synthetic_weights names them).
 void bind_weights(const Model& model, const io::NamedTensors& weights);
 
+// Copies of the bound F32/BF16/F16 weights converted to `dtype` (the others keep theirs), named
+// as synthetic_weights names them; bind them to run the model in that dtype.
+io::NamedTensors cast_weights(const Model& model, DType dtype);
+
 // Writes dir/config.json and the weights; shards when max_shard_bytes > 0.
 void write_checkpoint(const std::string& dir, const json& config, const io::NamedTensors& weights,
                       uint64_t max_shard_bytes = 0);

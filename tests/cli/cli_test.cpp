@@ -24,8 +24,8 @@ void write_good_folder(const std::string& dir) {
   models::write_checkpoint(dir, nlohmann::json::parse(kConfig), models::synthetic_weights(m, 1, DType::F32));
 }
 
-void expect_bad_input(const std::string& args, const std::vector<std::string>& must_name) {
-  const auto r = run_anatomy(args);
+void expect_bad_input(const std::string& args, const std::vector<std::string>& must_name, const std::string& env = "") {
+  const auto r = run_anatomy(args, env);
   EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
   EXPECT_TRUE(r.out.empty()) << "partial output for " << args;
   ASSERT_FALSE(r.err.empty());
@@ -123,12 +123,6 @@ TEST(Cli, BadInputs) {
   expect_bad_input("inspect gpt2 --format yaml", {"--format", "yaml"});
 }
 
-}  // namespace
-}  // namespace anatomy
-
-namespace anatomy {
-namespace {
-
 TEST(Cli, InspectForwardCostJson) {
   const auto r = run_anatomy("inspect zamba2-1.2b --tokens 35 --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -147,6 +141,43 @@ TEST(Cli, InspectForwardCostJson) {
   expect_bad_input("inspect gpt2 --tokens -3", {"--tokens"});
   expect_bad_input("run gpt2 --ids 1,x,3", {"--ids", "'x'"});
   expect_bad_input("run gpt2 --ids 50257", {"--ids", "50257"});
+}
+
+// The profiler and the device command end to end, on a quick calibration cached in a temp folder.
+TEST(Cli, ProfileAndDevice) {
+  TempDir dir;
+  write_good_folder(dir / "model");
+  const std::string env = "ANATOMY_CACHE_DIR=" + dir.path() + " ";
+  const auto dev = run_anatomy("device --quick --format json", env);
+  ASSERT_EQ(dev.exit_code, 0) << dev.err;
+  const auto d = nlohmann::json::parse(dev.out);
+  EXPECT_EQ(d["schema"], "anatomy.device/1");
+  EXPECT_FALSE(d["from_cache"].get<bool>());
+  EXPECT_TRUE(nlohmann::json::parse(run_anatomy("device --format json", env).out)["from_cache"].get<bool>());
+  EXPECT_NE(run_anatomy("device", env).out.find("GEMM ceilings"), std::string::npos);
+
+  const auto p = run_anatomy("profile " + (dir / "model") + " --tokens 6 --warmup 1 --repeat 3 --format json", env);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const auto j = nlohmann::json::parse(p.out);
+  EXPECT_EQ(j["schema"], "anatomy.profile/1");
+  EXPECT_FALSE(j["synthetic_weights"].get<bool>());  // the checkpoint's own weights, mapped
+  EXPECT_EQ(j["options"]["tokens"], 6);
+  EXPECT_EQ(j["timing"]["plain_passes_ms"].size(), 3u);
+  EXPECT_EQ(j["ceilings"]["cache_file"].get<std::string>().rfind(dir.path(), 0), 0u);
+  EXPECT_NE(j["ceilings"]["source"].get<std::string>().find("quick"), std::string::npos);
+  const auto inspect = nlohmann::json::parse(run_anatomy("inspect " + (dir / "model") + " --tokens 6 --format json").out);
+  EXPECT_EQ(j["flops"]["total"], inspect["flops"]["total"]);
+
+  const auto md = run_anatomy("profile " + (dir / "model") + " --decode --context 5 --repeat 2 --format md --top 3 --random-weights", env);
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  for (const char* section : {"## Timing", "## Ceilings", "## FLOPs by class", "## Blocks", "## Time by module type",
+                              "## Slowest 3 modules by self time", "synthetic (seed 0", "context prefill of 5 tokens"})
+    EXPECT_NE(md.out.find(section), std::string::npos) << section;
+
+  expect_bad_input("profile " + (dir / "model") + " --decode", {"--context"}, env);
+  expect_bad_input("profile " + (dir / "model") + " --decode --context 3 --tokens 4", {"--tokens"}, env);
+  expect_bad_input("profile " + (dir / "model") + " --repeat 0", {"--repeat"}, env);
+  expect_bad_input("profile " + (dir / "model") + " --dtype q4", {"--dtype", "q4"}, env);
 }
 
 }  // namespace

@@ -1,0 +1,249 @@
+#include "analysis/device.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/membench.h"
+#include "core/error.h"
+#include "ops/ops.h"
+
+namespace anatomy::analysis {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\n");
+  const auto e = s.find_last_not_of(" \t\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// Median seconds of f() over at least `min_reps` runs and `min_seconds` of runs, after one
+// warm-up call (first-touch page faults, oneDNN primitive creation).
+template <class F>
+double median_seconds(F&& f, int min_reps, double min_seconds) {
+  f();
+  std::vector<double> times;
+  const auto start = Clock::now();
+  while (static_cast<int>(times.size()) < min_reps ||
+         std::chrono::duration<double>(Clock::now() - start).count() < min_seconds) {
+    const auto t0 = Clock::now();
+    f();
+    times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+GemmCeiling measure_gemm(DType dtype, int64_t m, int64_t n, int64_t k, const std::string& kind, bool quick) {
+  Tensor x = Tensor::empty(DType::F32, {m, k});
+  Tensor w = Tensor::zeros(dtype, {n, k});  // values do not change the time of a dense GEMM
+  std::fill_n(x.data<float>(), x.numel(), 0.5f);
+  const ops::Context ctx(/*meta=*/false);
+  const double s = median_seconds([&] { ops::linear(ctx, x, w, nullptr); }, quick ? 2 : 3, quick ? 0.0 : 0.3);
+  return {dtype_name(dtype), m, n, k, kind, 2.0 * static_cast<double>(m * n * k) / s / 1e9};
+}
+
+void measure_bandwidth(Ceilings& c, bool quick) {
+  // 256 MiB per array is far beyond any last-level cache on CPUs of today.
+  const int64_t n = quick ? (int64_t{1} << 21) : (int64_t{1} << 26);
+  std::vector<float> a(static_cast<size_t>(n), 1.0f), b(static_cast<size_t>(n), 2.0f), d(static_cast<size_t>(n), 3.0f);
+  volatile double sink = 0;
+  const int reps = quick ? 2 : 10;
+  const double read_s = median_seconds([&] { sink = sink + cpu::stream_read(a.data(), n); }, reps, 0);
+  const double triad_s = median_seconds([&] { cpu::stream_triad(a.data(), b.data(), d.data(), 0.5f, n); }, reps, 0);
+  c.read_gbs = 4.0 * static_cast<double>(n) / read_s / 1e9;
+  c.triad_gbs = 12.0 * static_cast<double>(n) / triad_s / 1e9;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// A rebuilt binary may have other kernels, so ceilings are cached per build as well as per machine.
+std::string build_id() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  struct stat st {};
+  if (ec || ::stat(exe.c_str(), &st) != 0) return "unknown build";
+  return fmt::format("{} ({} bytes, modified {})", exe.string(), st.st_size, st.st_mtime);
+}
+
+fs::path cache_dir() {
+  if (const char* d = std::getenv("ANATOMY_CACHE_DIR"); d && *d) return d;
+  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return fs::path(d) / "anatomy";
+  if (const char* d = std::getenv("HOME"); d && *d) return fs::path(d) / ".cache" / "anatomy";
+  return {};
+}
+
+fs::path cache_file(const Processor& p, const std::string& build) {
+  const fs::path dir = cache_dir();
+  if (dir.empty()) return {};
+  const size_t key = std::hash<std::string>{}(fmt::format("{}|{}|{}|{}", p.model, p.logical_cpus, p.threads, build));
+  return dir / fmt::format("device-{:016x}.json", key);
+}
+
+void save(const Ceilings& c, const fs::path& file) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  const fs::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << to_json(c).dump(2) << "\n";
+    if (!out) return;  // an unwritable cache only costs a re-measurement next time
+  }
+  fs::rename(tmp, file, ec);
+}
+
+}  // namespace
+
+const GemmCeiling& Ceilings::gemm_peak(DType dtype) const {
+  for (const char* name : {dtype_name(dtype), "F32"}) {
+    const GemmCeiling* best = nullptr;
+    for (const auto& g : gemm)
+      if (g.dtype == name && (!best || g.gflops > best->gflops)) best = &g;
+    if (best) return *best;
+  }
+  fail(ErrorKind::internal, "device ceilings hold no GEMM measurement");
+}
+
+std::string Ceilings::source() const {
+  return fmt::format("measured on this machine {} by `anatomy device`{}", measured_at,
+                     quick ? " (quick calibration: small shapes, not a real ceiling)" : "");
+}
+
+Processor detect_processor() {
+  Processor p;
+  p.logical_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  p.threads = cpu::threads();
+  std::set<std::pair<std::string, std::string>> cores;
+  std::string package, flags;
+  std::istringstream info(read_text("/proc/cpuinfo"));
+  for (std::string line; std::getline(info, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
+    if (key == "model name" && p.model.empty()) p.model = value;
+    else if (key == "physical id") package = value;
+    else if (key == "core id") cores.emplace(package, value);
+    else if (key == "flags" && flags.empty()) flags = " " + value + " ";
+    else if (key == "cpu MHz" && p.max_mhz == 0) {
+      p.max_mhz = std::atof(value.c_str());
+      p.clock_source = "/proc/cpuinfo cpu MHz (current, not maximum)";
+    }
+  }
+  p.physical_cores = static_cast<int>(cores.size());
+  for (const char* isa : {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
+                          "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"})
+    if (flags.find(fmt::format(" {} ", isa)) != std::string::npos) p.isa.emplace_back(isa);
+  if (const std::string khz = trim(read_text("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")); !khz.empty()) {
+    p.max_mhz = std::atof(khz.c_str()) / 1000.0;
+    p.clock_source = "/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq";
+  }
+  if (p.model.empty()) p.model = "unknown processor";
+  return p;
+}
+
+Ceilings measure_ceilings(bool quick) {
+  Ceilings c;
+  c.processor = detect_processor();
+  c.build = build_id();
+  c.measured_at = utc_now();
+  c.quick = quick;
+  // Large square, a prefill MLP projection (T = 128, 2048 → 8192) and a small batch that takes
+  // the register-blocked half-precision path.
+  const int64_t s = quick ? 4 : 1;
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    c.gemm.push_back(measure_gemm(dtype, 2048 / s, 2048 / s, 2048 / s, "large square", quick));
+    c.gemm.push_back(measure_gemm(dtype, 128 / s, 8192 / s, 2048 / s, "prefill projection", quick));
+    c.gemm.push_back(measure_gemm(dtype, 16, 2048 / s, 2048 / s, "small batch", quick));
+  }
+  measure_bandwidth(c, quick);
+  return c;
+}
+
+Ceilings device_ceilings(bool recalibrate, bool quick) {
+  const Processor p = detect_processor();
+  const std::string build = build_id();
+  const fs::path file = cache_file(p, build);
+  if (!recalibrate && !file.empty() && fs::exists(file)) {
+    try {
+      Ceilings c = ceilings_from_json(io::load_json_file(file.string()));
+      if (c.build == build && c.processor.threads == p.threads) {
+        c.cache_file = file.string();
+        c.from_cache = true;
+        return c;
+      }
+    } catch (const std::exception&) {
+      // A damaged cache file is replaced by a new measurement below.
+    }
+  }
+  Ceilings c = measure_ceilings(quick);
+  if (!file.empty()) {
+    save(c, file);
+    if (fs::exists(file)) c.cache_file = file.string();
+  }
+  return c;
+}
+
+io::ordered_json to_json(const Ceilings& c) {
+  const Processor& p = c.processor;
+  io::ordered_json gemm = io::ordered_json::array();
+  for (const auto& g : c.gemm)
+    gemm.push_back({{"dtype", g.dtype}, {"m", g.m}, {"n", g.n}, {"k", g.k}, {"shape", g.shape_kind}, {"gflops", g.gflops}});
+  return {{"schema", "anatomy.device/1"},
+          {"processor",
+           {{"model", p.model}, {"logical_cpus", p.logical_cpus}, {"physical_cores", p.physical_cores},
+            {"threads", p.threads}, {"isa", p.isa}, {"max_mhz", p.max_mhz}, {"clock_source", p.clock_source}}},
+          {"build", c.build},
+          {"measured_at", c.measured_at},
+          {"quick", c.quick},
+          {"source", c.source()},
+          {"gemm", gemm},
+          {"memory", {{"read_gbs", c.read_gbs}, {"triad_gbs", c.triad_gbs}}},
+          {"cache_file", c.cache_file},
+          {"from_cache", c.from_cache}};
+}
+
+Ceilings ceilings_from_json(const io::json& j) {
+  Ceilings c;
+  const auto& p = j.at("processor");
+  c.processor = {p.at("model"), p.at("logical_cpus"), p.at("physical_cores"), p.at("threads"),
+                 p.at("isa").get<std::vector<std::string>>(), p.at("max_mhz"), p.at("clock_source")};
+  c.build = j.at("build");
+  c.measured_at = j.at("measured_at");
+  c.quick = j.at("quick");
+  for (const auto& g : j.at("gemm"))
+    c.gemm.push_back({g.at("dtype"), g.at("m"), g.at("n"), g.at("k"), g.at("shape"), g.at("gflops")});
+  c.read_gbs = j.at("memory").at("read_gbs");
+  c.triad_gbs = j.at("memory").at("triad_gbs");
+  if (c.gemm.empty() || c.read_gbs <= 0) fail(ErrorKind::format, "device cache: no measurements");
+  return c;
+}
+
+}  // namespace anatomy::analysis

@@ -1,0 +1,200 @@
+#include "analysis/profile.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "backend/cpu/gemm.h"
+#include "core/error.h"
+#include "nn/module.h"
+
+namespace anatomy::analysis {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+bool is_kv_cache(const std::string& key) { return key.ends_with("k_cache") || key.ends_with("v_cache"); }
+
+// Stamps the start and end of every scope of one pass, in call order. On the cold pass it also
+// forwards everything to a cost collector; timed passes only read the clock.
+class ScopeTimer : public ops::Observer {
+ public:
+  void start(size_t scopes, ops::Observer* collector) {
+    collector_ = collector;
+    begin_.clear();
+    end_.clear();
+    begin_.reserve(scopes);
+    end_.reserve(scopes);
+  }
+  void begin_scope(const std::string& name, const std::string& type, const Shape& input) override {
+    if (collector_) collector_->begin_scope(name, type, input);
+    stack_.push_back(begin_.size());
+    end_.emplace_back();
+    begin_.push_back(Clock::now());
+  }
+  void end_scope(const Shape& output) override {
+    end_[stack_.back()] = Clock::now();
+    stack_.pop_back();
+    if (collector_) collector_->end_scope(output);
+  }
+  void op(const char* name, const ops::Cost& cost) override {
+    if (collector_) collector_->op(name, cost);
+  }
+  size_t scopes() const { return begin_.size(); }
+  double inclusive(size_t i) const { return seconds(begin_[i], end_[i]); }
+
+ private:
+  ops::Observer* collector_ = nullptr;
+  std::vector<Clock::time_point> begin_, end_;
+  std::vector<size_t> stack_;
+};
+
+// Runs passes over one state: every pass starts from the same cache position with the same
+// recurrent (SSM, conv) state, so repeats do the same work. KV slots at and after that position
+// are overwritten by the pass itself.
+class Passes {
+ public:
+  Passes(const nn::LanguageModel& lm, const ProfileOptions& o)
+      : lm_(lm), state_(o.batch, o.context + o.tokens), last_logits_(o.decode) {
+    const auto& embed = nn::parameter_slots(lm).front().param->value;
+    const int64_t vocab = embed.dim(0);
+    context_ids_ = Tensor::empty(DType::I64, {o.batch, std::max<int64_t>(o.context, 1)});
+    ids_ = Tensor::empty(DType::I64, {o.batch, o.tokens});
+    for (Tensor* t : {&context_ids_, &ids_})
+      for (uint64_t i = 0; i < t->numel(); ++i) t->data<int64_t>()[i] = static_cast<int64_t>((i * 7919 + 13) % vocab);
+  }
+
+  int passes = 0;
+
+  // Fills the cache with `context` tokens and remembers the recurrent state it leaves.
+  double prefill_context() {
+    const auto t0 = Clock::now();
+    run(nullptr, context_ids_, false);
+    base_past_ = state_.past;
+    for (const auto& [key, t] : state_.tensors)
+      if (!is_kv_cache(key)) {
+        Tensor copy = Tensor::empty(t.dtype(), t.shape());
+        std::memcpy(copy.raw(), t.raw(), t.nbytes());
+        snapshot_.emplace(key, std::move(copy));
+      }
+    return seconds(t0, Clock::now());
+  }
+
+  double pass(ops::Observer* observer) {
+    ++passes;
+    reset();
+    const auto t0 = Clock::now();
+    run(observer, ids_, last_logits_);
+    return seconds(t0, Clock::now());
+  }
+
+ private:
+  void run(ops::Observer* observer, const Tensor& ids, bool last_logits) {
+    const ops::Context ctx(/*meta=*/false, observer);
+    nn::Run r(ctx, state_);
+    r.last_logits_only = last_logits;
+    r.scope("", lm_, ids, [&] { return lm_.forward_ids(r, ids); });
+  }
+
+  void reset() {
+    state_.past = base_past_;
+    for (auto& [key, t] : state_.tensors) {
+      if (is_kv_cache(key)) continue;
+      auto it = snapshot_.find(key);
+      if (it != snapshot_.end()) std::memcpy(t.raw(), it->second.raw(), t.nbytes());
+      else std::memset(t.raw(), 0, t.nbytes());
+    }
+  }
+
+  const nn::LanguageModel& lm_;
+  nn::State state_;
+  bool last_logits_;
+  Tensor context_ids_, ids_;
+  int64_t base_past_ = 0;
+  std::map<std::string, Tensor> snapshot_;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+Stats stats_of(std::vector<double> s) {
+  ANATOMY_ASSERT(!s.empty());
+  std::sort(s.begin(), s.end());
+  // Nearest-rank percentiles: with few repeats they are actual observed times.
+  auto pct = [&](double p) { return s[static_cast<size_t>(p * static_cast<double>(s.size() - 1) + 0.5)]; };
+  return {pct(0.5), pct(0.1), pct(0.9), s.front(), s.back()};
+}
+
+void check_options(const ProfileOptions& o) {
+  if (o.batch < 1) fail(ErrorKind::config, fmt::format("--batch {}: must be at least 1", o.batch));
+  if (o.tokens < 1) fail(ErrorKind::config, fmt::format("--tokens {}: must be at least 1", o.tokens));
+  if (o.context < 0) fail(ErrorKind::config, fmt::format("--context {}: must not be negative", o.context));
+  if (o.decode && o.context < 1) fail(ErrorKind::config, "--decode needs --context L ≥ 1 (the tokens already cached)");
+  if (o.warmup < 0) fail(ErrorKind::config, fmt::format("--warmup {}: must not be negative", o.warmup));
+  if (o.repeat < 1) fail(ErrorKind::config, fmt::format("--repeat {}: must be at least 1", o.repeat));
+}
+
+ProfileReport profile_model(const models::Model& model, const ProfileOptions& o) {
+  check_options(o);
+  const auto* lm = dynamic_cast<const nn::LanguageModel*>(model.root.get());
+  if (!lm) fail(ErrorKind::unsupported, model.architecture + ": no forward pass yet, so nothing to profile");
+
+  ProfileReport r;
+  r.options = o;
+  r.cost.options = {o.batch, o.tokens, o.context, o.decode};
+  Passes passes(*lm, o);
+  if (o.context > 0) r.context_prefill_s = passes.prefill_context();
+
+  ScopeTimer timer;
+  CostCollector collector(r.cost);
+  timer.start(0, &collector);
+  r.first_forward_s = passes.pass(&timer);
+  collector.finish(model);
+  const size_t n = r.cost.modules.size();
+
+  // Warm-up alternates like the timed passes so both kinds start warm.
+  for (int i = 0; i < o.warmup; ++i) {
+    timer.start(n, nullptr);
+    passes.pass(i % 2 ? &timer : nullptr);
+  }
+
+  const std::vector<int> parent = module_parents(r.cost.modules);
+  std::vector<std::vector<double>> inclusive(n), self(n);
+  for (int rep = 0; rep < o.repeat; ++rep) {
+    r.plain_s.push_back(passes.pass(nullptr));
+    timer.start(n, nullptr);
+    r.instrumented_s.push_back(passes.pass(&timer));
+    if (timer.scopes() != n)
+      fail(ErrorKind::internal, fmt::format("profile: pass {} opened {} scopes, the cold pass {}", rep, timer.scopes(), n));
+    std::vector<double> own(n);
+    for (size_t i = 0; i < n; ++i) own[i] = timer.inclusive(i);
+    for (size_t i = 0; i < n; ++i)
+      if (parent[i] >= 0) own[static_cast<size_t>(parent[i])] -= timer.inclusive(i);
+    for (size_t i = 0; i < n; ++i) {
+      inclusive[i].push_back(timer.inclusive(i));
+      self[i].push_back(own[i]);
+    }
+  }
+  r.passes = passes.passes;
+  r.forward = stats_of(r.plain_s);
+  r.instrumented = stats_of(r.instrumented_s);
+  std::vector<double> paired;
+  for (int i = 0; i < o.repeat; ++i) paired.push_back(r.instrumented_s[i] / r.plain_s[i] - 1);
+  r.overhead = median(paired);
+  for (size_t i = 0; i < n; ++i) {
+    r.inclusive_s.push_back(median(inclusive[i]));
+    r.self_s.push_back(median(self[i]));
+  }
+  return r;
+}
+
+}  // namespace anatomy::analysis

@@ -1,0 +1,52 @@
+// The profiler: the real forward with timing scopes at module boundaries. One cold pass (fresh
+// caches, collecting every op's cost), W warm-up passes that count nowhere, then N repeats of an
+// uninstrumented pass (the forward time) and an instrumented one (time per module) interleaved, so
+// that the profiler's own overhead is measured in the same process and conditions.
+#pragma once
+
+#include <vector>
+
+#include "analysis/cost.h"
+#include "analysis/device.h"
+#include "models/model.h"
+
+namespace anatomy::analysis {
+
+struct ProfileOptions {
+  int64_t batch = 1;
+  int64_t tokens = 128;   // prefill length, or 1 with decode
+  bool decode = false;    // one decode step after `context` cached tokens
+  int64_t context = 0;
+  int warmup = 2;
+  int repeat = 5;
+};
+
+struct Stats {
+  double median = 0, p10 = 0, p90 = 0, min = 0, max = 0;  // seconds
+};
+Stats stats_of(std::vector<double> seconds);
+
+struct ProfileReport {
+  ProfileOptions options;
+  CostReport cost;                  // the cold pass's scopes and op costs (the same as inspect's)
+  double first_forward_s = 0;       // cold pass
+  double context_prefill_s = 0;     // decode: filling the cache (setup, not profiled)
+  std::vector<double> plain_s;         // each uninstrumented timed pass
+  std::vector<double> instrumented_s;  // each instrumented timed pass (interleaved with plain_s)
+  int passes = 0;                      // every forward run, cold and warm-up included
+  Stats forward;                       // of plain_s: the forward time
+  Stats instrumented;
+  double overhead = 0;  // median of the paired (instrumented − plain) / plain
+  std::vector<double> inclusive_s;  // per cost.modules entry: median over instrumented passes
+  std::vector<double> self_s;
+};
+
+// Throws a config error naming the option when the options cannot be profiled.
+void check_options(const ProfileOptions& options);
+ProfileReport profile_model(const models::Model& model, const ProfileOptions& options);
+
+// The profile as one JSON document (schema docs/profile.md): every figure the tables show, each
+// efficiency with the ceiling it divides by and where that ceiling came from.
+io::ordered_json profile_document(const ProfileReport& report, const Ceilings& ceilings, DType weights);
+
+}  // namespace anatomy::analysis

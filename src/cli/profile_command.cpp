@@ -1,0 +1,142 @@
+// `anatomy profile MODEL`: where the time of a forward pass goes, module by module, next to the
+// FLOPs and bytes each module executed and the measured ceilings of this machine. The tables are
+// rendered from the JSON document alone, so every format shows the same figures.
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "analysis/device.h"
+#include "analysis/profile.h"
+#include "backend/cpu/gemm.h"
+#include "cli/commands.h"
+#include "cli/render.h"
+#include "cli/weights.h"
+#include "core/error.h"
+
+namespace anatomy::cli {
+namespace {
+
+using Json = io::ordered_json;
+constexpr auto R = Table::Align::right, L = Table::Align::left;
+
+std::string ms(double v) { return fmt::format("{:.3f}", v); }
+std::string gf(double flops) { return fmt::format("{:.3f}", flops / 1e9); }
+std::string pct(double v) { return fmt::format("{:.1f}", v); }
+
+std::string summary(const Json& d, Format f) {
+  const Json& t = d["timing"];
+  const Json& fw = t["forward_ms"];
+  const Json& c = d["ceilings"];
+  std::string s = heading("Timing", f);
+  s += fmt::format("- load: {} ms; first forward (cold caches, excluded): {} ms\n", ms(t["load_ms"]), ms(t["first_forward_ms"]));
+  if (d["options"]["decode"].get<bool>())
+    s += fmt::format("- context prefill of {} tokens (setup, not profiled): {} ms\n", d["options"]["context"].get<int64_t>(),
+                     ms(t["context_prefill_ms"]));
+  s += fmt::format("- forward: median {} ms (p10 {}, p90 {}, spread {}%) over {} passes after {} warm-up passes; {:.1f} tokens/s\n",
+                   ms(fw["median"]), ms(fw["p10"]), ms(fw["p90"]), pct(fw["spread_pct"]), d["options"]["repeat"].get<int>(),
+                   d["options"]["warmup"].get<int>(), t["tokens_per_s"].get<double>());
+  s += fmt::format("- profiler overhead: {:+.2f}% (median of paired instrumented/plain passes, interleaved; instrumented median {} ms)\n",
+                   t["overhead_pct"].get<double>(), ms(t["instrumented_ms"]["median"]));
+  s += fmt::format("- sum of module self times: {} ms, {:+.2f}% from the forward time\n", ms(t["sum_of_self_ms"]),
+                   t["sum_error_pct"].get<double>());
+  s += fmt::format("- achieved: {:.1f} GFLOP/s = {}% of the {} peak\n\n", d["flops"]["gflops_per_s"].get<double>(),
+                   pct(d["flops"]["pct_of_peak"]), c["gemm"].get<std::string>());
+  s += heading("Ceilings", f);
+  s += fmt::format("- compute: {:.1f} GFLOP/s, {}\n- memory: {:.1f} GB/s read\n- balance: {:.1f} FLOP/byte (below it a module is memory-bound)\n",
+                   c["gemm_gflops_per_s"].get<double>(), c["gemm"].get<std::string>(), c["memory_read_gb_per_s"].get<double>(),
+                   c["balance_flops_per_byte"].get<double>());
+  s += fmt::format("- source: {} on {}{}\n\n", c["source"].get<std::string>(), c["processor"].get<std::string>(),
+                   c["cache_file"].get<std::string>().empty() ? "" : ", cached in " + c["cache_file"].get<std::string>());
+  return s;
+}
+
+std::string class_table(const Json& d, Format f) {
+  const Json& by = d["flops"]["by_class"];
+  double all = 0;
+  for (const auto& [k, v] : by.items()) all += v.get<double>();
+  Table t({"class", "GFLOP", "share %"}, {L, R, R});
+  for (const auto& [k, v] : by.items()) t.add({k, gf(v), pct(all > 0 ? 100.0 * v.get<double>() / all : 0)});
+  t.add({"total", gf(all), "100.0"});
+  return heading("FLOPs by class (executed in one pass)", f) + t.render(f) + "\n";
+}
+
+std::string block_table(const Json& d, Format f) {
+  if (d["blocks"].empty()) return "";
+  Table t({"#", "block", "kind", "ms", "% fwd", "linear GF", "attn GF", "ssm GF", "conv GF", "other GF", "GFLOP/s", "% peak"},
+          {R, L, L, R, R, R, R, R, R, R, R, R});
+  for (const auto& b : d["blocks"]) {
+    const Json& c = b["flops_by_class"];
+    const double main = c["linear"].get<double>() + c["attention"].get<double>() + c["ssm"].get<double>() + c["conv"].get<double>();
+    t.add({std::to_string(b["index"].get<int>()), b["path"], b["kind"], ms(b["ms"]), pct(b["pct_of_forward"]),
+           gf(c["linear"]), gf(c["attention"]), gf(c["ssm"]), gf(c["conv"]), gf(b["flops"].get<double>() - main),
+           fmt::format("{:.1f}", b["gflops_per_s"].get<double>()), pct(b["pct_of_peak"])});
+  }
+  return heading("Blocks (inclusive time, median)", f) + t.render(f) + "\n";
+}
+
+std::string type_table(const Json& d, Format f) {
+  Table t({"type", "calls/pass", "self ms", "% fwd", "inclusive ms", "mean inclusive ms"}, {L, R, R, R, R, R});
+  for (const auto& r : d["types"])
+    t.add({r["type"], std::to_string(r["calls_per_pass"].get<int>()), ms(r["self_ms"]), pct(r["self_pct_of_forward"]),
+           ms(r["inclusive_ms"]), ms(r["mean_inclusive_ms"])});
+  return heading("Time by module type (one pass)", f) + t.render(f) + "\n";
+}
+
+std::string slowest_table(const Json& d, size_t top, Format f) {
+  std::vector<const Json*> rows;
+  for (const auto& m : d["modules"]) rows.push_back(&m);
+  std::stable_sort(rows.begin(), rows.end(), [](const Json* a, const Json* b) {
+    return (*a)["self_ms"].get<double>() > (*b)["self_ms"].get<double>();
+  });
+  rows.resize(std::min(rows.size(), top));
+  Table t({"module", "type", "calls", "self ms", "GFLOP", "GFLOP/s", "GB/s", "bound", "% ceiling"}, {L, L, R, R, R, R, R, L, R});
+  for (const Json* m : rows)
+    t.add({(*m)["path"].get<std::string>().empty() ? "(root)" : (*m)["path"].get<std::string>(), (*m)["type"],
+           std::to_string((*m)["calls"].get<int>()), ms((*m)["self_ms"]), gf((*m)["self_flops"]),
+           fmt::format("{:.1f}", (*m)["self_gflops_per_s"].get<double>()), fmt::format("{:.1f}", (*m)["self_gb_per_s"].get<double>()),
+           (*m)["bound"], pct((*m)["pct_of_ceiling"])});
+  return heading(fmt::format("Slowest {} modules by self time", rows.size()), f) + t.render(f);
+}
+
+}  // namespace
+
+std::string profile_command(const ProfileOptions& o) {
+  const Format f = parse_format(o.format);
+  if (o.threads < 0) fail(ErrorKind::config, "--threads must be positive");
+  if (o.decode && o.tokens > 0) fail(ErrorKind::config, "--decode profiles one new token: leave out --tokens");
+  if (o.tokens < 0) fail(ErrorKind::config, "--tokens must be positive");
+  const int64_t tokens = o.decode ? 1 : (o.tokens > 0 ? o.tokens : 128);
+  analysis::ProfileOptions po;
+  po.batch = o.batch;
+  po.tokens = tokens;
+  po.decode = o.decode;
+  po.context = o.context;
+  po.warmup = o.warmup;
+  po.repeat = o.repeat;
+  analysis::check_options(po);  // before loading anything
+  cpu::set_threads(o.threads);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  models::LoadedModel lm = models::load_model(o.model);
+  const Weights w = prepare_weights(lm, o.random_weights, o.seed, o.dtype);
+  const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const analysis::Ceilings ceilings = analysis::device_ceilings(false);
+  const analysis::ProfileReport report = analysis::profile_model(lm.model, po);
+
+  Json doc{{"schema", "anatomy.profile/1"}, {"model", o.model}, {"architecture", lm.model.architecture},
+           {"weights", w.description}, {"synthetic_weights", w.synthetic}};
+  const Json body = analysis::profile_document(report, ceilings, w.dtype);
+  for (const auto& [k, v] : body.items())
+    if (k != "schema") doc[k] = v;
+  doc["timing"]["load_ms"] = load_ms;
+  if (f == Format::json) return doc.dump(2) + "\n";
+
+  const std::string what = o.decode ? fmt::format("one decode step after {} cached tokens", o.context)
+                                    : fmt::format("prefill of {} tokens", tokens);
+  std::string out = fmt::format("{} ({}), weights: {}\n{}, batch {}, {} threads\n\n", o.model, lm.model.architecture,
+                                w.description, what, o.batch, cpu::threads());
+  return out + summary(doc, f) + class_table(doc, f) + block_table(doc, f) + type_table(doc, f) + slowest_table(doc, o.top, f);
+}
+
+}  // namespace anatomy::cli
