@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -35,31 +34,6 @@ models::Model model_with(const std::string& name, DType dtype) {
   models::bind_weights(m, w);
   return m;
 }
-
-// Time between consecutive op reports = the kernel of the earlier op (reports precede kernels).
-class OpTimer : public ops::Observer {
- public:
-  void begin_scope(const std::string&, const std::string&, const Shape&) override { tick(); }
-  void end_scope(const Shape&) override { tick(); }
-  void op(const char* name, const ops::Cost&) override {
-    tick();
-    current_ = name;
-  }
-  void tick() {
-    const auto now = Clock::now();
-    if (current_) seconds_[current_] += std::chrono::duration<double>(now - last_).count();
-    current_ = nullptr;
-    last_ = now;
-  }
-  void print() const {
-    for (const auto& [name, s] : seconds_) std::printf("    %-18s %8.1f ms\n", name.c_str(), s * 1e3);
-  }
-
- private:
-  const char* current_ = nullptr;
-  Clock::time_point last_ = Clock::now();
-  std::map<std::string, double> seconds_;
-};
 
 }  // namespace
 
@@ -101,15 +75,6 @@ int main(int argc, char** argv) {
         lm.forward_ids(run, Tensor::zeros(DType::I64, {1, 1}));
         if (s) decode.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
       }
-    }
-    if (std::getenv("ANATOMY_OP_TIMES")) {  // one more prefill, timed per op
-      OpTimer timer;
-      const ops::Context ctx(false, &timer);
-      nn::State state(1, T);
-      nn::Run run(ctx, state);
-      lm.forward_ids(run, Tensor::zeros(DType::I64, {1, T}));
-      timer.tick();
-      timer.print();
     }
     const double p = median(prefill), d = median(decode);
     std::printf("| %s %s | prefill T=%lld: %.2f s, %.1f tok/s, %.1f GFLOP/s | decode: %.1f ms/token, %.2f tok/s |\n",

@@ -170,9 +170,11 @@ ProfileReport profile_model(const models::Model& model, const ProfileOptions& o)
   const std::vector<int> parent = module_parents(r.cost.modules);
   std::vector<std::vector<double>> inclusive(n), self(n);
   for (int rep = 0; rep < o.repeat; ++rep) {
-    r.plain_s.push_back(passes.pass(nullptr));
+    // The order inside a pair alternates so that neither kind always follows the other.
+    if (rep % 2 == 0) r.plain_s.push_back(passes.pass(nullptr));
     timer.start(n, nullptr);
     r.instrumented_s.push_back(passes.pass(&timer));
+    if (rep % 2 == 1) r.plain_s.push_back(passes.pass(nullptr));
     if (timer.scopes() != n)
       fail(ErrorKind::internal, fmt::format("profile: pass {} opened {} scopes, the cold pass {}", rep, timer.scopes(), n));
     std::vector<double> own(n);

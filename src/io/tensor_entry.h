@@ -15,6 +15,8 @@ struct TensorEntry {
   std::string file;      // path of the file holding the data
   uint64_t offset = 0;   // absolute byte offset of the data in `file`
   uint64_t nbytes = 0;
+  // Torch zip checkpoints: the zip entry holding the storage; `offset` is then within that entry.
+  std::string archive_entry;
 };
 
 }  // namespace anatomy::io

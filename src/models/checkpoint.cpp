@@ -21,19 +21,22 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Uniform in [-scale, scale), or all ones (norm scales).
-void fill(Tensor& t, uint64_t stream, float scale, bool ones) {
-  const auto n = static_cast<int64_t>(t.numel());
-  const DType dtype = t.dtype();
-  auto* f32 = reinterpret_cast<float*>(t.raw());
-  auto* half = reinterpret_cast<uint16_t*>(t.raw());
+// Uniform in [-scale, scale), or all ones (norm scales); one loop per storage type so that the
+// loop has no dtype branch and vectorises.
+template <class T, class Convert>
+void fill_as(T* out, int64_t n, uint64_t stream, float scale, bool ones, Convert convert) {
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
-    const uint64_t h = splitmix64(stream ^ splitmix64(static_cast<uint64_t>(i)));
-    const float v = ones ? 1.0f : (static_cast<float>(h >> 40) * (2.0f / 16777216.0f) - 1.0f) * scale;
-    if (dtype == DType::F32) f32[i] = v;
-    else half[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+    const uint64_t h = splitmix64(stream + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);  // SplitMix64, step i
+    out[i] = convert(ones ? 1.0f : (static_cast<float>(h >> 40) * (2.0f / 16777216.0f) - 1.0f) * scale);
   }
+}
+
+void fill(Tensor& t, uint64_t stream, float scale, bool ones) {
+  const auto n = static_cast<int64_t>(t.numel());
+  if (t.dtype() == DType::F32) fill_as(reinterpret_cast<float*>(t.raw()), n, stream, scale, ones, [](float v) { return v; });
+  else if (t.dtype() == DType::BF16) fill_as(reinterpret_cast<uint16_t*>(t.raw()), n, stream, scale, ones, [](float v) { return f32_to_bf16(v); });
+  else fill_as(reinterpret_cast<uint16_t*>(t.raw()), n, stream, scale, ones, [](float v) { return f32_to_f16(v); });
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "io/safetensors.h"
+#include "io/shard_index.h"
+#include "io/torch_checkpoint.h"
 #include "models/catalog.h"
 #include "models/registry.h"
 
@@ -71,7 +73,46 @@ void load_gguf(LoadedModel& out, const std::string& path) {
   out.header_bytes_read = f.data_offset;
 }
 
-// A model folder: config.json plus sharded or single safetensors, or a single GGUF.
+void add_torch(LoadedModel& out, const io::TorchCheckpoint& c) {
+  out.stored.insert(out.stored.end(), c.tensors.begin(), c.tensors.end());
+}
+
+// A torch.save checkpoint: nanoGPT's ckpt.pt carries its config (model_args); other layouts
+// need the config.json beside them.
+void load_torch(LoadedModel& out, const std::string& file) {
+  io::TorchCheckpoint c = io::read_torch_checkpoint(file);
+  const std::string config = (fs::path(file).parent_path() / "config.json").string();
+  if (!c.model_args.is_null() && !fs::exists(config)) {
+    json args = c.model_args;
+    args["model_type"] = "nanogpt";
+    out.config_file = file + " (model_args)";
+    out.model = build_model(args, out.config_file);
+  } else if (fs::exists(config)) {
+    load_config(out, config);
+  } else {
+    fail(ErrorKind::config, file + ": no config.json beside it and no model_args inside, so its architecture is unknown");
+  }
+  out.format = c.format + ", " + c.layout;
+  out.file_bytes = fs::file_size(file);
+  add_torch(out, c);
+}
+
+void load_torch_sharded(LoadedModel& out, const std::string& index, const std::string& config) {
+  if (!fs::exists(config))
+    fail(ErrorKind::config, index + ": no config.json beside it, so its architecture is unknown");
+  load_config(out, config);
+  std::vector<io::TorchCheckpoint> shards;
+  io::read_shard_index(index, [&](const std::string& path) -> const std::vector<io::TensorEntry>& {
+    shards.push_back(io::read_torch_checkpoint(path));
+    out.file_bytes += fs::file_size(path);
+    return shards.back().tensors;
+  });
+  out.format = fmt::format("torch, {} shard{}", shards.size(), shards.size() == 1 ? "" : "s");
+  for (const auto& s : shards) add_torch(out, s);
+}
+
+// A model folder: config.json plus sharded or single safetensors, or a single GGUF, or PyTorch
+// pytorch_model.bin (+ index) when there is no safetensors.
 void load_folder(LoadedModel& out, const fs::path& dir) {
   const auto config = (dir / "config.json").string();
   if (fs::exists(dir / "model.safetensors.index.json"))
@@ -85,6 +126,9 @@ void load_folder(LoadedModel& out, const fs::path& dir) {
   if (st.size() > 1)
     fail(ErrorKind::format, dir.string() + ": several .safetensors files but no model.safetensors.index.json");
   if (gguf.size() == 1 && !fs::exists(config)) return load_gguf(out, gguf[0].string());
+  if (fs::exists(dir / "pytorch_model.bin.index.json"))
+    return load_torch_sharded(out, (dir / "pytorch_model.bin.index.json").string(), config);
+  if (fs::exists(dir / "pytorch_model.bin")) return load_torch(out, (dir / "pytorch_model.bin").string());
   if (!fs::exists(config)) fail(ErrorKind::io, dir.string() + ": no config.json, safetensors or GGUF file in it");
   load_config(out, config);
   out.format = "config.json";
@@ -155,6 +199,7 @@ void bind_checkpoint(LoadedModel& out, const std::string& gguf_arch) {
 
 void map_weights(LoadedModel& out) {
   std::map<std::string, std::shared_ptr<MappedFile>> files;
+  std::map<std::string, std::shared_ptr<Storage>> archive_storages;
   for (auto& [param, entry] : out.binding) {
     if (is_quantized(entry->dtype))
       fail(ErrorKind::unsupported, out.source + ": tensor " + entry->name + " is " + dtype_name(entry->dtype) +
@@ -164,6 +209,13 @@ void map_weights(LoadedModel& out) {
       if (mapped && mapped->layout != io::GgufNameMapping::Layout::same && mapped->layout != io::GgufNameMapping::Layout::reshaped)
         fail(ErrorKind::unsupported, out.source + ": tensor " + entry->name +
                                          " is stored in GGUF's own layout; converting it for running is not supported yet");
+    }
+    if (!entry->archive_entry.empty()) {
+      // A storage of a torch zip checkpoint: read once, so tensors sharing it stay shared.
+      auto& storage = archive_storages[entry->file + "\n" + entry->archive_entry];
+      if (!storage) storage = io::read_torch_storage(entry->file, entry->archive_entry);
+      param->value = Tensor::view(storage, entry->offset, entry->dtype, param->value.shape());
+      continue;
     }
     auto& file = files[entry->file];
     if (!file) file = MappedFile::open(entry->file);
@@ -197,11 +249,15 @@ LoadedModel load_model(const std::string& source) {
     load_sharded(out, source, (p.parent_path() / "config.json").string());
   } else if (ends_with(source, ".safetensors")) {
     load_safetensors(out, source, (p.parent_path() / "config.json").string());
+  } else if (ends_with(source, ".bin.index.json")) {
+    load_torch_sharded(out, source, (p.parent_path() / "config.json").string());
+  } else if (io::is_torch_checkpoint_name(source)) {
+    load_torch(out, source);
   } else if (ends_with(source, ".json")) {
     load_config(out, source);
     out.format = "config.json";
   } else {
-    fail(ErrorKind::unsupported, source + ": unknown file type (expected a folder, .safetensors, .gguf or config.json)");
+    fail(ErrorKind::unsupported, source + ": unknown file type (expected a folder, .safetensors, .gguf, .pt/.pth/.bin/.ckpt or config.json)");
   }
   if (out.has_weights()) bind_checkpoint(out, out.gguf_architecture);
   return out;
