@@ -1,9 +1,12 @@
 # anatomy — front door. `make demo` and `make test` install what they need, build, then run.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS = fuzz_safetensors fuzz_gguf fuzz_pickle fuzz_torch fuzz_config fuzz_json
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test test-asan bench clean
+.PHONY: deps build demo test test-asan fuzz-build fuzz bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -16,19 +19,30 @@ demo: build
 	./$(BUILD)/anatomy models
 	./$(BUILD)/anatomy inspect llama-3.2-1b
 
-# The full suite in Release, then the same suite under AddressSanitizer + UBSan.
+# The full suite in Release, then the same suite under AddressSanitizer + UBSan, then a short
+# run of every libFuzzer target (seeded with fuzz/seeds and fuzz/regressions).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANATOMY_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
+fuzz-build: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DANATOMY_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(FUZZ_TARGETS)
+
+# libFuzzer, FUZZ_SECONDS per target (default 10 minutes; `make test` runs 5 s each).
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 bench: build
 	./$(BUILD)/bench/bench_inspect_headers $(BUILD)/bench-data/tinyllama-bf16
+	./$(BUILD)/bench/bench_profile_overhead llama-3.2-1b 128 F32 11 2
 	bench/run_peers.sh 2
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

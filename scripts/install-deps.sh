@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config nlohmann-json3-dev libfmt-dev libcli11-dev
           libgtest-dev libbenchmark-dev libdnnl-dev python3 python3-numpy python3-torch
-          libopenblas-openmp-dev libzip-dev clang-14 libclang-rt-14-dev)
+          libopenblas-openmp-dev libzip-dev clang-14 libclang-rt-14-dev libomp-14-dev)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do

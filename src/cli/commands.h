@@ -15,6 +15,7 @@ struct InspectOptions {
   int64_t batch = 1;
   std::string logits = "";  // all | last; default: all for prefill, last for decode
   int depth = 3;           // rows of the module table (JSON has every module)
+  bool check_tensors = false;  // map the weights and scan them for NaN/Inf
 };
 
 struct RunOptions {
@@ -26,6 +27,8 @@ struct RunOptions {
   std::string dump_logits;
   std::string format = "table";
   int threads = 0;  // 0: OpenMP's default (all cores)
+  bool force = false;          // run even when the predicted memory exceeds what is available
+  bool check_tensors = false;  // refuse weights with NaN/Inf
 };
 
 struct ConvertOptions {
@@ -57,6 +60,8 @@ struct ProfileOptions {
   uint64_t seed = 0;
   size_t top = 20;
   std::string format = "table";
+  bool force = false;
+  bool check_tensors = false;
 };
 
 // Each returns the text to print (nothing is printed before the whole result is ready).

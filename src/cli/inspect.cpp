@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "analysis/cost.h"
+#include "analysis/guards.h"
 #include "analysis/params.h"
 #include "cli/commands.h"
 #include "cli/render.h"
@@ -216,22 +217,48 @@ std::optional<analysis::CostOptions> cost_options(const InspectOptions& o) {
   return c;
 }
 
+// --check-tensors: the weights are mapped and every float tensor scanned for NaN and Inf.
+ordered_json tensor_check(models::LoadedModel& lm) {
+  if (!lm.has_weights()) fail(ErrorKind::config, "--check-tensors: " + lm.source + " has no weights to check");
+  models::map_weights(lm);
+  std::vector<std::string> skipped;
+  const auto bad = analysis::check_tensors(lm.model, &skipped);
+  ordered_json rows = ordered_json::array();
+  for (const auto& b : bad) rows.push_back({{"name", b.name}, {"first_index", b.first_index}, {"nans", b.nans}, {"infs", b.infs}});
+  return {{"non_finite", rows}, {"not_scanned", skipped}};
+}
+
+std::string render_tensor_check(const ordered_json& check, Format f) {
+  std::string out = heading("Tensor check (NaN / Inf)", f);
+  if (check["non_finite"].empty()) out += "every scanned tensor is finite\n";
+  Table t({"tensor", "first index", "NaN", "Inf"}, {Table::Align::left, Table::Align::right, Table::Align::right, Table::Align::right});
+  for (const auto& b : check["non_finite"])
+    t.add({b["name"], with_commas(b["first_index"]), with_commas(b["nans"]), with_commas(b["infs"])});
+  if (!t.empty()) out += t.render(f);
+  for (const auto& s : check["not_scanned"]) out += fmt::format("not scanned: {}\n", s.get<std::string>());
+  return out;
+}
+
 }  // namespace
 
 std::string inspect_command(const InspectOptions& o) {
   const Format f = parse_format(o.format);
   const auto copts = cost_options(o);
-  const models::LoadedModel lm = models::load_model(o.model);
+  models::LoadedModel lm = models::load_model(o.model);
   const analysis::ParamReport r = analysis::count_params(lm.model);
   std::optional<analysis::CostReport> cost;
   if (copts) cost = analysis::analyze_cost(lm.model, *copts);
+  std::optional<ordered_json> check;
+  if (o.check_tensors) check = tensor_check(lm);
   if (f == Format::json) {
     ordered_json j = to_json(lm, r);
     if (cost) j.update(cost_json(*cost));
+    if (check) j["tensor_check"] = *check;
     return j.dump(2) + "\n";
   }
   std::string out = render_text(lm, r, o, f);
   if (cost) out += render_cost(*cost, o.depth, f);
+  if (check) out += fmt::format("\n{}", render_tensor_check(*check, f));
   return out;
 }
 

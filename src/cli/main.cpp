@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   ins->add_option("--batch", inspect.batch, "Sequences in the batch")->capture_default_str();
   ins->add_option("--logits", inspect.logits, "all | last: positions the LM head computes (default: all for prefill)");
   ins->add_option("--depth", inspect.depth, "Depth of the module table")->capture_default_str();
+  ins->add_flag("--check-tensors", inspect.check_tensors, "Read the weights and report tensors holding NaN or Inf");
 
   cli::RunOptions runo;
   auto* run = app.add_subcommand("run", "One forward pass: next-token top-k probabilities");
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
   run->add_option("--dump-logits", runo.dump_logits, "Write all logits [1, T, V] as float32 .npy");
   run->add_option("--format", runo.format, "table | md | json")->capture_default_str();
   run->add_option("--threads", runo.threads, "CPU threads (default: all cores)");
+  run->add_flag("--force", runo.force, "Run even when the predicted memory exceeds what is available");
+  run->add_flag("--check-tensors", runo.check_tensors, "Refuse weights holding NaN or Inf (names tensor and index)");
 
   cli::ConvertOptions conv;
   auto* cvt = app.add_subcommand("convert", "Write the model as GGUF (llama.cpp's names and layouts)");
@@ -58,6 +61,8 @@ int main(int argc, char** argv) {
   pro->add_option("--seed", prof.seed, "Seed of the synthetic weights")->capture_default_str();
   pro->add_option("--top", prof.top, "Rows of the slowest-modules table")->capture_default_str();
   pro->add_option("--format", prof.format, "table | md | json")->capture_default_str();
+  pro->add_flag("--force", prof.force, "Run even when the predicted memory exceeds what is available");
+  pro->add_flag("--check-tensors", prof.check_tensors, "Refuse weights holding NaN or Inf (names tensor and index)");
 
   cli::DeviceOptions dev;
   auto* dvc = app.add_subcommand("device", "The processor and its measured ceilings (GEMM FLOP/s, memory bandwidth)");

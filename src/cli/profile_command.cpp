@@ -119,7 +119,10 @@ std::string profile_command(const ProfileOptions& o) {
 
   const auto t0 = std::chrono::steady_clock::now();
   models::LoadedModel lm = models::load_model(o.model);
-  const Weights w = prepare_weights(lm, o.random_weights, o.seed, o.dtype);
+  const WeightChoice choice = choose_weights(lm, o.random_weights, o.dtype);
+  guard_memory(lm, choice, {po.batch, po.tokens, po.context, po.decode}, o.force);
+  const Weights w = prepare_weights(lm, choice, o.seed);
+  if (o.check_tensors) require_finite_weights(lm);
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const analysis::Ceilings ceilings = analysis::device_ceilings(false);
   const analysis::ProfileReport report = analysis::profile_model(lm.model, po);

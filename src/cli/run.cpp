@@ -50,7 +50,10 @@ std::string run_command(const RunOptions& o) {
   const auto& embed_shape = nn::parameter_slots(*lm.model.root).front().param->value.shape();
   const std::vector<int64_t> ids = parse_ids(o.ids, embed_shape[0]);
 
-  const Weights w = prepare_weights(lm, o.random_weights, o.seed, "");
+  const WeightChoice choice = choose_weights(lm, o.random_weights, "");
+  guard_memory(lm, choice, {.tokens = static_cast<int64_t>(ids.size())}, o.force);
+  const Weights w = prepare_weights(lm, choice, o.seed);
+  if (o.check_tensors) require_finite_weights(lm);
   const std::string& weights = w.description;
 
   const auto T = static_cast<int64_t>(ids.size());

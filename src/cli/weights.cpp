@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/guards.h"
 #include "core/error.h"
 #include "models/checkpoint.h"
 #include "nn/module.h"
@@ -26,32 +27,64 @@ DType main_dtype(const models::Model& model) {
 
 }  // namespace
 
-Weights prepare_weights(models::LoadedModel& lm, bool random, uint64_t seed, const std::string& dtype) {
+WeightChoice choose_weights(const models::LoadedModel& lm, bool random, const std::string& dtype) {
   std::optional<DType> wanted;
   if (!dtype.empty()) {
     wanted = dtype_from_string(dtype);
     if (!wanted || (*wanted != DType::F32 && *wanted != DType::BF16 && *wanted != DType::F16))
       fail(ErrorKind::config, fmt::format("--dtype: '{}' is not one of f32, bf16, f16", dtype));
   }
-  Weights w;
+  WeightChoice c;
   if (random || !lm.has_weights()) {
-    const DType stored = lm.model.dtype == DType::BF16 || lm.model.dtype == DType::F16 ? lm.model.dtype : DType::F32;
+    c.synthetic = true;
+    const DType own = lm.model.dtype == DType::BF16 || lm.model.dtype == DType::F16 ? lm.model.dtype : DType::F32;
+    c.synthetic_dtype = wanted.value_or(own);
+  } else if (wanted && *wanted != main_dtype(lm.model)) {
+    c.cast_to = wanted;
+  }
+  return c;
+}
+
+void guard_memory(const models::LoadedModel& lm, const WeightChoice& c, const analysis::CostOptions& forward, bool force) {
+  const double per_element = c.synthetic ? dtype_info(c.synthetic_dtype).block_bytes
+                             : c.cast_to ? dtype_info(*c.cast_to).block_bytes
+                                         : 0.0;
+  const auto plan = analysis::plan_memory(lm.model, forward, per_element);
+  analysis::check_memory(plan, lm.source, force);
+}
+
+Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t seed) {
+  Weights w;
+  if (c.synthetic) {
     w.synthetic = true;
-    w.dtype = wanted.value_or(stored);
+    w.dtype = c.synthetic_dtype;
     w.owned = models::synthetic_weights(lm.model, seed, w.dtype);
     models::bind_weights(lm.model, w.owned);
-    w.description = fmt::format("synthetic (seed {}, {}): timings valid; predictions and quality figures meaningless", seed, dtype_name(w.dtype));
+    w.description = fmt::format("synthetic (seed {}, {}): timings valid; predictions and quality figures meaningless", seed,
+                                dtype_name(w.dtype));
     return w;
   }
   models::map_weights(lm);
   w.description = fmt::format("checkpoint {} (mapped, {})", lm.source, dtype_name(main_dtype(lm.model)));
-  if (wanted && *wanted != main_dtype(lm.model)) {
-    w.owned = models::cast_weights(lm.model, *wanted);
+  if (c.cast_to) {
+    w.owned = models::cast_weights(lm.model, *c.cast_to);
     models::bind_weights(lm.model, w.owned);
-    w.description = fmt::format("checkpoint {} (converted to {} in memory)", lm.source, dtype_name(*wanted));
+    w.description = fmt::format("checkpoint {} (converted to {} in memory)", lm.source, dtype_name(*c.cast_to));
   }
   w.dtype = main_dtype(lm.model);
   return w;
+}
+
+void require_finite_weights(const models::LoadedModel& lm) {
+  const auto bad = analysis::check_tensors(lm.model);
+  if (bad.empty()) return;
+  std::string list;
+  for (size_t i = 0; i < bad.size() && i < 5; ++i)
+    list += fmt::format("{}{} (first at index {}; {} NaN, {} Inf)", i ? ", " : "", bad[i].name, bad[i].first_index,
+                        bad[i].nans, bad[i].infs);
+  if (bad.size() > 5) list += fmt::format(", … {} more", bad.size() - 5);
+  fail(ErrorKind::format, fmt::format("{}: {} tensor{} with non-finite values: {}", lm.source, bad.size(),
+                                      bad.size() == 1 ? "" : "s", list));
 }
 
 }  // namespace anatomy::cli

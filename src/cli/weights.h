@@ -1,14 +1,29 @@
 // The weights a command runs with, shared by run and profile: synthetic (asked for, or the source
 // has no checkpoint: a catalog name or a bare config.json) or the checkpoint mapped in its stored
-// dtype, converted only when a dtype is asked for explicitly.
+// dtype, converted only when a dtype is asked for explicitly. The choice is made first, so that
+// the memory it needs is checked before anything is loaded.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "analysis/cost.h"
 #include "io/safetensors.h"
 #include "models/loader.h"
 
 namespace anatomy::cli {
+
+struct WeightChoice {
+  bool synthetic = false;
+  DType synthetic_dtype = DType::F32;
+  std::optional<DType> cast_to;  // checkpoint weights converted in memory
+};
+// `dtype`: "" keeps stored weights as they are (synthetic: the model's bf16/f16, else f32).
+WeightChoice choose_weights(const models::LoadedModel& loaded, bool random, const std::string& dtype);
+
+// Refuses (unless `force`) when weights, caches and activations of `forward` exceed MemAvailable.
+void guard_memory(const models::LoadedModel& loaded, const WeightChoice& choice, const analysis::CostOptions& forward,
+                  bool force);
 
 struct Weights {
   bool synthetic = false;
@@ -16,8 +31,9 @@ struct Weights {
   std::string description;    // one line for the report
   io::NamedTensors owned;     // synthetic or converted tensors the model points into
 };
+Weights prepare_weights(models::LoadedModel& loaded, const WeightChoice& choice, uint64_t seed);
 
-// `dtype`: "" keeps stored weights as they are (synthetic: the model's bf16/f16, else f32).
-Weights prepare_weights(models::LoadedModel& loaded, bool random, uint64_t seed, const std::string& dtype);
+// Fails naming every tensor with NaN or Inf (name, first index, counts).
+void require_finite_weights(const models::LoadedModel& loaded);
 
 }  // namespace anatomy::cli

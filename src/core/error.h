@@ -8,7 +8,7 @@
 
 namespace anatomy {
 
-enum class ErrorKind { io, format, config, shape, unsupported, device, internal };
+enum class ErrorKind { io, format, config, shape, unsupported, device, resource, internal };
 
 class Error : public std::runtime_error {
  public:

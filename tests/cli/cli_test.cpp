@@ -2,6 +2,8 @@
 // the file and the field, exit code 2, nothing on stdout (no partial output).
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
@@ -178,6 +180,37 @@ TEST(Cli, ProfileAndDevice) {
   expect_bad_input("profile " + (dir / "model") + " --decode --context 3 --tokens 4", {"--tokens"}, env);
   expect_bad_input("profile " + (dir / "model") + " --repeat 0", {"--repeat"}, env);
   expect_bad_input("profile " + (dir / "model") + " --dtype q4", {"--dtype", "q4"}, env);
+}
+
+TEST(Cli, CheckTensorsNamesTensorAndIndex) {
+  TempDir dir;
+  const auto config = nlohmann::json::parse(kConfig);
+  const auto m = models::build_model(config, "c");
+  auto weights = models::synthetic_weights(m, 1, DType::F32);
+  for (auto& [name, t] : weights)
+    if (name == "model.layers.0.mlp.up_proj.weight") {
+      t.data<float>()[37] = std::numeric_limits<float>::quiet_NaN();
+      t.data<float>()[40] = std::numeric_limits<float>::infinity();
+    }
+  models::write_checkpoint(dir / "bad", config, weights);
+  const auto j = nlohmann::json::parse(run_anatomy("inspect " + (dir / "bad") + " --check-tensors --format json").out);
+  ASSERT_EQ(j["tensor_check"]["non_finite"].size(), 1u);
+  EXPECT_EQ(j["tensor_check"]["non_finite"][0]["name"], "model.layers.0.mlp.up_proj.weight");
+  EXPECT_EQ(j["tensor_check"]["non_finite"][0]["first_index"], 37);
+  EXPECT_EQ(j["tensor_check"]["non_finite"][0]["nans"], 1);
+  EXPECT_EQ(j["tensor_check"]["non_finite"][0]["infs"], 1);
+  expect_bad_input("run " + (dir / "bad") + " --ids 1,2 --check-tensors", {"model.layers.0.mlp.up_proj.weight", "index 37"});
+  EXPECT_EQ(run_anatomy("run " + (dir / "bad") + " --ids 1,2").exit_code, 1);  // NaN logits: caught, not printed
+
+  write_good_folder(dir / "good");
+  EXPECT_NE(run_anatomy("inspect " + (dir / "good") + " --check-tensors").out.find("every scanned tensor is finite"),
+            std::string::npos);
+  expect_bad_input("inspect llama-3.2-1b --check-tensors", {"llama-3.2-1b", "no weights"});
+}
+
+TEST(Cli, MemoryGuardRefusesBeforeLoading) {
+  // 4 M tokens of llama-3.2-3b: terabytes of KV cache and activations, refused in milliseconds.
+  expect_bad_input("profile llama-3.2-3b --tokens 4000000", {"llama-3.2-3b", "needs about", "available", "--force"});
 }
 
 }  // namespace

@@ -1,0 +1,95 @@
+#include "analysis/guards.h"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "nn/module.h"
+
+namespace anatomy::analysis {
+namespace {
+
+std::string gib(uint64_t bytes) { return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / (1ull << 30)); }
+
+template <class Load>
+void scan(const Tensor& t, Load load, BadTensor& bad) {
+  const auto n = static_cast<int64_t>(t.numel());
+  uint64_t nans = 0, infs = 0;
+  int64_t first = n;
+#pragma omp parallel for reduction(+ : nans, infs) reduction(min : first) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = load(i);
+    if (std::isnan(v)) ++nans, first = std::min(first, i);
+    else if (std::isinf(v)) ++infs, first = std::min(first, i);
+  }
+  bad.nans = nans;
+  bad.infs = infs;
+  bad.first_index = static_cast<uint64_t>(first);
+}
+
+}  // namespace
+
+MemoryPlan plan_memory(const models::Model& model, const CostOptions& forward, double bytes_per_element) {
+  MemoryPlan plan;
+  std::set<const nn::Parameter*> seen;
+  for (const auto& ref : nn::parameter_slots(*model.root))
+    if (seen.insert(ref.param.get()).second)
+      plan.weights += bytes_per_element > 0 ? static_cast<uint64_t>(bytes_per_element * static_cast<double>(ref.param->value.numel()))
+                                            : ref.param->value.nbytes();
+  const CostReport cost = analyze_cost(model, forward);
+  // The engine keeps its caches in f32 (the report's kv_cache is the model dtype's deployment view).
+  plan.state = cost.memory.kv_cache_per_token / dtype_info(model.dtype).block_bytes * 4 *
+                   static_cast<uint64_t>(forward.batch * (forward.context + forward.tokens)) +
+               cost.memory.ssm_state + cost.memory.conv_state;
+  plan.activations = cost.memory.activation_peak;
+  return plan;
+}
+
+uint64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+void check_memory(const MemoryPlan& plan, const std::string& what, bool force) {
+  const uint64_t available = available_memory();
+  if (force || available == 0 || plan.total() <= available) return;
+  fail(ErrorKind::resource,
+       fmt::format("{} needs about {} (weights {}, caches {}, activations {}) but {} is available (MemAvailable, "
+                   "/proc/meminfo); use --force to try anyway",
+                   what, gib(plan.total()), gib(plan.weights), gib(plan.state), gib(plan.activations), gib(available)));
+}
+
+std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std::string>* skipped) {
+  std::vector<BadTensor> out;
+  std::set<const nn::Parameter*> seen;
+  for (const auto& ref : nn::parameter_slots(*model.root)) {
+    if (!seen.insert(ref.param.get()).second) continue;
+    const Tensor& t = ref.param->value;
+    if (t.is_meta()) fail(ErrorKind::internal, "check_tensors: " + ref.path + " has no data");
+    BadTensor bad{ref.path};
+    const auto* bytes = reinterpret_cast<const std::byte*>(t.raw());
+    switch (t.dtype()) {
+      case DType::F32: scan(t, [&](int64_t i) { return static_cast<double>(reinterpret_cast<const float*>(bytes)[i]); }, bad); break;
+      case DType::F64: scan(t, [&](int64_t i) { return reinterpret_cast<const double*>(bytes)[i]; }, bad); break;
+      case DType::BF16: scan(t, [&](int64_t i) { return static_cast<double>(bf16_to_f32(reinterpret_cast<const uint16_t*>(bytes)[i])); }, bad); break;
+      case DType::F16: scan(t, [&](int64_t i) { return static_cast<double>(f16_to_f32(reinterpret_cast<const uint16_t*>(bytes)[i])); }, bad); break;
+      default:
+        if (skipped) skipped->push_back(ref.path + " (" + dtype_name(t.dtype()) + ")");
+        continue;
+    }
+    if (bad.nans || bad.infs) out.push_back(bad);
+  }
+  return out;
+}
+
+}  // namespace anatomy::analysis

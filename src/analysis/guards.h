@@ -1,0 +1,37 @@
+// Resource guards for files from strangers: the memory a command will need, predicted from the
+// model tree and a meta run before any weight is loaded, checked against what the machine has;
+// and a scan of the weights for NaN and Inf.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analysis/cost.h"
+#include "models/model.h"
+
+namespace anatomy::analysis {
+
+struct MemoryPlan {
+  uint64_t weights = 0;      // every unique parameter as the command will hold it
+  uint64_t state = 0;        // KV caches and SSM/conv states the engine allocates (f32)
+  uint64_t activations = 0;  // peak of live activations in the forward
+  uint64_t total() const { return weights + state + activations; }
+};
+
+// `weight_bytes_per_element`: 0 keeps each parameter's own dtype (mapped checkpoints).
+MemoryPlan plan_memory(const models::Model& model, const CostOptions& forward, double weight_bytes_per_element);
+// MemAvailable of /proc/meminfo (0 when unreadable).
+uint64_t available_memory();
+// Throws a resource error naming what needs the memory, unless `force`.
+void check_memory(const MemoryPlan& plan, const std::string& what, bool force);
+
+struct BadTensor {
+  std::string name;
+  uint64_t first_index = 0;  // of the first non-finite element
+  uint64_t nans = 0, infs = 0;
+};
+// Non-finite values in the bound weights (F32, F64, BF16, F16; other dtypes are listed in
+// `skipped`). Shared parameters are scanned once, under their canonical name.
+std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std::string>* skipped = nullptr);
+
+}  // namespace anatomy::analysis
