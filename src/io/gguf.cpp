@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -101,8 +104,10 @@ ordered_json read_scalar(Cursor& c, uint32_t type, const std::string& key) {
   }
 }
 
-ordered_json read_value(Cursor& c, const std::string& path, const std::string& key) {
-  const auto type = c.get<uint32_t>(key.c_str());
+// `type` and `elem` (arrays) receive the stored GGUF types.
+ordered_json read_value(Cursor& c, const std::string& path, const std::string& key, uint32_t& type, uint32_t& elem) {
+  type = c.get<uint32_t>(key.c_str());
+  elem = 0;
   if (type != kArray) {
     if (type > kF64) fail_at(ErrorKind::format, path, key, "bad value type " + std::to_string(type));
     try {
@@ -111,7 +116,7 @@ ordered_json read_value(Cursor& c, const std::string& path, const std::string& k
       throw e.with_context(path);
     }
   }
-  const auto elem = c.get<uint32_t>(key.c_str());
+  elem = c.get<uint32_t>(key.c_str());
   if (elem == kArray) fail_at(ErrorKind::format, path, key, "nested arrays are not supported");
   if (elem > kF64) fail_at(ErrorKind::format, path, key, "bad array element type " + std::to_string(elem));
   const auto n = c.get<uint64_t>(key.c_str());
@@ -128,6 +133,34 @@ ordered_json read_value(Cursor& c, const std::string& path, const std::string& k
     }
   }
   return arr;
+}
+
+// Tokenizer keys whose types the spec fixes: a file storing them otherwise is refused rather
+// than reinterpreted, and token ids must index the vocabulary.
+void check_tokenizer(const GgufFile& f, const std::map<std::string, std::pair<uint32_t, uint32_t>>& types) {
+  static const std::map<std::string, std::pair<uint32_t, uint32_t>> expected = {
+      {"tokenizer.ggml.model", {kString, 0}},        {"tokenizer.ggml.tokens", {kArray, kString}},
+      {"tokenizer.ggml.scores", {kArray, kF32}},     {"tokenizer.ggml.token_type", {kArray, kI32}},
+      {"tokenizer.ggml.merges", {kArray, kString}},  {"tokenizer.ggml.bos_token_id", {kU32, 0}},
+      {"tokenizer.ggml.eos_token_id", {kU32, 0}},    {"tokenizer.ggml.unknown_token_id", {kU32, 0}},
+      {"tokenizer.ggml.padding_token_id", {kU32, 0}}, {"tokenizer.ggml.seperator_token_id", {kU32, 0}}};
+  for (const auto& [key, want] : expected) {
+    auto it = types.find(key);
+    if (it != types.end() && it->second != want)
+      fail_at(ErrorKind::format, f.path, key,
+              fmt::format("stored as type {}/{}; the GGUF spec says {}/{}", it->second.first, it->second.second,
+                          want.first, want.second));
+  }
+  auto tokens = f.metadata.find("tokenizer.ggml.tokens");
+  if (tokens == f.metadata.end()) return;
+  const size_t n = tokens->size();
+  for (const char* key : {"tokenizer.ggml.scores", "tokenizer.ggml.token_type"})
+    if (auto it = f.metadata.find(key); it != f.metadata.end() && it->size() != n)
+      fail_at(ErrorKind::format, f.path, key, fmt::format("{} entries for {} tokens", it->size(), n));
+  for (const char* key : {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
+                          "tokenizer.ggml.padding_token_id", "tokenizer.ggml.seperator_token_id"})
+    if (auto it = f.metadata.find(key); it != f.metadata.end() && it->get<uint64_t>() >= n)
+      fail_at(ErrorKind::format, f.path, key, fmt::format("token id {} is not below the vocabulary size {}", it->get<uint64_t>(), n));
 }
 
 }  // namespace
@@ -162,12 +195,16 @@ GgufFile read_gguf(const std::string& path) {
   if (n_kv > c.remaining() / 14)
     fail_at(ErrorKind::format, path, "n_kv", std::to_string(n_kv) + " cannot fit in the file");
 
+  std::map<std::string, std::pair<uint32_t, uint32_t>> types;
   for (uint64_t i = 0; i < n_kv; ++i) {
     const std::string key = c.string("metadata key " + std::to_string(i), 1 << 16);
     if (key.empty()) fail_at(ErrorKind::format, path, "metadata key " + std::to_string(i), "empty key");
     if (f.metadata.contains(key)) fail_at(ErrorKind::format, path, key, "duplicate key");
-    f.metadata[key] = read_value(c, path, key);
+    uint32_t type = 0, elem = 0;
+    f.metadata[key] = read_value(c, path, key, type, elem);
+    types[key] = {type, elem};
   }
+  check_tokenizer(f, types);
   if (auto it = f.metadata.find("general.alignment"); it != f.metadata.end()) {
     if (!it->is_number_unsigned() || it->get<uint64_t>() == 0 ||
         (it->get<uint64_t>() & (it->get<uint64_t>() - 1)) != 0 || it->get<uint64_t>() > kMaxAlignment)

@@ -18,7 +18,7 @@ const char* act_class(const std::string& name) {
 }
 
 Model build(const ConfigReader& c) {
-  const int64_t d = c.count("n_embd"), layers = c.count("n_layer"), heads = c.count("n_head"),
+  const int64_t d = c.count("n_embd"), layers = c.layers("n_layer"), heads = c.count("n_head"),
                 vocab = c.count("vocab_size"), positions = c.count_or("n_positions", 1024),
                 inner = c.count_or("n_inner", 4 * d);
   check_heads(c, "n_embd", "n_head", nullptr, nullptr);

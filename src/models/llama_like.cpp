@@ -52,7 +52,7 @@ class CausalLM : public nn::LanguageModel {
 
 Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
   const std::string P = d.prefix;
-  const int64_t hidden = c.count("hidden_size"), layers = c.count("num_hidden_layers"),
+  const int64_t hidden = c.count("hidden_size"), layers = c.layers("num_hidden_layers"),
                 vocab = c.count("vocab_size"), inter = c.count("intermediate_size"),
                 heads = c.count("num_attention_heads"),
                 kv = c.count_or("num_key_value_heads", heads);

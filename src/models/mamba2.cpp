@@ -87,7 +87,7 @@ Model build_hf(const ConfigReader& c) {
                                      s.d_inner(), expand * static_cast<double>(s.hidden)));
   if (s.heads % s.groups != 0) c.error("n_groups", fmt::format("{} does not divide num_heads {}", s.groups, s.heads));
   const int64_t vocab = c.count("vocab_size");
-  return assemble(kHf, s, c.count("num_hidden_layers"), vocab, c.flag_or("tie_word_embeddings", false),
+  return assemble(kHf, s, c.layers("num_hidden_layers"), vocab, c.flag_or("tie_word_embeddings", false),
                   {{"hidden_size", s.hidden}, {"vocab_size", vocab}, {"expand", expand}});
 }
 
@@ -110,7 +110,7 @@ Model build_mamba_ssm(const ConfigReader& c) {
   if (s.heads % s.groups != 0) ssm.error("ngroups", fmt::format("{} does not divide {} heads", s.groups, s.heads));
   const int64_t vocab = c.count("vocab_size"), pad = c.count_or("pad_vocab_size_multiple", 8);
   const int64_t padded = (vocab + pad - 1) / pad * pad;
-  return assemble(kMambaSsm, s, c.count("n_layer"), padded, c.flag_or("tie_embeddings", true),
+  return assemble(kMambaSsm, s, c.layers("n_layer"), padded, c.flag_or("tie_embeddings", true),
                   {{"d_model", d}, {"vocab_size", vocab}, {"padded_vocab_size", padded},
                    {"pad_vocab_size_multiple", pad}, {"expand", expand},
                    {"residual_in_fp32", c.flag_or("residual_in_fp32", true)}});

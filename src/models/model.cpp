@@ -33,6 +33,12 @@ int64_t ConfigReader::count(const std::string& key) const {
   return static_cast<int64_t>(d);
 }
 
+int64_t ConfigReader::layers(const std::string& key) const {
+  const int64_t n = count(key);
+  if (n > kMaxLayers) error(key, fmt::format("{} layers is absurd (limit {})", n, kMaxLayers));
+  return n;
+}
+
 int64_t ConfigReader::count_or(const std::string& key, int64_t fallback) const {
   return has(key) ? count(key) : fallback;
 }

@@ -32,6 +32,9 @@ class ConfigReader {
 
   // A size or count: an integer in [1, 2^31).
   int64_t count(const std::string& key) const;
+  // A layer count: [1, kMaxLayers] (every layer is a subtree of modules, so 2^31 would exhaust memory).
+  static constexpr int64_t kMaxLayers = 4096;
+  int64_t layers(const std::string& key) const;
   int64_t count_or(const std::string& key, int64_t fallback) const;
   // A non-negative integer in [0, 2^31) (e.g. ids, optional widths).
   int64_t index_or(const std::string& key, int64_t fallback) const;

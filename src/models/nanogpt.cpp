@@ -10,7 +10,7 @@ namespace anatomy::models {
 namespace {
 
 Model build(const ConfigReader& c) {
-  const int64_t C = c.count("n_embd"), layers = c.count("n_layer"), heads = c.count("n_head"),
+  const int64_t C = c.count("n_embd"), layers = c.layers("n_layer"), heads = c.count("n_head"),
                 vocab = c.count("vocab_size"), block_size = c.count("block_size");
   check_heads(c, "n_embd", "n_head", nullptr, nullptr);
   const bool bias = c.flag_or("bias", true);  // GPTConfig default

@@ -47,7 +47,7 @@ class NemotronHForCausalLM : public nn::LanguageModel {
 };
 
 Model build(const ConfigReader& c) {
-  const int64_t d = c.count("hidden_size"), layers = c.count("num_hidden_layers"), vocab = c.count("vocab_size");
+  const int64_t d = c.count("hidden_size"), layers = c.layers("num_hidden_layers"), vocab = c.count("vocab_size");
   const std::string pattern = layer_pattern(c, layers);
   const auto n_of = [&](char ch) { return static_cast<int64_t>(std::count(pattern.begin(), pattern.end(), ch)); };
   const double eps = c.positive_or("layer_norm_epsilon", 1e-5);

@@ -1,5 +1,7 @@
 #include "models/registry.h"
 
+#include <set>
+
 #include "core/error.h"
 #include "models/families.h"
 #include "nn/module.h"
@@ -35,6 +37,24 @@ const Family& family_named(const std::string& model_type) {
   fail(ErrorKind::internal, "no registered family '" + model_type + "'");
 }
 
+namespace {
+
+// Every size is below 2^31 on its own; their products are bounded here so that no count or byte
+// total downstream can overflow (2^50 parameters is a thousand times the largest model today).
+void check_size(const Model& m, const std::string& file) {
+  constexpr uint64_t kMaxParams = uint64_t{1} << 50;
+  uint64_t total = 0;
+  std::set<const nn::Parameter*> seen;
+  for (const auto& ref : nn::parameter_slots(*m.root))
+    if (seen.insert(ref.param.get()).second) {
+      total += ref.param->value.numel();
+      if (ref.param->value.numel() > kMaxParams || total > kMaxParams)
+        fail_at(ErrorKind::config, file, ref.path, "the sizes multiply to more than 2^50 parameters: absurd");
+    }
+}
+
+}  // namespace
+
 Model build_model(const json& config, const std::string& file) {
   const ConfigReader c(config, file);
   const Family& family = family_for(c);
@@ -47,6 +67,7 @@ Model build_model(const json& config, const std::string& file) {
     m.dtype = *dtype;
   }
   nn::set_param_dtype(*m.root, m.dtype);
+  check_size(m, file);
   return m;
 }
 

@@ -185,7 +185,7 @@ Model build(const ConfigReader& c) {
   const int64_t heads = c.count_or("n_head", 8);
   const Sizes s{c.count("d_model"), c.count("ffn_hidden"), heads, c.positive_or("layer_norm_eps", 1e-12),
                 c.number_or("drop_prob", 0.1)};
-  const int64_t layers = c.count("n_layers"),
+  const int64_t layers = c.layers("n_layers"),
                 enc_vocab = c.count("enc_voc_size"), dec_vocab = c.count("dec_voc_size"),
                 max_len = c.count_or("max_len", 256);
   check_heads(c, "d_model", "n_head", nullptr, nullptr);

@@ -168,7 +168,7 @@ std::string layer_kinds(const ConfigReader& c, int64_t layers) {
 }
 
 Model build(const ConfigReader& c) {
-  const int64_t hidden = c.count("hidden_size"), layers = c.count("num_hidden_layers"),
+  const int64_t hidden = c.count("hidden_size"), layers = c.layers("num_hidden_layers"),
                 vocab = c.count("vocab_size"), heads = c.count("num_attention_heads");
   const std::string kinds = layer_kinds(c, layers);
   const auto n_hybrid = static_cast<int64_t>(std::count(kinds.begin(), kinds.end(), 'H'));

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
@@ -109,6 +111,36 @@ TEST(Gguf, TensorInfosAreValidated) {
   expect_bad(one("t", {4}, 64), "past the end");
   expect_bad(Bytes().header(2, 0).tensor("t", {4}, 0).tensor("t", {4}, 32).pad_to(32).data(64).s, "duplicate tensor");
   expect_bad(Bytes().header(2, 0).tensor("a", {16}, 0).tensor("b", {4}, 32).pad_to(32).data(96).s, "overlaps");
+}
+
+TEST(Gguf, DimensionsAndCountsThatLookNegative) {
+  auto one = [](std::vector<uint64_t> ne) { return Bytes().header(1, 0).tensor("t", std::move(ne), 0).pad_to(32).data(32).s; };
+  expect_bad(one({uint64_t{1} << 63}), "dimension");  // -2^63 as int64
+  expect_bad(one({4, UINT64_MAX}), "dimension");      // -1
+  expect_bad(Bytes().header(0, uint64_t{1} << 62).s, "n_kv");
+}
+
+TEST(Gguf, TokenizerMetadataIsChecked) {
+  auto strings = [](Bytes& b, const std::string& key, int n) -> Bytes& {
+    b.str(key).put<uint32_t>(9).put<uint32_t>(8).put<uint64_t>(static_cast<uint64_t>(n));
+    for (int i = 0; i < n; ++i) b.str(fmt::format("t{}", i));
+    return b;
+  };
+  auto i32s = [](Bytes& b, const std::string& key, int n) -> Bytes& {
+    b.str(key).put<uint32_t>(9).put<uint32_t>(5).put<uint64_t>(static_cast<uint64_t>(n));
+    for (int i = 0; i < n; ++i) b.put<int32_t>(0);
+    return b;
+  };
+  Bytes wrong_type = Bytes().header(0, 2);
+  strings(wrong_type, "tokenizer.ggml.tokens", 3);
+  expect_bad(i32s(wrong_type, "tokenizer.ggml.scores", 3).s, "the GGUF spec says");
+  Bytes short_types = Bytes().header(0, 2);
+  strings(short_types, "tokenizer.ggml.tokens", 3);
+  expect_bad(i32s(short_types, "tokenizer.ggml.token_type", 2).s, "2 entries for 3 tokens");
+  Bytes bos = Bytes().header(0, 2);
+  strings(bos, "tokenizer.ggml.tokens", 3);
+  expect_bad(bos.kv_u32("tokenizer.ggml.bos_token_id", 3).s, "not below the vocabulary size 3");
+  expect_bad(Bytes().header(0, 1).str("tokenizer.ggml.eos_token_id").put<uint32_t>(5).put<int32_t>(1).s, "spec says");
 }
 
 TEST(Gguf, NamesMapToHuggingFace) {

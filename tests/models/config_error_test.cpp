@@ -59,6 +59,20 @@ TEST(ConfigErrors, AbsurdValues) {
   c = llama();
   c["rms_norm_eps"] = -1;
   expect_config_error(c, "rms_norm_eps");
+  // Each size below 2^31 but too many layers, or sizes whose product is absurd: refused before
+  // a tree of billions of modules or an overflowing count is built.
+  c = llama();
+  c["num_hidden_layers"] = 4097;
+  expect_config_error(c, "num_hidden_layers");
+  expect_config_error({{"model_type", "gpt2"}, {"n_embd", 32}, {"n_layer", 4097}, {"n_head", 4}, {"vocab_size", 50}}, "n_layer");
+  expect_config_error({{"model_type", "mamba2"}, {"hidden_size", 32}, {"num_heads", 4}, {"head_dim", 16}, {"state_size", 8},
+                       {"n_groups", 2}, {"num_hidden_layers", 1 << 20}, {"vocab_size", 50}}, "num_hidden_layers");
+  c = llama();
+  c["hidden_size"] = (1 << 30);
+  c["intermediate_size"] = (1 << 30);
+  c["num_attention_heads"] = 1 << 20;
+  c["num_key_value_heads"] = 1 << 20;
+  expect_config_error(c, "2^50 parameters");
 }
 
 TEST(ConfigErrors, HybridPatterns) {

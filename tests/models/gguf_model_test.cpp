@@ -60,6 +60,28 @@ TEST(GgufModels, Llama) {
   expect_same_counts(tmp / "m.gguf", m);
 }
 
+TEST(GgufModels, AbsurdHyperParametersAreRefusedBeforeBuilding) {
+  test::TempDir tmp;
+  const Model m = build_model({{"model_type", "llama"}, {"hidden_size", 32}, {"intermediate_size", 48},
+                               {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                               {"vocab_size", 40}, {"tie_word_embeddings", true}}, "c");
+  auto with = [&](uint32_t blocks, uint32_t heads) {
+    write_gguf(tmp / "m.gguf", "llama", m, [&](io::GgufWriter& w) {
+      w.add_u32("llama.embedding_length", 32);
+      w.add_u32("llama.block_count", blocks);
+      w.add_u32("llama.feed_forward_length", 48);
+      w.add_u32("llama.attention.head_count", heads);
+      w.add_u32("llama.attention.head_count_kv", 2);
+    });
+  };
+  with(uint32_t{1} << 31, 4);
+  test::expect_error([&] { load_model(tmp / "m.gguf"); }, {tmp / "m.gguf", "num_hidden_layers", "2147483648"});
+  with(100000, 4);
+  test::expect_error([&] { load_model(tmp / "m.gguf"); }, {tmp / "m.gguf", "num_hidden_layers", "limit 4096"});
+  with(2, 0);
+  test::expect_error([&] { load_model(tmp / "m.gguf"); }, {tmp / "m.gguf", "num_attention_heads", "must be positive"});
+}
+
 TEST(GgufModels, Gpt2) {
   test::TempDir tmp;
   const Model m = build_model({{"model_type", "gpt2"}, {"n_embd", 32}, {"n_layer", 2}, {"n_head", 4},
