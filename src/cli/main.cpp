@@ -7,9 +7,11 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 int main(int argc, char** argv) {
   using namespace anatomy;
+  install_mapped_file_guard();
   CLI::App app{"anatomy: what is inside a language model, what it costs, where the time goes"};
   app.require_subcommand(1);
 

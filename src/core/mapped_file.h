@@ -26,6 +26,10 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Turns a SIGBUS inside a live mapping (the file was truncated after it was mapped) into one
+// error line naming the file and exit code 2. main() installs it once.
+void install_mapped_file_guard();
+
 // An open file read with pread; every read is checked against the file size.
 class FileReader {
  public:
