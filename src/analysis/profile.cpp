@@ -69,7 +69,7 @@ class Passes {
       for (uint64_t i = 0; i < t->numel(); ++i) t->data<int64_t>()[i] = static_cast<int64_t>((i * 7919 + 13) % vocab);
   }
 
-  int passes = 0;
+  int count() const { return passes_; }
 
   // Fills the cache with `context` tokens and remembers the recurrent state it leaves.
   double prefill_context() {
@@ -86,7 +86,7 @@ class Passes {
   }
 
   double pass(ops::Observer* observer) {
-    ++passes;
+    ++passes_;
     reset();
     const auto t0 = Clock::now();
     run(observer, ids_, last_logits_);
@@ -117,6 +117,7 @@ class Passes {
   Tensor context_ids_, ids_;
   int64_t base_past_ = 0;
   std::map<std::string, Tensor> snapshot_;
+  int passes_ = 0;
 };
 
 double median(std::vector<double> v) {
@@ -186,7 +187,7 @@ ProfileReport profile_model(const models::Model& model, const ProfileOptions& o)
       self[i].push_back(own[i]);
     }
   }
-  r.passes = passes.passes;
+  r.passes = passes.count();
   r.forward = stats_of(r.plain_s);
   r.instrumented = stats_of(r.instrumented_s);
   std::vector<double> paired;
