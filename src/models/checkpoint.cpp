@@ -27,16 +27,20 @@ template <class T, class Convert>
 void fill_as(T* out, int64_t n, uint64_t stream, float scale, bool ones, Convert convert) {
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
-    const uint64_t h = splitmix64(stream + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);  // SplitMix64, step i
+    const uint64_t h = splitmix64(stream + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);
     out[i] = convert(ones ? 1.0f : (static_cast<float>(h >> 40) * (2.0f / 16777216.0f) - 1.0f) * scale);
   }
 }
 
 void fill(Tensor& t, uint64_t stream, float scale, bool ones) {
   const auto n = static_cast<int64_t>(t.numel());
-  if (t.dtype() == DType::F32) fill_as(reinterpret_cast<float*>(t.raw()), n, stream, scale, ones, [](float v) { return v; });
-  else if (t.dtype() == DType::BF16) fill_as(reinterpret_cast<uint16_t*>(t.raw()), n, stream, scale, ones, [](float v) { return f32_to_bf16(v); });
-  else fill_as(reinterpret_cast<uint16_t*>(t.raw()), n, stream, scale, ones, [](float v) { return f32_to_f16(v); });
+  auto* half = reinterpret_cast<uint16_t*>(t.raw());
+  if (t.dtype() == DType::F32)
+    fill_as(reinterpret_cast<float*>(t.raw()), n, stream, scale, ones, [](float v) { return v; });
+  else if (t.dtype() == DType::BF16)
+    fill_as(half, n, stream, scale, ones, [](float v) { return f32_to_bf16(v); });
+  else
+    fill_as(half, n, stream, scale, ones, [](float v) { return f32_to_f16(v); });
 }
 
 }  // namespace
