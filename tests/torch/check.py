@@ -3,8 +3,9 @@
 
 Good files: the same random weights in every layout anatomy understands (zip and legacy
 serialization, a bare state_dict, HF pytorch_model.bin single and sharded, a tied head sharing its
-storage, bf16, nanoGPT's ckpt.pt with _orig_mod. prefixes and no config.json) must give the logits
-of the float64 reference forward of tests/golden/reference.py.
+storage, bf16, nanoGPT's ckpt.pt with _orig_mod. prefixes and no config.json, state_dicts of the
+encoder-decoder, GPT-2, Mamba2 and Zamba2 families) must give the logits of the float64
+reference forward of tests/golden/reference.py.
 
 Hostile files: each must be refused with exit code 2, one line on stderr naming the file and the
 reason, nothing on stdout, and no side effect (a __reduce__ that would run a shell command, a
@@ -128,6 +129,19 @@ def good_files():
     check_logits("nanoGPT ckpt.pt", os.path.join(d, "ckpt.pt"), nexp, ids=nids)
 
 
+def other_families():
+    """Bare state_dicts of other families (hyunwoongko's encoder-decoder best_model.pt layout among them)."""
+    for family in ("transformer_encdec", "gpt2", "mamba2", "zamba2"):
+        cfg = reference.CONFIGS[family]
+        W = reference.random_weights(reference.parameter_shapes(ANATOMY, folder(family + "_shapes"), family), seed=11)
+        vocab = cfg.get("vocab_size", cfg.get("dec_voc_size"))
+        ids = [i % vocab for i in IDS]
+        expected = reference.FORWARD[family](cfg, W, torch.tensor(ids)).numpy()
+        d = folder(family, cfg)
+        torch.save(f32(W), os.path.join(d, "best_model.pt"))
+        check_logits(f"{family} state_dict", os.path.join(d, "best_model.pt"), expected, ids=ids)
+
+
 def nano_shapes(cfg):
     """Stock nanoGPT (tied head) is not among reference.CONFIGS; anatomy lists its tensors."""
     d = folder("nano_shapes", cfg)
@@ -238,6 +252,7 @@ def hostile_files():
 
 
 good_files()
+other_families()
 hostile_files()
 if failures:
     sys.exit("FAILED:\n  " + "\n  ".join(failures))
