@@ -30,7 +30,7 @@ std::string summary(const Json& d, Format f) {
   const Json& c = d["ceilings"];
   std::string s = heading("Timing", f);
   s += fmt::format("- load: {} ms; first forward (cold caches, excluded): {} ms\n", ms(t["load_ms"]), ms(t["first_forward_ms"]));
-  if (d["options"]["decode"].get<bool>())
+  if (d["options"]["context"].get<int64_t>() > 0)
     s += fmt::format("- context prefill of {} tokens (setup, not profiled): {} ms\n", d["options"]["context"].get<int64_t>(),
                      ms(t["context_prefill_ms"]));
   s += fmt::format("- forward: median {} ms (p10 {}, p90 {}, spread {}%) over {} passes after {} warm-up passes; {:.1f} tokens/s\n",
@@ -136,7 +136,8 @@ std::string profile_command(const ProfileOptions& o) {
   if (f == Format::json) return doc.dump(2) + "\n";
 
   const std::string what = o.decode ? fmt::format("one decode step after {} cached tokens", o.context)
-                                    : fmt::format("prefill of {} tokens", tokens);
+                                    : fmt::format("prefill of {} tokens{}", tokens,
+                                                  o.context ? fmt::format(" after {} cached tokens", o.context) : "");
   std::string out = fmt::format("{} ({}), weights: {}\n{}, batch {}, {} threads\n\n", o.model, lm.model.architecture,
                                 w.description, what, o.batch, cpu::threads());
   return out + summary(doc, f) + class_table(doc, f) + block_table(doc, f) + type_table(doc, f) + slowest_table(doc, o.top, f);
