@@ -18,6 +18,7 @@ build: deps
 demo: build
 	./$(BUILD)/anatomy models
 	./$(BUILD)/anatomy inspect llama-3.2-1b
+	./$(BUILD)/anatomy profile gpt2 --tokens 64 --top 5
 
 # The full suite in Release, then the same suite under AddressSanitizer + UBSan, then a short
 # run of every libFuzzer target (seeded with fuzz/seeds and fuzz/regressions).
