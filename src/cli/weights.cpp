@@ -1,5 +1,6 @@
 #include "cli/weights.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -65,7 +66,11 @@ Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t
     return w;
   }
   models::map_weights(lm);
-  w.description = fmt::format("checkpoint {} (mapped, {})", lm.source, dtype_name(main_dtype(lm.model)));
+  const bool copied = std::any_of(lm.binding.begin(), lm.binding.end(),
+                                  [](const auto& b) { return !b.second->archive_entry.empty(); });
+  w.description = fmt::format("checkpoint {} ({}, {})", lm.source,
+                              copied ? "read into memory: zip storages cannot be mapped" : "mapped",
+                              dtype_name(main_dtype(lm.model)));
   if (c.cast_to) {
     w.owned = models::cast_weights(lm.model, *c.cast_to);
     models::bind_weights(lm.model, w.owned);
