@@ -1,6 +1,7 @@
 // profile_document: joins measured times to executed FLOPs and bytes, and divides by the ceilings.
 // Per module the self figures are used (time, FLOPs and bytes of its own ops, children excluded),
-// so that rows add up; blocks use inclusive figures.
+// so that rows add up; blocks use inclusive figures (and, besides their % of the GEMM peak, the
+// same roofline bound and ceiling as modules: a decode step's blocks are memory-bound).
 #include <algorithm>
 #include <map>
 
@@ -120,7 +121,8 @@ io::ordered_json profile_document(const ProfileReport& r, const Ceilings& ceil, 
     if (m.type == "ModuleList") list_depth = std::min(list_depth, m.depth);
   for (size_t i = 0; i < mods.size(); ++i) {
     if (parent[i] < 0 || mods[static_cast<size_t>(parent[i])].type != "ModuleList" || mods[i].depth != list_depth + 1) continue;
-    const double s = r.inclusive_s[i];
+    const double s = r.inclusive_s[i], bytes = static_cast<double>(mods[i].bytes);
+    const Efficiency e = efficiency(mods[i].flops, bytes, s, peak, bandwidth);
     blocks.push_back({{"index", static_cast<int>(blocks.size())},
                       {"path", mods[i].path},
                       {"type", mods[i].type},
@@ -129,8 +131,11 @@ io::ordered_json profile_document(const ProfileReport& r, const Ceilings& ceil, 
                       {"pct_of_forward", forward_s > 0 ? 100.0 * s / forward_s : 0.0},
                       {"flops", mods[i].flops},
                       {"flops_by_class", class_json(mods[i].by_class)},
+                      {"bytes", bytes},
                       {"gflops_per_s", s > 0 ? mods[i].flops / s / 1e9 : 0.0},
-                      {"pct_of_peak", s > 0 ? 100.0 * mods[i].flops / s / peak : 0.0}});
+                      {"pct_of_peak", s > 0 ? 100.0 * mods[i].flops / s / peak : 0.0},
+                      {"bound", e.bound},
+                      {"pct_of_ceiling", e.pct}});
   }
 
   struct TypeRow {

@@ -63,14 +63,16 @@ std::string class_table(const Json& d, Format f) {
 
 std::string block_table(const Json& d, Format f) {
   if (d["blocks"].empty()) return "";
-  Table t({"#", "block", "kind", "ms", "% fwd", "linear GF", "attn GF", "ssm GF", "conv GF", "other GF", "GFLOP/s", "% peak"},
-          {R, L, L, R, R, R, R, R, R, R, R, R});
+  Table t({"#", "block", "kind", "ms", "% fwd", "linear GF", "attn GF", "ssm GF", "conv GF", "other GF", "GFLOP/s", "% peak",
+           "bound", "% ceiling"},
+          {R, L, L, R, R, R, R, R, R, R, R, R, L, R});
   for (const auto& b : d["blocks"]) {
     const Json& c = b["flops_by_class"];
     const double main = c["linear"].get<double>() + c["attention"].get<double>() + c["ssm"].get<double>() + c["conv"].get<double>();
     t.add({std::to_string(b["index"].get<int>()), b["path"], b["kind"], ms(b["ms"]), pct(b["pct_of_forward"]),
            gf(c["linear"]), gf(c["attention"]), gf(c["ssm"]), gf(c["conv"]), gf(b["flops"].get<double>() - main),
-           fmt::format("{:.1f}", b["gflops_per_s"].get<double>()), pct(b["pct_of_peak"])});
+           fmt::format("{:.1f}", b["gflops_per_s"].get<double>()), pct(b["pct_of_peak"]), b["bound"],
+           pct(b["pct_of_ceiling"])});
   }
   return heading("Blocks (inclusive time, median)", f) + t.render(f) + "\n";
 }

@@ -185,7 +185,8 @@ TEST(ProfileDocument, Schema) {
   EXPECT_EQ(d["flops"]["by_class"].size(), static_cast<size_t>(ops::kOpClasses));
   for (const auto& b : d["blocks"])
     expect_keys(b, {{"index", f}, {"path", s}, {"type", s}, {"kind", s}, {"ms", f}, {"pct_of_forward", f}, {"flops", f},
-                    {"flops_by_class", o}, {"gflops_per_s", f}, {"pct_of_peak", f}});
+                    {"flops_by_class", o}, {"bytes", f}, {"gflops_per_s", f}, {"pct_of_peak", f}, {"bound", s},
+                    {"pct_of_ceiling", f}});
   for (const auto& t : d["types"])
     expect_keys(t, {{"type", s}, {"calls_per_pass", f}, {"self_ms", f}, {"self_pct_of_forward", f}, {"inclusive_ms", f},
                     {"mean_inclusive_ms", f}});
