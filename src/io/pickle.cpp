@@ -319,6 +319,8 @@ void Machine::persistent_id() {
   if (st == storage_types().end()) bad("persistent id names no storage type");
   if (key.kind != Kind::string || location.kind != Kind::string || numel.kind != Kind::integer || numel.integer < 0)
     bad("persistent id fields have the wrong types");
+  // 2^56 elements (≥ 64 PiB) bounds every byte size computed from it far below 2^64.
+  if (numel.integer > (int64_t{1} << 56)) bad(fmt::format("storage of {} elements is absurd", numel.integer));
   PickleValue s;
   s.kind = Kind::storage;
   s.dtype = st->second;

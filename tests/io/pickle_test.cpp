@@ -65,6 +65,9 @@ TEST(Pickle, RefusesWhatWouldRunCode) {
   expect_refused("ctorch\nFloatStorage\n)R."s, "cannot be called");
   expect_refused("K\x01)R."s, "not an allowed global");
   expect_refused("(X\x07\x00\x00\x00storageK\x01X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x06tQ."s, "names no storage type");
+  // numel 2^62: × 4 bytes would wrap to 0 and match an empty zip entry.
+  expect_refused("(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00"
+                 "cpu\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x40tQ."s, "absurd");
 }
 
 TEST(Pickle, RefusesMalformedStreams) {
