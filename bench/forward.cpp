@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "analysis/cost.h"
+#include "analysis/stats.h"
 #include "backend/cpu/gemm.h"
 #include "models/catalog.h"
 #include "models/checkpoint.h"
@@ -20,11 +21,6 @@ using namespace anatomy;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 models::Model model_with(const std::string& name, DType dtype) {
   io::json config = models::find_catalog(name)->config;
@@ -76,7 +72,7 @@ int main(int argc, char** argv) {
         if (s) decode.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
       }
     }
-    const double p = median(prefill), d = median(decode);
+    const double p = analysis::stats_of(prefill).median, d = analysis::stats_of(decode).median;
     std::printf("| %s %s | prefill T=%lld: %.2f s, %.1f tok/s, %.1f GFLOP/s | decode: %.1f ms/token, %.2f tok/s |\n",
                 name.c_str(), dtype_name(dtype), static_cast<long long>(T), p, static_cast<double>(T) / p, flops / p / 1e9, d * 1e3, 1.0 / d);
   }

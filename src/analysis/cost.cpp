@@ -29,9 +29,6 @@ uint64_t subtree_params(const nn::Module& m) {
   return n;
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 }  // namespace
 
@@ -113,10 +110,10 @@ CostReport analyze_cost(const models::Model& model, const CostOptions& o) {
   mem.kv_dtype = dtype_info(model.dtype).torch_name;
   const uint64_t kv_elem = dtype_info(model.dtype).block_bytes;
   for (const auto& [key, t] : state.tensors) {
-    if (ends_with(key, "k_cache") || ends_with(key, "v_cache"))
+    if (key.ends_with("k_cache") || key.ends_with("v_cache"))
       mem.kv_cache_per_token += static_cast<uint64_t>(t.dim(2) * t.dim(3)) * kv_elem;
-    else if (ends_with(key, "ssm_state")) mem.ssm_state += t.nbytes();
-    else if (ends_with(key, "conv_state")) mem.conv_state += t.nbytes();
+    else if (key.ends_with("ssm_state")) mem.ssm_state += t.nbytes();
+    else if (key.ends_with("conv_state")) mem.conv_state += t.nbytes();
   }
   mem.kv_cache = mem.kv_cache_per_token * static_cast<uint64_t>(o.batch * (o.context + o.tokens));
   mem.activation_peak = ctx.activations().peak;

@@ -1,5 +1,7 @@
 #include "analysis/device.h"
 
+#include "analysis/stats.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/stats.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/membench.h"
 #include "core/error.h"
@@ -51,8 +54,7 @@ double median_seconds(F&& f, int min_reps, double min_seconds) {
     f();
     times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return stats_of(std::move(times)).median;
 }
 
 GemmCeiling measure_gemm(DType dtype, int64_t m, int64_t n, int64_t k, const std::string& kind, bool quick) {

@@ -120,20 +120,7 @@ class Passes {
   int passes_ = 0;
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
-
-Stats stats_of(std::vector<double> s) {
-  ANATOMY_ASSERT(!s.empty());
-  std::sort(s.begin(), s.end());
-  // Nearest-rank percentiles: with few repeats they are actual observed times.
-  auto pct = [&](double p) { return s[static_cast<size_t>(p * static_cast<double>(s.size() - 1) + 0.5)]; };
-  return {pct(0.5), pct(0.1), pct(0.9), s.front(), s.back()};
-}
 
 void check_options(const ProfileOptions& o) {
   if (o.batch < 1) fail(ErrorKind::config, fmt::format("--batch {}: must be at least 1", o.batch));
@@ -192,10 +179,10 @@ ProfileReport profile_model(const models::Model& model, const ProfileOptions& o)
   r.instrumented = stats_of(r.instrumented_s);
   std::vector<double> paired;
   for (int i = 0; i < o.repeat; ++i) paired.push_back(r.instrumented_s[i] / r.plain_s[i] - 1);
-  r.overhead = median(paired);
+  r.overhead = stats_of(paired).median;
   for (size_t i = 0; i < n; ++i) {
-    r.inclusive_s.push_back(median(inclusive[i]));
-    r.self_s.push_back(median(self[i]));
+    r.inclusive_s.push_back(stats_of(inclusive[i]).median);
+    r.self_s.push_back(stats_of(self[i]).median);
   }
   return r;
 }

@@ -8,6 +8,7 @@
 
 #include "analysis/cost.h"
 #include "analysis/device.h"
+#include "analysis/stats.h"
 #include "models/model.h"
 
 namespace anatomy::analysis {
@@ -20,11 +21,6 @@ struct ProfileOptions {
   int warmup = 2;
   int repeat = 5;
 };
-
-struct Stats {
-  double median = 0, p10 = 0, p90 = 0, min = 0, max = 0;  // seconds
-};
-Stats stats_of(std::vector<double> seconds);
 
 struct ProfileReport {
   ProfileOptions options;

@@ -1,29 +1,23 @@
 #include "cli/weights.h"
 
 #include <algorithm>
-#include <map>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "analysis/guards.h"
+#include "analysis/params.h"
 #include "core/error.h"
 #include "models/checkpoint.h"
-#include "nn/module.h"
 
 namespace anatomy::cli {
 namespace {
 
+// The dtype holding most parameter bytes (from the parameter accounting `inspect` prints).
 DType main_dtype(const models::Model& model) {
-  std::map<DType, uint64_t> bytes;
-  std::set<const nn::Parameter*> seen;
-  for (const auto& ref : nn::parameter_slots(*model.root))
-    if (seen.insert(ref.param.get()).second) bytes[ref.param->value.dtype()] += ref.param->value.nbytes();
-  DType best = DType::F32;
-  uint64_t most = 0;
-  for (const auto& [d, b] : bytes)
-    if (b > most) best = d, most = b;
-  return best;
+  const auto by_dtype = analysis::count_params(model).by_dtype;
+  const auto most = std::max_element(by_dtype.begin(), by_dtype.end(),
+                                     [](const auto& a, const auto& b) { return a.second.bytes < b.second.bytes; });
+  return most == by_dtype.end() ? DType::F32 : *dtype_from_string(most->first);
 }
 
 }  // namespace

@@ -18,9 +18,6 @@ namespace anatomy::models {
 namespace fs = std::filesystem;
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 io::JsonOptions config_options() {
   io::JsonOptions o;
@@ -243,17 +240,17 @@ LoadedModel load_model(const std::string& source) {
   }
   if (fs::is_directory(p)) {
     load_folder(out, p);
-  } else if (ends_with(source, ".gguf")) {
+  } else if (source.ends_with(".gguf")) {
     load_gguf(out, source);
-  } else if (ends_with(source, ".safetensors.index.json")) {
+  } else if (source.ends_with(".safetensors.index.json")) {
     load_sharded(out, source, (p.parent_path() / "config.json").string());
-  } else if (ends_with(source, ".safetensors")) {
+  } else if (source.ends_with(".safetensors")) {
     load_safetensors(out, source, (p.parent_path() / "config.json").string());
-  } else if (ends_with(source, ".bin.index.json")) {
+  } else if (source.ends_with(".bin.index.json")) {
     load_torch_sharded(out, source, (p.parent_path() / "config.json").string());
   } else if (io::is_torch_checkpoint_name(source)) {
     load_torch(out, source);
-  } else if (ends_with(source, ".json")) {
+  } else if (source.ends_with(".json")) {
     load_config(out, source);
     out.format = "config.json";
   } else {
