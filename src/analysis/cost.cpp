@@ -110,10 +110,11 @@ CostReport analyze_cost(const models::Model& model, const CostOptions& o) {
   mem.kv_dtype = dtype_info(model.dtype).torch_name;
   const uint64_t kv_elem = dtype_info(model.dtype).block_bytes;
   for (const auto& [key, t] : state.tensors) {
-    if (key.ends_with("k_cache") || key.ends_with("v_cache"))
+    mem.engine_state += t.nbytes();
+    if (nn::is_kv_cache(key))
       mem.kv_cache_per_token += static_cast<uint64_t>(t.dim(2) * t.dim(3)) * kv_elem;
-    else if (key.ends_with("ssm_state")) mem.ssm_state += t.nbytes();
-    else if (key.ends_with("conv_state")) mem.conv_state += t.nbytes();
+    else if (key.ends_with(nn::kSsmState)) mem.ssm_state += t.nbytes();
+    else if (key.ends_with(nn::kConvState)) mem.conv_state += t.nbytes();
   }
   mem.kv_cache = mem.kv_cache_per_token * static_cast<uint64_t>(o.batch * (o.context + o.tokens));
   mem.activation_peak = ctx.activations().peak;

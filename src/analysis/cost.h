@@ -43,6 +43,7 @@ struct Memory {
   uint64_t ssm_state = 0;           // float32, batch sequences
   uint64_t conv_state = 0;          // float32, batch sequences
   uint64_t activation_peak = 0;     // float32 activations live at once in this engine's forward
+  uint64_t engine_state = 0;        // every cache and state as this engine allocates it (float32)
 };
 
 struct CostReport {

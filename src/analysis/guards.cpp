@@ -42,10 +42,7 @@ MemoryPlan plan_memory(const models::Model& model, const CostOptions& forward, d
       plan.weights += bytes_per_element > 0 ? static_cast<uint64_t>(bytes_per_element * static_cast<double>(ref.param->value.numel()))
                                             : ref.param->value.nbytes();
   const CostReport cost = analyze_cost(model, forward);
-  // The engine keeps its caches in f32 (the report's kv_cache is the model dtype's deployment view).
-  plan.state = cost.memory.kv_cache_per_token / dtype_info(model.dtype).block_bytes * 4 *
-                   static_cast<uint64_t>(forward.batch * (forward.context + forward.tokens)) +
-               cost.memory.ssm_state + cost.memory.conv_state;
+  plan.state = cost.memory.engine_state;
   plan.activations = cost.memory.activation_peak;
   return plan;
 }

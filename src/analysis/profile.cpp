@@ -18,8 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-bool is_kv_cache(const std::string& key) { return key.ends_with("k_cache") || key.ends_with("v_cache"); }
-
 // Stamps the start and end of every scope of one pass, in call order. On the cold pass it also
 // forwards everything to a cost collector; timed passes only read the clock.
 class ScopeTimer : public ops::Observer {
@@ -77,7 +75,7 @@ class Passes {
     run(nullptr, context_ids_, false);
     base_past_ = state_.past;
     for (const auto& [key, t] : state_.tensors)
-      if (!is_kv_cache(key)) {
+      if (!nn::is_kv_cache(key)) {
         Tensor copy = Tensor::empty(t.dtype(), t.shape());
         std::memcpy(copy.raw(), t.raw(), t.nbytes());
         snapshot_.emplace(key, std::move(copy));
@@ -104,7 +102,7 @@ class Passes {
   void reset() {
     state_.past = base_past_;
     for (auto& [key, t] : state_.tensors) {
-      if (is_kv_cache(key)) continue;
+      if (nn::is_kv_cache(key)) continue;
       auto it = snapshot_.find(key);
       if (it != snapshot_.end()) std::memcpy(t.raw(), it->second.raw(), t.nbytes());
       else std::memset(t.raw(), 0, t.nbytes());

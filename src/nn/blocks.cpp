@@ -85,7 +85,7 @@ Tensor Mamba2Mixer::forward(Run& run, const Tensor& u) const {
   const Tensor Cm = ops::slice_last(c, xbc, s.d_inner() + GN, GN).reshape({B, T, s.groups, s.state});
   dt = ops::activation(c, ops::add(c, dt, dt_bias->value), ops::Act::softplus);  // (B, T, H)
   const Tensor A = ops::neg_exp(c, A_log->value);
-  Tensor& state = run.state_tensor("ssm_state", {B, s.heads, s.head_dim, s.state});
+  Tensor& state = run.state_tensor(kSsmState, {B, s.heads, s.head_dim, s.state});
   const Tensor y = ops::ssm_scan(c, x, dt, A, Bm, Cm, D->value, state).reshape({B, T, s.d_inner()});
   return out_proj->call(run, "out_proj", norm->call(run, "norm", y, z));
 }
@@ -99,8 +99,8 @@ Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor
   const int64_t B = q.dim(0), T = q.dim(1), past = run.state.past;
   // Cached keys are stored rotated; the cache spans the state's whole token budget.
   const Shape cache{B, run.state.max_tokens, k.dim(2), k.dim(3)};
-  Tensor& k_cache = run.state_tensor("k_cache", cache);
-  Tensor& v_cache = run.state_tensor("v_cache", cache);
+  Tensor& k_cache = run.state_tensor(kKCache, cache);
+  Tensor& v_cache = run.state_tensor(kVCache, cache);
   ops::write_time(c, k_cache, k, past);
   ops::write_time(c, v_cache, v, past);
   ops::AttentionOptions o;

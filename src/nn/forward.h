@@ -13,6 +13,14 @@ namespace anatomy::nn {
 
 class Module;
 
+// What a module keeps in the state, by the name it asks for (the key is "<module path>.<name>").
+// KV caches are indexed by position: a pass writes its own slots. The others are recurrent.
+inline constexpr const char* kKCache = "k_cache";
+inline constexpr const char* kVCache = "v_cache";
+inline constexpr const char* kSsmState = "ssm_state";
+inline constexpr const char* kConvState = "conv_state";
+inline bool is_kv_cache(const std::string& key) { return key.ends_with(kKCache) || key.ends_with(kVCache); }
+
 struct State {
   State(int64_t batch, int64_t max_tokens) : batch(batch), max_tokens(max_tokens) {}
   int64_t batch, max_tokens;
@@ -28,7 +36,7 @@ class Run {
   bool last_logits_only = false;  // LM head on the last position only (generation)
   const Tensor* source_ids = nullptr;  // encoder input of encoder-decoder models (default: the ids)
 
-  std::string path() const;
+  const std::string& path() const { return path_; }
   // The state tensor `what` of the current module path (zeros on first use; meta in meta runs).
   Tensor& state_tensor(const std::string& what, const Shape& shape);
 
@@ -40,7 +48,10 @@ class Run {
  private:
   void enter(const std::string& name, const Module& m, const Tensor& in);
   void leave(const Tensor& out);
-  std::vector<std::string> path_;
+  // The joined module path, kept up to date on scope entry and exit (state lookups read it on
+  // every attention and Mamba call), and the length to restore on each exit.
+  std::string path_;
+  std::vector<size_t> path_lengths_;
 };
 
 }  // namespace anatomy::nn

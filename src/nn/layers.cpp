@@ -119,7 +119,7 @@ Tensor GatedRMSNorm::call(Run& run, const std::string& name, const Tensor& y, co
 }
 
 Tensor DepthwiseConv1d::forward(Run& run, const Tensor& x) const {
-  Tensor& state = run.state_tensor("conv_state", {x.dim(0), channels, kernel - 1});
+  Tensor& state = run.state_tensor(kConvState, {x.dim(0), channels, kernel - 1});
   return ops::causal_conv1d(run.ctx, x, weight->value, opt(bias), state);
 }
 

@@ -10,14 +10,8 @@ Tensor Module::forward(Run&, const Tensor&) const {
   fail(ErrorKind::unsupported, "module type " + type_ + " has no single-input forward");
 }
 
-std::string Run::path() const {
-  std::string p;
-  for (const auto& n : path_) p = join_path(p, n);
-  return p;
-}
-
 Tensor& Run::state_tensor(const std::string& what, const Shape& shape) {
-  const std::string key = join_path(path(), what);
+  const std::string key = join_path(path_, what);
   auto it = state.tensors.find(key);
   if (it == state.tensors.end())
     it = state.tensors.emplace(key, ctx.meta() ? Tensor::meta(DType::F32, shape) : Tensor::zeros(DType::F32, shape)).first;
@@ -26,13 +20,16 @@ Tensor& Run::state_tensor(const std::string& what, const Shape& shape) {
 }
 
 void Run::enter(const std::string& name, const Module& m, const Tensor& in) {
-  path_.push_back(name);
+  path_lengths_.push_back(path_.size());
+  if (!path_.empty()) path_ += '.';
+  path_ += name;
   if (ctx.observer()) ctx.observer()->begin_scope(name, m.type(), in.shape());
 }
 
 void Run::leave(const Tensor& out) {
   if (ctx.observer()) ctx.observer()->end_scope(out.shape());
-  path_.pop_back();
+  path_.resize(path_lengths_.back());
+  path_lengths_.pop_back();
 }
 
 std::shared_ptr<Parameter> Module::add_param(const std::string& name, Shape shape) {
