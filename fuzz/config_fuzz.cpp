@@ -3,18 +3,16 @@
 #include <string_view>
 
 #include "analysis/params.h"
-#include "core/error.h"
+#include "fuzz_input.h"
 #include "io/json.h"
 #include "models/registry.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   anatomy::io::JsonOptions options;
   options.allow_python_constants = true;
-  try {
+  return anatomy::fuzz::run_one([&] {
     const auto config = anatomy::io::parse_json(std::string_view(reinterpret_cast<const char*>(data), size), "config.json", options);
     const auto model = anatomy::models::build_model(config, "config.json");
     anatomy::analysis::count_params(model);
-  } catch (const anatomy::Error&) {
-  }
-  return 0;
+  });
 }

@@ -1,5 +1,6 @@
-// Fuzz inputs for readers that take a path: the bytes become an anonymous in-memory file
-// (memfd), named by /proc/self/fd/N, so each run costs no disk I/O and leaves nothing behind.
+// Shared by the fuzz targets: inputs for readers that take a path (the bytes become an anonymous
+// in-memory file, memfd, named by /proc/self/fd/N: no disk I/O, nothing left behind), and the rule
+// that a clear refusal is a correct outcome.
 #pragma once
 
 #include <sys/mman.h>
@@ -9,7 +10,20 @@
 #include <cstdint>
 #include <string>
 
+#include "core/error.h"
+
 namespace anatomy::fuzz {
+
+// Runs one input: an anatomy::Error is a clear refusal, the expected outcome for bad bytes;
+// anything else (a crash, another exception) escapes to libFuzzer as a bug.
+template <class F>
+int run_one(F&& parse) {
+  try {
+    parse();
+  } catch (const Error&) {
+  }
+  return 0;
+}
 
 class MemoryFile {
  public:

@@ -9,6 +9,29 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 
+namespace {
+
+// Options several commands share, described once.
+void add_model(CLI::App* cmd, std::string& model) {
+  cmd->add_option("model", model, "Model folder, .safetensors, .gguf, .pt/.bin, config.json or catalog name")->required();
+}
+void add_format(CLI::App* cmd, std::string& format) {
+  cmd->add_option("--format", format, "table | md | json")->capture_default_str();
+}
+void add_threads(CLI::App* cmd, int& threads) {
+  cmd->add_option("--threads", threads, "CPU threads (default: all cores)");
+}
+void add_synthetic(CLI::App* cmd, bool& random_weights, uint64_t& seed) {
+  cmd->add_flag("--random-weights", random_weights, "Synthetic weights even when the checkpoint has real ones");
+  cmd->add_option("--seed", seed, "Seed of the synthetic weights")->capture_default_str();
+}
+void add_guards(CLI::App* cmd, bool& force, bool& check_tensors) {
+  cmd->add_flag("--force", force, "Run even when the predicted memory exceeds what is available");
+  cmd->add_flag("--check-tensors", check_tensors, "Refuse weights holding NaN or Inf (names tensor and index)");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace anatomy;
   install_mapped_file_guard();
@@ -17,8 +40,8 @@ int main(int argc, char** argv) {
 
   cli::InspectOptions inspect;
   auto* ins = app.add_subcommand("inspect", "Config, parameters, tensors and sizes of a model (headers only)");
-  ins->add_option("model", inspect.model, "Model folder, .safetensors, .gguf, config.json or catalog name")->required();
-  ins->add_option("--format", inspect.format, "table | md | json")->capture_default_str();
+  add_model(ins, inspect.model);
+  add_format(ins, inspect.format);
   ins->add_option("--max-tensors", inspect.max_tensors, "Rows of the tensor table (0 = all)")->capture_default_str();
   ins->add_option("--tokens", inspect.tokens, "Forward cost of a prefill of T tokens (meta run, no weights needed)");
   ins->add_option("--context", inspect.context, "Tokens already cached: alone, one decode step after L tokens");
@@ -29,53 +52,48 @@ int main(int argc, char** argv) {
 
   cli::RunOptions runo;
   auto* run = app.add_subcommand("run", "One forward pass: next-token top-k probabilities");
-  run->add_option("model", runo.model, "Model folder, .safetensors, .gguf, config.json or catalog name")->required();
+  add_model(run, runo.model);
   run->add_option("--ids", runo.ids, "Comma-separated token ids")->required();
   run->add_option("--top-k", runo.top_k, "How many next tokens to show")->capture_default_str();
-  run->add_flag("--random-weights", runo.random_weights, "Synthetic weights even when the checkpoint has real ones");
-  run->add_option("--seed", runo.seed, "Seed of the synthetic weights")->capture_default_str();
+  add_synthetic(run, runo.random_weights, runo.seed);
   run->add_option("--dump-logits", runo.dump_logits, "Write all logits [1, T, V] as float32 .npy");
-  run->add_option("--format", runo.format, "table | md | json")->capture_default_str();
-  run->add_option("--threads", runo.threads, "CPU threads (default: all cores)");
-  run->add_flag("--force", runo.force, "Run even when the predicted memory exceeds what is available");
-  run->add_flag("--check-tensors", runo.check_tensors, "Refuse weights holding NaN or Inf (names tensor and index)");
+  add_format(run, runo.format);
+  add_threads(run, runo.threads);
+  add_guards(run, runo.force, runo.check_tensors);
 
   cli::ConvertOptions conv;
   auto* cvt = app.add_subcommand("convert", "Write the model as GGUF (llama.cpp's names and layouts)");
-  cvt->add_option("model", conv.model, "Model folder, .safetensors, config.json or catalog name")->required();
+  add_model(cvt, conv.model);
   cvt->add_option("--gguf", conv.gguf, "Output .gguf file")->required();
-  cvt->add_flag("--random-weights", conv.random_weights, "Synthetic weights even when the checkpoint has real ones");
-  cvt->add_option("--seed", conv.seed, "Seed of the synthetic weights")->capture_default_str();
+  add_synthetic(cvt, conv.random_weights, conv.seed);
   cvt->add_option("--dtype", conv.dtype, "dtype of synthetic weights: f32, f16, bf16")->capture_default_str();
 
   cli::ProfileOptions prof;
   auto* pro = app.add_subcommand("profile", "Time per module next to the FLOPs it executed, against this machine's ceilings");
-  pro->add_option("model", prof.model, "Model folder, .safetensors, .gguf, config.json or catalog name")->required();
+  add_model(pro, prof.model);
   pro->add_option("--tokens", prof.tokens, "Prefill length (default 128)");
   pro->add_flag("--decode", prof.decode, "Profile one decode step after --context cached tokens");
   pro->add_option("--context", prof.context, "Tokens in the cache before the profiled pass")->capture_default_str();
   pro->add_option("--batch", prof.batch, "Sequences in the batch")->capture_default_str();
   pro->add_option("--warmup", prof.warmup, "Warm-up passes, excluded from every figure")->capture_default_str();
   pro->add_option("--repeat", prof.repeat, "Timed passes (medians are reported)")->capture_default_str();
-  pro->add_option("--threads", prof.threads, "CPU threads (default: all cores)");
+  add_threads(pro, prof.threads);
   pro->add_option("--dtype", prof.dtype, "Run the weights in f32, bf16 or f16 (default: as stored)");
-  pro->add_flag("--random-weights", prof.random_weights, "Synthetic weights even when the checkpoint has real ones");
-  pro->add_option("--seed", prof.seed, "Seed of the synthetic weights")->capture_default_str();
+  add_synthetic(pro, prof.random_weights, prof.seed);
   pro->add_option("--top", prof.top, "Rows of the slowest-modules table")->capture_default_str();
-  pro->add_option("--format", prof.format, "table | md | json")->capture_default_str();
-  pro->add_flag("--force", prof.force, "Run even when the predicted memory exceeds what is available");
-  pro->add_flag("--check-tensors", prof.check_tensors, "Refuse weights holding NaN or Inf (names tensor and index)");
+  add_format(pro, prof.format);
+  add_guards(pro, prof.force, prof.check_tensors);
 
   cli::DeviceOptions dev;
   auto* dvc = app.add_subcommand("device", "The processor and its measured ceilings (GEMM FLOP/s, memory bandwidth)");
   dvc->add_flag("--calibrate", dev.calibrate, "Measure again even when cached");
   dvc->add_flag("--quick", dev.quick, "Small shapes and arrays (seconds; for tests, not a real ceiling)");
-  dvc->add_option("--threads", dev.threads, "CPU threads (default: all cores)");
-  dvc->add_option("--format", dev.format, "table | md | json")->capture_default_str();
+  add_threads(dvc, dev.threads);
+  add_format(dvc, dev.format);
 
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
-  mod->add_option("--format", models_format, "table | md | json")->capture_default_str();
+  add_format(mod, models_format);
 
   try {
     app.parse(argc, argv);
