@@ -85,10 +85,10 @@ int main(int argc, char** argv) {
   models::LoadedModel lm = models::load_model(dir);
   models::map_weights(lm);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto& root = static_cast<const nn::LanguageModel&>(*lm.model.root);
+  const nn::LanguageModel& root = *lm.model.root;
   const double flops = analysis::analyze_cost(lm.model, {.tokens = T}).total;
   for (int r = 0; r < 2; ++r) {
-    const ops::Context ctx(false);
+    const ops::Context ctx(backend::cpu());
     nn::State state(1, T);
     nn::Run run(ctx, state);
     t0 = std::chrono::steady_clock::now();

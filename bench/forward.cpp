@@ -11,7 +11,7 @@
 
 #include "analysis/cost.h"
 #include "analysis/stats.h"
-#include "backend/cpu/gemm.h"
+#include "backend/device.h"
 #include "models/catalog.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
@@ -42,16 +42,16 @@ int main(int argc, char** argv) {
   std::vector<DType> dtypes;
   if (which == "both") dtypes = {DType::F32, DType::BF16};
   else dtypes = {*dtype_from_string(which)};
-  cpu::set_threads(threads);
-  std::printf("threads %d, avx2 %d\n", cpu::threads(), cpu::have_avx2());
+  backend::set_threads(threads);
+  std::printf("threads %d, kernels %s\n", backend::threads(), backend::kernel_isa().c_str());
 
   for (DType dtype : dtypes) {
     const auto m = model_with(name, dtype);
-    const auto& lm = static_cast<const nn::LanguageModel&>(*m.root);
+    const nn::LanguageModel& lm = *m.root;
     const double flops = analysis::analyze_cost(m, {.tokens = T}).total;
     std::vector<double> prefill;
     for (int r = 0; r < 4; ++r) {  // first run is the warm-up
-      const ops::Context ctx(false);
+      const ops::Context ctx(backend::cpu());
       nn::State state(1, T + steps);
       nn::Run run(ctx, state);
       Tensor ids = Tensor::zeros(DType::I64, {1, T});
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     }
     std::vector<double> decode;
     {
-      const ops::Context ctx(false);
+      const ops::Context ctx(backend::cpu());
       nn::State state(1, 16 + steps + 1);
       nn::Run run(ctx, state);
       run.last_logits_only = true;

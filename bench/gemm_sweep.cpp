@@ -15,6 +15,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/cpu/gemm.h"
+#include "backend/device.h"
 
 using namespace anatomy;
 
@@ -36,7 +37,7 @@ double median_seconds(F&& f) {
 
 int main(int argc, char** argv) {
   const int64_t N = argc > 1 ? std::atoll(argv[1]) : 8192, K = argc > 2 ? std::atoll(argv[2]) : 2048;
-  cpu::set_threads(2);
+  backend::set_threads(2);
   openblas_set_num_threads(2);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);

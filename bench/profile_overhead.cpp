@@ -10,7 +10,7 @@
 #include <string>
 
 #include "analysis/profile.h"
-#include "backend/cpu/gemm.h"
+#include "backend/device.h"
 #include "models/catalog.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   const int64_t tokens = argc > 2 ? std::atoll(argv[2]) : 128;
   const DType dtype = *dtype_from_string(argc > 3 ? argv[3] : "F32");
   const int repeat = argc > 4 ? std::atoi(argv[4]) : 11;
-  cpu::set_threads(argc > 5 ? std::atoi(argv[5]) : 2);
+  backend::set_threads(argc > 5 ? std::atoi(argv[5]) : 2);
 
   auto model = models::build_model(models::find_catalog(name)->config, name);
   const auto weights = models::synthetic_weights(model, 1, dtype);
@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
   const double fastest_instr = *std::min_element(r.instrumented_s.begin(), r.instrumented_s.end());
   std::printf("| %s %s T=%lld, %d threads, %zu scopes/pass | forward %.1f ms (p10 %.1f, p90 %.1f) | "
               "overhead: paired median %+.2f%%, fastest/fastest %+.2f%% | sum of self %.1f ms: %+.2f%% |\n",
-              name.c_str(), dtype_name(dtype), static_cast<long long>(tokens), cpu::threads(), r.cost.modules.size(),
-              r.forward.median * 1e3, r.forward.p10 * 1e3, r.forward.p90 * 1e3, 100 * r.overhead,
+              name.c_str(), dtype_name(dtype), static_cast<long long>(tokens), backend::threads(), r.cost.modules.size(),
+              r.forward.median * 1e3, r.forward.p10 * 1e3, r.forward.p90 * 1e3, 100 * r.overhead.median,
               100 * (fastest_instr / fastest_plain - 1), sum_self * 1e3, 100 * (sum_self / r.forward.median - 1));
   return 0;
 }

@@ -32,18 +32,18 @@ uint64_t subtree_params(const nn::Module& m) {
 
 }  // namespace
 
-void CostCollector::begin_scope(const std::string& name, const std::string& type, const Shape& input) {
+void CostCollector::begin_scope(const std::string& name, const std::string& type, const Tensor& input) {
   ModuleCost m;
   m.path = stack_.empty() ? name : nn::join_path(r_.modules[stack_.back()].path, name);
   m.type = type;
   m.depth = static_cast<int>(stack_.size());
-  m.input = input;
+  m.input = input.shape();
   r_.modules.push_back(std::move(m));
   stack_.push_back(r_.modules.size() - 1);
 }
 
-void CostCollector::end_scope(const Shape& output) {
-  r_.modules[stack_.back()].output = output;
+void CostCollector::end_scope(const Tensor& output) {
+  r_.modules[stack_.back()].output = output.shape();
   stack_.pop_back();
 }
 
@@ -88,20 +88,20 @@ std::vector<int> module_parents(const std::vector<ModuleCost>& modules) {
 }
 
 CostReport analyze_cost(const models::Model& model, const CostOptions& o) {
-  const auto* lm = dynamic_cast<const nn::LanguageModel*>(model.root.get());
-  if (!lm) fail(ErrorKind::unsupported, model.architecture + ": no forward pass yet, so no cost analysis");
+  const nn::LanguageModel& lm = *model.root;
   if (o.batch < 1 || o.tokens < 1 || o.context < 0)
     fail(ErrorKind::config, "cost analysis needs batch ≥ 1, tokens ≥ 1 and context ≥ 0");
   CostReport r;
   r.options = o;
   CostCollector collector(r);
-  const ops::Context ctx(/*meta=*/true, &collector);
+  const auto meta = std::make_shared<backend::MetaBackend>();
+  const ops::Context ctx(meta, {&collector});
   nn::State state(o.batch, o.context + o.tokens);
   state.past = o.context;
   nn::Run run(ctx, state);
   run.last_logits_only = o.last_logits;
   const Tensor ids = Tensor::meta(DType::I64, {o.batch, o.tokens});
-  run.scope("", *lm, ids, [&] { return lm->forward_ids(run, ids); });
+  run.scope("", lm, ids, [&] { return lm.forward_ids(run, ids); });
 
   collector.finish(model);
 
@@ -117,7 +117,7 @@ CostReport analyze_cost(const models::Model& model, const CostOptions& o) {
     else if (key.ends_with(nn::kConvState)) mem.conv_state += t.nbytes();
   }
   mem.kv_cache = mem.kv_cache_per_token * static_cast<uint64_t>(o.batch * (o.context + o.tokens));
-  mem.activation_peak = ctx.activations().peak;
+  mem.activation_peak = meta->activations().peak;
   return r;
 }
 

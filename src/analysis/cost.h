@@ -63,8 +63,8 @@ CostReport analyze_cost(const models::Model& model, const CostOptions& options);
 class CostCollector : public ops::Observer {
  public:
   explicit CostCollector(CostReport& r) : r_(r) {}
-  void begin_scope(const std::string& name, const std::string& type, const Shape& input) override;
-  void end_scope(const Shape& output) override;
+  void begin_scope(const std::string& name, const std::string& type, const Tensor& input) override;
+  void end_scope(const Tensor& output) override;
   void op(const char* name, const ops::Cost& cost) override;
   void finish(const models::Model& model);
 

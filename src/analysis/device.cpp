@@ -17,8 +17,7 @@
 #include <fmt/format.h>
 
 #include "analysis/stats.h"
-#include "backend/cpu/gemm.h"
-#include "backend/cpu/membench.h"
+#include "backend/device.h"
 #include "core/error.h"
 #include "ops/ops.h"
 
@@ -61,7 +60,7 @@ GemmCeiling measure_gemm(DType dtype, int64_t m, int64_t n, int64_t k, const std
   Tensor x = Tensor::empty(DType::F32, {m, k});
   Tensor w = Tensor::zeros(dtype, {n, k});  // values do not change the time of a dense GEMM
   std::fill_n(x.data<float>(), x.numel(), 0.5f);
-  const ops::Context ctx(/*meta=*/false);
+  const ops::Context ctx(backend::cpu());
   const double s = median_seconds([&] { ops::linear(ctx, x, w, nullptr); }, quick ? 2 : 3, quick ? 0.0 : 0.3);
   return {dtype_name(dtype), m, n, k, kind, 2.0 * static_cast<double>(m * n * k) / s / 1e9};
 }
@@ -72,8 +71,8 @@ void measure_bandwidth(Ceilings& c, bool quick) {
   std::vector<float> a(static_cast<size_t>(n), 1.0f), b(static_cast<size_t>(n), 2.0f), d(static_cast<size_t>(n), 3.0f);
   volatile double sink = 0;
   const int reps = quick ? 2 : 10;
-  const double read_s = median_seconds([&] { sink = sink + cpu::stream_read(a.data(), n); }, reps, 0);
-  const double triad_s = median_seconds([&] { cpu::stream_triad(a.data(), b.data(), d.data(), 0.5f, n); }, reps, 0);
+  const double read_s = median_seconds([&] { sink = sink + backend::stream_read(a.data(), n); }, reps, 0);
+  const double triad_s = median_seconds([&] { backend::stream_triad(a.data(), b.data(), d.data(), 0.5f, n); }, reps, 0);
   c.read_gbs = 4.0 * static_cast<double>(n) / read_s / 1e9;
   c.triad_gbs = 12.0 * static_cast<double>(n) / triad_s / 1e9;
 }
@@ -135,6 +134,7 @@ const GemmCeiling& Ceilings::gemm_peak(DType dtype) const {
 }
 
 std::string Ceilings::source() const {
+  if (!from_file.empty()) return fmt::format("read from {} ($ANATOMY_CEILINGS; measured {})", from_file, measured_at);
   return fmt::format("measured on this machine {} by `anatomy device`{}", measured_at,
                      quick ? " (quick calibration: small shapes, not a real ceiling)" : "");
 }
@@ -142,7 +142,7 @@ std::string Ceilings::source() const {
 Processor detect_processor() {
   Processor p;
   p.logical_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  p.threads = cpu::threads();
+  p.threads = backend::threads();
   std::set<std::pair<std::string, std::string>> cores;
   std::string package, flags;
   std::istringstream info(read_text("/proc/cpuinfo"));
@@ -171,7 +171,7 @@ Processor detect_processor() {
   return p;
 }
 
-Ceilings measure_ceilings(bool quick) {
+Ceilings measure_ceilings(bool quick, Progress& progress) {
   Ceilings c;
   c.processor = detect_processor();
   c.build = build_id();
@@ -180,23 +180,25 @@ Ceilings measure_ceilings(bool quick) {
   // Large square, a prefill MLP projection (T = 128, 2048 → 8192) and a small batch that takes
   // the register-blocked half-precision path.
   const int64_t s = quick ? 4 : 1;
+  ProgressTask task(progress, quick ? "measuring ceilings (quick)" : "measuring this machine's ceilings", 10);
   for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
     c.gemm.push_back(measure_gemm(dtype, 2048 / s, 2048 / s, 2048 / s, "large square", quick));
     c.gemm.push_back(measure_gemm(dtype, 128 / s, 8192 / s, 2048 / s, "prefill projection", quick));
     c.gemm.push_back(measure_gemm(dtype, 16, 2048 / s, 2048 / s, "small batch", quick));
+    task.update(c.gemm.size() / 3 * 3);
   }
   measure_bandwidth(c, quick);
   return c;
 }
 
-Ceilings device_ceilings(bool recalibrate, bool quick) {
+Ceilings cached_ceilings(bool recalibrate, const std::function<Ceilings()>& measure) {
   const Processor p = detect_processor();
   const std::string build = build_id();
   const fs::path file = cache_file(p, build);
   if (!recalibrate && !file.empty() && fs::exists(file)) {
     try {
       Ceilings c = ceilings_from_json(io::load_json_file(file.string()));
-      if (c.build == build && c.processor.threads == p.threads) {
+      if (c.build == build && c.processor.threads == p.threads && !c.quick) {
         c.cache_file = file.string();
         c.from_cache = true;
         return c;
@@ -205,12 +207,30 @@ Ceilings device_ceilings(bool recalibrate, bool quick) {
       // A damaged cache file is replaced by a new measurement below.
     }
   }
-  Ceilings c = measure_ceilings(quick);
+  Ceilings c = measure();
+  if (c.quick) fail(ErrorKind::internal, "quick ceilings are never cached");
   if (!file.empty()) {
     save(c, file);
     if (fs::exists(file)) c.cache_file = file.string();
   }
   return c;
+}
+
+Ceilings device_ceilings(bool recalibrate, Progress& progress) {
+  if (const char* f = std::getenv("ANATOMY_CEILINGS"); f && *f) {
+    Ceilings c;
+    const io::json j = io::load_json_file(f);
+    try {
+      c = ceilings_from_json(j);
+    } catch (const std::exception&) {
+      fail(ErrorKind::format, fmt::format("{} ($ANATOMY_CEILINGS): not a ceilings document as `anatomy device --format json` "
+                                          "writes it", f));
+    }
+    if (c.quick) fail(ErrorKind::config, fmt::format("{} ($ANATOMY_CEILINGS): quick calibration results are not ceilings", f));
+    c.from_file = f;
+    return c;
+  }
+  return cached_ceilings(recalibrate, [&] { return measure_ceilings(false, progress); });
 }
 
 io::ordered_json to_json(const Ceilings& c) {

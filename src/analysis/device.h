@@ -3,10 +3,12 @@
 // (read and STREAM triad). Measuring takes seconds, so the result is cached per machine and build.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/progress.h"
 #include "io/json.h"
 
 namespace anatomy::analysis {
@@ -37,6 +39,7 @@ struct Ceilings {
   double read_gbs = 0, triad_gbs = 0;
   std::string cache_file;   // where it was loaded from or saved to; "" when not cached
   bool from_cache = false;
+  std::string from_file;    // $ANATOMY_CEILINGS, when the ceilings came from there
 
   // The best GEMM rate measured for weights of `dtype` (F32 for dtypes not measured).
   const GemmCeiling& gemm_peak(DType dtype) const;
@@ -45,9 +48,15 @@ struct Ceilings {
 };
 
 Processor detect_processor();
-Ceilings measure_ceilings(bool quick);
-// Cached ceilings of this machine and build; measured and cached when absent or when recalibrating.
-Ceilings device_ceilings(bool recalibrate, bool quick = false);
+// Measures now. Quick results (small shapes, seconds) are for tests and smoke runs: they are
+// never cached and never serve as the ceilings of a profile.
+Ceilings measure_ceilings(bool quick, Progress& progress = silent_progress());
+// The ceilings of this machine and build: $ANATOMY_CEILINGS when it names a ceilings file (e.g.
+// one written by `anatomy device --format json`; quick ones are refused), else the cache, else
+// measured (full shapes) and cached. `recalibrate` ignores the cache.
+Ceilings device_ceilings(bool recalibrate, Progress& progress = silent_progress());
+// The cache logic of device_ceilings with the measurement passed in (tests use a fake one).
+Ceilings cached_ceilings(bool recalibrate, const std::function<Ceilings()>& measure);
 
 io::ordered_json to_json(const Ceilings& c);
 Ceilings ceilings_from_json(const io::json& j);

@@ -1,7 +1,9 @@
 #include "analysis/guards.h"
 
+#include "backend/device.h"
+
+#include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -47,15 +49,7 @@ MemoryPlan plan_memory(const models::Model& model, const CostOptions& forward, d
   return plan;
 }
 
-uint64_t available_memory() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  uint64_t kb = 0;
-  std::string unit;
-  while (in >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb * 1024;
-  return 0;
-}
+uint64_t available_memory() { return backend::available_memory(); }
 
 void check_memory(const MemoryPlan& plan, const std::string& what, bool force) {
   const uint64_t available = available_memory();
@@ -66,10 +60,14 @@ void check_memory(const MemoryPlan& plan, const std::string& what, bool force) {
                    what, gib(plan.total()), gib(plan.weights), gib(plan.state), gib(plan.activations), gib(available)));
 }
 
-std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std::string>* skipped) {
+std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std::string>* skipped, Progress& progress) {
   std::vector<BadTensor> out;
   std::set<const nn::Parameter*> seen;
-  for (const auto& ref : nn::parameter_slots(*model.root)) {
+  const auto slots = nn::parameter_slots(*model.root);
+  ProgressTask task(progress, "scanning tensors for NaN/Inf", slots.size());
+  uint64_t done = 0;
+  for (const auto& ref : slots) {
+    task.update(++done);
     if (!seen.insert(ref.param.get()).second) continue;
     const Tensor& t = ref.param->value;
     if (t.is_meta()) fail(ErrorKind::internal, "check_tensors: " + ref.path + " has no data");
@@ -87,6 +85,45 @@ std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std
     if (bad.nans || bad.infs) out.push_back(bad);
   }
   return out;
+}
+
+namespace {
+
+class FirstNonFinite final : public ops::Observer {
+ public:
+  void begin_scope(const std::string& name, const std::string& type, const Tensor&) override {
+    path_.push_back(name);
+    types_.push_back(type);
+  }
+  void end_scope(const Tensor& out) override {
+    if (!found_ && out.device() == Device::cpu && out.dtype() == DType::F32 && out.is_contiguous()) {
+      const float* v = out.data<float>();
+      if (std::any_of(v, v + out.numel(), [](float x) { return !std::isfinite(x); })) {
+        std::string path;
+        for (const auto& p : path_) path = nn::join_path(path, p);
+        found_ = NonFiniteModule{path.empty() ? "(root)" : path, types_.back()};
+      }
+    }
+    path_.pop_back();
+    types_.pop_back();
+  }
+  void op(const char*, const ops::Cost&) override {}
+  const std::optional<NonFiniteModule>& found() const { return found_; }
+
+ private:
+  std::vector<std::string> path_, types_;
+  std::optional<NonFiniteModule> found_;
+};
+
+}  // namespace
+
+std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids) {
+  FirstNonFinite finder;
+  const ops::Context ctx(backend::cpu(), {&finder});
+  nn::State state(ids.dim(0), ids.dim(1));
+  nn::Run run(ctx, state);
+  run.scope("", *model.root, ids, [&] { return model.root->forward_ids(run, ids); });
+  return finder.found();
 }
 
 }  // namespace anatomy::analysis

@@ -3,10 +3,12 @@
 // and a scan of the weights for NaN and Inf.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "analysis/cost.h"
+#include "core/progress.h"
 #include "models/model.h"
 
 namespace anatomy::analysis {
@@ -32,6 +34,14 @@ struct BadTensor {
 };
 // Non-finite values in the bound weights (F32, F64, BF16, F16; other dtypes are listed in
 // `skipped`). Shared parameters are scanned once, under their canonical name.
-std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std::string>* skipped = nullptr);
+std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std::string>* skipped = nullptr,
+                                     Progress& progress = silent_progress());
+
+// Runs the forward of `ids` again (fresh state) and returns the path and type of the first module
+// whose output holds NaN or Inf — the innermost one, in execution order; nullopt when none does.
+struct NonFiniteModule {
+  std::string path, type;
+};
+std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids);
 
 }  // namespace anatomy::analysis

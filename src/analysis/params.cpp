@@ -58,28 +58,6 @@ std::map<const Module*, std::vector<std::string>> module_paths(const Module& roo
   return paths;
 }
 
-// "0–4, 6–10, 12" for layer names that are indices.
-std::string index_ranges(const std::vector<std::string>& names) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < names.size()) {
-    size_t j = i;
-    while (j + 1 < names.size() && std::stoll(names[j + 1]) == std::stoll(names[j]) + 1) ++j;
-    parts.push_back(j == i ? names[i] : names[i] + "–" + names[j]);
-    i = j + 1;
-  }
-  return fmt::format("{} layer{}: {}", names.size(), names.size() == 1 ? "" : "s", fmt::join(parts, ", "));
-}
-
-std::string commas(uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 // Walks the tree in order: modules outside layer stacks become one row each; a layer stack
 // (a ModuleList) becomes, per distinct layer structure, one layer by part and "× count".
 class Breakdown {
@@ -106,8 +84,8 @@ class Breakdown {
   void whole(const Module& m, const std::string& path, int depth) {
     const Tally t = count(m);
     if (t.params == 0 && t.tied_to.empty()) return;
-    rows_.push_back({path, m.type(), t.formula, t.params, depth,
-                     t.tied_to.empty() ? "" : "tied to " + t.tied_to + " (counted once)"});
+    rows_.push_back({.kind = depth == 0 ? ComponentRow::Kind::module : ComponentRow::Kind::part, .name = path,
+                     .type = m.type(), .formula = t.formula, .params = t.params, .depth = depth, .tied_to = t.tied_to});
   }
 
   std::string signature(const Module& m) const {
@@ -143,40 +121,38 @@ class Breakdown {
   }
 
   void layer_group(const Module& list, const std::string& path, const std::vector<std::string>& names, bool mixed) {
-    const Module& layer = *list.child(names[0]);
+    const Module& layer = *list.find_child(names[0]);
     const std::string label = kind(layer, mixed);
-    const std::string first = join_path(path, names[0]);
     const size_t header = rows_.size();
     rows_.push_back({});
     uint64_t per_layer = 0;
-    std::vector<std::pair<const Module*, std::string>> shared_children;
     for (const auto& [n, p] : layer.params())  // parameters held by the layer module itself
       if (counted_.insert(p.get()).second) per_layer += p->value.numel();
     for (const auto& [cname, child] : layer.children()) {
-      if (shared(*child)) {
-        shared_children.push_back({child.get(), join_path(first, cname)});
-        continue;
-      }
+      if (shared(*child)) continue;
       const size_t before = rows_.size();
       whole(*child, cname, 1);
       if (rows_.size() > before) per_layer += rows_.back().params;
     }
-    std::vector<ComponentRow> shared_rows;  // counted before the copies below can claim them
-    for (const auto& [m, spath] : shared_children) shared_block(*m, spath, shared_rows);
-    for (size_t i = 1; i < names.size(); ++i) count(*list.child(names[i]));  // identical copies
-    rows_[header] = {fmt::format("{}.{}, one layer", path, names[0]), label,
-                     "sum of the parts below", per_layer, 0, "same structure in " + index_ranges(names)};
-    rows_.push_back({fmt::format("{} × {}", label, names.size()), label,
-                     fmt::format("{} × {}", commas(per_layer), names.size()), per_layer * names.size(), 0, ""});
+    // Shared blocks of every layer in the group (Zamba2-2.7B alternates two), counted before the
+    // identical copies below can claim their parameters.
+    std::vector<ComponentRow> shared_rows;
+    for (const auto& name : names)
+      for (const auto& [cname, child] : list.find_child(name)->children())
+        if (shared(*child)) shared_block(*child, join_path(join_path(path, name), cname), shared_rows);
+    for (size_t i = 1; i < names.size(); ++i) count(*list.find_child(names[i]));  // identical copies
+    rows_[header] = {.kind = ComponentRow::Kind::layer, .name = join_path(path, names[0]), .type = label,
+                     .params = per_layer, .layers = names};
+    rows_.push_back({.kind = ComponentRow::Kind::stack, .name = path, .type = label,
+                     .params = per_layer * names.size(), .layers = names});
     rows_.insert(rows_.end(), shared_rows.begin(), shared_rows.end());
   }
 
   void shared_block(const Module& m, const std::string& path, std::vector<ComponentRow>& out) {
     if (!shared_done_.insert(&m).second) return;
     const Tally t = count(m);
-    const auto& users = paths_.at(&m);
-    out.push_back({path, m.type(), "sum of its parameters", t.params, 0,
-                   fmt::format("one object, applied in {} layers: {}", users.size(), fmt::join(users, ", "))});
+    out.push_back({.kind = ComponentRow::Kind::shared_block, .name = path, .type = m.type(), .params = t.params,
+                   .applied_at = paths_.at(&m)});
   }
 
   const Canonical& canonical_;
@@ -187,6 +163,32 @@ class Breakdown {
 };
 
 }  // namespace
+
+const char* component_kind_name(ComponentRow::Kind k) {
+  switch (k) {
+    case ComponentRow::Kind::module: return "module";
+    case ComponentRow::Kind::layer: return "layer";
+    case ComponentRow::Kind::part: return "part";
+    case ComponentRow::Kind::stack: return "stack";
+    case ComponentRow::Kind::shared_block: return "shared_block";
+  }
+  return "?";
+}
+
+std::string index_ranges(const std::vector<std::string>& names) {
+  const auto is_index = [](const std::string& n) { return !n.empty() && n.find_first_not_of("0123456789") == std::string::npos; };
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < names.size()) {
+    size_t j = i;
+    while (j + 1 < names.size() && is_index(names[j]) && is_index(names[j + 1]) &&
+           std::stoll(names[j + 1]) == std::stoll(names[j]) + 1)
+      ++j;
+    parts.push_back(j == i ? names[i] : names[i] + "–" + names[j]);
+    i = j + 1;
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
 
 ParamReport count_params(const models::Model& model) {
   ParamReport r;

@@ -22,14 +22,24 @@ struct TensorRow {
   std::vector<std::string> aliases;  // other paths of the same module object (shared blocks)
 };
 
+// One row of the per-component arithmetic. Facts only (the renderer words them): a plain module,
+// one layer of a stack standing for every layer of the same structure, a part of that layer, the
+// stack total (layer × count), or a shared block (one object applied under several paths).
 struct ComponentRow {
-  std::string name;     // "model.embed_tokens", "one block: self_attn", "blocks × 28"
+  enum class Kind { module, layer, part, stack, shared_block };
+  Kind kind = Kind::module;
+  std::string name;     // the module path ("model.embed_tokens"), the layer's path, or the part's name
   std::string type;     // module class
-  std::string formula;  // from the shapes: "3072×3072 + 1024×3072 + ..."
+  std::string formula;  // the parameter shapes: "3072×3072 + 1024×3072 + ..." (empty for sums)
   uint64_t params = 0;  // unique parameters this row adds (0 for a tied slot)
-  int depth = 0;        // 1 = detail of the block above
-  std::string note;     // "tied to model.embed_tokens.weight", "shared by layers 5, 11"
+  int depth = 0;        // 1 = part of the layer above
+  std::string tied_to;  // a tied slot: the canonical parameter it re-uses
+  std::vector<std::string> layers;      // layer and stack: the layer names with this structure
+  std::vector<std::string> applied_at;  // shared_block: every path it is applied under
 };
+const char* component_kind_name(ComponentRow::Kind k);
+// "0–4, 6–10, 12" for layer names that are indices.
+std::string index_ranges(const std::vector<std::string>& names);
 
 struct DTypeTotal {
   uint64_t count = 0, bytes = 0;

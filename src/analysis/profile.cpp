@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "backend/cpu/gemm.h"
+#include "backend/device.h"
 #include "core/error.h"
 #include "nn/module.h"
 
@@ -29,13 +29,13 @@ class ScopeTimer : public ops::Observer {
     begin_.reserve(scopes);
     end_.reserve(scopes);
   }
-  void begin_scope(const std::string& name, const std::string& type, const Shape& input) override {
+  void begin_scope(const std::string& name, const std::string& type, const Tensor& input) override {
     if (collector_) collector_->begin_scope(name, type, input);
     stack_.push_back(begin_.size());
     end_.emplace_back();
     begin_.push_back(Clock::now());
   }
-  void end_scope(const Shape& output) override {
+  void end_scope(const Tensor& output) override {
     end_[stack_.back()] = Clock::now();
     stack_.pop_back();
     if (collector_) collector_->end_scope(output);
@@ -59,8 +59,7 @@ class Passes {
  public:
   Passes(const nn::LanguageModel& lm, const ProfileOptions& o)
       : lm_(lm), state_(o.batch, o.context + o.tokens), last_logits_(o.decode) {
-    const auto& embed = nn::parameter_slots(lm).front().param->value;
-    const int64_t vocab = embed.dim(0);
+    const int64_t vocab = lm.vocab_size();
     context_ids_ = Tensor::empty(DType::I64, {o.batch, std::max<int64_t>(o.context, 1)});
     ids_ = Tensor::empty(DType::I64, {o.batch, o.tokens});
     for (Tensor* t : {&context_ids_, &ids_})
@@ -93,7 +92,7 @@ class Passes {
 
  private:
   void run(ops::Observer* observer, const Tensor& ids, bool last_logits) {
-    const ops::Context ctx(/*meta=*/false, observer);
+    const ops::Context ctx(backend::cpu(), observer ? std::vector<ops::Observer*>{observer} : std::vector<ops::Observer*>{});
     nn::Run r(ctx, state_);
     r.last_logits_only = last_logits;
     r.scope("", lm_, ids, [&] { return lm_.forward_ids(r, ids); });
@@ -129,15 +128,16 @@ void check_options(const ProfileOptions& o) {
   if (o.repeat < 1) fail(ErrorKind::config, fmt::format("--repeat {}: must be at least 1", o.repeat));
 }
 
-ProfileReport profile_model(const models::Model& model, const ProfileOptions& o) {
+ProfileReport profile_model(const models::Model& model, const ProfileOptions& o, Progress& progress) {
   check_options(o);
-  const auto* lm = dynamic_cast<const nn::LanguageModel*>(model.root.get());
-  if (!lm) fail(ErrorKind::unsupported, model.architecture + ": no forward pass yet, so nothing to profile");
+  const nn::LanguageModel& lm = *model.root;
+  lm.check_positions(o.context, o.tokens);
 
   ProfileReport r;
   r.options = o;
   r.cost.options = {o.batch, o.tokens, o.context, o.decode};
-  Passes passes(*lm, o);
+  Passes passes(lm, o);
+  ProgressTask task(progress, "profiling", static_cast<uint64_t>(1 + o.warmup + 2 * o.repeat));
   if (o.context > 0) r.context_prefill_s = passes.prefill_context();
 
   ScopeTimer timer;
@@ -151,6 +151,7 @@ ProfileReport profile_model(const models::Model& model, const ProfileOptions& o)
   for (int i = 0; i < o.warmup; ++i) {
     timer.start(n, nullptr);
     passes.pass(i % 2 ? &timer : nullptr);
+    task.update(static_cast<uint64_t>(passes.count()));
   }
 
   const std::vector<int> parent = module_parents(r.cost.modules);
@@ -161,6 +162,7 @@ ProfileReport profile_model(const models::Model& model, const ProfileOptions& o)
     timer.start(n, nullptr);
     r.instrumented_s.push_back(passes.pass(&timer));
     if (rep % 2 == 1) r.plain_s.push_back(passes.pass(nullptr));
+    task.update(static_cast<uint64_t>(passes.count()));
     if (timer.scopes() != n)
       fail(ErrorKind::internal, fmt::format("profile: pass {} opened {} scopes, the cold pass {}", rep, timer.scopes(), n));
     std::vector<double> own(n);
@@ -177,7 +179,7 @@ ProfileReport profile_model(const models::Model& model, const ProfileOptions& o)
   r.instrumented = stats_of(r.instrumented_s);
   std::vector<double> paired;
   for (int i = 0; i < o.repeat; ++i) paired.push_back(r.instrumented_s[i] / r.plain_s[i] - 1);
-  r.overhead = stats_of(paired).median;
+  r.overhead = stats_of(paired);
   for (size_t i = 0; i < n; ++i) {
     r.inclusive_s.push_back(stats_of(inclusive[i]).median);
     r.self_s.push_back(stats_of(self[i]).median);

@@ -9,6 +9,7 @@
 #include "analysis/cost.h"
 #include "analysis/device.h"
 #include "analysis/stats.h"
+#include "core/progress.h"
 #include "models/model.h"
 
 namespace anatomy::analysis {
@@ -32,14 +33,17 @@ struct ProfileReport {
   int passes = 0;                      // every forward run, cold and warm-up included
   Stats forward;                       // of plain_s: the forward time
   Stats instrumented;
-  double overhead = 0;  // median of the paired (instrumented − plain) / plain
+  // The paired (instrumented − plain) / plain ratios: their median is the overhead, their spread
+  // says whether it can be told from noise (a negative median within the spread is noise).
+  Stats overhead;
   std::vector<double> inclusive_s;  // per cost.modules entry: median over instrumented passes
   std::vector<double> self_s;
 };
 
 // Throws a config error naming the option when the options cannot be profiled.
 void check_options(const ProfileOptions& options);
-ProfileReport profile_model(const models::Model& model, const ProfileOptions& options);
+ProfileReport profile_model(const models::Model& model, const ProfileOptions& options,
+                            Progress& progress = silent_progress());
 
 // The profile as one JSON document (schema docs/profile.md): every figure the tables show, each
 // efficiency with the ceiling it divides by and where that ceiling came from.

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "analysis/profile.h"
-#include "backend/cpu/gemm.h"
+#include "backend/device.h"
 
 namespace anatomy::analysis {
 namespace {
@@ -164,7 +164,7 @@ io::ordered_json profile_document(const ProfileReport& r, const Ceilings& ceil, 
   return {{"schema", "anatomy.profile/1"},
           {"options",
            {{"batch", o.batch}, {"tokens", o.tokens}, {"decode", o.decode}, {"context", o.context},
-            {"warmup", o.warmup}, {"repeat", o.repeat}, {"threads", cpu::threads()}, {"weights_dtype", dtype_name(weights)}}},
+            {"warmup", o.warmup}, {"repeat", o.repeat}, {"threads", backend::threads()}, {"weights_dtype", dtype_name(weights)}}},
           {"ceilings",
            {{"gemm_gflops_per_s", gemm.gflops},
             {"gemm", fmt::format("{} GEMM, {}×{}×{} ({})", gemm.dtype, gemm.m, gemm.n, gemm.k, gemm.shape_kind)},
@@ -179,7 +179,10 @@ io::ordered_json profile_document(const ProfileReport& r, const Ceilings& ceil, 
             {"forward_ms", stats_json(r.forward)},
             {"instrumented_ms", stats_json(r.instrumented)},
             {"tokens_per_s", forward_s > 0 ? tokens / forward_s : 0.0},
-            {"overhead_pct", 100.0 * r.overhead},
+            {"overhead_pct", 100.0 * r.overhead.median},
+            {"overhead_spread_pct", {{"p10", 100.0 * r.overhead.p10}, {"p90", 100.0 * r.overhead.p90},
+                                     {"min", 100.0 * r.overhead.min}, {"max", 100.0 * r.overhead.max}}},
+            {"overhead_within_noise", r.overhead.p10 <= 0 && r.overhead.p90 >= 0},
             {"plain_passes_ms", ms_list(r.plain_s)},
             {"instrumented_passes_ms", ms_list(r.instrumented_s)},
             {"sum_of_self_ms", sum_self * kMs},

@@ -1,20 +1,30 @@
-// One function per anatomy command; main.cpp wires them to the command line.
+// One function per anatomy command; main.cpp wires them to the command line and validates every
+// option value first. Each command builds its document (JSON with a versioned schema) and renders
+// table and md from that document alone, so every format shows the same figures and the report
+// layer can read the documents. Nothing is printed before the whole result is ready; long work
+// reports to the progress sink.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
+#include "core/progress.h"
+#include "io/json.h"
+
 namespace anatomy::cli {
+
+inline constexpr const char* kVersion = "0.1.0";
 
 struct InspectOptions {
   std::string model;
   std::string format = "table";
-  size_t max_tensors = 0;  // 0 = all
+  int64_t max_tensors = 0;  // 0 = all
   // Forward cost (meta run): prefill of `tokens` after `context` cached tokens.
-  int64_t tokens = 0;      // 0: no cost analysis unless context is given
-  int64_t context = -1;    // -1: not given
+  int64_t tokens = 0;       // 0: not given (a decode step of 1 token with --context)
+  int64_t context = -1;     // -1: not given
   int64_t batch = 1;
-  std::string logits = "";  // all | last; default: all for prefill, last for decode
-  int depth = 3;           // rows of the module table (JSON has every module)
+  std::string logits;       // all | last; default: all for prefill, last for decode
+  int depth = 3;            // rows of the module table (JSON has every module)
   bool check_tensors = false;  // map the weights and scan them for NaN/Inf
 };
 
@@ -41,14 +51,14 @@ struct ConvertOptions {
 
 struct DeviceOptions {
   bool calibrate = false;
-  bool quick = false;  // small shapes: for tests, not a real ceiling
+  bool quick = false;  // small shapes: for tests, never cached, never a ceiling
   std::string format = "table";
   int threads = 0;
 };
 
 struct ProfileOptions {
   std::string model;
-  int64_t tokens = 0;  // 0: 128 for a prefill (a decode step is one token)
+  int64_t tokens = 0;  // 0: not given — 128, or the model's context when shorter (decode: 1)
   bool decode = false;
   int64_t context = 0;
   int64_t batch = 1;
@@ -58,18 +68,25 @@ struct ProfileOptions {
   std::string dtype;  // "" = as stored
   bool random_weights = false;
   uint64_t seed = 0;
-  size_t top = 20;
+  int64_t top = 20;
   std::string format = "table";
   bool force = false;
   bool check_tensors = false;
 };
 
-// Each returns the text to print (nothing is printed before the whole result is ready).
-std::string inspect_command(const InspectOptions& options);
+// The documents (schemas in docs/: inspect.md, profile.md; run, device and models in README).
+io::ordered_json inspect_document(const InspectOptions& options, Progress& progress);
+io::ordered_json run_document(const RunOptions& options, Progress& progress);
+io::ordered_json profile_document(const ProfileOptions& options, Progress& progress);
+io::ordered_json device_document(const DeviceOptions& options, Progress& progress);
+io::ordered_json models_document();
+
+// Each returns the text to print, rendered from its document in options.format.
+std::string inspect_command(const InspectOptions& options, Progress& progress);
 std::string models_command(const std::string& format);
-std::string run_command(const RunOptions& options);
-std::string convert_command(const ConvertOptions& options);
-std::string device_command(const DeviceOptions& options);
-std::string profile_command(const ProfileOptions& options);
+std::string run_command(const RunOptions& options, Progress& progress);
+std::string convert_command(const ConvertOptions& options, Progress& progress);
+std::string device_command(const DeviceOptions& options, Progress& progress);
+std::string profile_command(const ProfileOptions& options, Progress& progress);
 
 }  // namespace anatomy::cli

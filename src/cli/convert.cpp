@@ -10,13 +10,13 @@
 
 namespace anatomy::cli {
 
-std::string convert_command(const ConvertOptions& o) {
+std::string convert_command(const ConvertOptions& o, Progress& progress) {
   models::LoadedModel lm = models::load_model(o.model);
   io::NamedTensors synthetic;
   if (o.random_weights || !lm.has_weights()) {
     const auto dtype = dtype_from_string(o.dtype);
     if (!dtype) fail(ErrorKind::config, "--dtype: '" + o.dtype + "' is not one of f32, f16, bf16");
-    synthetic = models::synthetic_weights(lm.model, o.seed, *dtype);
+    synthetic = models::synthetic_weights(lm.model, o.seed, *dtype, 0.02f, progress);
     models::bind_weights(lm.model, synthetic);
   } else {
     models::map_weights(lm);

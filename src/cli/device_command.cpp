@@ -1,47 +1,63 @@
 // `anatomy device`: the processor and the measured ceilings every efficiency figure divides by.
+// The document is the ceilings' own JSON (the cache format); the tables are rendered from it.
 #include <fmt/format.h>
 
 #include "analysis/device.h"
-#include "backend/cpu/gemm.h"
+#include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/render.h"
 #include "core/error.h"
 
 namespace anatomy::cli {
 
-std::string device_command(const DeviceOptions& o) {
-  const Format f = parse_format(o.format);
-  if (o.threads < 0) fail(ErrorKind::config, "--threads must be positive");
-  cpu::set_threads(o.threads);
-  const analysis::Ceilings c = analysis::device_ceilings(o.calibrate, o.quick);
-  if (f == Format::json) return to_json(c).dump(2) + "\n";
+io::ordered_json device_document(const DeviceOptions& o, Progress& progress) {
+  backend::set_threads(o.threads);
+  // --quick measures small shapes now and never touches the cache: it is not a ceiling.
+  const analysis::Ceilings c = o.quick ? analysis::measure_ceilings(true, progress)
+                                       : analysis::device_ceilings(o.calibrate, progress);
+  io::ordered_json d = to_json(c);
+  d["kernel_isa"] = backend::kernel_isa();
+  return d;
+}
 
-  const analysis::Processor& p = c.processor;
+std::string device_command(const DeviceOptions& o, Progress& progress) {
+  const Format f = parse_format(o.format);
+  const io::ordered_json d = device_document(o, progress);
+  if (f == Format::json) return d.dump(2) + "\n";
+
+  const auto& p = d["processor"];
   std::string isa;
-  for (const auto& i : p.isa) isa += (isa.empty() ? "" : " ") + i;
+  for (const auto& i : p["isa"]) {
+    if (!isa.empty()) isa += ' ';
+    isa += i.get<std::string>();
+  }
   Table proc({"property", "value"});
-  proc.add({"processor", p.model});
-  proc.add({"logical CPUs", std::to_string(p.logical_cpus)});
-  proc.add({"physical cores", p.physical_cores > 0 ? std::to_string(p.physical_cores) : "unknown"});
-  proc.add({"threads used", std::to_string(p.threads)});
+  proc.add({"processor", p["model"]});
+  proc.add({"logical CPUs", std::to_string(p["logical_cpus"].get<int>())});
+  proc.add({"physical cores", p["physical_cores"].get<int>() > 0 ? std::to_string(p["physical_cores"].get<int>()) : "unknown"});
+  proc.add({"threads used", std::to_string(p["threads"].get<int>())});
   proc.add({"instruction sets", isa});
-  proc.add({"clock", p.max_mhz > 0 ? fmt::format("{:.0f} MHz ({})", p.max_mhz, p.clock_source) : "not readable"});
+  proc.add({"kernels dispatch to", d["kernel_isa"]});
+  proc.add({"clock", p["max_mhz"].get<double>() > 0 ? fmt::format("{:.0f} MHz ({})", p["max_mhz"].get<double>(), p["clock_source"].get<std::string>())
+                                                  : "not readable"});
 
   const auto r = Table::Align::right, l = Table::Align::left;
   Table gemm({"weights", "M", "N", "K", "shape", "GFLOP/s"}, {l, r, r, r, l, r});
-  for (const auto& g : c.gemm)
-    gemm.add({g.dtype, std::to_string(g.m), std::to_string(g.n), std::to_string(g.k), g.shape_kind, fmt::format("{:.1f}", g.gflops)});
+  for (const auto& g : d["gemm"])
+    gemm.add({g["dtype"], std::to_string(g["m"].get<int64_t>()), std::to_string(g["n"].get<int64_t>()),
+              std::to_string(g["k"].get<int64_t>()), g["shape"], fmt::format("{:.1f}", g["gflops"].get<double>())});
   Table mem({"probe", "GB/s"}, {l, r});
-  mem.add({"read (sum of a 256 MiB array)", fmt::format("{:.1f}", c.read_gbs)});
-  mem.add({"triad (a = b + s·c, 3 × 256 MiB)", fmt::format("{:.1f}", c.triad_gbs)});
+  mem.add({"read (sum of a large array)", fmt::format("{:.1f}", d["memory"]["read_gbs"].get<double>())});
+  mem.add({"triad (a = b + s·c)", fmt::format("{:.1f}", d["memory"]["triad_gbs"].get<double>())});
 
   std::string out = heading("Processor", f) + proc.render(f) + "\n";
   out += heading("GEMM ceilings (the engine's linear op, f32 activations)", f) + gemm.render(f) + "\n";
   out += heading("Memory bandwidth", f) + mem.render(f) + "\n";
-  out += fmt::format("Source: {}.\n", c.source());
-  out += c.cache_file.empty() ? "Not cached (no writable cache folder).\n"
-                              : fmt::format("{} {} (`anatomy device --calibrate` re-measures).\n",
-                                            c.from_cache ? "Read from the cache" : "Cached in", c.cache_file);
+  out += fmt::format("Source: {}.\n", d["source"].get<std::string>());
+  const std::string cache = d["cache_file"];
+  if (o.quick) out += "Quick calibration: not cached, never used as the ceilings of a profile.\n";
+  else if (cache.empty()) out += "Not cached (no writable cache folder).\n";
+  else out += fmt::format("{} {} (`anatomy device --calibrate` re-measures).\n", d["from_cache"].get<bool>() ? "Read from the cache" : "Cached in", cache);
   return out;
 }
 

@@ -1,25 +1,61 @@
 // anatomy — dissects, runs, profiles and trains transformer-family language models.
-// Exit codes: 0 success, 2 bad input (one line naming file and field), 1 internal failure.
+// Exit codes: 0 success, 2 bad input (one line naming the file and field, or the option), 1
+// internal failure. Every option value is validated here, before any work starts.
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/progress_bar.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/suggest.h"
 
 namespace {
+
+constexpr int64_t kMaxTokens = int64_t{1} << 24;  // a prefill or context far beyond any model's
+constexpr int64_t kMaxBatch = int64_t{1} << 16;
+
+// An integer option in [lo, hi]; the message names the range (CLI11 prefixes the option name).
+CLI::Validator in_range(int64_t lo, int64_t hi, const std::string& note = "") {
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        int64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size()) return fmt::format("'{}' is not an integer", s);
+        if (v < lo || v > hi) return fmt::format("{} is outside [{}, {}]{}", s, lo, hi, note);
+        return "";
+      },
+      fmt::format("in [{}, {}]", lo, hi));
+}
+
+CLI::Validator one_of(std::vector<std::string> values) {
+  return CLI::Validator(
+      [values](std::string& s) -> std::string {
+        for (const auto& v : values)
+          if (s == v) return "";
+        std::string list;
+        for (const auto& v : values) list += (list.empty() ? "" : ", ") + v;
+        return fmt::format("'{}' is not one of {}{}", s, list, anatomy::did_you_mean(s, values));
+      },
+      "");
+}
 
 // Options several commands share, described once.
 void add_model(CLI::App* cmd, std::string& model) {
   cmd->add_option("model", model, "Model folder, .safetensors, .gguf, .pt/.bin, config.json or catalog name")->required();
 }
 void add_format(CLI::App* cmd, std::string& format) {
-  cmd->add_option("--format", format, "table | md | json")->capture_default_str();
+  cmd->add_option("--format", format, "table | md | json")->capture_default_str()->check(one_of({"table", "md", "json"}));
 }
 void add_threads(CLI::App* cmd, int& threads) {
-  cmd->add_option("--threads", threads, "CPU threads (default: all cores)");
+  cmd->add_option("--threads", threads, "CPU threads (0 = all cores, the default)")->check(in_range(0, 4096, " (0 = all cores)"));
 }
 void add_synthetic(CLI::App* cmd, bool& random_weights, uint64_t& seed) {
   cmd->add_flag("--random-weights", random_weights, "Synthetic weights even when the checkpoint has real ones");
@@ -30,6 +66,37 @@ void add_guards(CLI::App* cmd, bool& force, bool& check_tensors) {
   cmd->add_flag("--check-tensors", check_tensors, "Refuse weights holding NaN or Inf (names tensor and index)");
 }
 
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n') c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+// An unknown command, with the nearest known ones.
+int unknown_command(const CLI::App& app, const std::string& name) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  std::fprintf(stderr, "anatomy: error: unknown command '%s'%s (anatomy --help lists them)\n", name.c_str(),
+               anatomy::did_you_mean(name, names).c_str());
+  return 2;
+}
+
+// "--tokenz" -> the options of the command being parsed that are close to it.
+std::string option_hint(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands())
+    for (const auto* opt : sub->get_options())
+      for (const auto& n : opt->get_lnames()) names.push_back("--" + n);
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) continue;
+    arg = arg.substr(0, arg.find('='));
+    if (std::find(names.begin(), names.end(), arg) == names.end() && arg != "--help") return anatomy::did_you_mean(arg, names);
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -37,24 +104,30 @@ int main(int argc, char** argv) {
   install_mapped_file_guard();
   CLI::App app{"anatomy: what is inside a language model, what it costs, where the time goes"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("anatomy ") + cli::kVersion);
 
   cli::InspectOptions inspect;
   auto* ins = app.add_subcommand("inspect", "Config, parameters, tensors and sizes of a model (headers only)");
   add_model(ins, inspect.model);
   add_format(ins, inspect.format);
-  ins->add_option("--max-tensors", inspect.max_tensors, "Rows of the tensor table (0 = all)")->capture_default_str();
-  ins->add_option("--tokens", inspect.tokens, "Forward cost of a prefill of T tokens (meta run, no weights needed)");
-  ins->add_option("--context", inspect.context, "Tokens already cached: alone, one decode step after L tokens");
-  ins->add_option("--batch", inspect.batch, "Sequences in the batch")->capture_default_str();
-  ins->add_option("--logits", inspect.logits, "all | last: positions the LM head computes (default: all for prefill)");
-  ins->add_option("--depth", inspect.depth, "Depth of the module table")->capture_default_str();
+  ins->add_option("--max-tensors", inspect.max_tensors, "Rows of the tensor table (0 = all)")->capture_default_str()
+      ->check(in_range(0, int64_t{1} << 40, " (0 = all)"));
+  ins->add_option("--tokens", inspect.tokens, "Forward cost of a prefill of T tokens (meta run, no weights needed)")
+      ->check(in_range(1, kMaxTokens));
+  ins->add_option("--context", inspect.context, "Tokens already cached: alone, one decode step after L tokens")
+      ->check(in_range(0, kMaxTokens));
+  ins->add_option("--batch", inspect.batch, "Sequences in the batch")->capture_default_str()->check(in_range(1, kMaxBatch));
+  ins->add_option("--logits", inspect.logits, "all | last: positions the LM head computes (default: all for prefill)")
+      ->check(one_of({"all", "last"}));
+  ins->add_option("--depth", inspect.depth, "Depth of the module table")->capture_default_str()->check(in_range(0, 64));
   ins->add_flag("--check-tensors", inspect.check_tensors, "Read the weights and report tensors holding NaN or Inf");
 
   cli::RunOptions runo;
   auto* run = app.add_subcommand("run", "One forward pass: next-token top-k probabilities");
   add_model(run, runo.model);
   run->add_option("--ids", runo.ids, "Comma-separated token ids")->required();
-  run->add_option("--top-k", runo.top_k, "How many next tokens to show")->capture_default_str();
+  run->add_option("--top-k", runo.top_k, "How many next tokens to show")->capture_default_str()
+      ->check(in_range(1, int64_t{1} << 31));
   add_synthetic(run, runo.random_weights, runo.seed);
   run->add_option("--dump-logits", runo.dump_logits, "Write all logits [1, T, V] as float32 .npy");
   add_format(run, runo.format);
@@ -66,28 +139,35 @@ int main(int argc, char** argv) {
   add_model(cvt, conv.model);
   cvt->add_option("--gguf", conv.gguf, "Output .gguf file")->required();
   add_synthetic(cvt, conv.random_weights, conv.seed);
-  cvt->add_option("--dtype", conv.dtype, "dtype of synthetic weights: f32, f16, bf16")->capture_default_str();
+  cvt->add_option("--dtype", conv.dtype, "dtype of synthetic weights: f32, f16, bf16")->capture_default_str()
+      ->check(one_of({"f32", "f16", "bf16"}));
 
   cli::ProfileOptions prof;
   auto* pro = app.add_subcommand("profile", "Time per module next to the FLOPs it executed, against this machine's ceilings");
   add_model(pro, prof.model);
-  pro->add_option("--tokens", prof.tokens, "Prefill length (default 128)");
+  pro->add_option("--tokens", prof.tokens, "Prefill length (default: 128, or the model's context when shorter)")
+      ->check(in_range(1, kMaxTokens));
   pro->add_flag("--decode", prof.decode, "Profile one decode step after --context cached tokens");
-  pro->add_option("--context", prof.context, "Tokens in the cache before the profiled pass")->capture_default_str();
-  pro->add_option("--batch", prof.batch, "Sequences in the batch")->capture_default_str();
-  pro->add_option("--warmup", prof.warmup, "Warm-up passes, excluded from every figure")->capture_default_str();
-  pro->add_option("--repeat", prof.repeat, "Timed passes (medians are reported)")->capture_default_str();
+  pro->add_option("--context", prof.context, "Tokens in the cache before the profiled pass")->capture_default_str()
+      ->check(in_range(0, kMaxTokens));
+  pro->add_option("--batch", prof.batch, "Sequences in the batch")->capture_default_str()->check(in_range(1, kMaxBatch));
+  pro->add_option("--warmup", prof.warmup, "Warm-up passes, excluded from every figure")->capture_default_str()
+      ->check(in_range(0, 1000));
+  pro->add_option("--repeat", prof.repeat, "Timed passes (medians are reported)")->capture_default_str()
+      ->check(in_range(1, 1000));
   add_threads(pro, prof.threads);
-  pro->add_option("--dtype", prof.dtype, "Run the weights in f32, bf16 or f16 (default: as stored)");
+  pro->add_option("--dtype", prof.dtype, "Run the weights in f32, bf16 or f16 (default: as stored)")
+      ->check(one_of({"f32", "bf16", "f16"}));
   add_synthetic(pro, prof.random_weights, prof.seed);
-  pro->add_option("--top", prof.top, "Rows of the slowest-modules table")->capture_default_str();
+  pro->add_option("--top", prof.top, "Rows of the slowest-modules table")->capture_default_str()
+      ->check(in_range(1, int64_t{1} << 20));
   add_format(pro, prof.format);
   add_guards(pro, prof.force, prof.check_tensors);
 
   cli::DeviceOptions dev;
   auto* dvc = app.add_subcommand("device", "The processor and its measured ceilings (GEMM FLOP/s, memory bandwidth)");
   dvc->add_flag("--calibrate", dev.calibrate, "Measure again even when cached");
-  dvc->add_flag("--quick", dev.quick, "Small shapes and arrays (seconds; for tests, not a real ceiling)");
+  dvc->add_flag("--quick", dev.quick, "Small shapes and arrays (seconds; for tests, never cached or used as a ceiling)");
   add_threads(dvc, dev.threads);
   add_format(dvc, dev.format);
 
@@ -95,20 +175,34 @@ int main(int argc, char** argv) {
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
   add_format(mod, models_format);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+  if (argc > 1 && argv[1][0] != '-') {
+    const auto subs = app.get_subcommands([&](const CLI::App* s) { return s->get_name() == argv[1]; });
+    if (subs.empty()) return unknown_command(app, argv[1]);
   }
   try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    std::fprintf(stderr, "anatomy: error: %s%s\n", one_line(e.what()).c_str(), option_hint(app, argc, argv).c_str());
+    return 2;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "anatomy: error: %s\n", one_line(e.what()).c_str());
+    return 2;
+  }
+  try {
+    cli::ProgressBar progress(isatty(STDERR_FILENO) == 1);
     std::string out;
-    if (*ins) out = cli::inspect_command(inspect);
+    if (*ins) out = cli::inspect_command(inspect, progress);
     else if (*mod) out = cli::models_command(models_format);
-    else if (*run) out = cli::run_command(runo);
-    else if (*cvt) out = cli::convert_command(conv);
-    else if (*pro) out = cli::profile_command(prof);
-    else if (*dvc) out = cli::device_command(dev);
+    else if (*run) out = cli::run_command(runo, progress);
+    else if (*cvt) out = cli::convert_command(conv, progress);
+    else if (*pro) out = cli::profile_command(prof, progress);
+    else if (*dvc) out = cli::device_command(dev, progress);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   } catch (const Error& e) {

@@ -8,7 +8,7 @@
 
 #include "analysis/device.h"
 #include "analysis/profile.h"
-#include "backend/cpu/gemm.h"
+#include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/render.h"
 #include "cli/weights.h"
@@ -21,8 +21,19 @@ using Json = io::ordered_json;
 constexpr auto R = Table::Align::right, L = Table::Align::left;
 
 std::string ms(double v) { return fmt::format("{:.3f}", v); }
-std::string gf(double flops) { return fmt::format("{:.3f}", flops / 1e9); }
 std::string pct(double v) { return fmt::format("{:.1f}", v); }
+
+// "-0.8 % (paired median; p10 -2.1 %, p90 +1.3 %): within the noise of the paired passes"
+std::string overhead(const Json& t) {
+  const Json& sp = t["overhead_spread_pct"];
+  std::string s = fmt::format("{:+.2f}% (median of paired instrumented/plain passes, interleaved; p10 {:+.2f}%, p90 {:+.2f}%)",
+                              t["overhead_pct"].get<double>(), sp["p10"].get<double>(), sp["p90"].get<double>());
+  if (t["overhead_within_noise"].get<bool>())
+    s += t["overhead_pct"].get<double>() < 0
+             ? ": negative as measured, and within the spread of the pairs — the profiler's cost is below this run's noise"
+             : ": within the spread of the pairs — the profiler's cost is below this run's noise";
+  return s;
+}
 
 std::string summary(const Json& d, Format f) {
   const Json& t = d["timing"];
@@ -36,11 +47,11 @@ std::string summary(const Json& d, Format f) {
   s += fmt::format("- forward: median {} ms (p10 {}, p90 {}, spread {}%) over {} passes after {} warm-up passes; {:.1f} tokens/s\n",
                    ms(fw["median"]), ms(fw["p10"]), ms(fw["p90"]), pct(fw["spread_pct"]), d["options"]["repeat"].get<int>(),
                    d["options"]["warmup"].get<int>(), t["tokens_per_s"].get<double>());
-  s += fmt::format("- profiler overhead: {:+.2f}% (median of paired instrumented/plain passes, interleaved; instrumented median {} ms)\n",
-                   t["overhead_pct"].get<double>(), ms(t["instrumented_ms"]["median"]));
+  s += fmt::format("- profiler overhead: {}; instrumented median {} ms\n", overhead(t), ms(t["instrumented_ms"]["median"]));
   s += fmt::format("- sum of module self times: {} ms, {:+.2f}% from the forward time\n", ms(t["sum_of_self_ms"]),
                    t["sum_error_pct"].get<double>());
-  s += fmt::format("- achieved: {:.1f} GFLOP/s = {}% of the {} peak\n\n", d["flops"]["gflops_per_s"].get<double>(),
+  const Unit rate = flop_rate_unit(d["flops"]["gflops_per_s"].get<double>() * 1e9);
+  s += fmt::format("- achieved: {} {} = {}% of the {} peak\n\n", rate.cell(d["flops"]["gflops_per_s"].get<double>() * 1e9), rate.name,
                    pct(d["flops"]["pct_of_peak"]), c["gemm"].get<std::string>());
   s += heading("Ceilings", f);
   s += fmt::format("- compute: {:.1f} GFLOP/s, {}\n- memory: {:.1f} GB/s read\n- balance: {:.1f} FLOP/byte (below it a module is memory-bound)\n",
@@ -55,23 +66,31 @@ std::string class_table(const Json& d, Format f) {
   const Json& by = d["flops"]["by_class"];
   double all = 0;
   for (const auto& [k, v] : by.items()) all += v.get<double>();
-  Table t({"class", "GFLOP", "share %"}, {L, R, R});
-  for (const auto& [k, v] : by.items()) t.add({k, gf(v), pct(all > 0 ? 100.0 * v.get<double>() / all : 0)});
-  t.add({"total", gf(all), "100.0"});
+  const Unit u = flop_unit(all);
+  Table t({"class", u.name, "share %"}, {L, R, R});
+  for (const auto& [k, v] : by.items()) t.add({k, u.cell(v), pct(all > 0 ? 100.0 * v.get<double>() / all : 0)});
+  t.add({"total", u.cell(all), "100.0"});
   return heading("FLOPs by class (executed in one pass)", f) + t.render(f) + "\n";
 }
 
 std::string block_table(const Json& d, Format f) {
   if (d["blocks"].empty()) return "";
-  Table t({"#", "block", "kind", "ms", "% fwd", "linear GF", "attn GF", "ssm GF", "conv GF", "other GF", "GFLOP/s", "% peak",
-           "bound", "% ceiling"},
+  double most = 0, fastest = 0;
+  for (const auto& b : d["blocks"]) {
+    most = std::max(most, b["flops"].get<double>());
+    fastest = std::max(fastest, b["gflops_per_s"].get<double>() * 1e9);
+  }
+  const Unit u = flop_unit(most), rate = flop_rate_unit(fastest);
+  const std::string short_name = u.name.substr(0, u.name.size() - 3);  // "GF", "MF", "kF", "F"
+  Table t({"#", "block", "kind", "ms", "% fwd", "linear " + short_name, "attn " + short_name, "ssm " + short_name,
+           "conv " + short_name, "other " + short_name, rate.name, "% peak", "bound", "% ceiling"},
           {R, L, L, R, R, R, R, R, R, R, R, R, L, R});
   for (const auto& b : d["blocks"]) {
     const Json& c = b["flops_by_class"];
     const double main = c["linear"].get<double>() + c["attention"].get<double>() + c["ssm"].get<double>() + c["conv"].get<double>();
     t.add({std::to_string(b["index"].get<int>()), b["path"], b["kind"], ms(b["ms"]), pct(b["pct_of_forward"]),
-           gf(c["linear"]), gf(c["attention"]), gf(c["ssm"]), gf(c["conv"]), gf(b["flops"].get<double>() - main),
-           fmt::format("{:.1f}", b["gflops_per_s"].get<double>()), pct(b["pct_of_peak"]), b["bound"],
+           u.cell(c["linear"]), u.cell(c["attention"]), u.cell(c["ssm"]), u.cell(c["conv"]), u.cell(b["flops"].get<double>() - main),
+           rate.cell(b["gflops_per_s"].get<double>() * 1e9), pct(b["pct_of_peak"]), b["bound"],
            pct(b["pct_of_ceiling"])});
   }
   return heading("Blocks (inclusive time, median)", f) + t.render(f) + "\n";
@@ -92,42 +111,51 @@ std::string slowest_table(const Json& d, size_t top, Format f) {
     return (*a)["self_ms"].get<double>() > (*b)["self_ms"].get<double>();
   });
   rows.resize(std::min(rows.size(), top));
-  Table t({"module", "type", "calls", "self ms", "GFLOP", "GFLOP/s", "GB/s", "bound", "% ceiling"}, {L, L, R, R, R, R, R, L, R});
+  double most = 0, fastest = 0;
+  for (const Json* m : rows) {
+    most = std::max(most, (*m)["self_flops"].get<double>());
+    fastest = std::max(fastest, (*m)["self_gflops_per_s"].get<double>() * 1e9);
+  }
+  const Unit u = flop_unit(most), rate = flop_rate_unit(fastest);
+  Table t({"module", "type", "calls", "self ms", u.name, rate.name, "GB/s", "bound", "% ceiling"}, {L, L, R, R, R, R, R, L, R});
   for (const Json* m : rows)
     t.add({(*m)["path"].get<std::string>().empty() ? "(root)" : (*m)["path"].get<std::string>(), (*m)["type"],
-           std::to_string((*m)["calls"].get<int>()), ms((*m)["self_ms"]), gf((*m)["self_flops"]),
-           fmt::format("{:.1f}", (*m)["self_gflops_per_s"].get<double>()), fmt::format("{:.1f}", (*m)["self_gb_per_s"].get<double>()),
+           std::to_string((*m)["calls"].get<int>()), ms((*m)["self_ms"]), u.cell((*m)["self_flops"]),
+           rate.cell((*m)["self_gflops_per_s"].get<double>() * 1e9), fmt::format("{:.1f}", (*m)["self_gb_per_s"].get<double>()),
            (*m)["bound"], pct((*m)["pct_of_ceiling"])});
   return heading(fmt::format("Slowest {} modules by self time", rows.size()), f) + t.render(f);
 }
 
 }  // namespace
 
-std::string profile_command(const ProfileOptions& o) {
-  const Format f = parse_format(o.format);
-  if (o.threads < 0) fail(ErrorKind::config, "--threads must be positive");
+Json profile_document(const ProfileOptions& o, Progress& progress) {
   if (o.decode && o.tokens > 0) fail(ErrorKind::config, "--decode profiles one new token: leave out --tokens");
-  if (o.tokens < 0) fail(ErrorKind::config, "--tokens must be positive");
-  const int64_t tokens = o.decode ? 1 : (o.tokens > 0 ? o.tokens : 128);
+  backend::set_threads(o.threads);
+  const auto t0 = std::chrono::steady_clock::now();
+  models::LoadedModel lm = models::load_model(o.model);
+  const nn::LanguageModel& root = *lm.model.root;
   analysis::ProfileOptions po;
   po.batch = o.batch;
-  po.tokens = tokens;
+  po.tokens = o.decode ? 1 : o.tokens;
+  if (po.tokens == 0) {  // the default prefill: 128 tokens, or what the model's context leaves
+    po.tokens = 128;
+    if (root.max_positions() > 0) po.tokens = std::min(po.tokens, root.max_positions() - o.context);
+    if (po.tokens < 1) root.check_positions(o.context, 1);
+  }
   po.decode = o.decode;
   po.context = o.context;
   po.warmup = o.warmup;
   po.repeat = o.repeat;
-  analysis::check_options(po);  // before loading anything
-  cpu::set_threads(o.threads);
+  analysis::check_options(po);
+  root.check_positions(po.context, po.tokens);  // before any weight is touched
 
-  const auto t0 = std::chrono::steady_clock::now();
-  models::LoadedModel lm = models::load_model(o.model);
   const WeightChoice choice = choose_weights(lm, o.random_weights, o.dtype);
   guard_memory(lm, choice, {po.batch, po.tokens, po.context, po.decode}, o.force);
-  const Weights w = prepare_weights(lm, choice, o.seed);
-  if (o.check_tensors) require_finite_weights(lm);
+  const Weights w = prepare_weights(lm, choice, o.seed, progress);
+  if (o.check_tensors) require_finite_weights(lm, progress);
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  const analysis::Ceilings ceilings = analysis::device_ceilings(false);
-  const analysis::ProfileReport report = analysis::profile_model(lm.model, po);
+  const analysis::Ceilings ceilings = analysis::device_ceilings(false, progress);
+  const analysis::ProfileReport report = analysis::profile_model(lm.model, po, progress);
 
   Json doc{{"schema", "anatomy.profile/1"}, {"model", o.model}, {"architecture", lm.model.architecture},
            {"weights", w.description}, {"synthetic_weights", w.synthetic}};
@@ -135,14 +163,23 @@ std::string profile_command(const ProfileOptions& o) {
   for (const auto& [k, v] : body.items())
     if (k != "schema") doc[k] = v;
   doc["timing"]["load_ms"] = load_ms;
-  if (f == Format::json) return doc.dump(2) + "\n";
+  return doc;
+}
 
-  const std::string what = o.decode ? fmt::format("one decode step after {} cached tokens", o.context)
-                                    : fmt::format("prefill of {} tokens{}", tokens,
-                                                  o.context ? fmt::format(" after {} cached tokens", o.context) : "");
-  std::string out = fmt::format("{} ({}), weights: {}\n{}, batch {}, {} threads\n\n", o.model, lm.model.architecture,
-                                w.description, what, o.batch, cpu::threads());
-  return out + summary(doc, f) + class_table(doc, f) + block_table(doc, f) + type_table(doc, f) + slowest_table(doc, o.top, f);
+std::string profile_command(const ProfileOptions& o, Progress& progress) {
+  const Format f = parse_format(o.format);
+  const Json doc = profile_document(o, progress);
+  if (f == Format::json) return doc.dump(2) + "\n";
+  const Json& opt = doc["options"];
+  const int64_t context = opt["context"], tokens = opt["tokens"];
+  const std::string what = opt["decode"].get<bool>()
+                               ? fmt::format("one decode step after {} cached tokens", context)
+                               : fmt::format("prefill of {} tokens{}", tokens,
+                                             context ? fmt::format(" after {} cached tokens", context) : "");
+  std::string out = fmt::format("{} ({}), weights: {}\n{}, batch {}, {} threads\n\n", o.model, doc["architecture"].get<std::string>(),
+                                doc["weights"].get<std::string>(), what, opt["batch"].get<int64_t>(), opt["threads"].get<int>());
+  return out + summary(doc, f) + class_table(doc, f) + block_table(doc, f) + type_table(doc, f) +
+         slowest_table(doc, static_cast<size_t>(o.top), f);
 }
 
 }  // namespace anatomy::cli

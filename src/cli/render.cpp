@@ -114,4 +114,19 @@ std::string heading(const std::string& title, Format format, int level) {
   return fmt::format("\n{}\n{}\n", title, std::string(width(title), level <= 1 ? '=' : '-'));
 }
 
+std::string Unit::cell(double v) const { return fmt::format("{:.3f}", v / divisor); }
+
+Unit flop_unit(double largest) {
+  if (largest >= 1e9) return {1e9, "GFLOP"};
+  if (largest >= 1e6) return {1e6, "MFLOP"};
+  if (largest >= 1e3) return {1e3, "kFLOP"};
+  return {1, "FLOP"};
+}
+
+Unit flop_rate_unit(double largest) {
+  Unit u = flop_unit(largest);
+  u.name += "/s";
+  return u;
+}
+
 }  // namespace anatomy::cli

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "io/json.h"
+
 namespace anatomy::cli {
 
 enum class Format { table, md, json };
@@ -29,5 +31,19 @@ class Table {
 };
 
 std::string heading(const std::string& title, Format format, int level = 2);
+
+// The unit of a column of FLOP counts or rates, chosen per table so that its largest value reads
+// ≥ 1 with three decimals (a tiny model shows MFLOP or kFLOP, not a column of 0.000).
+struct Unit {
+  double divisor = 1;
+  std::string name;  // "GFLOP", "MFLOP", "kFLOP", "FLOP"
+  std::string cell(double v) const;  // "12.345"
+};
+Unit flop_unit(double largest);
+Unit flop_rate_unit(double largest);  // "GFLOP/s", …
+
+// The words for a config fact (docs/inspect.md): objects such as attention, ffn, norm, rope become
+// a sentence; plain values print as they are.
+std::string describe_config(const std::string& key, const std::string& model_type, const io::ordered_json& value);
 
 }  // namespace anatomy::cli

@@ -1,12 +1,14 @@
 // `anatomy run MODEL --ids 1,2,3`: one forward pass on real weights (or deterministic synthetic
-// ones), the next-token top-k, and optionally every logit as a .npy file.
+// ones), the next-token top-k, and optionally every logit as a .npy file. The document
+// (anatomy.run/2) is built first; the table is rendered from it.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
 #include <fmt/format.h>
 
-#include "backend/cpu/gemm.h"
+#include "analysis/guards.h"
+#include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/render.h"
 #include "cli/weights.h"
@@ -17,6 +19,8 @@
 
 namespace anatomy::cli {
 namespace {
+
+using Json = io::ordered_json;
 
 std::vector<int64_t> parse_ids(const std::string& text, int64_t vocab) {
   std::vector<int64_t> ids;
@@ -38,35 +42,40 @@ std::vector<int64_t> parse_ids(const std::string& text, int64_t vocab) {
   return ids;
 }
 
+// Names the module where the values first went non-finite, so the user knows where to look.
+[[noreturn]] void non_finite_logits(const models::LoadedModel& lm, const Tensor& input, int64_t first) {
+  const auto where = analysis::first_non_finite_module(lm.model, input);
+  const std::string origin = where ? fmt::format("; the first module whose output holds NaN or Inf is {} ({})", where->path, where->type)
+                                   : "";
+  fail(ErrorKind::format, fmt::format("{}: the logits are not finite (first at vocabulary id {}){}; --check-tensors scans "
+                                      "the weights for NaN and Inf", lm.source, first, origin));
+}
+
 }  // namespace
 
-std::string run_command(const RunOptions& o) {
-  const Format f = parse_format(o.format);
-  if (o.threads < 0) fail(ErrorKind::config, "--threads must be positive");
-  cpu::set_threads(o.threads);
+Json run_document(const RunOptions& o, Progress& progress) {
+  backend::set_threads(o.threads);
   models::LoadedModel lm = models::load_model(o.model);
-  const auto* root = dynamic_cast<const nn::LanguageModel*>(lm.model.root.get());
-  if (!root) fail(ErrorKind::unsupported, lm.model.architecture + ": no forward pass yet");
-  const auto& embed_shape = nn::parameter_slots(*lm.model.root).front().param->value.shape();
-  const std::vector<int64_t> ids = parse_ids(o.ids, embed_shape[0]);
+  const nn::LanguageModel& root = *lm.model.root;
+  const std::vector<int64_t> ids = parse_ids(o.ids, root.vocab_size());
+  const auto T = static_cast<int64_t>(ids.size());
+  root.check_positions(0, T);
 
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
-  guard_memory(lm, choice, {.tokens = static_cast<int64_t>(ids.size())}, o.force);
-  const Weights w = prepare_weights(lm, choice, o.seed);
-  if (o.check_tensors) require_finite_weights(lm);
-  const std::string& weights = w.description;
+  guard_memory(lm, choice, {.tokens = T}, o.force);
+  const Weights w = prepare_weights(lm, choice, o.seed, progress);
+  if (o.check_tensors) require_finite_weights(lm, progress);
 
-  const auto T = static_cast<int64_t>(ids.size());
   Tensor input = Tensor::empty(DType::I64, {1, T});
   std::copy(ids.begin(), ids.end(), input.data<int64_t>());
-  const ops::Context ctx(/*meta=*/false);
+  const ops::Context ctx(backend::cpu());
   nn::State state(1, T);
   nn::Run run(ctx, state);
-  const Tensor logits = root->forward_ids(run, input);  // (1, T, V)
+  const Tensor logits = root.forward_ids(run, input);  // (1, T, V)
   const int64_t V = logits.dim(-1);
   const float* last = logits.data<float>() + (T - 1) * V;
   for (int64_t i = 0; i < V; ++i)
-    if (!std::isfinite(last[i])) fail(ErrorKind::internal, fmt::format("logit {} is not finite", i));
+    if (!std::isfinite(last[i])) non_finite_logits(lm, input, i);
 
   const double mx = *std::max_element(last, last + V);
   double sum = 0;
@@ -77,20 +86,29 @@ std::string run_command(const RunOptions& o) {
   std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) { return last[a] > last[b]; });
   if (!o.dump_logits.empty()) io::write_npy(o.dump_logits, logits);
 
-  io::ordered_json top = io::ordered_json::array();
-  Table t({"rank", "token id", "logit", "probability"}, {Table::Align::right, Table::Align::right, Table::Align::right, Table::Align::right});
+  Json top = Json::array();
   for (int64_t r = 0; r < k; ++r) {
     const int64_t id = order[r];
-    const double p = std::exp(last[id] - mx) / sum;
-    top.push_back({{"id", id}, {"logit", last[id]}, {"probability", p}});
-    t.add({std::to_string(r + 1), std::to_string(id), fmt::format("{:.6f}", last[id]), fmt::format("{:.6f}", p)});
+    top.push_back({{"id", id}, {"logit", last[id]}, {"probability", std::exp(last[id] - mx) / sum}});
   }
-  if (f == Format::json)
-    return io::ordered_json{{"schema", "anatomy.run/1"}, {"model", lm.model.architecture}, {"weights", weights},
-                            {"ids", ids}, {"top", top}}
-               .dump(2) + "\n";
-  return fmt::format("{} ({}), weights: {}\nids: {}\n", o.model, lm.model.architecture, weights, o.ids) +
-         heading(fmt::format("Next token after position {}: top {}", T - 1, k), f) + t.render(f);
+  return {{"schema", "anatomy.run/2"}, {"model", o.model}, {"architecture", lm.model.architecture},
+          {"weights", w.description}, {"synthetic_weights", w.synthetic}, {"ids", ids}, {"position", T - 1},
+          {"top", top}};
+}
+
+std::string run_command(const RunOptions& o, Progress& progress) {
+  const Format f = parse_format(o.format);
+  const Json d = run_document(o, progress);
+  if (f == Format::json) return d.dump(2) + "\n";
+  const auto R = Table::Align::right;
+  Table t({"rank", "token id", "logit", "probability"}, {R, R, R, R});
+  int rank = 0;
+  for (const auto& e : d["top"])
+    t.add({std::to_string(++rank), std::to_string(e["id"].get<int64_t>()), fmt::format("{:.6f}", e["logit"].get<double>()),
+           fmt::format("{:.6f}", e["probability"].get<double>())});
+  return fmt::format("{} ({}), weights: {}\nids: {}\n", o.model, d["architecture"].get<std::string>(),
+                     d["weights"].get<std::string>(), o.ids) +
+         heading(fmt::format("Next token after position {}: top {}", d["position"].get<int64_t>(), rank), f) + t.render(f);
 }
 
 }  // namespace anatomy::cli

@@ -48,12 +48,12 @@ void guard_memory(const models::LoadedModel& lm, const WeightChoice& c, const an
   analysis::check_memory(plan, lm.source, force);
 }
 
-Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t seed) {
+Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t seed, Progress& progress) {
   Weights w;
   if (c.synthetic) {
     w.synthetic = true;
     w.dtype = c.synthetic_dtype;
-    w.owned = models::synthetic_weights(lm.model, seed, w.dtype);
+    w.owned = models::synthetic_weights(lm.model, seed, w.dtype, 0.02f, progress);
     models::bind_weights(lm.model, w.owned);
     w.description = fmt::format("synthetic (seed {}, {}): timings valid; predictions and quality figures meaningless", seed,
                                 dtype_name(w.dtype));
@@ -66,7 +66,7 @@ Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t
                               copied ? "read into memory: zip storages cannot be mapped" : "mapped",
                               dtype_name(main_dtype(lm.model)));
   if (c.cast_to) {
-    w.owned = models::cast_weights(lm.model, *c.cast_to);
+    w.owned = models::cast_weights(lm.model, *c.cast_to, progress);
     models::bind_weights(lm.model, w.owned);
     w.description = fmt::format("checkpoint {} (converted to {} in memory)", lm.source, dtype_name(*c.cast_to));
   }
@@ -74,8 +74,8 @@ Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t
   return w;
 }
 
-void require_finite_weights(const models::LoadedModel& lm) {
-  const auto bad = analysis::check_tensors(lm.model);
+void require_finite_weights(const models::LoadedModel& lm, Progress& progress) {
+  const auto bad = analysis::check_tensors(lm.model, nullptr, progress);
   if (bad.empty()) return;
   std::string list;
   for (size_t i = 0; i < bad.size() && i < 5; ++i)

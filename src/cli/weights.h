@@ -8,6 +8,7 @@
 #include <string>
 
 #include "analysis/cost.h"
+#include "core/progress.h"
 #include "io/safetensors.h"
 #include "models/loader.h"
 
@@ -31,9 +32,9 @@ struct Weights {
   std::string description;    // one line for the report
   io::NamedTensors owned;     // synthetic or converted tensors the model points into
 };
-Weights prepare_weights(models::LoadedModel& loaded, const WeightChoice& choice, uint64_t seed);
+Weights prepare_weights(models::LoadedModel& loaded, const WeightChoice& choice, uint64_t seed, Progress& progress);
 
 // Fails naming every tensor with NaN or Inf (name, first index, counts).
-void require_finite_weights(const models::LoadedModel& loaded);
+void require_finite_weights(const models::LoadedModel& loaded, Progress& progress);
 
 }  // namespace anatomy::cli

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/kinds.h"
 
 namespace anatomy {
 
@@ -27,6 +28,8 @@ class Storage {
   enum class Kind { heap, mapped, meta };
   virtual ~Storage() = default;
   virtual Kind kind() const = 0;
+  // Where the bytes live; a CUDA storage answers cuda and its data() is a device pointer.
+  virtual Device device() const { return kind() == Kind::meta ? Device::meta : Device::cpu; }
   virtual std::byte* data() = 0;
   virtual size_t size() const = 0;
 };
@@ -98,6 +101,7 @@ class Tensor {
   uint64_t numel() const;
   uint64_t nbytes() const;
   bool is_meta() const { return storage_ == nullptr || storage_->kind() == Storage::Kind::meta; }
+  Device device() const { return storage_ ? storage_->device() : Device::meta; }
   // The same data viewed with another shape of equal element count (contiguous only).
   Tensor reshape(Shape shape) const;
   bool is_contiguous() const;

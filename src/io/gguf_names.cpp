@@ -76,9 +76,10 @@ const std::map<std::string, ArchNames, std::less<>>& arch_names() {
          {"ffn_norm", "ln_2"},
          {"ffn_up", "mlp.c_fc", Layout::transposed},
          {"ffn_down", "mlp.c_proj", Layout::transposed}}}},
-      {"mamba2",
+      {"mamba2",  // mamba_ssm's checkpoints say backbone.embedding: exported too, read back as HF's name
        {"backbone.layers.{}.",
-        {{"token_embd", "backbone.embeddings"}, {"output_norm", "backbone.norm_f"}, {"output", "lm_head"}},
+        {{"token_embd", "backbone.embeddings"}, {"token_embd", "backbone.embedding"}, {"output_norm", "backbone.norm_f"},
+         {"output", "lm_head"}},
         concat({{"attn_norm", "norm"}}, kMambaMixer)}},
       {"nemotron_h",
        {"backbone.layers.{}.",
@@ -231,7 +232,9 @@ json llama_config(const GgufFile& f, const Meta& m, const std::string& arch) {
   c["rms_norm_eps"] = m.f("attention.layer_norm_rms_epsilon", 1e-6);
   c["rope_theta"] = m.f("rope.freq_base", 10000.0);
   c["max_position_embeddings"] = m.find("context_length") ? m.u("context_length") : 2048;
-  if (arch == "qwen2") c["attention_bias"] = find_tensor(f, "blk.0.attn_q.bias") != nullptr;
+  // attention_bias means every projection has one (o_proj included); Qwen2's q/k/v biases come with
+  // its model_type, so only an output bias sets it.
+  c["attention_bias"] = find_tensor(f, "blk.0.attn_output.bias") != nullptr;
   return c;
 }
 
@@ -466,7 +469,11 @@ void write_gguf_metadata(GgufWriter& w, const std::string& arch, const json& c, 
   w.add_u32(a + ".vocab_size", static_cast<uint32_t>(vocab));
   // A placeholder SentencePiece vocabulary so that llama.cpp's tokenizer initialises: <unk>,
   // <s>, </s>, the 256 byte tokens, then "<i>" fillers. Needs vocab ≥ 259.
-  if (vocab < 259) fail(ErrorKind::unsupported, "GGUF export needs a vocabulary of at least 259 tokens for llama.cpp");
+  if (vocab < 259)
+    fail(ErrorKind::unsupported,
+         "GGUF export writes a placeholder SentencePiece vocabulary (<unk>, <s>, </s> and the 256 byte tokens) because "
+         "llama.cpp loads no GGUF without a tokenizer, so it needs vocab_size ≥ 259; this model has " +
+             std::to_string(vocab));
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types = {2, 3, 3};  // unknown, control, control
   char byte[8];

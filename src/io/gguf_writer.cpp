@@ -1,5 +1,6 @@
 #include "io/gguf_writer.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -90,14 +91,20 @@ void GgufWriter::write(const std::string& path, uint32_t alignment) const {
     put_bytes(out, t.raw(), t.nbytes());
     out.resize((out.size() + alignment - 1) / alignment * alignment, '\0');
   }
+  // Written beside the target and renamed, so a failure never leaves a partial file under its name.
   const std::string tmp = path + ".tmp";
+  const auto cannot = [&](const char* step) {
+    const std::string reason = std::strerror(errno);
+    std::remove(tmp.c_str());
+    fail(ErrorKind::io, path + ": cannot write GGUF (" + step + " " + tmp + ": " + reason + ")");
+  };
+  errno = 0;
   std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+  if (!f) cannot("creating");
   f.write(out.data(), static_cast<std::streamsize>(out.size()));
   f.close();
-  if (!f || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(ErrorKind::io, path + ": cannot write GGUF");
-  }
+  if (!f) cannot("writing");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) cannot("renaming");
 }
 
 }  // namespace anatomy::io

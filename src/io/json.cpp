@@ -1,5 +1,6 @@
 #include "io/json.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <fstream>
 #include <set>
@@ -67,9 +68,12 @@ class DuplicateAndDepthCheck : public nlohmann::json_sax<json> {
     --depth_;
     return true;
   }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
-    fail_at(ErrorKind::format, file_, "", std::string("invalid JSON: ") + e.what());
+  // Syntax errors are reported by parse_json, which has the text to locate them in.
+  bool parse_error(std::size_t byte, const std::string&, const nlohmann::detail::exception&) override {
+    error_byte = byte;
+    return false;
   }
+  size_t error_byte = 0;
 
  private:
   bool enter() {
@@ -82,6 +86,27 @@ class DuplicateAndDepthCheck : public nlohmann::json_sax<json> {
   int depth_ = 0;
   std::vector<std::set<std::string>> keys_;
 };
+
+// "invalid JSON at line 3, column 5: unexpected '}'" — the position nlohmann reports (bytes from
+// 1, at the character it could not use) as line and column, and what stands there.
+[[noreturn]] void syntax_error(std::string_view text, size_t byte, const std::string& file) {
+  const size_t at = byte > 0 ? std::min(byte - 1, text.size()) : 0;
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < at; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++column;
+    }
+  }
+  std::string near(text.substr(at, 12));
+  near = near.substr(0, near.find('\n'));
+  const std::string what = at >= text.size() ? "the text ends before the JSON value is complete"
+                                             : "unexpected '" + near + "'";
+  fail_at(ErrorKind::format, file, "", "invalid JSON at line " + std::to_string(line) + ", column " +
+                                           std::to_string(column) + ": " + what);
+}
 
 }  // namespace
 
@@ -98,11 +123,11 @@ json parse_json(std::string_view text, const std::string& file, const JsonOption
   // nlohmann's callback parser is quadratic in the number of keys, so the checks run as a
   // separate SAX pass (linear) before the ordinary DOM parse.
   DuplicateAndDepthCheck check(file, options.max_depth);
+  if (!json::sax_parse(text.begin(), text.end(), &check)) syntax_error(text, check.error_byte, file);
   try {
-    json::sax_parse(text.begin(), text.end(), &check);
     return json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {
-    fail_at(ErrorKind::format, file, "", std::string("invalid JSON: ") + e.what());
+  } catch (const json::exception&) {
+    syntax_error(text, 0, file);  // unreachable after the SAX pass accepted the text
   }
 }
 

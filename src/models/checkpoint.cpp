@@ -45,12 +45,15 @@ void fill(Tensor& t, uint64_t stream, float scale, bool ones) {
 
 }  // namespace
 
-io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale) {
+io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale, Progress& progress) {
   if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::F16)
     fail(ErrorKind::unsupported, std::string("synthetic weights in ") + dtype_name(dtype) + " (F32, BF16, F16)");
   io::NamedTensors out;
   std::set<const nn::Parameter*> done;
-  for (const auto& ref : nn::parameter_slots(*model.root)) {
+  const auto slots = nn::parameter_slots(*model.root);
+  ProgressTask task(progress, "generating synthetic weights", slots.size());
+  for (const auto& ref : slots) {
+    task.update(done.size());
     if (!done.insert(ref.param.get()).second) continue;
     Tensor t = Tensor::empty(dtype, ref.param->value.shape());
     // Norm scales start at 1 as in every HF initialiser; the rest is small noise.
@@ -61,12 +64,15 @@ io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtyp
   return out;
 }
 
-io::NamedTensors cast_weights(const Model& model, DType dtype) {
+io::NamedTensors cast_weights(const Model& model, DType dtype, Progress& progress) {
   auto is_float = [](DType d) { return d == DType::F32 || d == DType::BF16 || d == DType::F16; };
   if (!is_float(dtype)) fail(ErrorKind::unsupported, std::string("weights cast to ") + dtype_name(dtype) + " (F32, BF16, F16)");
   io::NamedTensors out;
   std::set<const nn::Parameter*> done;
-  for (const auto& ref : nn::parameter_slots(*model.root)) {
+  const auto slots = nn::parameter_slots(*model.root);
+  ProgressTask task(progress, "converting weights", slots.size());
+  for (const auto& ref : slots) {
+    task.update(done.size());
     if (!done.insert(ref.param.get()).second) continue;
     const Tensor& from = ref.param->value;
     if (from.is_meta()) fail(ErrorKind::internal, "cast_weights: " + ref.path + " has no data");

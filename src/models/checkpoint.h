@@ -2,6 +2,8 @@
 // deterministic synthetic weights for any model tree (timing and tests need no real weights).
 #pragma once
 
+#include "core/progress.h"
+
 #include <cstdint>
 #include <string>
 
@@ -12,14 +14,15 @@ namespace anatomy::models {
 
 // One tensor per unique parameter, under its canonical name, uniform in [-scale, scale] (norm
 // weights 1), in `dtype`; the same seed gives the same bytes.
-io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale = 0.02f);
+io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale = 0.02f,
+                                   Progress& progress = silent_progress());
 
 // Sets each parameter's value to the tensor of its canonical name (as synthetic_weights names them).
 void bind_weights(const Model& model, const io::NamedTensors& weights);
 
 // Copies of the bound F32/BF16/F16 weights converted to `dtype` (the others keep theirs), named
 // as synthetic_weights names them; bind them to run the model in that dtype.
-io::NamedTensors cast_weights(const Model& model, DType dtype);
+io::NamedTensors cast_weights(const Model& model, DType dtype, Progress& progress = silent_progress());
 
 // Writes dir/config.json and the weights; shards when max_shard_bytes > 0.
 void write_checkpoint(const std::string& dir, const json& config, const io::NamedTensors& weights,

@@ -28,30 +28,31 @@ Model build(const ConfigReader& c) {
   const bool tied = c.flag_or("tie_word_embeddings", true);
   const double pdrop = c.number_or("resid_pdrop", 0.1);
 
-  auto root = std::make_shared<nn::GptLM>("GPT2LMHeadModel");
-  auto tr = root->add("transformer", std::make_shared<nn::Module>("GPT2Model"));
-  auto wte = tr->add("wte", std::make_shared<nn::Embedding>(vocab, d));
-  tr->add("wpe", std::make_shared<nn::Embedding>(positions, d));
-  tr->add("drop", std::make_shared<nn::Dropout>(c.number_or("embd_pdrop", 0.1)));
-  auto h = tr->add("h", std::make_shared<nn::ModuleList>());
+  auto root = std::make_shared<nn::CausalLM>("GPT2LMHeadModel", "transformer", vocab, positions, "n_positions");
+  auto tr = root->base.set(std::make_shared<nn::GptStack>("GPT2Model"));
+  auto wte = tr->wte.set(std::make_shared<nn::Embedding>(vocab, d));
+  tr->wpe.set(std::make_shared<nn::Embedding>(positions, d));
+  tr->drop.set(std::make_shared<nn::Dropout>(c.number_or("embd_pdrop", 0.1)));
+  auto h = tr->h.set(std::make_shared<nn::ModuleList<>>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = h->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
-        "GPT2Block", std::vector<std::pair<std::string, std::string>>{{"ln_1", "attn"}, {"ln_2", "mlp"}}));
-    block->add("ln_1", std::make_shared<nn::LayerNorm>(d, eps, true));
-    auto attn = block->add("attn", std::make_shared<nn::FusedQkvAttention>("GPT2Attention", heads, d / heads));
-    attn->add("c_attn", std::make_shared<nn::Conv1D>(d, 3 * d));
-    attn->add("c_proj", std::make_shared<nn::Conv1D>(d, d));
-    attn->add("attn_dropout", std::make_shared<nn::Dropout>(c.number_or("attn_pdrop", 0.1)));
-    attn->add("resid_dropout", std::make_shared<nn::Dropout>(pdrop));
-    block->add("ln_2", std::make_shared<nn::LayerNorm>(d, eps, true));
-    auto mlp = block->add("mlp", std::make_shared<nn::PlainMLP>("GPT2MLP", "c_fc", "act", "c_proj"));
-    mlp->add("c_fc", std::make_shared<nn::Conv1D>(d, inner));
-    mlp->add("c_proj", std::make_shared<nn::Conv1D>(inner, d));
-    mlp->add("act", std::make_shared<nn::ActivationModule>(act, act_class(act_name)));
-    mlp->add("dropout", std::make_shared<nn::Dropout>(pdrop));
+    auto block = h->append(std::make_shared<nn::ResidualBlock>("GPT2Block"));
+    auto& attn_sub = block->sublayer("ln_1", "attn");
+    auto& mlp_sub = block->sublayer("ln_2", "mlp");
+    attn_sub.norm.set(std::make_shared<nn::LayerNorm>(d, eps, true));
+    auto attn = attn_sub.mixer.set(std::make_shared<nn::FusedQkvAttention>("GPT2Attention", heads, d / heads));
+    attn->c_attn.set(std::make_shared<nn::Conv1D>(d, 3 * d));
+    attn->c_proj.set(std::make_shared<nn::Conv1D>(d, d));
+    attn->attn_dropout.set(std::make_shared<nn::Dropout>(c.number_or("attn_pdrop", 0.1)));
+    attn->resid_dropout.set(std::make_shared<nn::Dropout>(pdrop));
+    mlp_sub.norm.set(std::make_shared<nn::LayerNorm>(d, eps, true));
+    auto mlp = mlp_sub.mixer.set(std::make_shared<nn::PlainMLP>("GPT2MLP", "c_fc", "act", "c_proj"));
+    mlp->in.set(std::make_shared<nn::Conv1D>(d, inner));
+    mlp->out.set(std::make_shared<nn::Conv1D>(inner, d));
+    mlp->act.set(std::make_shared<nn::ActivationModule>(act, act_class(act_name)));
+    mlp->dropout.set(std::make_shared<nn::Dropout>(pdrop));
   }
-  tr->add("ln_f", std::make_shared<nn::LayerNorm>(d, eps, true));
-  auto head = root->add("lm_head", std::make_shared<nn::Linear>(d, vocab, false));
+  tr->ln_f.set(std::make_shared<nn::LayerNorm>(d, eps, true));
+  auto head = root->lm_head.set(std::make_shared<nn::Linear>(d, vocab, false));
   head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(wte->weight);
 
@@ -67,13 +68,13 @@ Model build(const ConfigReader& c) {
       {"num_key_value_heads", heads},
       {"head_dim", d / heads},
       {"gqa_ratio", 1},
-      {"attention", attention_kind(heads, heads) + ", fused c_attn (q, k, v), biases"},
-      {"ffn", fmt::format("c_proj({}(c_fc(x))), not gated", act_name)},
+      {"attention", attention_facts(heads, heads, {"fused_qkv", "bias", "causal"})},
+      {"ffn", ffn_facts("plain", act_name, fmt::format("c_proj({}(c_fc(x)))", act_name))},
       {"n_inner", inner},
       {"activation_function", act_name},
-      {"norm", fmt::format("LayerNorm, eps {:g}, pre-norm", eps)},
+      {"norm", norm_facts("layer_norm", eps, "pre", {{"bias", true}})},
       {"layer_norm_epsilon", eps},
-      {"position_embedding", fmt::format("learned (wpe), {} positions", positions)},
+      {"position_embedding", {{"kind", "learned"}, {"table", "wpe"}, {"positions", positions}}},
       {"n_positions", positions},
       {"tie_word_embeddings", tied},
   };

@@ -30,23 +30,21 @@ nn::RopeSpec rope_spec(const ConfigReader& c, int64_t head_dim) {
   return r;
 }
 
-std::string rope_description(const nn::RopeSpec& r) {
-  std::string s = fmt::format("rotate-half, theta {:g}", r.theta);
+ordered_json rope_facts(const nn::RopeSpec& r) {
+  ordered_json j = {{"kind", "rotate_half"}, {"theta", r.theta}, {"scaling", r.scaling}};
+  if (r.scaling == "linear") j["factor"] = r.factor;
   if (r.scaling == "llama3")
-    return fmt::format("{}, llama3 scaling (factor {:g}, low_freq_factor {:g}, high_freq_factor {:g}, "
-                       "original_max_position_embeddings {})", s, r.factor, r.low_freq_factor,
-                       r.high_freq_factor, r.original_max_position_embeddings);
-  if (r.scaling == "linear") return fmt::format("{}, linear scaling (factor {:g})", s, r.factor);
-  return s + ", no scaling";
+    j.update(ordered_json{{"factor", r.factor}, {"low_freq_factor", r.low_freq_factor},
+                          {"high_freq_factor", r.high_freq_factor},
+                          {"original_max_position_embeddings", r.original_max_position_embeddings}});
+  return j;
 }
 
-class CausalLM : public nn::LanguageModel {
- public:
-  using nn::LanguageModel::LanguageModel;
-  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
-    return nn::lm_forward(run, *this, {"model", "embed_tokens", "layers", "norm"}, ids);
-  }
-};
+std::vector<std::string> attention_features(bool qkv_bias, bool o_bias, bool qk_norm) {
+  std::vector<std::string> f{qkv_bias && o_bias ? "bias" : qkv_bias ? "qkv_bias" : "no_bias"};
+  if (qk_norm) f.push_back("qk_norm");
+  return f;
+}
 
 }  // namespace
 
@@ -66,28 +64,29 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
   const auto act = nn::activation_from_hf(act_name);
   const nn::RopeSpec rope = rope_spec(c, head_dim);
 
-  auto root = std::make_shared<CausalLM>(P + "ForCausalLM");
-  auto model = root->add("model", std::make_shared<nn::Module>(P + "Model"));
-  auto embed = model->add("embed_tokens", std::make_shared<nn::Embedding>(vocab, hidden));
-  auto list = model->add("layers", std::make_shared<nn::ModuleList>());
+  const int64_t max_positions = c.count_or("max_position_embeddings", d.max_position_embeddings);
+  auto root = std::make_shared<nn::CausalLM>(P + "ForCausalLM", "model", vocab, max_positions, "max_position_embeddings");
+  auto model = root->base.set(std::make_shared<nn::DecoderStack>(P + "Model", "embed_tokens", "layers", "norm"));
+  auto embed = model->embed.set(std::make_shared<nn::Embedding>(vocab, hidden));
+  auto list = model->layers.set(std::make_shared<nn::ModuleList<>>());
   const nn::AttentionSpec attn{.type = P + "Attention", .input_width = hidden, .output_width = hidden,
                                .heads = heads, .kv_heads = kv, .head_dim = head_dim, .qkv_bias = attn_bias,
                                .o_bias = c.flag_or("attention_bias", false),
                                .qk_norm_type = d.qk_norm ? P + "RMSNorm" : "", .norm_eps = eps,
                                .rope = rope};
   for (int64_t i = 0; i < layers; ++i) {
-    auto layer = list->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
-        P + "DecoderLayer", std::vector<std::pair<std::string, std::string>>{
-                                {"input_layernorm", "self_attn"}, {"post_attention_layernorm", "mlp"}}));
-    layer->add("self_attn", std::make_shared<nn::Attention>(attn));
-    layer->add("mlp", std::make_shared<nn::GatedMLP>(P + "MLP", hidden, inter, act,
-                                                      act == nn::Activation::silu ? "SiLU" : act_name, mlp_bias));
-    layer->add("input_layernorm", std::make_shared<nn::RMSNorm>(hidden, eps, P + "RMSNorm"));
-    layer->add("post_attention_layernorm", std::make_shared<nn::RMSNorm>(hidden, eps, P + "RMSNorm"));
+    auto layer = list->append(std::make_shared<nn::ResidualBlock>(P + "DecoderLayer"));
+    auto& self_attn = layer->sublayer("input_layernorm", "self_attn");
+    auto& mlp = layer->sublayer("post_attention_layernorm", "mlp");
+    self_attn.mixer.set(std::make_shared<nn::Attention>(attn));
+    mlp.mixer.set(std::make_shared<nn::GatedMLP>(P + "MLP", hidden, inter, act,
+                                                 act == Activation::silu ? "SiLU" : act_name, mlp_bias));
+    self_attn.norm.set(std::make_shared<nn::RMSNorm>(hidden, eps, P + "RMSNorm"));
+    mlp.norm.set(std::make_shared<nn::RMSNorm>(hidden, eps, P + "RMSNorm"));
   }
-  model->add("norm", std::make_shared<nn::RMSNorm>(hidden, eps, P + "RMSNorm"));
-  model->add("rotary_emb", std::make_shared<nn::Module>(P + "RotaryEmbedding"));
-  auto head = root->add("lm_head", std::make_shared<nn::Linear>(hidden, vocab, false));
+  model->norm.set(std::make_shared<nn::RMSNorm>(hidden, eps, P + "RMSNorm"));
+  model->register_child("rotary_emb", std::make_shared<nn::Module>(P + "RotaryEmbedding"));  // no parameters
+  auto head = root->lm_head.set(std::make_shared<nn::Linear>(hidden, vocab, false));
   head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(embed->weight);
 
@@ -103,18 +102,17 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
       {"num_key_value_heads", kv},
       {"head_dim", head_dim},
       {"gqa_ratio", heads / kv},
-      {"attention", attention_kind(heads, kv) + (attn_bias ? ", q/k/v bias" : ", no bias") +
-                        (d.qk_norm ? ", per-head q/k RMSNorm" : "")},
+      {"attention", attention_facts(heads, kv, attention_features(attn_bias, c.flag_or("attention_bias", false), d.qk_norm))},
       {"attention_width", heads * head_dim},
-      {"ffn", fmt::format("gated ({}): down_proj({}(gate_proj(x)) * up_proj(x))",
-                          act == nn::Activation::silu ? "SwiGLU" : "GLU", act_name)},
+      {"ffn", ffn_facts("gated", act_name, fmt::format("down_proj({}(gate_proj(x)) * up_proj(x))", act_name),
+                        {{"bias", mlp_bias}})},
       {"intermediate_size", inter},
       {"hidden_act", act_name},
-      {"norm", fmt::format("RMSNorm, eps {:g}, pre-norm", eps)},
+      {"norm", norm_facts("rms_norm", eps, "pre")},
       {"rms_norm_eps", eps},
-      {"rope", rope_description(rope)},
+      {"rope", rope_facts(rope)},
       {"rope_theta", rope.theta},
-      {"max_position_embeddings", c.count_or("max_position_embeddings", d.max_position_embeddings)},
+      {"max_position_embeddings", max_positions},
       {"tie_word_embeddings", tied},
   };
   return m;

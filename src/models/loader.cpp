@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "io/shard_index.h"
 #include "io/torch_checkpoint.h"
+#include "core/suggest.h"
 #include "models/catalog.h"
 #include "models/registry.h"
 
@@ -229,9 +230,10 @@ LoadedModel load_model(const std::string& source) {
   if (!fs::exists(p, ec)) {
     const CatalogEntry* entry = find_catalog(source);
     if (!entry) {
-      std::string names;
-      for (const auto& e : catalog()) names += (names.empty() ? "" : ", ") + e.name;
-      fail(ErrorKind::io, source + ": no such file, folder or catalog model (catalog: " + names + ")");
+      std::vector<std::string> names;
+      for (const auto& e : catalog()) names.push_back(e.name);
+      fail(ErrorKind::io, source + ": no such file, folder or catalog model" + did_you_mean(source, names) +
+                              " (`anatomy models` lists the catalog)");
     }
     out.format = "catalog";
     out.config_file = "catalog/" + source + ".json";

@@ -18,33 +18,22 @@ constexpr Names kHf{"Mamba2ForCausalLM", "Mamba2Model", "embeddings", "Mamba2Blo
 constexpr Names kMambaSsm{"MambaLMHeadModel", "MixerModel", "embedding", "Block", "RMSNorm",
                           "Mamba2", "RMSNormGated"};
 
-class Mamba2LM : public nn::LanguageModel {
- public:
-  Mamba2LM(std::string type, const char* embedding) : nn::LanguageModel(std::move(type)), embedding_(embedding) {}
-  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
-    return nn::lm_forward(run, *this, {"backbone", embedding_, "layers", "norm_f"}, ids);
-  }
-
- private:
-  const char* embedding_;
-};
-
 bool is_mamba_ssm(const json& j) { return !j.contains("model_type") && j.contains("d_model") && j.contains("ssm_cfg"); }
 
 Model assemble(const Names& n, const nn::Mamba2Spec& s, int64_t layers, int64_t vocab, bool tied,
                ordered_json config) {
-  auto root = std::make_shared<Mamba2LM>(n.root, n.embedding);
-  auto bb = root->add("backbone", std::make_shared<nn::Module>(n.backbone));
-  auto emb = bb->add(n.embedding, std::make_shared<nn::Embedding>(vocab, s.hidden));
-  auto list = bb->add("layers", std::make_shared<nn::ModuleList>());
+  auto root = std::make_shared<nn::CausalLM>(n.root, "backbone", vocab, 0, "");
+  auto bb = root->base.set(std::make_shared<nn::DecoderStack>(n.backbone, n.embedding, "layers", "norm_f"));
+  auto emb = bb->embed.set(std::make_shared<nn::Embedding>(vocab, s.hidden));
+  auto list = bb->layers.set(std::make_shared<nn::ModuleList<>>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = list->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
-        n.block, std::vector<std::pair<std::string, std::string>>{{"norm", "mixer"}}));
-    block->add("norm", std::make_shared<nn::RMSNorm>(s.hidden, s.eps, n.norm));
-    block->add("mixer", std::make_shared<nn::Mamba2Mixer>(s));
+    auto block = list->append(std::make_shared<nn::ResidualBlock>(n.block));
+    auto& sub = block->sublayer("norm", "mixer");
+    sub.norm.set(std::make_shared<nn::RMSNorm>(s.hidden, s.eps, n.norm));
+    sub.mixer.set(std::make_shared<nn::Mamba2Mixer>(s));
   }
-  bb->add("norm_f", std::make_shared<nn::RMSNorm>(s.hidden, s.eps, n.norm));
-  auto head = root->add("lm_head", std::make_shared<nn::Linear>(s.hidden, vocab, false));
+  bb->norm.set(std::make_shared<nn::RMSNorm>(s.hidden, s.eps, n.norm));
+  auto head = root->lm_head.set(std::make_shared<nn::Linear>(s.hidden, vocab, false));
   head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(emb->weight);
 
@@ -55,8 +44,8 @@ Model assemble(const Names& n, const nn::Mamba2Spec& s, int64_t layers, int64_t 
   m.config = std::move(config);
   m.config.update(ordered_json{
       {"num_hidden_layers", layers},
-      {"attention", "none (pure state-space model)"},
-      {"ffn", "none (d_intermediate 0)"},
+      {"attention", {{"kind", "none"}}},
+      {"ffn", {{"kind", "none"}}},
       {"ssm_heads", s.heads},
       {"ssm_head_dim", s.head_dim},
       {"ssm_state_size", s.state},
@@ -66,10 +55,9 @@ Model assemble(const Names& n, const nn::Mamba2Spec& s, int64_t layers, int64_t 
       {"conv_dim", s.conv_dim()},
       {"in_proj_width", s.in_proj_width()},
       {"chunk_size", s.chunk_size},
-      {"norm", fmt::format("RMSNorm, eps {:g}, pre-norm; gated RMSNorm in the mixer ({} group{})",
-                           s.eps, s.groups, s.groups == 1 ? "" : "s")},
+      {"norm", norm_facts("rms_norm", s.eps, "pre", {{"mixer_gated_groups", s.groups}})},
       {"layer_pattern", std::string(static_cast<size_t>(layers), 'M')},
-      {"position_embedding", "none (positions come from the recurrence)"},
+      {"position_embedding", {{"kind", "recurrence"}}},
       {"tie_word_embeddings", tied},
   });
   return m;

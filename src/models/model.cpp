@@ -104,11 +104,21 @@ int64_t check_heads(const ConfigReader& c, const char* hidden_key, const char* h
   return hidden / heads;
 }
 
-std::string attention_kind(int64_t heads, int64_t kv_heads) {
-  if (heads == kv_heads) return fmt::format("MHA: {} heads", heads);
-  if (kv_heads == 1) return fmt::format("MQA: {} query heads share 1 KV head", heads);
-  return fmt::format("GQA: {} query heads share {} KV heads ({} per group)", heads, kv_heads,
-                     heads / kv_heads);
+ordered_json attention_facts(int64_t heads, int64_t kv_heads, std::vector<std::string> features) {
+  const char* kind = heads == kv_heads ? "mha" : kv_heads == 1 ? "mqa" : "gqa";
+  return {{"kind", kind}, {"heads", heads}, {"kv_heads", kv_heads}, {"features", std::move(features)}};
+}
+
+ordered_json norm_facts(const char* kind, double eps, const char* placement, ordered_json extra) {
+  ordered_json j = {{"kind", kind}, {"eps", eps}, {"placement", placement}};
+  j.update(extra);
+  return j;
+}
+
+ordered_json ffn_facts(const char* kind, const std::string& activation, const std::string& formula, ordered_json extra) {
+  ordered_json j = {{"kind", kind}, {"activation", activation}, {"formula", formula}};
+  j.update(extra);
+  return j;
 }
 
 }  // namespace anatomy::models

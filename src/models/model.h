@@ -17,8 +17,11 @@ using io::ordered_json;
 struct Model {
   std::string architecture;  // Hugging Face class (or original repo class): "LlamaForCausalLM"
   std::string model_type;    // registry key: "llama"
-  std::shared_ptr<nn::Module> root;
-  ordered_json config;       // every field and derived value the family knows; never null
+  std::shared_ptr<nn::LanguageModel> root;
+  // Every field and derived value the family knows; never null. Facts are numbers and codes, never
+  // sentences: structured fields (attention, ffn, norm, rope, position_embedding, layer_counts,
+  // shared_blocks, adapters) are objects that the renderers turn into words (docs/inspect.md).
+  ordered_json config;
   DType dtype = DType::F32;  // the config's torch_dtype (F32 when absent)
 };
 
@@ -57,7 +60,13 @@ class ConfigReader {
 int64_t check_heads(const ConfigReader& c, const char* hidden_key, const char* heads_key,
                     const char* kv_key, const char* head_dim_key);
 
-// "GQA: 24 query heads share 8 KV heads (3 per group)", "MHA: 12 heads", "MQA: ..."
-std::string attention_kind(int64_t heads, int64_t kv_heads);
+// {"kind": "gqa"|"mha"|"mqa", "heads", "kv_heads", "features": [codes]} (docs/inspect.md lists the
+// feature codes: qkv_bias, bias, no_bias, qk_norm, fused_qkv, causal, ...).
+ordered_json attention_facts(int64_t heads, int64_t kv_heads, std::vector<std::string> features);
+// {"kind": "rms_norm"|"layer_norm", "eps", "placement": "pre"|"post"} plus `extra` fields.
+ordered_json norm_facts(const char* kind, double eps, const char* placement, ordered_json extra = ordered_json::object());
+// {"kind": "gated"|"plain", "activation", "formula"} plus `extra` fields.
+ordered_json ffn_facts(const char* kind, const std::string& activation, const std::string& formula,
+                       ordered_json extra = ordered_json::object());
 
 }  // namespace anatomy::models

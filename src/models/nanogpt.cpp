@@ -19,30 +19,31 @@ Model build(const ConfigReader& c) {
   if (tied && head_bias) c.error("lm_head_bias", "a tied lm_head has no bias in nanoGPT");
   const double dropout = c.number_or("dropout", 0.0);
 
-  auto root = std::make_shared<nn::GptLM>("GPT");
-  auto tr = root->add("transformer", std::make_shared<nn::Module>("ModuleDict"));
-  auto wte = tr->add("wte", std::make_shared<nn::Embedding>(vocab, C));
-  tr->add("wpe", std::make_shared<nn::Embedding>(block_size, C));
-  tr->add("drop", std::make_shared<nn::Dropout>(dropout));
-  auto h = tr->add("h", std::make_shared<nn::ModuleList>());
+  auto root = std::make_shared<nn::CausalLM>("GPT", "transformer", vocab, block_size, "block_size");
+  auto tr = root->base.set(std::make_shared<nn::GptStack>("ModuleDict"));
+  auto wte = tr->wte.set(std::make_shared<nn::Embedding>(vocab, C));
+  tr->wpe.set(std::make_shared<nn::Embedding>(block_size, C));
+  tr->drop.set(std::make_shared<nn::Dropout>(dropout));
+  auto h = tr->h.set(std::make_shared<nn::ModuleList<>>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = h->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
-        "Block", std::vector<std::pair<std::string, std::string>>{{"ln_1", "attn"}, {"ln_2", "mlp"}}));
-    block->add("ln_1", std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
-    auto attn = block->add("attn", std::make_shared<nn::FusedQkvAttention>("CausalSelfAttention", heads, C / heads));
-    attn->add("c_attn", std::make_shared<nn::Linear>(C, 3 * C, bias));
-    attn->add("c_proj", std::make_shared<nn::Linear>(C, C, bias));
-    attn->add("attn_dropout", std::make_shared<nn::Dropout>(dropout));
-    attn->add("resid_dropout", std::make_shared<nn::Dropout>(dropout));
-    block->add("ln_2", std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
-    auto mlp = block->add("mlp", std::make_shared<nn::PlainMLP>("MLP", "c_fc", "gelu", "c_proj"));
-    mlp->add("c_fc", std::make_shared<nn::Linear>(C, 4 * C, bias));
-    mlp->add("gelu", std::make_shared<nn::ActivationModule>(nn::Activation::gelu, "GELU"));
-    mlp->add("c_proj", std::make_shared<nn::Linear>(4 * C, C, bias));
-    mlp->add("dropout", std::make_shared<nn::Dropout>(dropout));
+    auto block = h->append(std::make_shared<nn::ResidualBlock>("Block"));
+    auto& attn_sub = block->sublayer("ln_1", "attn");
+    auto& mlp_sub = block->sublayer("ln_2", "mlp");
+    attn_sub.norm.set(std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
+    auto attn = attn_sub.mixer.set(std::make_shared<nn::FusedQkvAttention>("CausalSelfAttention", heads, C / heads));
+    attn->c_attn.set(std::make_shared<nn::Linear>(C, 3 * C, bias));
+    attn->c_proj.set(std::make_shared<nn::Linear>(C, C, bias));
+    attn->attn_dropout.set(std::make_shared<nn::Dropout>(dropout));
+    attn->resid_dropout.set(std::make_shared<nn::Dropout>(dropout));
+    mlp_sub.norm.set(std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
+    auto mlp = mlp_sub.mixer.set(std::make_shared<nn::PlainMLP>("MLP", "c_fc", "gelu", "c_proj"));
+    mlp->in.set(std::make_shared<nn::Linear>(C, 4 * C, bias));
+    mlp->act.set(std::make_shared<nn::ActivationModule>(Activation::gelu, "GELU"));
+    mlp->out.set(std::make_shared<nn::Linear>(4 * C, C, bias));
+    mlp->dropout.set(std::make_shared<nn::Dropout>(dropout));
   }
-  tr->add("ln_f", std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
-  auto head = root->add("lm_head", std::make_shared<nn::Linear>(C, vocab, head_bias));
+  tr->ln_f.set(std::make_shared<nn::LayerNorm>(C, 1e-5, bias));
+  auto head = root->lm_head.set(std::make_shared<nn::Linear>(C, vocab, head_bias));
   head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(wte->weight);
 
@@ -58,13 +59,12 @@ Model build(const ConfigReader& c) {
       {"num_key_value_heads", heads},
       {"head_dim", C / heads},
       {"gqa_ratio", 1},
-      {"attention", attention_kind(heads, heads) + ", causal, fused c_attn (q, k, v)" +
-                        (bias ? ", biases" : ", no bias")},
-      {"ffn", "c_proj(gelu(c_fc(x))), exact GELU, not gated"},
+      {"attention", attention_facts(heads, heads, {"fused_qkv", bias ? "bias" : "no_bias", "causal"})},
+      {"ffn", ffn_facts("plain", "gelu", "c_proj(gelu(c_fc(x)))")},
       {"ffn_width", 4 * C},
-      {"norm", std::string("LayerNorm, eps 1e-05, pre-norm") + (bias ? ", with bias" : ", no bias")},
+      {"norm", norm_facts("layer_norm", 1e-5, "pre", {{"bias", bias}})},
       {"bias", bias},
-      {"position_embedding", fmt::format("learned (wpe), {} positions", block_size)},
+      {"position_embedding", {{"kind", "learned"}, {"table", "wpe"}, {"positions", block_size}}},
       {"block_size", block_size},
       {"dropout", dropout},
       {"tie_word_embeddings", tied},

@@ -38,14 +38,6 @@ std::string layer_pattern(const ConfigReader& c, int64_t layers) {
   return p;
 }
 
-class NemotronHForCausalLM : public nn::LanguageModel {
- public:
-  using nn::LanguageModel::LanguageModel;
-  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
-    return nn::lm_forward(run, *this, {"backbone", "embeddings", "layers", "norm_f"}, ids);
-  }
-};
-
 Model build(const ConfigReader& c) {
   const int64_t d = c.count("hidden_size"), layers = c.layers("num_hidden_layers"), vocab = c.count("vocab_size");
   const std::string pattern = layer_pattern(c, layers);
@@ -73,28 +65,29 @@ Model build(const ConfigReader& c) {
   const std::string act = c.string_or("mlp_hidden_act", "relu2");
   if (act != "relu2") c.error("mlp_hidden_act", "'" + act + "' is not supported (relu2)");
 
-  auto root = std::make_shared<NemotronHForCausalLM>("NemotronHForCausalLM");
-  auto bb = root->add("backbone", std::make_shared<nn::Module>("NemotronHModel"));
-  auto emb = bb->add("embeddings", std::make_shared<nn::Embedding>(vocab, d));
-  auto list = bb->add("layers", std::make_shared<nn::ModuleList>());
+  auto root = std::make_shared<nn::CausalLM>("NemotronHForCausalLM", "backbone", vocab, c.count_or("max_position_embeddings", 4096),
+                                              "max_position_embeddings");
+  auto bb = root->base.set(std::make_shared<nn::DecoderStack>("NemotronHModel", "embeddings", "layers", "norm_f"));
+  auto emb = bb->embed.set(std::make_shared<nn::Embedding>(vocab, d));
+  auto list = bb->layers.set(std::make_shared<nn::ModuleList<>>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = list->add(std::to_string(i), std::make_shared<nn::ResidualBlock>(
-        "NemotronHBlock", std::vector<std::pair<std::string, std::string>>{{"norm", "mixer"}}));
-    block->add("norm", std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
+    auto block = list->append(std::make_shared<nn::ResidualBlock>("NemotronHBlock"));
+    auto& sub = block->sublayer("norm", "mixer");
+    sub.norm.set(std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
     const char kind = pattern[static_cast<size_t>(i)];
     if (kind == 'M') {
-      block->add("mixer", std::make_shared<nn::Mamba2Mixer>(ssm));
+      sub.mixer.set(std::make_shared<nn::Mamba2Mixer>(ssm));
     } else if (kind == '*') {
-      block->add("mixer", std::make_shared<nn::Attention>(attn));
+      sub.mixer.set(std::make_shared<nn::Attention>(attn));
     } else {
-      auto mlp = block->add("mixer", std::make_shared<nn::PlainMLP>("NemotronHMLP", "up_proj", "act_fn", "down_proj"));
-      mlp->add("up_proj", std::make_shared<nn::Linear>(d, inter, mlp_bias));
-      mlp->add("down_proj", std::make_shared<nn::Linear>(inter, d, mlp_bias));
-      mlp->add("act_fn", std::make_shared<nn::ActivationModule>(nn::Activation::relu2, "ReLUSquaredActivation"));
+      auto mlp = sub.mixer.set(std::make_shared<nn::PlainMLP>("NemotronHMLP", "up_proj", "act_fn", "down_proj"));
+      mlp->in.set(std::make_shared<nn::Linear>(d, inter, mlp_bias));
+      mlp->out.set(std::make_shared<nn::Linear>(inter, d, mlp_bias));
+      mlp->act.set(std::make_shared<nn::ActivationModule>(Activation::relu2, "ReLUSquaredActivation"));
     }
   }
-  bb->add("norm_f", std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
-  auto head = root->add("lm_head", std::make_shared<nn::Linear>(d, vocab, false));
+  bb->norm.set(std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
+  auto head = root->lm_head.set(std::make_shared<nn::Linear>(d, vocab, false));
   head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(emb->weight);
 
@@ -107,14 +100,16 @@ Model build(const ConfigReader& c) {
       {"num_hidden_layers", layers},
       {"vocab_size", vocab},
       {"layer_pattern", pattern},
-      {"layer_counts", fmt::format("{} Mamba2 (M), {} attention (*), {} MLP (-)", n_of('M'), n_of('*'), n_of('-'))},
+      {"layer_counts", {{"mamba", n_of('M')}, {"attention", n_of('*')}, {"mlp", n_of('-')}}},
       {"num_attention_heads", attn.heads},
       {"num_key_value_heads", attn.kv_heads},
       {"head_dim", attn.head_dim},
       {"gqa_ratio", attn.kv_heads > 0 ? attn.heads / attn.kv_heads : 0},
-      {"attention", n_of('*') > 0 ? attention_kind(attn.heads, attn.kv_heads) + ", causal, no positional encoding"
-                                  : std::string("none")},
-      {"ffn", n_of('-') > 0 ? "down_proj(relu(up_proj(x))²), not gated, own blocks (-)" : "none"},
+      {"attention", n_of('*') > 0 ? attention_facts(attn.heads, attn.kv_heads,
+                                                    {attn.qkv_bias ? "bias" : "no_bias", "causal", "no_position_encoding"})
+                                  : ordered_json{{"kind", "none"}}},
+      {"ffn", n_of('-') > 0 ? ffn_facts("plain", "relu2", "down_proj(relu(up_proj(x))²)", {{"blocks", "own"}})
+                            : ordered_json{{"kind", "none"}}},
       {"intermediate_size", inter},
       {"ssm_heads", ssm.heads},
       {"ssm_head_dim", ssm.head_dim},
@@ -125,9 +120,9 @@ Model build(const ConfigReader& c) {
       {"conv_dim", ssm.conv_dim()},
       {"in_proj_width", ssm.in_proj_width()},
       {"chunk_size", ssm.chunk_size},
-      {"norm", fmt::format("RMSNorm, eps {:g}, pre-norm; gated RMSNorm in Mamba mixers ({} groups of {})", eps,
-                           ssm.groups, ssm.d_inner() / ssm.groups)},
-      {"position_embedding", "none (positions come from the Mamba layers)"},
+      {"norm", norm_facts("rms_norm", eps, "pre", {{"mixer_gated_groups", ssm.groups},
+                                                   {"mixer_group_size", ssm.d_inner() / ssm.groups}})},
+      {"position_embedding", {{"kind", "recurrence"}}},
       {"tie_word_embeddings", tied},
   };
   return m;

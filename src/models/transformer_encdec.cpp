@@ -29,95 +29,142 @@ class MultiHeadAttention : public nn::Module {
   explicit MultiHeadAttention(int64_t heads) : nn::Module("MultiHeadAttention"), heads_(heads) {}
   Tensor attend(nn::Run& run, const Tensor& q_in, const Tensor& kv_in, bool causal, const std::optional<Tensor>& keys_keep,
                 const std::optional<Tensor>& queries_keep) const {
-    const auto split = [&](const char* name, const Tensor& x) {
-      const Tensor y = child(name)->call(run, name, x);
-      return y.reshape({x.dim(0), x.dim(1), heads_, y.dim(2) / heads_});
+    const auto split = [&](const nn::Child<nn::Linear>& proj, const Tensor& x) {
+      const Tensor y = proj(run, x);
+      return y.reshape({x.dim(0), x.dim(1), heads_, y.dim(2) / heads_});  // (B, T, H, hd)
     };
-    const Tensor q = split("w_q", q_in), k = split("w_k", kv_in), v = split("w_v", kv_in);
+    const Tensor q = split(w_q, q_in), k = split(w_k, kv_in), v = split(w_v, kv_in);
     ops::AttentionOptions o;
     o.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(q.dim(3))));
     o.causal = causal;
     o.masked_value = -10000.0f;
     o.key_padding = keys_keep ? &*keys_keep : nullptr;
     o.query_padding = queries_keep ? &*queries_keep : nullptr;
-    const auto& sdpa = *child("attention");
-    const Tensor out = run.scope("attention", sdpa, q, [&] { return ops::attention(run.ctx, q, k, v, o); });
-    return child("w_concat")->call(run, "w_concat", out);
+    const Tensor out = attention.scope(run, q, [&] { return ops::attention(run.ctx, q, k, v, o); });
+    return w_concat(run, out);
   }
+  nn::Child<> attention{*this, "attention"};  // ScaleDotProductAttention: no parameters
+  nn::Child<nn::Linear> w_q{*this, "w_q"}, w_k{*this, "w_k"}, w_v{*this, "w_v"}, w_concat{*this, "w_concat"};
 
  private:
   int64_t heads_;
 };
 
 // x = norm(x + sublayer(x)) (post-LN), dropout being the identity at inference.
-Tensor post_norm(nn::Run& run, const nn::Module& layer, const char* norm, const Tensor& x, const Tensor& y) {
-  return layer.child(norm)->call(run, norm, ops::add(run.ctx, x, y));
+Tensor post_norm(nn::Run& run, const nn::Child<nn::LayerNorm>& norm, const Tensor& x, const Tensor& y) {
+  return norm(run, ops::add(run.ctx, x, y));
 }
 
 class EncoderLayer : public nn::Module {
  public:
   EncoderLayer() : nn::Module("EncoderLayer") {}
   Tensor apply(nn::Run& run, const Tensor& x, const Masks& m) const {
-    const auto& attn = static_cast<const MultiHeadAttention&>(*child("attention"));
-    const Tensor a = run.scope("attention", attn, x, [&] { return attn.attend(run, x, x, false, m.src, std::nullopt); });
-    const Tensor h = post_norm(run, *this, "norm1", x, a);
-    return post_norm(run, *this, "norm2", h, child("ffn")->call(run, "ffn", h));
+    const Tensor a = attention.scope(run, x, [&] { return attention->attend(run, x, x, false, m.src, std::nullopt); });
+    const Tensor h = post_norm(run, norm1, x, a);
+    return post_norm(run, norm2, h, ffn(run, h));
   }
+  nn::Child<MultiHeadAttention> attention{*this, "attention"};
+  nn::Child<nn::LayerNorm> norm1{*this, "norm1"};
+  nn::Child<nn::Dropout> dropout1{*this, "dropout1"};
+  nn::Child<nn::PlainMLP> ffn{*this, "ffn"};
+  nn::Child<nn::LayerNorm> norm2{*this, "norm2"};
+  nn::Child<nn::Dropout> dropout2{*this, "dropout2"};
 };
 
 class DecoderLayer : public nn::Module {
  public:
   DecoderLayer() : nn::Module("DecoderLayer") {}
   Tensor apply(nn::Run& run, const Tensor& y, const Tensor& enc, const Masks& m) const {
-    const auto& self = static_cast<const MultiHeadAttention&>(*child("self_attention"));
-    const auto& cross = static_cast<const MultiHeadAttention&>(*child("enc_dec_attention"));
     // The target mask of this implementation tests padding on the query position.
-    const Tensor a = run.scope("self_attention", self, y, [&] { return self.attend(run, y, y, true, std::nullopt, m.trg); });
-    Tensor h = post_norm(run, *this, "norm1", y, a);
-    const Tensor c = run.scope("enc_dec_attention", cross, h, [&] { return cross.attend(run, h, enc, false, m.src, std::nullopt); });
-    h = post_norm(run, *this, "norm2", h, c);
-    return post_norm(run, *this, "norm3", h, child("ffn")->call(run, "ffn", h));
+    const Tensor a = self_attention.scope(run, y, [&] { return self_attention->attend(run, y, y, true, std::nullopt, m.trg); });
+    Tensor h = post_norm(run, norm1, y, a);
+    const Tensor c = enc_dec_attention.scope(run, h, [&] { return enc_dec_attention->attend(run, h, enc, false, m.src, std::nullopt); });
+    h = post_norm(run, norm2, h, c);
+    return post_norm(run, norm3, h, ffn(run, h));
   }
+  nn::Child<MultiHeadAttention> self_attention{*this, "self_attention"};
+  nn::Child<nn::LayerNorm> norm1{*this, "norm1"};
+  nn::Child<nn::Dropout> dropout1{*this, "dropout1"};
+  nn::Child<MultiHeadAttention> enc_dec_attention{*this, "enc_dec_attention"};
+  nn::Child<nn::LayerNorm> norm2{*this, "norm2"};
+  nn::Child<nn::Dropout> dropout2{*this, "dropout2"};
+  nn::Child<nn::PlainMLP> ffn{*this, "ffn"};
+  nn::Child<nn::LayerNorm> norm3{*this, "norm3"};
+  nn::Child<nn::Dropout> dropout3{*this, "dropout3"};
+};
+
+// tok_emb(ids) + sinusoidal PE[:T] (no √d scaling), then dropout.
+class TransformerEmbedding : public nn::Module {
+ public:
+  TransformerEmbedding() : nn::Module("TransformerEmbedding") {}
+  Tensor forward(nn::Run& run, const Tensor& ids) const override {
+    const Tensor tok = tok_emb(run, ids);
+    const Tensor pe = pos_emb.scope(run, ids, [&] { return ops::sinusoid_table(run.ctx, ids.dim(1), tok.dim(2)); });
+    return drop_out(run, ops::add(run.ctx, tok, pe));
+  }
+  nn::Child<nn::Embedding> tok_emb{*this, "tok_emb"};
+  nn::Child<> pos_emb{*this, "pos_emb"};  // PositionalEncoding: a constant table, no parameters
+  nn::Child<nn::Dropout> drop_out{*this, "drop_out"};
+};
+
+// Encoder: emb -> layers (self-attention over the source, padding masked).
+class Encoder : public nn::Module {
+ public:
+  Encoder() : nn::Module("Encoder") {}
+  Tensor apply(nn::Run& run, const Tensor& src, const Masks& m) const {
+    Tensor x = emb(run, src);
+    return layers.scope(run, x, [&] {
+      for (size_t i = 0; i < layers->size(); ++i) {
+        const EncoderLayer& layer = layers->at(i);
+        x = run.scope(layers->name_at(i), layer, x, [&] { return layer.apply(run, x, m); });
+      }
+      return x;
+    });
+  }
+  nn::Child<TransformerEmbedding> emb{*this, "emb"};
+  nn::Child<nn::ModuleList<EncoderLayer>> layers{*this, "layers"};
+};
+
+// Decoder: emb -> layers (causal self-attention, cross-attention to the encoder) -> linear.
+class Decoder : public nn::Module {
+ public:
+  Decoder() : nn::Module("Decoder") {}
+  Tensor apply(nn::Run& run, const Tensor& ids, const Tensor& enc, const Masks& m) const {
+    Tensor y = emb(run, ids);
+    y = layers.scope(run, y, [&] {
+      for (size_t i = 0; i < layers->size(); ++i) {
+        const DecoderLayer& layer = layers->at(i);
+        y = run.scope(layers->name_at(i), layer, y, [&] { return layer.apply(run, y, enc, m); });
+      }
+      return y;
+    });
+    if (run.last_logits_only && y.dim(1) > 1) y = ops::slice_time(run.ctx, y, y.dim(1) - 1, 1);
+    return linear(run, y);
+  }
+  nn::Child<TransformerEmbedding> emb{*this, "emb"};
+  nn::Child<nn::ModuleList<DecoderLayer>> layers{*this, "layers"};
+  nn::Child<nn::Linear> linear{*this, "linear"};
 };
 
 class Transformer : public nn::LanguageModel {
  public:
-  Transformer(int64_t src_pad, int64_t trg_pad) : nn::LanguageModel("Transformer"), src_pad_(src_pad), trg_pad_(trg_pad) {}
+  Transformer(int64_t dec_vocab, int64_t max_len, int64_t src_pad, int64_t trg_pad)
+      : nn::LanguageModel("Transformer", dec_vocab, max_len, "max_len"), src_pad_(src_pad), trg_pad_(trg_pad) {}
+  nn::Child<Encoder> encoder{*this, "encoder"};
+  nn::Child<Decoder> decoder{*this, "decoder"};
 
+ protected:
   // Decoder logits for target `ids` given the source run.source_ids (the ids themselves when unset).
-  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
+  Tensor forward_tokens(nn::Run& run, const Tensor& ids) const override {
     const Tensor& src = run.source_ids ? *run.source_ids : ids;
+    check_positions(0, src.dim(1));
     Masks m;
     if (!run.ctx.meta()) {
       m.src = keep_mask(src, src_pad_);
       m.trg = keep_mask(ids, trg_pad_);
     }
-    const auto& encoder = *child("encoder");
-    const Tensor enc = run.scope("encoder", encoder, src, [&] {
-      Tensor x = embed(run, *encoder.child("emb"), src);
-      const auto& layers = *encoder.child("layers");
-      return run.scope("layers", layers, x, [&] {
-        for (const auto& [n, l] : layers.children()) {
-          const auto& layer = static_cast<const EncoderLayer&>(*l);
-          x = run.scope(n, layer, x, [&] { return layer.apply(run, x, m); });
-        }
-        return x;
-      });
-    });
-    const auto& decoder = *child("decoder");
-    Tensor out = run.scope("decoder", decoder, ids, [&] {
-      Tensor y = embed(run, *decoder.child("emb"), ids);
-      const auto& layers = *decoder.child("layers");
-      y = run.scope("layers", layers, y, [&] {
-        for (const auto& [n, l] : layers.children()) {
-          const auto& layer = static_cast<const DecoderLayer&>(*l);
-          y = run.scope(n, layer, y, [&] { return layer.apply(run, y, enc, m); });
-        }
-        return y;
-      });
-      if (run.last_logits_only && y.dim(1) > 1) y = ops::slice_time(run.ctx, y, y.dim(1) - 1, 1);
-      return decoder.child("linear")->call(run, "linear", y);
-    });
+    const Tensor enc = encoder.scope(run, src, [&] { return encoder->apply(run, src, m); });
+    Tensor out = decoder.scope(run, ids, [&] { return decoder->apply(run, ids, enc, m); });
     run.state.past += ids.dim(1);
     return out;
   }
@@ -129,43 +176,23 @@ class Transformer : public nn::LanguageModel {
     return keep;
   }
 
-  // tok_emb(ids) + sinusoidal PE[:T] (no √d scaling), then dropout.
-  static Tensor embed(nn::Run& run, const nn::Module& emb, const Tensor& ids) {
-    return run.scope("emb", emb, ids, [&] {
-      const Tensor tok = emb.child("tok_emb")->call(run, "tok_emb", ids);
-      const auto& pos_emb = *emb.child("pos_emb");
-      const Tensor pe = run.scope("pos_emb", pos_emb, ids, [&] { return ops::sinusoid_table(run.ctx, ids.dim(1), tok.dim(2)); });
-      return emb.child("drop_out")->call(run, "drop_out", ops::add(run.ctx, tok, pe));
-    });
-  }
-
   int64_t src_pad_, trg_pad_;
 };
 
-std::shared_ptr<nn::Module> attention(const Sizes& s) {
+std::shared_ptr<MultiHeadAttention> attention(const Sizes& s) {
   auto m = std::make_shared<MultiHeadAttention>(s.heads);
-  m->add("attention", std::make_shared<nn::Module>("ScaleDotProductAttention"));
-  for (const char* name : {"w_q", "w_k", "w_v", "w_concat"})
-    m->add(name, std::make_shared<nn::Linear>(s.d, s.d, true));
+  m->attention.set(std::make_shared<nn::Module>("ScaleDotProductAttention"));
+  for (auto* proj : {&m->w_q, &m->w_k, &m->w_v, &m->w_concat}) proj->set(std::make_shared<nn::Linear>(s.d, s.d, true));
   return m;
 }
 
-// linear2(dropout(relu(linear1(x))))
-class PositionwiseFeedForward : public nn::Module {
- public:
-  PositionwiseFeedForward() : nn::Module("PositionwiseFeedForward") {}
-  Tensor forward(nn::Run& run, const Tensor& x) const override {
-    const Tensor h = child("relu")->call(run, "relu", child("linear1")->call(run, "linear1", x));
-    return child("linear2")->call(run, "linear2", child("dropout")->call(run, "dropout", h));
-  }
-};
-
-std::shared_ptr<nn::Module> ffn(const Sizes& s) {
-  auto m = std::make_shared<PositionwiseFeedForward>();
-  m->add("linear1", std::make_shared<nn::Linear>(s.d, s.ffn, true));
-  m->add("linear2", std::make_shared<nn::Linear>(s.ffn, s.d, true));
-  m->add("relu", std::make_shared<nn::ActivationModule>(nn::Activation::relu, "ReLU"));
-  m->add("dropout", std::make_shared<nn::Dropout>(s.drop));
+// PositionwiseFeedForward: linear2(dropout(relu(linear1(x)))).
+std::shared_ptr<nn::PlainMLP> ffn(const Sizes& s) {
+  auto m = std::make_shared<nn::PlainMLP>("PositionwiseFeedForward", "linear1", "relu", "linear2");
+  m->in.set(std::make_shared<nn::Linear>(s.d, s.ffn, true));
+  m->out.set(std::make_shared<nn::Linear>(s.ffn, s.d, true));
+  m->act.set(std::make_shared<nn::ActivationModule>(Activation::relu, "ReLU"));
+  m->dropout.set(std::make_shared<nn::Dropout>(s.drop));
   return m;
 }
 
@@ -173,11 +200,11 @@ std::shared_ptr<nn::LayerNorm> norm(const Sizes& s) {
   return std::make_shared<nn::LayerNorm>(s.d, s.eps, true, "LayerNorm", "gamma", "beta");
 }
 
-std::shared_ptr<nn::Module> embedding(const Sizes& s, int64_t vocab) {
-  auto m = std::make_shared<nn::Module>("TransformerEmbedding");
-  m->add("tok_emb", std::make_shared<nn::Embedding>(vocab, s.d, "TokenEmbedding"));
-  m->add("pos_emb", std::make_shared<nn::Module>("PositionalEncoding"));
-  m->add("drop_out", std::make_shared<nn::Dropout>(s.drop));
+std::shared_ptr<TransformerEmbedding> embedding(const Sizes& s, int64_t vocab) {
+  auto m = std::make_shared<TransformerEmbedding>();
+  m->tok_emb.set(std::make_shared<nn::Embedding>(vocab, s.d, "TokenEmbedding"));
+  m->pos_emb.set(std::make_shared<nn::Module>("PositionalEncoding"));
+  m->drop_out.set(std::make_shared<nn::Dropout>(s.drop));
   return m;
 }
 
@@ -192,35 +219,35 @@ Model build(const ConfigReader& c) {
   if (c.flag_or("tie_word_embeddings", false))
     c.error("tie_word_embeddings", "hyunwoongko/transformer never ties its output projection");
 
-  auto root = std::make_shared<Transformer>(c.index_or("src_pad_idx", 1), c.index_or("trg_pad_idx", 1));
-  auto enc = root->add("encoder", std::make_shared<nn::Module>("Encoder"));
-  enc->add("emb", embedding(s, enc_vocab));
-  auto enc_layers = enc->add("layers", std::make_shared<nn::ModuleList>());
+  auto root = std::make_shared<Transformer>(dec_vocab, max_len, c.index_or("src_pad_idx", 1), c.index_or("trg_pad_idx", 1));
+  auto enc = root->encoder.set(std::make_shared<Encoder>());
+  enc->emb.set(embedding(s, enc_vocab));
+  auto enc_layers = enc->layers.set(std::make_shared<nn::ModuleList<EncoderLayer>>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto l = enc_layers->add(std::to_string(i), std::make_shared<EncoderLayer>());
-    l->add("attention", attention(s));
-    l->add("norm1", norm(s));
-    l->add("dropout1", std::make_shared<nn::Dropout>(s.drop));
-    l->add("ffn", ffn(s));
-    l->add("norm2", norm(s));
-    l->add("dropout2", std::make_shared<nn::Dropout>(s.drop));
+    auto l = enc_layers->append(std::make_shared<EncoderLayer>());
+    l->attention.set(attention(s));
+    l->norm1.set(norm(s));
+    l->dropout1.set(std::make_shared<nn::Dropout>(s.drop));
+    l->ffn.set(ffn(s));
+    l->norm2.set(norm(s));
+    l->dropout2.set(std::make_shared<nn::Dropout>(s.drop));
   }
-  auto dec = root->add("decoder", std::make_shared<nn::Module>("Decoder"));
-  dec->add("emb", embedding(s, dec_vocab));
-  auto dec_layers = dec->add("layers", std::make_shared<nn::ModuleList>());
+  auto dec = root->decoder.set(std::make_shared<Decoder>());
+  dec->emb.set(embedding(s, dec_vocab));
+  auto dec_layers = dec->layers.set(std::make_shared<nn::ModuleList<DecoderLayer>>());
   for (int64_t i = 0; i < layers; ++i) {
-    auto l = dec_layers->add(std::to_string(i), std::make_shared<DecoderLayer>());
-    l->add("self_attention", attention(s));
-    l->add("norm1", norm(s));
-    l->add("dropout1", std::make_shared<nn::Dropout>(s.drop));
-    l->add("enc_dec_attention", attention(s));
-    l->add("norm2", norm(s));
-    l->add("dropout2", std::make_shared<nn::Dropout>(s.drop));
-    l->add("ffn", ffn(s));
-    l->add("norm3", norm(s));
-    l->add("dropout3", std::make_shared<nn::Dropout>(s.drop));
+    auto l = dec_layers->append(std::make_shared<DecoderLayer>());
+    l->self_attention.set(attention(s));
+    l->norm1.set(norm(s));
+    l->dropout1.set(std::make_shared<nn::Dropout>(s.drop));
+    l->enc_dec_attention.set(attention(s));
+    l->norm2.set(norm(s));
+    l->dropout2.set(std::make_shared<nn::Dropout>(s.drop));
+    l->ffn.set(ffn(s));
+    l->norm3.set(norm(s));
+    l->dropout3.set(std::make_shared<nn::Dropout>(s.drop));
   }
-  dec->add("linear", std::make_shared<nn::Linear>(s.d, dec_vocab, true))->cls = ops::OpClass::head;
+  dec->linear.set(std::make_shared<nn::Linear>(s.d, dec_vocab, true))->cls = ops::OpClass::head;
 
   Model m;
   m.architecture = "Transformer";
@@ -237,13 +264,13 @@ Model build(const ConfigReader& c) {
       {"num_key_value_heads", heads},
       {"head_dim", s.d / heads},
       {"gqa_ratio", 1},
-      {"attention", attention_kind(heads, heads) +
-                        ", encoder self, decoder causal self + cross, biases, mask fill -10000"},
-      {"ffn", "linear2(relu(linear1(x))), not gated"},
+      {"attention", attention_facts(heads, heads, {"bias", "encoder_self", "decoder_causal_self", "decoder_cross",
+                                                   "mask_fill_minus_10000"})},
+      {"ffn", ffn_facts("plain", "relu", "linear2(relu(linear1(x)))")},
       {"ffn_hidden", s.ffn},
-      {"norm", fmt::format("LayerNorm (gamma, beta), eps {:g}, post-norm", s.eps)},
+      {"norm", norm_facts("layer_norm", s.eps, "post", {{"bias", true}, {"names", "gamma_beta"}})},
       {"layer_norm_eps", s.eps},
-      {"position_embedding", fmt::format("sinusoidal, fixed (not a parameter), max_len {}", max_len)},
+      {"position_embedding", {{"kind", "sinusoidal"}, {"positions", max_len}}},
       {"max_len", max_len},
       {"drop_prob", s.drop},
       {"tie_word_embeddings", false},

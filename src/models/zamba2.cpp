@@ -21,125 +21,168 @@ struct Sizes {
 
 // Adapter list of one shared block: slot j is a rank-r Sequential when block `id` serves
 // hybrid application j, an Identity otherwise.
-std::shared_ptr<nn::ModuleList> adapters(const Sizes& s, int64_t id, int64_t in, int64_t out) {
-  auto list = std::make_shared<nn::ModuleList>();
+std::shared_ptr<nn::ModuleList<>> adapters(const Sizes& s, int64_t id, int64_t in, int64_t out) {
+  auto list = std::make_shared<nn::ModuleList<>>();
   for (int64_t j = 0; j < s.applications; ++j) {
     if (j % s.mem_blocks != id) {
-      list->add(std::to_string(j), std::make_shared<nn::Module>("Identity"));
+      list->append(std::make_shared<nn::Module>("Identity"));
       continue;
     }
-    auto seq = list->add(std::to_string(j), std::make_shared<nn::Sequential>());
-    seq->add("0", std::make_shared<nn::Linear>(in, s.rank, false));
-    seq->add("1", std::make_shared<nn::Linear>(s.rank, out, false));
+    auto seq = list->append(std::make_shared<nn::Sequential>());
+    seq->append(std::make_shared<nn::Linear>(in, s.rank, false));
+    seq->append(std::make_shared<nn::Linear>(s.rank, out, false));
   }
   return list;
 }
 
-// The shared transformer block (§9.2 step 3): no residual inside; adapters of application j.
-class SharedBlock : public nn::Module {
- public:
-  SharedBlock(int64_t inter) : nn::Module("Zamba2AttentionDecoderLayer"), inter_(inter) {}
+// Adapter j of a list, as the scope "<list>.<j>"; nullopt when the list is absent.
+std::optional<Tensor> adapt(nn::Run& run, const nn::Child<nn::ModuleList<>>& list, int64_t j, const Tensor& x) {
+  if (!list) return std::nullopt;
+  const auto i = static_cast<size_t>(j);
+  return list.scope(run, x, [&] { return list->at(i).call(run, list->name_at(i), x); });
+}
 
-  // a = concat(h, e0) [B, T, 2d] -> [B, T, d]
-  Tensor apply(nn::Run& run, const Tensor& a, int64_t j) const {
-    const auto& c = run.ctx;
-    const std::string slot = std::to_string(j);
-    auto adapter = [&](const nn::Module& parent, const char* list, const Tensor& x) -> std::optional<Tensor> {
-      const auto l = parent.child(list);
-      if (!l) return std::nullopt;
-      return run.scope(list, *l, x, [&] { return l->child(slot)->call(run, slot, x); });
-    };
-    const Tensor n = child("input_layernorm")->call(run, "input_layernorm", a);
-    const auto& attn = static_cast<const nn::Attention&>(*child("self_attn"));
-    const Tensor o = run.scope("self_attn", attn, n, [&] {
-      const auto dq = adapter(attn, "linear_q_adapter_list", n), dk = adapter(attn, "linear_k_adapter_list", n),
-                 dv = adapter(attn, "linear_v_adapter_list", n);
-      return attn.attend(run, n, dq ? &*dq : nullptr, dk ? &*dk : nullptr, dv ? &*dv : nullptr);
-    });
-    const Tensor t = child("pre_ff_layernorm")->call(run, "pre_ff_layernorm", o);
-    const auto& mlp = *child("feed_forward");
-    return run.scope("feed_forward", mlp, t, [&] {
-      Tensor g = mlp.child("gate_up_proj")->call(run, "gate_up_proj", t);
-      if (const auto d = adapter(mlp, "gate_up_proj_adapter_list", t)) g = ops::add(c, g, *d);
-      const Tensor gate = mlp.child("act_fn")->call(run, "act_fn", ops::slice_last(c, g, 0, inter_));
-      return mlp.child("down_proj")->call(run, "down_proj", ops::mul(c, gate, ops::slice_last(c, g, inter_, inter_)));
-    });
+// Zamba2Attention: the shared GQA attention plus its per-application q/k/v adapters.
+class AdaptedAttention : public nn::Attention {
+ public:
+  using nn::Attention::Attention;
+  Tensor apply(nn::Run& run, const Tensor& x, int64_t j) const {
+    const auto dq = adapt(run, linear_q_adapter_list, j, x), dk = adapt(run, linear_k_adapter_list, j, x),
+               dv = adapt(run, linear_v_adapter_list, j, x);
+    return attend(run, x, dq ? &*dq : nullptr, dk ? &*dk : nullptr, dv ? &*dv : nullptr);
   }
+  nn::Child<nn::ModuleList<>> linear_q_adapter_list{*this, "linear_q_adapter_list"},
+      linear_k_adapter_list{*this, "linear_k_adapter_list"}, linear_v_adapter_list{*this, "linear_v_adapter_list"};
+};
+
+// Zamba2MLP: down_proj(gelu(gate) * up) from a fused gate_up_proj, with its adapters.
+class SharedMLP : public nn::Module {
+ public:
+  explicit SharedMLP(int64_t inter) : nn::Module("Zamba2MLP"), inter_(inter) {}
+  Tensor apply(nn::Run& run, const Tensor& x, int64_t j) const {
+    const auto& c = run.ctx;
+    Tensor g = gate_up_proj(run, x);  // (B, T, 2·inter)
+    if (const auto d = adapt(run, gate_up_proj_adapter_list, j, x)) g = ops::add(c, g, *d);
+    const Tensor gate = act_fn(run, ops::slice_last(c, g, 0, inter_));
+    return down_proj(run, ops::mul(c, gate, ops::slice_last(c, g, inter_, inter_)));
+  }
+  nn::Child<nn::Linear> gate_up_proj{*this, "gate_up_proj"}, down_proj{*this, "down_proj"};
+  nn::Child<nn::ActivationModule> act_fn{*this, "act_fn"};
+  nn::Child<nn::ModuleList<>> gate_up_proj_adapter_list{*this, "gate_up_proj_adapter_list"};
 
  private:
   int64_t inter_;
 };
 
-// §9.2: t = linear(shared(concat(h, e0))); h + mamba(input_layernorm(h + t)).
-class HybridLayer : public nn::Module {
+// The shared transformer block (§9.2 step 3): no residual inside; adapters of application j.
+class SharedBlock : public nn::Module {
  public:
-  explicit HybridLayer(int64_t ordinal) : nn::Module("Zamba2HybridLayer"), ordinal_(ordinal) {}
-  Tensor apply(nn::Run& run, const Tensor& h, const Tensor& e0) const {
-    const auto& c = run.ctx;
-    const auto& shared = static_cast<const SharedBlock&>(*child("shared_transformer"));
-    const Tensor a = ops::concat_last(c, h, e0);
-    Tensor t = run.scope("shared_transformer", shared, a, [&] { return shared.apply(run, a, ordinal_); });
-    t = child("linear")->call(run, "linear", t);
-    const auto& dec = *child("mamba_decoder");
-    return run.scope("mamba_decoder", dec, h, [&] {
-      const Tensor n = dec.child("input_layernorm")->call(run, "input_layernorm", ops::add(c, h, t));
-      return ops::add(c, h, dec.child("mamba")->call(run, "mamba", n));
-    });
+  SharedBlock() : nn::Module("Zamba2AttentionDecoderLayer") {}
+  // a = concat(h, e0) [B, T, 2d] -> [B, T, d]
+  Tensor apply(nn::Run& run, const Tensor& a, int64_t j) const {
+    const Tensor n = input_layernorm(run, a);
+    const Tensor o = self_attn.scope(run, n, [&] { return self_attn->apply(run, n, j); });
+    const Tensor t = pre_ff_layernorm(run, o);
+    return feed_forward.scope(run, t, [&] { return feed_forward->apply(run, t, j); });
   }
+  nn::Child<AdaptedAttention> self_attn{*this, "self_attn"};
+  nn::Child<SharedMLP> feed_forward{*this, "feed_forward"};
+  nn::Child<nn::RMSNorm> input_layernorm{*this, "input_layernorm"}, pre_ff_layernorm{*this, "pre_ff_layernorm"};
+};
+
+// A layer of the stack: h -> h', given the embeddings e0 that hybrid layers concatenate.
+class Zamba2Layer : public nn::Module {
+ public:
+  using nn::Module::Module;
+  virtual Tensor apply(nn::Run& run, const Tensor& h, const Tensor& e0) const = 0;
+};
+
+// Zamba2MambaDecoderLayer: h + mamba(input_layernorm(h + t)), t = 0 outside hybrid layers.
+class MambaLayer : public Zamba2Layer {
+ public:
+  MambaLayer() : Zamba2Layer("Zamba2MambaDecoderLayer") {}
+  Tensor forward(nn::Run& run, const Tensor& h) const override { return with_input(run, h, h); }
+  Tensor apply(nn::Run& run, const Tensor& h, const Tensor&) const override { return forward(run, h); }
+  Tensor with_input(nn::Run& run, const Tensor& h, const Tensor& in) const {
+    return ops::add(run.ctx, h, mamba(run, input_layernorm(run, in)));
+  }
+  nn::Child<nn::Mamba2Mixer> mamba{*this, "mamba"};
+  nn::Child<nn::RMSNorm> input_layernorm{*this, "input_layernorm"};
+};
+
+// §9.2: t = linear(shared(concat(h, e0))); h + mamba(input_layernorm(h + t)).
+class HybridLayer : public Zamba2Layer {
+ public:
+  explicit HybridLayer(int64_t ordinal) : Zamba2Layer("Zamba2HybridLayer"), ordinal_(ordinal) {}
+  Tensor apply(nn::Run& run, const Tensor& h, const Tensor& e0) const override {
+    const auto& c = run.ctx;
+    const Tensor a = ops::concat_last(c, h, e0);
+    Tensor t = shared_transformer.scope(run, a, [&] { return shared_transformer->apply(run, a, ordinal_); });
+    t = linear(run, t);
+    return mamba_decoder.scope(run, h, [&] { return mamba_decoder->with_input(run, h, ops::add(c, h, t)); });
+  }
+  nn::Child<nn::Linear> linear{*this, "linear"};
+  nn::Child<MambaLayer> mamba_decoder{*this, "mamba_decoder"};
+  nn::Child<SharedBlock> shared_transformer{*this, "shared_transformer"};
 
  private:
   int64_t ordinal_;
 };
 
-class Zamba2ForCausalLM : public nn::LanguageModel {
+// Zamba2Model: embeddings, the layers (each given e0), final norm.
+class Zamba2Model : public nn::Module {
  public:
-  using nn::LanguageModel::LanguageModel;
-  Tensor forward_ids(nn::Run& run, const Tensor& ids) const override {
-    const auto& model = *child("model");
-    const Tensor h = run.scope("model", model, ids, [&] {
-      const Tensor e0 = model.child("embed_tokens")->call(run, "embed_tokens", ids);  // kept for every hybrid layer
-      const auto& layers = *model.child("layers");
-      Tensor x = run.scope("layers", layers, e0, [&] {
-        Tensor y = e0;
-        for (const auto& [name, layer] : layers.children()) {
-          if (const auto* hybrid = dynamic_cast<const HybridLayer*>(layer.get()))
-            y = run.scope(name, *hybrid, y, [&] { return hybrid->apply(run, y, e0); });
-          else
-            y = layer->call(run, name, y);
-        }
-        return y;
-      });
-      return model.child("final_layernorm")->call(run, "final_layernorm", x);
+  Zamba2Model() : nn::Module("Zamba2Model") {}
+  Tensor forward(nn::Run& run, const Tensor& ids) const override {
+    const Tensor e0 = embed_tokens(run, ids);  // kept for every hybrid layer
+    const Tensor x = layers.scope(run, e0, [&] {
+      Tensor y = e0;
+      for (size_t i = 0; i < layers->size(); ++i) {
+        const Zamba2Layer& layer = layers->at(i);
+        y = run.scope(layers->name_at(i), layer, y, [&] { return layer.apply(run, y, e0); });
+      }
+      return y;
     });
-    return nn::lm_head(run, *this, h);
+    return final_layernorm(run, x);
   }
+  nn::Child<nn::Embedding> embed_tokens{*this, "embed_tokens"};
+  nn::Child<nn::ModuleList<Zamba2Layer>> layers{*this, "layers"};
+  nn::Child<nn::RMSNorm> final_layernorm{*this, "final_layernorm"};
 };
 
-std::shared_ptr<nn::Module> shared_block(const Sizes& s, int64_t id) {
-  auto block = std::make_shared<SharedBlock>(s.inter);
-  auto attn = block->add("self_attn", std::make_shared<nn::Attention>(nn::AttentionSpec{
+std::shared_ptr<SharedBlock> shared_block(const Sizes& s, int64_t id) {
+  auto block = std::make_shared<SharedBlock>();
+  auto attn = block->self_attn.set(std::make_shared<AdaptedAttention>(nn::AttentionSpec{
       .type = "Zamba2Attention", .input_width = s.attn_hidden, .output_width = s.hidden,
       .heads = s.heads, .kv_heads = s.kv_heads, .head_dim = s.head_dim, .rope = s.rope,
       .scale = 1.0 / std::sqrt(static_cast<double>(s.head_dim) / 2.0)}));  // (head_dim/2)^-0.5
-  if (s.attn_adapter)
-    for (const char* name : {"linear_q_adapter_list", "linear_k_adapter_list", "linear_v_adapter_list"})
-      attn->add(name, adapters(s, id, s.attn_hidden, s.attn_hidden));
-  auto mlp = block->add("feed_forward", std::make_shared<nn::Module>("Zamba2MLP"));
-  mlp->add("gate_up_proj", std::make_shared<nn::Linear>(s.hidden, 2 * s.inter, s.bias));
-  mlp->add("down_proj", std::make_shared<nn::Linear>(s.inter, s.hidden, s.bias));
-  mlp->add("act_fn", std::make_shared<nn::ActivationModule>(nn::Activation::gelu, "GELUActivation"));
-  if (s.mlp_adapter) mlp->add("gate_up_proj_adapter_list", adapters(s, id, s.hidden, 2 * s.inter));
-  block->add("input_layernorm", std::make_shared<nn::RMSNorm>(s.attn_hidden, s.eps, "Zamba2RMSNorm"));
-  block->add("pre_ff_layernorm", std::make_shared<nn::RMSNorm>(s.hidden, s.eps, "Zamba2RMSNorm"));
+  if (s.attn_adapter) {
+    attn->linear_q_adapter_list.set(adapters(s, id, s.attn_hidden, s.attn_hidden));
+    attn->linear_k_adapter_list.set(adapters(s, id, s.attn_hidden, s.attn_hidden));
+    attn->linear_v_adapter_list.set(adapters(s, id, s.attn_hidden, s.attn_hidden));
+  }
+  auto mlp = block->feed_forward.set(std::make_shared<SharedMLP>(s.inter));
+  mlp->gate_up_proj.set(std::make_shared<nn::Linear>(s.hidden, 2 * s.inter, s.bias));
+  mlp->down_proj.set(std::make_shared<nn::Linear>(s.inter, s.hidden, s.bias));
+  mlp->act_fn.set(std::make_shared<nn::ActivationModule>(Activation::gelu, "GELUActivation"));
+  if (s.mlp_adapter) mlp->gate_up_proj_adapter_list.set(adapters(s, id, s.hidden, 2 * s.inter));
+  block->input_layernorm.set(std::make_shared<nn::RMSNorm>(s.attn_hidden, s.eps, "Zamba2RMSNorm"));
+  block->pre_ff_layernorm.set(std::make_shared<nn::RMSNorm>(s.hidden, s.eps, "Zamba2RMSNorm"));
   return block;
 }
 
-std::shared_ptr<nn::Module> mamba_layer(const nn::Mamba2Spec& ssm, double eps) {
-  auto layer = std::make_shared<nn::ResidualBlock>(
-      "Zamba2MambaDecoderLayer", std::vector<std::pair<std::string, std::string>>{{"input_layernorm", "mamba"}});
-  layer->add("mamba", std::make_shared<nn::Mamba2Mixer>(ssm));
-  layer->add("input_layernorm", std::make_shared<nn::RMSNorm>(ssm.hidden, eps, "Zamba2RMSNorm"));
+std::shared_ptr<MambaLayer> mamba_layer(const nn::Mamba2Spec& ssm, double eps) {
+  auto layer = std::make_shared<MambaLayer>();
+  layer->mamba.set(std::make_shared<nn::Mamba2Mixer>(ssm));
+  layer->input_layernorm.set(std::make_shared<nn::RMSNorm>(ssm.hidden, eps, "Zamba2RMSNorm"));
   return layer;
+}
+
+std::vector<std::string> adapter_targets(const Sizes& s) {
+  std::vector<std::string> on;
+  if (s.attn_adapter) on.insert(on.end(), {"q", "k", "v"});
+  if (s.mlp_adapter) on.push_back("gate_up_proj");
+  return on;
 }
 
 // layers_block_type ("mamba"/"hybrid") or hybrid_layer_ids.
@@ -197,27 +240,28 @@ Model build(const ConfigReader& c) {
     c.error("mamba_ngroups", fmt::format("{} does not divide n_mamba_heads {}", ssm.groups, ssm.heads));
   const bool tied = c.flag_or("tie_word_embeddings", true);
 
-  auto root = std::make_shared<Zamba2ForCausalLM>("Zamba2ForCausalLM");
-  auto model = root->add("model", std::make_shared<nn::Module>("Zamba2Model"));
-  auto emb = model->add("embed_tokens", std::make_shared<nn::Embedding>(vocab, hidden));
-  std::vector<std::shared_ptr<nn::Module>> blocks;
+  auto root = std::make_shared<nn::CausalLM>("Zamba2ForCausalLM", "model", vocab,
+                                              c.count_or("max_position_embeddings", 4096), "max_position_embeddings");
+  auto model = root->base.set(std::make_shared<Zamba2Model>());
+  auto emb = model->embed_tokens.set(std::make_shared<nn::Embedding>(vocab, hidden));
+  std::vector<std::shared_ptr<SharedBlock>> blocks;
   for (int64_t k = 0; k < s.mem_blocks; ++k) blocks.push_back(shared_block(s, k));
-  auto list = model->add("layers", std::make_shared<nn::ModuleList>());
+  auto list = model->layers.set(std::make_shared<nn::ModuleList<Zamba2Layer>>());
   std::vector<int64_t> hybrid_ids;
   for (int64_t i = 0; i < layers; ++i) {
     if (kinds[static_cast<size_t>(i)] == 'M') {
-      list->add(std::to_string(i), mamba_layer(ssm, eps));
+      list->append(mamba_layer(ssm, eps));
       continue;
     }
-    auto layer = list->add(std::to_string(i), std::make_shared<HybridLayer>(static_cast<int64_t>(hybrid_ids.size())));
-    layer->add("linear", std::make_shared<nn::Linear>(hidden, hidden, false));
-    layer->add("mamba_decoder", mamba_layer(ssm, eps));
-    layer->add("shared_transformer", blocks[hybrid_ids.size() % blocks.size()]);
+    auto layer = list->append(std::make_shared<HybridLayer>(static_cast<int64_t>(hybrid_ids.size())));
+    layer->linear.set(std::make_shared<nn::Linear>(hidden, hidden, false));
+    layer->mamba_decoder.set(mamba_layer(ssm, eps));
+    layer->shared_transformer.set(blocks[hybrid_ids.size() % blocks.size()]);
     hybrid_ids.push_back(i);
   }
-  model->add("final_layernorm", std::make_shared<nn::RMSNorm>(hidden, eps, "Zamba2RMSNorm"));
-  if (rope) model->add("rotary_emb", std::make_shared<nn::Module>("Zamba2RotaryEmbedding"));
-  auto head = root->add("lm_head", std::make_shared<nn::Linear>(hidden, vocab, false));
+  model->final_layernorm.set(std::make_shared<nn::RMSNorm>(hidden, eps, "Zamba2RMSNorm"));
+  if (rope) model->register_child("rotary_emb", std::make_shared<nn::Module>("Zamba2RotaryEmbedding"));
+  auto head = root->lm_head.set(std::make_shared<nn::Linear>(hidden, vocab, false));
   head->cls = ops::OpClass::head;
   if (tied) head->tie_weight(emb->weight);
 
@@ -233,25 +277,21 @@ Model build(const ConfigReader& c) {
       {"vocab_size", vocab},
       {"layer_pattern", pattern},
       {"hybrid_layer_ids", hybrid_ids},
-      {"layer_counts", fmt::format("{} Mamba (M), {} hybrid (H: Mamba + shared transformer)", layers - n_hybrid, n_hybrid)},
+      {"layer_counts", {{"mamba", layers - n_hybrid}, {"hybrid", n_hybrid}}},
       {"num_mem_blocks", s.mem_blocks},
-      {"shared_blocks", fmt::format("{} shared transformer block{} applied {} times", s.mem_blocks,
-                                    s.mem_blocks == 1 ? "" : "s", n_hybrid)},
+      {"shared_blocks", {{"blocks", s.mem_blocks}, {"applications", n_hybrid}}},
       {"attention_hidden_size", s.attn_hidden},
       {"num_attention_heads", heads},
       {"num_key_value_heads", s.kv_heads},
       {"head_dim", s.head_dim},
       {"gqa_ratio", heads / s.kv_heads},
-      {"attention", attention_kind(heads, s.kv_heads) + fmt::format(", input concat(h, embeddings) of width {}, "
-                                                                  "scale (head_dim/2)^-0.5", s.attn_hidden)},
-      {"rope", rope ? fmt::format("rotate-half, theta {:g}, full head_dim", s.rope.theta)
-                    : std::string("none")},
-      {"ffn", "down_proj(gelu(gate) * up), fused gate_up_proj (GeGLU), in the shared block"},
+      {"attention", attention_facts(heads, s.kv_heads, {"no_bias", "input_concat_embeddings", "scale_half_head_dim"})},
+      {"rope", rope ? ordered_json{{"kind", "rotate_half"}, {"theta", s.rope.theta}, {"scaling", "none"}}
+                    : ordered_json{{"kind", "none"}}},
+      {"ffn", ffn_facts("gated", "gelu", "down_proj(gelu(gate) * up), [gate | up] = gate_up_proj(x)",
+                        {{"blocks", "shared"}})},
       {"intermediate_size", s.inter},
-      {"adapters", s.attn_adapter || s.mlp_adapter
-                       ? fmt::format("rank {} on{}{}, one set per hybrid application", s.rank,
-                                     s.attn_adapter ? " q, k, v" : "", s.mlp_adapter ? " and gate_up_proj" : "")
-                       : std::string("none")},
+      {"adapters", {{"rank", s.attn_adapter || s.mlp_adapter ? s.rank : 0}, {"on", adapter_targets(s)}}},
       {"ssm_heads", ssm.heads},
       {"ssm_head_dim", ssm.head_dim},
       {"ssm_state_size", ssm.state},
@@ -261,8 +301,7 @@ Model build(const ConfigReader& c) {
       {"conv_dim", ssm.conv_dim()},
       {"in_proj_width", ssm.in_proj_width()},
       {"chunk_size", ssm.chunk_size},
-      {"norm", fmt::format("RMSNorm, eps {:g}, pre-norm; gated RMSNorm in the mixer ({} group{})", eps,
-                           ssm.groups, ssm.groups == 1 ? "" : "s")},
+      {"norm", norm_facts("rms_norm", eps, "pre", {{"mixer_gated_groups", ssm.groups}})},
       {"tie_word_embeddings", tied},
   };
   return m;

@@ -1,7 +1,9 @@
 // Shared blocks: GQA self-attention (§3.4), gated MLP (§3.5) and the Mamba2 mixer (§3.6) of
-// ARCHITECTURES.md. A family file picks the class names and options; the structure is here.
+// ARCHITECTURES.md, residual blocks, the decoder stacks and LM roots. A family file picks the class
+// names, child names and options; the structure is here. Every child is a typed Child<> member.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,8 +34,8 @@ class Attention : public Module {
   Tensor attend(Run& run, const Tensor& x, const Tensor* dq, const Tensor* dk, const Tensor* dv) const;
   AttentionSpec spec;
   std::vector<float> inv_freq;
-  std::shared_ptr<Linear> q_proj, k_proj, v_proj, o_proj;
-  std::shared_ptr<RMSNorm> q_norm, k_norm;  // null unless qk_norm_type is set
+  Child<Linear> q_proj{*this, "q_proj"}, k_proj{*this, "k_proj"}, v_proj{*this, "v_proj"}, o_proj{*this, "o_proj"};
+  Child<RMSNorm> q_norm{*this, "q_norm"}, k_norm{*this, "k_norm"};  // set only with qk_norm_type
 };
 
 // down_proj(act(gate_proj(x)) ⊙ up_proj(x))
@@ -42,8 +44,8 @@ class GatedMLP : public Module {
   GatedMLP(std::string type, int64_t hidden, int64_t intermediate, Activation act,
            std::string act_type, bool bias);
   Tensor forward(Run& run, const Tensor& x) const override;
-  std::shared_ptr<Linear> gate_proj, up_proj, down_proj;
-  std::shared_ptr<ActivationModule> act_fn;
+  Child<Linear> gate_proj{*this, "gate_proj"}, up_proj{*this, "up_proj"}, down_proj{*this, "down_proj"};
+  Child<ActivationModule> act_fn{*this, "act_fn"};
 };
 
 struct Mamba2Spec {
@@ -63,83 +65,109 @@ class Mamba2Mixer : public Module {
   Tensor forward(Run& run, const Tensor& u) const override;
   Mamba2Spec spec;
   std::shared_ptr<Parameter> dt_bias, A_log, D;
-  std::shared_ptr<DepthwiseConv1d> conv1d;
-  std::shared_ptr<Linear> in_proj, out_proj;
-  std::shared_ptr<GatedRMSNorm> norm;
+  Child<DepthwiseConv1d> conv1d{*this, "conv1d"};
+  Child<ActivationModule> act{*this, "act"};
+  Child<Linear> in_proj{*this, "in_proj"}, out_proj{*this, "out_proj"};
+  Child<GatedRMSNorm> norm{*this, "norm"};
 };
 
-}  // namespace anatomy::nn
-
-namespace anatomy::nn {
-
-// Pre-norm residual sub-layers applied in order: h = h + mixer(norm(h)) for each (norm, mixer)
-// pair of child names — Llama's (input_layernorm, self_attn), (post_attention_layernorm, mlp);
+// Pre-norm residual sub-layers applied in order: h = h + mixer(norm(h)) for each declared
+// (norm, mixer) pair — Llama's (input_layernorm, self_attn), (post_attention_layernorm, mlp);
 // GPT-2's (ln_1, attn), (ln_2, mlp); Mamba2's (norm, mixer). The class name is the family's.
 class ResidualBlock : public Module {
  public:
-  ResidualBlock(std::string type, std::vector<std::pair<std::string, std::string>> sublayers)
-      : Module(std::move(type)), sublayers_(std::move(sublayers)) {}
+  struct Sublayer {
+    Sublayer(Module& owner, const std::string& norm_name, const std::string& mixer_name)
+        : norm(owner, norm_name), mixer(owner, mixer_name) {}
+    Child<> norm, mixer;
+  };
+  explicit ResidualBlock(std::string type) : Module(std::move(type)) {}
+  // Declares a sub-layer; the family sets its two children (in state_dict order).
+  Sublayer& sublayer(const std::string& norm, const std::string& mixer) {
+    return sublayers_.emplace_back(*this, norm, mixer);
+  }
   Tensor forward(Run& run, const Tensor& h) const override;
 
  private:
-  std::vector<std::pair<std::string, std::string>> sublayers_;
+  std::deque<Sublayer> sublayers_;  // stable addresses: Child is not movable
 };
 
-// Children applied in order (nn.Sequential).
-class Sequential : public Module {
+// Children "0", "1", … applied in order (nn.Sequential).
+class Sequential : public ModuleList<> {
  public:
-  Sequential() : Module("Sequential") {}
+  Sequential() : ModuleList("Sequential") {}
   Tensor forward(Run& run, const Tensor& x) const override;
 };
 
-// GPT-2 / nanoGPT attention: fused c_attn (q, k, v in that order) and c_proj, added by the
-// family as Conv1D or Linear; causal, scale head_dim^-0.5, KV cache in the run's state.
+// GPT-2 / nanoGPT attention: fused c_attn (q, k, v in that order) and c_proj, set by the family
+// as Conv1D or Linear; causal, scale head_dim^-0.5, KV cache in the run's state.
 class FusedQkvAttention : public Module {
  public:
   FusedQkvAttention(std::string type, int64_t heads, int64_t head_dim)
       : Module(std::move(type)), heads(heads), head_dim(head_dim) {}
   Tensor forward(Run& run, const Tensor& x) const override;
   int64_t heads, head_dim;
+  Child<> c_attn{*this, "c_attn"}, c_proj{*this, "c_proj"};
+  Child<Dropout> attn_dropout{*this, "attn_dropout"}, resid_dropout{*this, "resid_dropout"};
 };
 
 // out(act(in(x))), not gated, with the family's child names: GPT-2's c_fc/act/c_proj,
-// Nemotron-H's up_proj/act_fn/down_proj (ReLU²).
+// Nemotron-H's up_proj/act_fn/down_proj (ReLU²), the encoder-decoder's linear1/relu/linear2.
+// Dropout (identity at inference) is declared where the family has one.
 class PlainMLP : public Module {
  public:
-  PlainMLP(std::string type, std::string in, std::string act, std::string out)
-      : Module(std::move(type)), in_(std::move(in)), act_(std::move(act)), out_(std::move(out)) {}
+  PlainMLP(std::string type, const std::string& in_name, const std::string& act_name, const std::string& out_name,
+           const std::string& dropout_name = "dropout")
+      : Module(std::move(type)), in(*this, in_name), act(*this, act_name), out(*this, out_name),
+        dropout(*this, dropout_name) {}
   Tensor forward(Run& run, const Tensor& x) const override;
-
- private:
-  std::string in_, act_, out_;
+  Child<> in, act, out;
+  Child<Dropout> dropout;
 };
 
-// GPT-2-shaped LM root: transformer.{wte + wpe, h, ln_f}, lm_head.
-class GptLM : public LanguageModel {
+// The common decoder stack: embed(ids) -> layers -> norm, with the family's names
+// (LlamaModel: embed_tokens, layers, norm; NemotronHModel: embeddings, layers, norm_f).
+class DecoderStack : public Module {
  public:
-  using LanguageModel::LanguageModel;
-  Tensor forward_ids(Run& run, const Tensor& ids) const override;
+  DecoderStack(std::string type, const std::string& embed_name, const std::string& layers_name,
+               const std::string& norm_name)
+      : Module(std::move(type)), embed(*this, embed_name), layers(*this, layers_name), norm(*this, norm_name) {}
+  Tensor forward(Run& run, const Tensor& ids) const override;
+  Child<Embedding> embed;
+  Child<ModuleList<>> layers;
+  Child<> norm;
 };
 
-// [B, T] int64 positions past … past+T−1.
-Tensor positions(Run& run, int64_t batch, int64_t tokens);
+// GPT-2-shaped stack (GPT2Model; nanoGPT's transformer ModuleDict): wte + wpe, drop, h, ln_f.
+class GptStack : public Module {
+ public:
+  explicit GptStack(std::string type) : Module(std::move(type)) {}
+  Tensor forward(Run& run, const Tensor& ids) const override;
+  Child<Embedding> wte{*this, "wte"}, wpe{*this, "wpe"};
+  Child<Dropout> drop{*this, "drop"};
+  Child<ModuleList<>> h{*this, "h"};
+  Child<LayerNorm> ln_f{*this, "ln_f"};
+};
+
+// Decoder-only LM root: base (a stack: ids -> hidden states) then the LM head. `base_name` is the
+// family's ("model", "transformer", "backbone").
+class CausalLM : public LanguageModel {
+ public:
+  CausalLM(std::string type, const std::string& base_name, int64_t vocab_size, int64_t max_positions,
+           std::string positions_field)
+      : LanguageModel(std::move(type), vocab_size, max_positions, std::move(positions_field)), base(*this, base_name) {}
+  Child<> base;
+  Child<Linear> lm_head{*this, "lm_head"};
+
+ protected:
+  Tensor forward_tokens(Run& run, const Tensor& ids) const override;
+};
 
 // Attention given q, k, v [B, T, H, hd]: appends k and v to this scope's KV cache and attends
-// causally over everything cached.
+// causally over the cached steps, reading the cache in place.
 Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale);
 
-// Runs the children of `list` in order as the scope `name`.
-Tensor run_layers(Run& run, const std::string& name, const Module& list, Tensor h);
-
-// The common decoder LM: base.embed(ids) -> base.layers -> base.norm -> lm_head.
-struct LmNames {
-  const char* base;
-  const char* embed;
-  const char* layers;
-  const char* norm;
-};
-Tensor lm_forward(Run& run, const Module& root, const LmNames& names, const Tensor& ids);
-// lm_head on all positions (or the last one), then advances the state by T tokens.
-Tensor lm_head(Run& run, const Module& root, Tensor h);
+// `head` on all positions (or the last one), then advances the state by T tokens.
+Tensor lm_head(Run& run, const Child<Linear>& head, Tensor h);
 
 }  // namespace anatomy::nn

@@ -80,16 +80,6 @@ Activation activation_from_hf(const std::string& name) {
   fail(ErrorKind::unsupported, "activation '" + name + "' is not supported (silu, gelu, gelu_new, relu, relu2)");
 }
 
-const char* activation_name(Activation a) {
-  switch (a) {
-    case Activation::silu: return "silu";
-    case Activation::gelu: return "gelu";
-    case Activation::gelu_tanh: return "gelu_tanh";
-    case Activation::relu: return "relu";
-    case Activation::relu2: return "relu2";
-  }
-  return "?";
-}
 
 }  // namespace anatomy::nn
 
@@ -124,7 +114,7 @@ Tensor DepthwiseConv1d::forward(Run& run, const Tensor& x) const {
 }
 
 Tensor ActivationModule::forward(Run& run, const Tensor& x) const {
-  return ops::activation(run.ctx, x, static_cast<ops::Act>(kind));
+  return ops::activation(run.ctx, x, kind);
 }
 
 }  // namespace anatomy::nn

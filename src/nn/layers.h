@@ -84,9 +84,8 @@ class DepthwiseConv1d : public Module {
   std::shared_ptr<Parameter> weight, bias;
 };
 
-enum class Activation { silu, gelu, gelu_tanh, relu, relu2 };
-Activation activation_from_hf(const std::string& name);  // "silu", "gelu_new", "relu2", ...
-const char* activation_name(Activation a);
+// transformers' ACT2FN names: "silu", "gelu", "gelu_new", "relu2", ...
+Activation activation_from_hf(const std::string& name);
 
 // A parameter-free activation module; `type` is the class name shown to users (SiLU, GELU,
 // NewGELUActivation, ReLUSquaredActivation, ...).
@@ -105,9 +104,5 @@ class Dropout : public Module {
   double p;
 };
 
-class ModuleList : public Module {
- public:
-  ModuleList() : Module("ModuleList") {}
-};
 
 }  // namespace anatomy::nn

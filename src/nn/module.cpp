@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 
 namespace anatomy::nn {
@@ -14,7 +16,7 @@ Tensor& Run::state_tensor(const std::string& what, const Shape& shape) {
   const std::string key = join_path(path_, what);
   auto it = state.tensors.find(key);
   if (it == state.tensors.end())
-    it = state.tensors.emplace(key, ctx.meta() ? Tensor::meta(DType::F32, shape) : Tensor::zeros(DType::F32, shape)).first;
+    it = state.tensors.emplace(key, ctx.backend().zeros(DType::F32, shape)).first;
   ANATOMY_ASSERT(it->second.shape() == shape);
   return it->second;
 }
@@ -23,11 +25,11 @@ void Run::enter(const std::string& name, const Module& m, const Tensor& in) {
   path_lengths_.push_back(path_.size());
   if (!path_.empty()) path_ += '.';
   path_ += name;
-  if (ctx.observer()) ctx.observer()->begin_scope(name, m.type(), in.shape());
+  for (ops::Observer* o : ctx.observers()) o->begin_scope(name, m.type(), in);
 }
 
 void Run::leave(const Tensor& out) {
-  if (ctx.observer()) ctx.observer()->end_scope(out.shape());
+  for (ops::Observer* o : ctx.observers()) o->end_scope(out);
   path_.resize(path_lengths_.back());
   path_lengths_.pop_back();
 }
@@ -54,7 +56,25 @@ std::shared_ptr<Parameter> Module::param(const std::string& name) const {
   return nullptr;
 }
 
-std::shared_ptr<Module> Module::child(const std::string& name) const {
+void LanguageModel::check_positions(int64_t past, int64_t tokens) const {
+  if (max_positions_ > 0 && past + tokens > max_positions_)
+    fail(ErrorKind::config,
+         past > 0 ? fmt::format("{} tokens after {} cached reach position {}, past the model's context of {} positions ({})",
+                                tokens, past, past + tokens, max_positions_, positions_field_)
+                  : fmt::format("{} tokens exceed the model's context of {} positions ({})", tokens, max_positions_,
+                                positions_field_));
+}
+
+Tensor LanguageModel::forward_ids(Run& run, const Tensor& ids) const {
+  check_positions(run.state.past, ids.dim(1));
+  return forward_tokens(run, ids);
+}
+
+void missing_child(const Module& owner, const std::string& name) {
+  fail(ErrorKind::internal, owner.type() + " has no child '" + name + "': its family builder never set it");
+}
+
+std::shared_ptr<Module> Module::find_child(const std::string& name) const {
   for (const auto& [n, c] : children_)
     if (n == name) return c;
   return nullptr;

@@ -1,10 +1,14 @@
-// The execution context every op receives: whether to run kernels or only account (meta), who
-// observes costs and module scopes (cost tables, the profiler), and the thread count.
+// The execution context every op receives: the backend that executes (meta, cpu; cuda later) and
+// the observers that see every op's cost and every module scope (cost tables, the profiler; a
+// tape when training). Ops check shapes and report costs here, then call the backend
+// unconditionally: the meta backend runs nothing.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "backend/backend.h"
 #include "core/tensor.h"
 
 namespace anatomy::ops {
@@ -20,34 +24,33 @@ struct Cost {
   uint64_t bytes_read = 0, bytes_written = 0;
 };
 
+// Sees every module scope (with its input and output tensors: meta in meta runs) and every op's
+// cost, in execution order; scopes nest.
 class Observer {
  public:
   virtual ~Observer() = default;
-  virtual void begin_scope(const std::string& name, const std::string& type, const Shape& input) = 0;
-  virtual void end_scope(const Shape& output) = 0;
+  virtual void begin_scope(const std::string& name, const std::string& type, const Tensor& input) = 0;
+  virtual void end_scope(const Tensor& output) = 0;
   virtual void op(const char* name, const Cost& cost) = 0;
 };
 
 class Context {
  public:
-  // meta = true: ops check shapes and report costs but run no kernel; outputs are meta tensors
-  // counted in `activations` so that the activation peak is measured.
-  explicit Context(bool meta, Observer* observer = nullptr)
-      : meta_(meta), observer_(observer), activations_(std::make_shared<MemoryCounter>()) {}
-  bool meta() const { return meta_; }
-  Observer* observer() const { return observer_; }
-  const MemoryCounter& activations() const { return *activations_; }
+  explicit Context(std::shared_ptr<const backend::Backend> backend, std::vector<Observer*> observers = {})
+      : backend_(std::move(backend)), observers_(std::move(observers)) {}
+  const backend::Backend& backend() const { return *backend_; }
+  bool meta() const { return backend_->device() == Device::meta; }
+  const std::vector<Observer*>& observers() const { return observers_; }
 
-  // A new activation tensor (F32): allocated, or meta and counted.
-  Tensor output(Shape shape, DType dtype = DType::F32) const;
+  // A new activation tensor on the backend's device (meta and counted on the meta backend).
+  Tensor output(Shape shape, DType dtype = DType::F32) const { return backend_->allocate(dtype, std::move(shape)); }
   void report(const char* op, const Cost& cost) const {
-    if (observer_) observer_->op(op, cost);
+    for (Observer* o : observers_) o->op(op, cost);
   }
 
  private:
-  bool meta_;
-  Observer* observer_;
-  std::shared_ptr<MemoryCounter> activations_;
+  std::shared_ptr<const backend::Backend> backend_;
+  std::vector<Observer*> observers_;
 };
 
 }  // namespace anatomy::ops

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "analysis/device.h"
+#include "core/error.h"
 #include "test_util.h"
 
 namespace anatomy::analysis {
@@ -41,22 +42,62 @@ TEST(Device, JsonRoundTrip) {
   EXPECT_THROW(ceilings_from_json(io::json::parse(R"({"processor": {}})")), std::exception);
 }
 
+// The cache logic with a stand-in measurement (a real one takes seconds): a quick calibration
+// relabelled as full, counted so that every re-measurement is visible.
 TEST(Device, CachesPerMachineAndBuild) {
   test::TempDir dir;
   ::setenv("ANATOMY_CACHE_DIR", dir.path().c_str(), 1);
-  const Ceilings first = device_ceilings(false, true);
+  int measured = 0;
+  const auto measure = [&] {
+    Ceilings c = measure_ceilings(true);
+    c.quick = false;
+    ++measured;
+    return c;
+  };
+  const Ceilings first = cached_ceilings(false, measure);
   EXPECT_FALSE(first.from_cache);
   ASSERT_FALSE(first.cache_file.empty());
-  const Ceilings again = device_ceilings(false, true);
+  const Ceilings again = cached_ceilings(false, measure);
   EXPECT_TRUE(again.from_cache);
+  EXPECT_EQ(measured, 1);
   EXPECT_EQ(again.measured_at, first.measured_at);
   EXPECT_EQ(again.gemm[0].gflops, first.gemm[0].gflops);
 
   test::write_file(first.cache_file, "{ not json");
-  const Ceilings repaired = device_ceilings(false, true);
+  const Ceilings repaired = cached_ceilings(false, measure);
   EXPECT_FALSE(repaired.from_cache);
-  EXPECT_TRUE(device_ceilings(false, true).from_cache);
-  EXPECT_FALSE(device_ceilings(/*recalibrate=*/true, true).from_cache);
+  EXPECT_TRUE(cached_ceilings(false, measure).from_cache);
+  EXPECT_FALSE(cached_ceilings(/*recalibrate=*/true, measure).from_cache);
+  EXPECT_EQ(measured, 3);
+  ::unsetenv("ANATOMY_CACHE_DIR");
+}
+
+// Quick results are never ceilings: not cached, and a cached quick file is not served.
+TEST(Device, QuickResultsAreNeverCeilings) {
+  test::TempDir dir;
+  ::setenv("ANATOMY_CACHE_DIR", dir.path().c_str(), 1);
+  EXPECT_THROW(cached_ceilings(false, [] { return measure_ceilings(true); }), Error);
+  int measured = 0;
+  const auto full = [&] {
+    Ceilings c = measure_ceilings(true);
+    c.quick = false;
+    ++measured;
+    return c;
+  };
+  const Ceilings real = cached_ceilings(false, full);
+  Ceilings quick = measure_ceilings(true);
+  quick.build = real.build;
+  test::write_file(real.cache_file, to_json(quick).dump());  // a quick result where the cache is
+  EXPECT_FALSE(cached_ceilings(false, full).from_cache);
+  EXPECT_EQ(measured, 2);
+
+  const std::string file = dir.path() + "/quick.json";
+  test::write_file(file, to_json(quick).dump());
+  ::setenv("ANATOMY_CEILINGS", file.c_str(), 1);
+  EXPECT_THROW(device_ceilings(false), Error);
+  test::write_file(file, to_json(real).dump());
+  EXPECT_EQ(device_ceilings(false).from_file, file);
+  ::unsetenv("ANATOMY_CEILINGS");
   ::unsetenv("ANATOMY_CACHE_DIR");
 }
 

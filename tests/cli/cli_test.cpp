@@ -2,6 +2,7 @@
 // the file and the field, exit code 2, nothing on stdout (no partial output).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -145,18 +146,33 @@ TEST(Cli, InspectForwardCostJson) {
   expect_bad_input("run gpt2 --ids 50257", {"--ids", "50257"});
 }
 
-// The profiler and the device command end to end, on a quick calibration cached in a temp folder.
+// Ceilings for profiles in tests without a full calibration (seconds, more under the sanitizers):
+// a quick measurement relabelled as full, given through $ANATOMY_CEILINGS as a user would give
+// ceilings measured earlier. A quick file itself is refused.
+std::string ceilings_env(const TempDir& dir) {
+  const auto dev = run_anatomy("device --quick --format json", "ANATOMY_CACHE_DIR=" + dir.path() + " ");
+  EXPECT_EQ(dev.exit_code, 0) << dev.err;
+  auto j = nlohmann::json::parse(dev.out);
+  test::write_file(dir / "quick.json", j.dump());
+  j["quick"] = false;
+  test::write_file(dir / "ceilings.json", j.dump());
+  return "ANATOMY_CACHE_DIR=" + dir.path() + " ANATOMY_CEILINGS=" + (dir / "ceilings.json") + " ";
+}
+
+// The profiler and the device command end to end.
 TEST(Cli, ProfileAndDevice) {
   TempDir dir;
   write_good_folder(dir / "model");
-  const std::string env = "ANATOMY_CACHE_DIR=" + dir.path() + " ";
-  const auto dev = run_anatomy("device --quick --format json", env);
-  ASSERT_EQ(dev.exit_code, 0) << dev.err;
-  const auto d = nlohmann::json::parse(dev.out);
+  const std::string env = ceilings_env(dir);
+  const auto d = nlohmann::json::parse(run_anatomy("device --quick --format json", "ANATOMY_CACHE_DIR=" + dir.path() + " ").out);
   EXPECT_EQ(d["schema"], "anatomy.device/1");
+  EXPECT_TRUE(d["quick"].get<bool>());
   EXPECT_FALSE(d["from_cache"].get<bool>());
-  EXPECT_TRUE(nlohmann::json::parse(run_anatomy("device --format json", env).out)["from_cache"].get<bool>());
-  EXPECT_NE(run_anatomy("device", env).out.find("GEMM ceilings"), std::string::npos);
+  EXPECT_TRUE(d["cache_file"].get<std::string>().empty()) << "quick results are never cached";
+  for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(f.path().string().find("device-"), std::string::npos) << f.path();
+  EXPECT_NE(run_anatomy("device --quick", "ANATOMY_CACHE_DIR=" + dir.path() + " ").out.find("never used as the ceilings"),
+            std::string::npos);
 
   const auto p = run_anatomy("profile " + (dir / "model") + " --tokens 6 --warmup 1 --repeat 3 --format json", env);
   ASSERT_EQ(p.exit_code, 0) << p.err;
@@ -165,8 +181,9 @@ TEST(Cli, ProfileAndDevice) {
   EXPECT_FALSE(j["synthetic_weights"].get<bool>());  // the checkpoint's own weights, mapped
   EXPECT_EQ(j["options"]["tokens"], 6);
   EXPECT_EQ(j["timing"]["plain_passes_ms"].size(), 3u);
-  EXPECT_EQ(j["ceilings"]["cache_file"].get<std::string>().rfind(dir.path(), 0), 0u);
-  EXPECT_NE(j["ceilings"]["source"].get<std::string>().find("quick"), std::string::npos);
+  EXPECT_NE(j["ceilings"]["source"].get<std::string>().find("ANATOMY_CEILINGS"), std::string::npos);
+  EXPECT_TRUE(j["timing"]["overhead_spread_pct"].contains("p10"));
+  EXPECT_TRUE(j["timing"].contains("overhead_within_noise"));
   const auto inspect = nlohmann::json::parse(run_anatomy("inspect " + (dir / "model") + " --tokens 6 --format json").out);
   EXPECT_EQ(j["flops"]["total"], inspect["flops"]["total"]);
 
@@ -175,11 +192,112 @@ TEST(Cli, ProfileAndDevice) {
   for (const char* section : {"## Timing", "## Ceilings", "## FLOPs by class", "## Blocks", "## Time by module type",
                               "## Slowest 3 modules by self time", "synthetic (seed 0", "context prefill of 5 tokens"})
     EXPECT_NE(md.out.find(section), std::string::npos) << section;
+  // A tiny model's FLOPs are shown in a unit that makes them readable, not as columns of 0.000.
+  EXPECT_NE(md.out.find("| class | kFLOP | share % |"), std::string::npos) << md.out;
 
   expect_bad_input("profile " + (dir / "model") + " --decode", {"--context"}, env);
   expect_bad_input("profile " + (dir / "model") + " --decode --context 3 --tokens 4", {"--tokens"}, env);
   expect_bad_input("profile " + (dir / "model") + " --repeat 0", {"--repeat"}, env);
   expect_bad_input("profile " + (dir / "model") + " --dtype q4", {"--dtype", "q4"}, env);
+  expect_bad_input("profile " + (dir / "model") + " --tokens 4",
+                   {"ANATOMY_CEILINGS", "quick"}, "ANATOMY_CEILINGS=" + (dir / "quick.json") + " ");
+}
+
+// The model's context is a limit everywhere: refused with one line naming it, never clamped.
+TEST(Cli, InputsLongerThanTheContextAreRefused) {
+  std::string ids = "1";
+  for (int i = 1; i < 40; ++i) ids += ",1";
+  expect_bad_input("run nanogpt-shakespeare-char --ids " + ids, {"40 tokens", "32 positions", "block_size"});
+  expect_bad_input("inspect nanogpt-shakespeare-char --tokens 33", {"33 tokens", "32 positions", "block_size"});
+  expect_bad_input("inspect nanogpt-shakespeare-char --context 30 --tokens 3", {"after 30 cached", "32 positions"});
+  expect_bad_input("inspect gpt2 --tokens 1025", {"1025", "1024 positions", "n_positions"});
+  EXPECT_EQ(run_anatomy("inspect nanogpt-shakespeare-char --tokens 32").exit_code, 0);
+  EXPECT_EQ(run_anatomy("inspect mamba2-130m --tokens 100000 --format json").exit_code, 0) << "no position limit";
+  // profile's default prefill is min(128, context): 32 tokens here.
+  TempDir dir;
+  const auto p = run_anatomy("profile nanogpt-shakespeare-char --warmup 0 --repeat 1 --format json", ceilings_env(dir));
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(nlohmann::json::parse(p.out)["options"]["tokens"], 32);
+  expect_bad_input("profile nanogpt-shakespeare-char --context 32", {"32 positions"}, ceilings_env(dir));
+}
+
+// One rule for every option: an invalid value is one line naming the option, exit 2.
+TEST(Cli, InvalidOptionValuesNameTheOption) {
+  expect_bad_input("inspect gpt2 --tokens 0", {"--tokens", "0"});
+  expect_bad_input("inspect gpt2 --tokens -1", {"--tokens"});
+  expect_bad_input("inspect gpt2 --tokens 99999999999", {"--tokens", "99999999999"});
+  expect_bad_input("inspect gpt2 --context -3", {"--context", "-3"});
+  expect_bad_input("inspect gpt2 --batch 0", {"--batch"});
+  expect_bad_input("inspect gpt2 --max-tensors -1", {"--max-tensors"});
+  expect_bad_input("inspect gpt2 --logits last", {"--logits", "--tokens"});
+  expect_bad_input("run gpt2 --ids 1 --top-k 0", {"--top-k"});
+  expect_bad_input("run gpt2 --ids 1 --threads -1", {"--threads", "0 = all cores"});
+  expect_bad_input("profile gpt2 --top 0", {"--top"});
+  expect_bad_input("profile gpt2 --warmup -1", {"--warmup"});
+  expect_bad_input("profile gpt2 --tokens abc", {"--tokens", "abc"});
+  for (const auto& r : {run_anatomy("inspect gpt2 --tokens 0"), run_anatomy("inspect gpt2 --bogus")})
+    EXPECT_EQ(r.err.rfind("anatomy: error: ", 0), 0u) << r.err;
+}
+
+TEST(Cli, VersionAndSuggestions) {
+  const auto v = run_anatomy("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("anatomy 0."), std::string::npos) << v.out;
+  expect_bad_input("inspct gpt2", {"unknown command 'inspct'", "did you mean 'inspect'"});
+  expect_bad_input("PROFILE gpt2", {"did you mean 'profile'"});
+  expect_bad_input("inspect Llama-3.2-1x", {"did you mean 'llama-3.2-1b'"});
+  expect_bad_input("inspect gpt2 --tokenz 3", {"did you mean '--tokens'"});
+  const auto far = run_anatomy("inspect zzzzzzzzzzzz");
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+  EXPECT_EQ(far.err.find("nanogpt"), std::string::npos) << "no catalog dump: " << far.err;
+}
+
+TEST(Cli, ConfigJsonErrorsNameLineAndColumn) {
+  TempDir dir;
+  test::write_file(dir / "config.json", "{\n  \"model_type\": \"llama\",\n  \"hidden_size\": 8,\n}\n");
+  expect_bad_input("inspect " + (dir / "config.json"), {"config.json", "line 4, column 1", "unexpected '}'"});
+  test::write_file(dir / "config.json", "{\"model_type\": \"llama\"");
+  expect_bad_input("inspect " + (dir / "config.json"), {"line 1", "ends before"});
+  const auto r = run_anatomy("inspect " + (dir / "config.json"));
+  EXPECT_EQ(r.err.find("json.exception"), std::string::npos) << r.err;
+}
+
+// A .safetensors without config.json: its header is validated and its tensors listed.
+TEST(Cli, LoneSafetensorsListsItsTensors) {
+  TempDir dir;
+  write_good_folder(dir / "m");
+  std::filesystem::create_directories(dir / "lone");
+  std::filesystem::copy_file(dir / "m/model.safetensors", dir / "lone/weights.safetensors");
+  const auto r = run_anatomy("inspect " + (dir / "lone/weights.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("architecture unknown"), std::string::npos);
+  EXPECT_NE(r.out.find("model.layers.0.mlp.up_proj.weight"), std::string::npos);
+  const auto j = nlohmann::json::parse(run_anatomy("inspect " + (dir / "lone/weights.safetensors") + " --format json").out);
+  EXPECT_TRUE(j["model"]["architecture"].is_null());
+  EXPECT_EQ(j["params"]["tensors"].size(), j["checkpoint"]["stored_tensors"]);
+  expect_bad_input("run " + (dir / "lone/weights.safetensors") + " --ids 1", {"no config.json", "architecture is unknown"});
+  expect_bad_input("inspect " + (dir / "lone/weights.safetensors") + " --tokens 3", {"no config.json"});
+}
+
+// GGUF files anatomy writes can be read back, for every family convert supports.
+TEST(Cli, ConvertedGgufReadsBack) {
+  TempDir dir;
+  test::write_file(dir / "qwen2.json", R"({"model_type":"qwen2","hidden_size":64,"intermediate_size":96,"num_hidden_layers":2,
+    "num_attention_heads":4,"num_key_value_heads":2,"vocab_size":300})");
+  for (const std::string& model : {dir / "qwen2.json", std::string("mamba2-130m")}) {
+    const std::string out = dir / "out.gguf";
+    const auto c = run_anatomy("convert " + model + " --gguf " + out);
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    const auto r = run_anatomy("inspect " + out + " --format json");
+    ASSERT_EQ(r.exit_code, 0) << model << ": " << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["params"]["total"],
+              nlohmann::json::parse(run_anatomy("inspect " + model + " --format json").out)["params"]["total"]) << model;
+  }
+  test::write_file(dir / "small.json", R"({"model_type":"llama","hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
+    "num_attention_heads":2,"vocab_size":100})");
+  expect_bad_input("convert " + (dir / "small.json") + " --gguf " + (dir / "s.gguf"), {"259", "placeholder", "has 100"});
+  expect_bad_input("convert gpt2 --gguf " + (dir / "no/x.gguf"), {"cannot write GGUF", "No such file or directory"});
+  EXPECT_FALSE(std::filesystem::exists(dir / "s.gguf"));
 }
 
 TEST(Cli, CheckTensorsNamesTensorAndIndex) {
@@ -200,7 +318,10 @@ TEST(Cli, CheckTensorsNamesTensorAndIndex) {
   EXPECT_EQ(j["tensor_check"]["non_finite"][0]["nans"], 1);
   EXPECT_EQ(j["tensor_check"]["non_finite"][0]["infs"], 1);
   expect_bad_input("run " + (dir / "bad") + " --ids 1,2 --check-tensors", {"model.layers.0.mlp.up_proj.weight", "index 37"});
-  EXPECT_EQ(run_anatomy("run " + (dir / "bad") + " --ids 1,2").exit_code, 1);  // NaN logits: caught, not printed
+  // Non-finite logits name the first module whose output went non-finite and the way to find why.
+  expect_bad_input("run " + (dir / "bad") + " --ids 1,2", {"not finite", "model.layers.0.mlp.up_proj", "--check-tensors"});
+  EXPECT_NE(run_anatomy("inspect " + (dir / "bad") + " --check-tensors").out.find("tensor data read and scanned"),
+            std::string::npos);
 
   write_good_folder(dir / "good");
   EXPECT_NE(run_anatomy("inspect " + (dir / "good") + " --check-tensors").out.find("every scanned tensor is finite"),
@@ -209,8 +330,9 @@ TEST(Cli, CheckTensorsNamesTensorAndIndex) {
 }
 
 TEST(Cli, MemoryGuardRefusesBeforeLoading) {
-  // 4 M tokens of llama-3.2-3b: terabytes of KV cache and activations, refused in milliseconds.
-  expect_bad_input("profile llama-3.2-3b --tokens 4000000", {"llama-3.2-3b", "needs about", "available", "--force"});
+  // 131072 tokens of llama-3.2-3b (its whole context): ~80 GB of logits, caches and activations,
+  // refused in milliseconds.
+  expect_bad_input("profile llama-3.2-3b --tokens 131072", {"llama-3.2-3b", "needs about", "available", "--force"});
 }
 
 }  // namespace

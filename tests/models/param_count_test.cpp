@@ -88,7 +88,9 @@ TEST(ParamCount, Llama3RopeScalingIsValidated) {
   EXPECT_THROW(build_model(c, "c.json"), Error);
   c["rope_scaling"]["high_freq_factor"] = 8;
   const auto m = build_model(c, "c.json");
-  EXPECT_NE(m.config["rope"].get<std::string>().find("llama3 scaling (factor 8"), std::string::npos);
+  EXPECT_EQ(m.config["rope"]["scaling"], "llama3");
+  EXPECT_EQ(m.config["rope"]["factor"], 8.0);
+  EXPECT_EQ(m.config["rope"]["high_freq_factor"], 8.0);
 }
 
 TEST(Structure, NamesAndShapesAreHuggingFaces) {
@@ -119,32 +121,45 @@ TEST(Structure, Zamba2SharedBlocksAreOneObjectEach) {
   auto config = find_catalog("zamba2-1.2b")->config;
   config["num_mem_blocks"] = 2;
   const auto m = build_model(config, "zamba2-2blocks.json");
-  const auto& layers = *m.root->child("model")->child("layers");
-  const auto block_of = [&](int layer) { return layers.child(std::to_string(layer))->child("shared_transformer").get(); };
+  const auto& layers = *m.root->find_child("model")->find_child("layers");
+  const auto block_of = [&](int layer) { return layers.find_child(std::to_string(layer))->find_child("shared_transformer").get(); };
   EXPECT_EQ(block_of(5), block_of(17));
   EXPECT_NE(block_of(5), block_of(11));
   // Block 0 owns adapters at ordinals 0, 2, 4; the other slots are Identity.
-  const auto& adapters = *block_of(5)->child("self_attn")->child("linear_q_adapter_list");
-  EXPECT_EQ(adapters.child("0")->type(), "Sequential");
-  EXPECT_EQ(adapters.child("1")->type(), "Identity");
+  const auto& adapters = *block_of(5)->find_child("self_attn")->find_child("linear_q_adapter_list");
+  EXPECT_EQ(adapters.find_child("0")->type(), "Sequential");
+  EXPECT_EQ(adapters.find_child("1")->type(), "Identity");
   const auto r = analysis::count_params(m);
   EXPECT_EQ(r.total, 1'215'064'704u + 142'088'192u - 18'874'368u - 14'155'776u)
       << "a second block adds its dense weights; the six adapter sets are split between the two";
 }
 
+using Kind = analysis::ComponentRow::Kind;
+
+// Top-level rows (everything but the one-layer rows, whose parts the stack row multiplies) add up
+// to the unique total.
+uint64_t top_level_sum(const analysis::ParamReport& r) {
+  uint64_t sum = 0;
+  for (const auto& c : r.components)
+    if (c.depth == 0 && c.kind != Kind::layer) sum += c.params;
+  return sum;
+}
+
 TEST(Breakdown, Seed001Arithmetic) {
   const auto r = analysis::count_params(load_model("nanogpt-shakespeare-char-seed").model);
   std::map<std::string, uint64_t> rows;
-  for (const auto& c : r.components) rows[c.name] = c.params;
+  for (const auto& c : r.components)
+    rows[c.kind == Kind::layer ? c.name + " (layer)" : c.kind == Kind::stack ? c.name + " (stack)" : c.name] = c.params;
   EXPECT_EQ(rows.at("transformer.wte"), 4160u);
   EXPECT_EQ(rows.at("transformer.wpe"), 2048u);
   EXPECT_EQ(rows.at("attn"), 16640u);
   EXPECT_EQ(rows.at("mlp"), 33088u);
-  EXPECT_EQ(rows.at("transformer.h.0, one layer"), 49984u);
-  EXPECT_EQ(rows.at("Block × 4"), 199936u);
+  EXPECT_EQ(rows.at("transformer.h.0 (layer)"), 49984u);
+  EXPECT_EQ(rows.at("transformer.h (stack)"), 199936u);
   EXPECT_EQ(rows.at("transformer.ln_f"), 128u);
   EXPECT_EQ(rows.at("lm_head"), 4225u);
   EXPECT_EQ(r.total, 210497u);
+  EXPECT_EQ(top_level_sum(r), r.total);
 }
 
 TEST(Breakdown, TiedHeadIsMarkedNotCounted) {
@@ -152,10 +167,33 @@ TEST(Breakdown, TiedHeadIsMarkedNotCounted) {
   const auto& head = r.tensors.back();
   EXPECT_EQ(head.name, "lm_head.weight");
   EXPECT_EQ(head.tied_to, "model.embed_tokens.weight");
-  uint64_t sum = 0;
-  for (const auto& c : r.components)
-    if (c.depth == 0 && c.name.find("one layer") == std::string::npos) sum += c.params;
-  EXPECT_EQ(sum, r.total) << "top-level rows add up to the unique total";
+  EXPECT_EQ(r.components.back().tied_to, "model.embed_tokens.weight");
+  EXPECT_EQ(r.components.back().params, 0u);
+  EXPECT_EQ(top_level_sum(r), r.total) << "top-level rows add up to the unique total";
+}
+
+// Zamba2-2.7B and 7B alternate two shared blocks (num_mem_blocks 2): both get a row, each listing
+// the layers that apply it, and the rows still add up to the total.
+TEST(Breakdown, TwoSharedBlocksAreBothListed) {
+  json config = {{"model_type", "zamba2"}, {"hidden_size", 64}, {"num_hidden_layers", 8}, {"vocab_size", 50},
+                 {"num_attention_heads", 4}, {"intermediate_size", 96}, {"num_mem_blocks", 2}, {"adapter_rank", 8},
+                 {"use_shared_attention_adapter", false}, {"use_shared_mlp_adapter", true}, {"mamba_d_state", 16},
+                 {"n_mamba_heads", 4}, {"layers_block_type", {"mamba", "hybrid", "mamba", "hybrid", "mamba", "hybrid", "mamba", "hybrid"}}};
+  const auto m = build_model(config, "c.json");
+  const auto r = analysis::count_params(m);
+  std::vector<const analysis::ComponentRow*> shared;
+  for (const auto& row : r.components)
+    if (row.kind == Kind::shared_block) shared.push_back(&row);
+  ASSERT_EQ(shared.size(), 2u);
+  EXPECT_EQ(shared[0]->applied_at, (std::vector<std::string>{"model.layers.1.shared_transformer",
+                                                               "model.layers.5.shared_transformer"}));
+  EXPECT_EQ(shared[1]->applied_at, (std::vector<std::string>{"model.layers.3.shared_transformer",
+                                                               "model.layers.7.shared_transformer"}));
+  EXPECT_NE(shared[0]->name, shared[1]->name);
+  EXPECT_EQ(top_level_sum(r), r.total);
+  // The adapters are described as facts: rank and targets, whichever are on.
+  EXPECT_EQ(m.config["adapters"]["rank"], 8);
+  EXPECT_EQ(m.config["adapters"]["on"], json::array({"gate_up_proj"}));
 }
 
 }  // namespace

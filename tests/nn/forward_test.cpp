@@ -22,12 +22,12 @@ struct Runner {
     weights = models::synthetic_weights(model, 11, dtype, 0.2f);
     models::bind_weights(model, weights);
   }
-  const nn::LanguageModel& lm() const { return static_cast<const nn::LanguageModel&>(*model.root); }
+  const nn::LanguageModel& lm() const { return *model.root; }
 
   // Logits of every position for each batch row of ids, fed in chunks of the given sizes.
   std::vector<float> logits(const std::vector<std::vector<int64_t>>& ids, const std::vector<int64_t>& chunks) const {
     const auto B = static_cast<int64_t>(ids.size()), T = static_cast<int64_t>(ids[0].size());
-    const ops::Context ctx(false);
+    const ops::Context ctx(backend::cpu());
     nn::State state(B, T);
     nn::Run run(ctx, state);
     std::vector<std::vector<float>> per_row(static_cast<size_t>(B));

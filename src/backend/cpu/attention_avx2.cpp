@@ -1,5 +1,5 @@
 // Attention, fast path: OpenMP over (batch, head), AVX2 dot products and axpy, scores kept per
-// query row (T×T is never materialised). Same semantics as the reference in kernels.cpp.
+// query row (T×T is never materialised). Same semantics as the reference in attention.cpp.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -34,9 +34,12 @@ __attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y,
 
 }  // namespace
 
-bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, int64_t past,
-                    float masked_value, const Tensor* key_padding, const Tensor* query_padding, Tensor& out) {
-  const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = k.dim(1), Hkv = k.dim(2);
+bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out) {
+  const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = a.keys, stride = k.dim(1), Hkv = k.dim(2);
+  const int64_t past = a.past;
+  const bool causal = a.causal;
+  const float scale = a.scale, masked_value = a.masked_value;
+  const Tensor *key_padding = a.key_padding, *query_padding = a.query_padding;
   const int64_t rep = Hq / Hkv;
 #pragma omp parallel
   {
@@ -53,7 +56,7 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, float sca
           for (int64_t j = 0; j < limit; ++j) {
             const bool masked = row_masked || (causal && j > past + t) ||
                                 (key_padding && load(*key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
-            s[j] = masked ? masked_value : dot(qs, k.data<float>() + ((b * Tk + j) * Hkv + h / rep) * hd, hd) * scale;
+            s[j] = masked ? masked_value : dot(qs, k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, hd) * scale;
             mx = std::max(mx, s[j]);
           }
           double sum = 0;
@@ -62,7 +65,7 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, float sca
           std::fill(o, o + hd, 0.0f);
           const auto inv = static_cast<float>(1.0 / sum);
           for (int64_t j = 0; j < limit; ++j)
-            axpy(s[j] * inv, v.data<float>() + ((b * Tk + j) * Hkv + h / rep) * hd, o, hd);
+            axpy(s[j] * inv, v.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, o, hd);
         }
   }
   return true;

@@ -85,12 +85,6 @@ bool have_avx2() {
   return ok;
 }
 
-void set_threads(int n) {
-  if (n > 0) omp_set_num_threads(n);
-}
-
-int threads() { return omp_get_max_threads(); }
-
 bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out) {
   const DType d = w.dtype();
   if (d != DType::F32 && d != DType::BF16 && d != DType::F16) return false;

@@ -17,8 +17,5 @@ constexpr int64_t kSmallM = 64;
 // false when the fast path does not handle this case (the caller uses the reference kernel).
 bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
 
-bool have_avx2();
-void set_threads(int threads);  // OpenMP threads for our kernels and oneDNN (same runtime)
-int threads();
 
 }  // namespace anatomy::cpu

@@ -1,0 +1,36 @@
+// Element access shared by the CPU kernels, and the fast-path run counters.
+#include "backend/cpu/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <atomic>
+#include <cstring>
+
+#include "core/half.h"
+
+namespace anatomy::cpu {
+namespace {
+std::atomic<uint64_t> g_fast_runs[kKernels];
+}  // namespace
+
+uint64_t fast_runs(Kernel k) { return g_fast_runs[static_cast<int>(k)].load(std::memory_order_relaxed); }
+void count_fast(Kernel k) { g_fast_runs[static_cast<int>(k)].fetch_add(1, std::memory_order_relaxed); }
+
+const char* kernel_name(Kernel k) {
+  static constexpr const char* kNames[kKernels] = {"embedding", "linear", "rms_norm", "layer_norm", "gated_rms_norm",
+                                                   "activation", "binary", "rope", "attention", "causal_conv1d",
+                                                   "ssm_scan"};
+  return kNames[static_cast<int>(k)];
+}
+
+float load(const Tensor& t, uint64_t i) { return element_f32(t, i); }
+
+std::vector<float> floats(const Tensor& t) {
+  std::vector<float> v(t.numel());
+  if (t.dtype() == DType::F32) std::memcpy(v.data(), t.raw(), t.nbytes());
+  else
+    for (uint64_t i = 0; i < t.numel(); ++i) v[i] = element_f32(t, i);
+  return v;
+}
+
+}  // namespace anatomy::cpu

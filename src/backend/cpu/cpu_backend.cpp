@@ -1,0 +1,59 @@
+// The CPU backend: the op seam (backend/backend.h) bound to the CPU kernels (kernels.h), which
+// dispatch to their AVX2 fast paths. Tensors live in 64-byte aligned heap memory or mapped files.
+#include "backend/cpu/kernels.h"
+
+namespace anatomy::backend {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::cpu; }
+  Tensor allocate(DType dtype, Shape shape) const override { return Tensor::empty(dtype, std::move(shape)); }
+  Tensor zeros(DType dtype, Shape shape) const override { return Tensor::zeros(dtype, std::move(shape)); }
+  void embedding(const Tensor& weight, const Tensor& ids, Tensor& out) const override { cpu::embedding(weight, ids, out); }
+  void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out) const override {
+    cpu::linear(x, w, bias, w_in_out, out);
+  }
+  void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) const override { cpu::rms_norm(x, w, eps, out); }
+  void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) const override {
+    cpu::layer_norm(x, w, b, eps, out);
+  }
+  void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps,
+                      Tensor& out) const override {
+    cpu::gated_rms_norm(y, z, w, groups, eps, out);
+  }
+  void activation(const Tensor& x, Activation act, Tensor& out) const override { cpu::activation(x, act, out); }
+  void binary(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out) const override { cpu::binary(a, b, op, out); }
+  void neg_exp(const Tensor& x, Tensor& out) const override { cpu::neg_exp(x, out); }
+  void slice_last(const Tensor& x, int64_t start, Tensor& out) const override { cpu::slice_last(x, start, out); }
+  void concat_last(const Tensor& a, const Tensor& b, Tensor& out) const override { cpu::concat_last(a, b, out); }
+  void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) const override {
+    cpu::rope(x, inv_freq, past, out);
+  }
+  void attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionArgs& a, Tensor& out) const override {
+    cpu::attention(q, k, v, a, out);
+  }
+  void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out) const override {
+    cpu::causal_conv1d(x, w, bias, state, out);
+  }
+  void ssm_scan(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm, const Tensor& D,
+                Tensor& state, Tensor& out) const override {
+    cpu::ssm_scan(x, dt, A, Bm, Cm, D, state, out);
+  }
+  void write_time(Tensor& dst, const Tensor& src, int64_t at) const override { cpu::write_time(dst, src, at); }
+  void slice_time(const Tensor& src, int64_t start, Tensor& out) const override { cpu::slice_time(src, start, out); }
+  void sinusoid_table(Tensor& out) const override { cpu::sinusoid_table(out); }
+  void positions(int64_t past, Tensor& out) const override { cpu::positions(past, out); }
+  void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out) const override {
+    cpu::cross_entropy(logits, targets, ignore_index, out);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const Backend> cpu() {
+  static const auto backend = std::make_shared<const CpuBackend>();
+  return backend;
+}
+
+}  // namespace anatomy::backend

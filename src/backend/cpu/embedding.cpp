@@ -1,0 +1,46 @@
+// Embedding rows and the sinusoidal position table: scalar references and dispatch to the AVX2
+// fast path (embedding_avx2.cpp).
+#include "backend/cpu/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace anatomy::cpu {
+
+void embedding(const Tensor& weight, const Tensor& ids, Tensor& out) {
+  dispatch(Kernel::embedding, [&] { return embedding_fast(weight, ids, out); },
+           [&] { embedding_reference(weight, ids, out); });
+}
+
+void embedding_reference(const Tensor& weight, const Tensor& ids, Tensor& out) {
+  const int64_t d = weight.dim(1), V = weight.dim(0);
+  float* o = out.data<float>();
+  for (uint64_t i = 0; i < ids.numel(); ++i) {
+    int64_t id = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+    id = std::clamp<int64_t>(id, 0, V - 1);  // ids are range-checked by the caller
+    if (weight.dtype() == DType::F32) {
+      std::memcpy(o + i * d, weight.data<float>() + id * d, static_cast<size_t>(d) * 4);
+      continue;
+    }
+    for (int64_t j = 0; j < d; ++j) o[i * d + j] = load(weight, static_cast<uint64_t>(id * d + j));
+  }
+}
+
+void sinusoid_table(Tensor& out) {
+  const int64_t T = out.dim(0), d = out.dim(1);
+  for (int64_t p = 0; p < T; ++p)
+    for (int64_t i = 0; i < d; i += 2) {
+      const double angle = static_cast<double>(p) / std::pow(10000.0, static_cast<double>(i) / static_cast<double>(d));
+      out.data<float>()[p * d + i] = static_cast<float>(std::sin(angle));
+      if (i + 1 < d) out.data<float>()[p * d + i + 1] = static_cast<float>(std::cos(angle));
+    }
+}
+
+void positions(int64_t past, Tensor& out) {
+  const int64_t B = out.dim(0), T = out.dim(1);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) out.data<int64_t>()[b * T + t] = past + t;
+}
+
+}  // namespace anatomy::cpu

@@ -1,0 +1,23 @@
+// The device face: what the layers above the backends (analysis, cli) may know about the machine
+// that executes — its name, the thread pool, the instruction set the kernels dispatch to, and the
+// memory probes. Nothing above backend/ includes backend/cpu/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace anatomy::backend {
+
+std::string device_name(); // "cpu"
+void set_threads(int threads);  // 0 keeps OpenMP's default (all cores)
+int threads();
+// The widest instruction set the CPU kernels use here: "avx512", "avx2" or "scalar".
+std::string kernel_isa();
+
+// Memory probes: MemAvailable of /proc/meminfo (0 when unreadable), and the rates at which this
+// machine streams arrays far larger than its caches with the engine's thread pool.
+uint64_t available_memory();
+double stream_read(const float* a, int64_t n);  // returns the sum so the loads cannot be elided
+void stream_triad(float* a, const float* b, const float* c, float s, int64_t n);
+
+}  // namespace anatomy::backend

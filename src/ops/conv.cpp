@@ -1,0 +1,26 @@
+#include "ops/conv.h"
+
+#include "ops/check.h"
+
+namespace anatomy::ops {
+using namespace detail;
+
+Tensor causal_conv1d(const Context& c, const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& state) {
+  require_rank("causal_conv1d", x, 3, "x [B, T, C]");
+  const int64_t B = x.dim(0), T = x.dim(1), C = x.dim(2);
+  if (weight.shape().size() != 3 || weight.dim(0) != C || weight.dim(1) != 1 || weight.dim(2) < 1)
+    shape_error("causal_conv1d", fmt::format("weight {} for {} channels", shape_str(weight.shape()), C));
+  const int64_t K = weight.dim(2);
+  if (state.shape() != Shape{B, C, K - 1})
+    shape_error("causal_conv1d", fmt::format("state {} (expected {})", shape_str(state.shape()), shape_str({B, C, K - 1})));
+  if (bias && bias->numel() != static_cast<uint64_t>(C))
+    shape_error("causal_conv1d", fmt::format("bias {} for {} channels", shape_str(bias->shape()), C));
+  Tensor out = c.output(x.shape());
+  // Depthwise: 2·B·T·C·K, not a dense C×C convolution.
+  c.report("conv1d", {OpClass::conv, 2.0 * static_cast<double>(B * T * C * K), x.nbytes() + weight.nbytes(), out.nbytes()});
+  if (bias) c.report("bias_add", elementwise(1, out.numel(), out.numel()));
+  c.backend().causal_conv1d(x, weight, bias, state, out);
+  return out;
+}
+
+}  // namespace anatomy::ops

@@ -1,0 +1,51 @@
+#include "ops/elementwise.h"
+
+#include "ops/check.h"
+
+namespace anatomy::ops {
+using namespace detail;
+
+Tensor activation(const Context& c, const Tensor& x, Activation act) {
+  Tensor out = c.output(x.shape());
+  c.report(activation_name(act), elementwise(1, x.numel(), x.numel()));
+  c.backend().activation(x, act, out);
+  return out;
+}
+
+Tensor binary(const Context& c, const Tensor& a, const Tensor& b, BinaryOp op) {
+  const char* name = binary_op_name(op);
+  const uint64_t bn = b.numel();
+  if (bn == 0 || a.shape().empty() || b.shape().empty() || a.numel() % bn != 0 || b.dim(-1) != a.dim(-1))
+    shape_error(name, fmt::format("cannot broadcast {} to {}", shape_str(b.shape()), shape_str(a.shape())));
+  Tensor out = c.output(a.shape());
+  c.report(name, elementwise(1, a.numel(), a.numel() + bn));
+  c.backend().binary(a, b, op, out);
+  return out;
+}
+
+Tensor neg_exp(const Context& c, const Tensor& x) {
+  Tensor out = c.output(x.shape());
+  c.report("neg_exp", elementwise(1, x.numel(), x.numel()));
+  c.backend().neg_exp(x, out);
+  return out;
+}
+
+Tensor slice_last(const Context& c, const Tensor& x, int64_t start, int64_t length) {
+  if (x.shape().empty() || start < 0 || length < 0 || start + length > x.dim(-1))
+    shape_error("slice_last", fmt::format("[{}, {}) outside {}", start, start + length, shape_str(x.shape())));
+  Tensor out = c.output(with_last(x.shape(), length));
+  c.report("slice", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
+  c.backend().slice_last(x, start, out);
+  return out;
+}
+
+Tensor concat_last(const Context& c, const Tensor& a, const Tensor& b) {
+  if (a.shape().empty() || a.shape().size() != b.shape().size() || rows(a) != rows(b))
+    shape_error("concat_last", fmt::format("{} and {}", shape_str(a.shape()), shape_str(b.shape())));
+  Tensor out = c.output(with_last(a.shape(), a.dim(-1) + b.dim(-1)));
+  c.report("concat", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
+  c.backend().concat_last(a, b, out);
+  return out;
+}
+
+}  // namespace anatomy::ops
