@@ -47,6 +47,7 @@ struct ConvertOptions {
   bool random_weights = false;
   uint64_t seed = 0;
   std::string dtype = "f32";  // of synthetic weights
+  std::string format = "table";
 };
 
 struct DeviceOptions {
@@ -74,12 +75,13 @@ struct ProfileOptions {
   bool check_tensors = false;
 };
 
-// The documents (schemas in docs/: inspect.md, profile.md; run, device and models in README).
+// The documents (schemas in docs/: inspect.md, profile.md; run, device, convert and models in README).
 io::ordered_json inspect_document(const InspectOptions& options, Progress& progress);
 io::ordered_json run_document(const RunOptions& options, Progress& progress);
 io::ordered_json profile_document(const ProfileOptions& options, Progress& progress);
 io::ordered_json device_document(const DeviceOptions& options, Progress& progress);
 io::ordered_json models_document();
+io::ordered_json convert_document(const ConvertOptions& options, Progress& progress);
 
 // Each returns the text to print, rendered from its document in options.format.
 std::string inspect_command(const InspectOptions& options, Progress& progress);

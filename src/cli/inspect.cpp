@@ -308,10 +308,9 @@ std::string weights_line(const Json& d) {
 
 std::string render_lone(const Json& d, const InspectOptions& o, Format f) {
   const std::string path = d["source"]["path"];
-  std::string out = f == Format::md ? fmt::format("# {} — architecture unknown\n\n", path)
-                                    : fmt::format("{} — architecture unknown\n", path);
-  out += "no config.json beside it, so the architecture is unknown: the header is validated and its tensors are listed; "
-         "run, profile and the cost analysis need the config\n";
+  const std::string title = fmt::format("{} — safetensors, architecture unknown (no config.json beside it: its header is "
+                                        "validated and its tensors listed; run, profile and --tokens need the config)", path);
+  const std::string out = f == Format::md ? "# " + title + "\n" : title + "\n";
   return out + render_tensors(d, o.max_tensors, f) + render_totals(d, f);
 }
 

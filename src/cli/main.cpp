@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   add_synthetic(cvt, conv.random_weights, conv.seed);
   cvt->add_option("--dtype", conv.dtype, "dtype of synthetic weights: f32, f16, bf16")->capture_default_str()
       ->check(one_of({"f32", "f16", "bf16"}));
+  add_format(cvt, conv.format);
 
   cli::ProfileOptions prof;
   auto* pro = app.add_subcommand("profile", "Time per module next to the FLOPs it executed, against this machine's ceilings");
