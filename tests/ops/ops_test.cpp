@@ -76,9 +76,12 @@ std::vector<OpCase> linear_cases() {
                          cpu::Kernel::linear, 2.0 * M * N * K + (bias ? M * N : 0), 1e-4 * std::sqrt(static_cast<double>(K)),
                          [=](const ops::Context& c) { return Outputs{ops::linear(c, x, w, bias ? &b : nullptr)}; }});
       }
-  const Tensor x = random(DType::F32, {2, 5, 24}, 90), w = random(DType::F32, {24, 40}, 91), b = random(DType::F32, {40}, 92);
-  cases.push_back({"linear Conv1D layout [in, out]", cpu::Kernel::linear, 2.0 * 10 * 40 * 24 + 10 * 40, 1e-4,
-                   [=](const ops::Context& c) { return Outputs{ops::linear(c, x, w, &b, ops::OpClass::linear, true)}; }});
+  for (DType dt : {DType::F32, DType::BF16, DType::F16}) {
+    const Tensor x = random(DType::F32, {2, 5, 24}, 90), w = random(dt, {24, 40}, 91), b = random(DType::F32, {40}, 92);
+    cases.push_back({fmt::format("linear Conv1D layout [in, out] {}", dtype_name(dt)), cpu::Kernel::linear,
+                     2.0 * 10 * 40 * 24 + 10 * 40, 1e-4,
+                     [=](const ops::Context& c) { return Outputs{ops::linear(c, x, w, &b, ops::OpClass::linear, true)}; }});
+  }
   return cases;
 }
 

@@ -91,9 +91,17 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
   const int64_t K = x.dim(-1), N = out.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-  if (w_in_out) {
-    if (d != DType::F32) return false;
+  if (w_in_out && d == DType::F32) {
     dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, true);
+  } else if (w_in_out) {
+    // GPT-2's Conv1D layout [in, out] in half precision: no half kernel takes it, so the weights
+    // are widened to an f32 copy (one pass over them, like the read a GEMV makes) for oneDNN.
+    const auto n = static_cast<int64_t>(w.numel());
+    std::vector<float> wf(static_cast<size_t>(n));
+    const auto* h = w.data<uint16_t>();
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; ++i) wf[i] = d == DType::BF16 ? bf16_to_f32(h[i]) : f16_to_f32(h[i]);
+    dnnl_state().run(xs, wf.data(), o, M, N, K, N, true);
   } else if (M == 1 && have_avx512()) {
     gemv_avx512(xs, K, w, N, o);
   } else if (M == 1 && have_avx2()) {
