@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/half.h"
+#include "core/tensor.h"
 
 namespace anatomy::test {
 
@@ -67,6 +70,19 @@ void expect_error(F&& f, const std::vector<std::string>& must_name) {
     const std::string msg = e.what();
     for (const auto& s : must_name) EXPECT_NE(msg.find(s), std::string::npos) << msg;
   }
+}
+
+// A tensor of uniform values in [lo, hi), stored in `dtype` (F32, BF16 or F16), from `seed`.
+inline Tensor random_tensor(DType dtype, Shape shape, uint32_t seed, float lo = -1, float hi = 1) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  Tensor t = Tensor::empty(dtype, std::move(shape));
+  for (uint64_t i = 0; i < t.numel(); ++i) {
+    const float v = u(rng);
+    if (dtype == DType::F32) t.data<float>()[i] = v;
+    else t.data<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+  }
+  return t;
 }
 
 inline std::string shared_dir() { return ANATOMY_SHARED_DIR; }

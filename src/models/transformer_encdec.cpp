@@ -112,14 +112,8 @@ class Encoder : public nn::Module {
  public:
   Encoder() : nn::Module("Encoder") {}
   Tensor apply(nn::Run& run, const Tensor& src, const Masks& m) const {
-    Tensor x = emb(run, src);
-    return layers.scope(run, x, [&] {
-      for (size_t i = 0; i < layers->size(); ++i) {
-        const EncoderLayer& layer = layers->at(i);
-        x = run.scope(layers->name_at(i), layer, x, [&] { return layer.apply(run, x, m); });
-      }
-      return x;
-    });
+    return layers->run_each(run, layers.name(), emb(run, src),
+                            [&](const EncoderLayer& layer, const Tensor& x) { return layer.apply(run, x, m); });
   }
   nn::Child<TransformerEmbedding> emb{*this, "emb"};
   nn::Child<nn::ModuleList<EncoderLayer>> layers{*this, "layers"};
@@ -130,14 +124,8 @@ class Decoder : public nn::Module {
  public:
   Decoder() : nn::Module("Decoder") {}
   Tensor apply(nn::Run& run, const Tensor& ids, const Tensor& enc, const Masks& m) const {
-    Tensor y = emb(run, ids);
-    y = layers.scope(run, y, [&] {
-      for (size_t i = 0; i < layers->size(); ++i) {
-        const DecoderLayer& layer = layers->at(i);
-        y = run.scope(layers->name_at(i), layer, y, [&] { return layer.apply(run, y, enc, m); });
-      }
-      return y;
-    });
+    Tensor y = layers->run_each(run, layers.name(), emb(run, ids),
+                                [&](const DecoderLayer& layer, const Tensor& x) { return layer.apply(run, x, enc, m); });
     if (run.last_logits_only && y.dim(1) > 1) y = ops::slice_time(run.ctx, y, y.dim(1) - 1, 1);
     return linear(run, y);
   }

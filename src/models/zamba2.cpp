@@ -135,14 +135,8 @@ class Zamba2Model : public nn::Module {
   Zamba2Model() : nn::Module("Zamba2Model") {}
   Tensor forward(nn::Run& run, const Tensor& ids) const override {
     const Tensor e0 = embed_tokens(run, ids);  // kept for every hybrid layer
-    const Tensor x = layers.scope(run, e0, [&] {
-      Tensor y = e0;
-      for (size_t i = 0; i < layers->size(); ++i) {
-        const Zamba2Layer& layer = layers->at(i);
-        y = run.scope(layers->name_at(i), layer, y, [&] { return layer.apply(run, y, e0); });
-      }
-      return y;
-    });
+    const Tensor x = layers->run_each(run, layers.name(), e0,
+                                      [&](const Zamba2Layer& layer, const Tensor& h) { return layer.apply(run, h, e0); });
     return final_layernorm(run, x);
   }
   nn::Child<nn::Embedding> embed_tokens{*this, "embed_tokens"};

@@ -121,12 +121,17 @@ class ModuleList : public Module {
   size_t size() const { return items_.size(); }
   const M& at(size_t i) const { return *items_.at(i); }
   const std::string& name_at(size_t i) const { return names_.at(i); }
-  // Each item's forward in order, each as its own scope, all as the scope `name`.
-  Tensor run_all(Run& run, const std::string& name, Tensor h) const {
+  // apply(item, h) for each item in order, each as its own scope, all as the scope `name`.
+  template <class F>
+  Tensor run_each(Run& run, const std::string& name, Tensor h, F&& apply) const {
     return run.scope(name, *this, h, [&] {
-      for (size_t i = 0; i < items_.size(); ++i) h = items_[i]->call(run, names_[i], h);
+      for (size_t i = 0; i < items_.size(); ++i) h = run.scope(names_[i], *items_[i], h, [&] { return apply(*items_[i], h); });
       return h;
     });
+  }
+  // Each item's forward in order.
+  Tensor run_all(Run& run, const std::string& name, Tensor h) const {
+    return run_each(run, name, std::move(h), [&](const M& item, const Tensor& x) { return item.forward(run, x); });
   }
 
  private:

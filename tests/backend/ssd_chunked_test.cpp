@@ -6,21 +6,13 @@
 #include <random>
 
 #include "backend/cpu/kernels.h"
-#include "core/half.h"
+#include "test_util.h"
 
 namespace anatomy::cpu {
 namespace {
 
-Tensor random(DType dtype, Shape shape, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1, 1);
-  Tensor t = Tensor::empty(dtype, std::move(shape));
-  for (uint64_t i = 0; i < t.numel(); ++i) {
-    const float v = u(rng);
-    if (dtype == DType::F32) t.data<float>()[i] = v;
-    else t.data<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
-  }
-  return t;
-}
+// A fresh seed per tensor, drawn from the test's own generator.
+Tensor random(DType dtype, Shape shape, std::mt19937& rng) { return test::random_tensor(dtype, std::move(shape), rng()); }
 
 TEST(Ssm, ChunkedMatchesRecurrence) {
   std::mt19937 rng(11);

@@ -18,6 +18,7 @@
 #include "core/half.h"
 #include "ops/ops.h"
 #include "ops/reference_backend.h"
+#include "test_util.h"
 
 namespace anatomy::testing {
 namespace {
@@ -33,15 +34,7 @@ struct OpCase {
 };
 
 Tensor random(DType dtype, Shape shape, uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  Tensor t = Tensor::empty(dtype, std::move(shape));
-  for (uint64_t i = 0; i < t.numel(); ++i) {
-    const float v = u(rng);
-    if (dtype == DType::F32) t.data<float>()[i] = v;
-    else t.data<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
-  }
-  return t;
+  return test::random_tensor(dtype, std::move(shape), seed, lo, hi);
 }
 
 Tensor clone(const Tensor& t) {

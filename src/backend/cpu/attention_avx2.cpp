@@ -36,10 +36,6 @@ __attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y,
 
 bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out) {
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = a.keys, stride = k.dim(1), Hkv = k.dim(2);
-  const int64_t past = a.past;
-  const bool causal = a.causal;
-  const float scale = a.scale, masked_value = a.masked_value;
-  const Tensor *key_padding = a.key_padding, *query_padding = a.query_padding;
   const int64_t rep = Hq / Hkv;
 #pragma omp parallel
   {
@@ -49,14 +45,14 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const bac
       for (int64_t h = 0; h < Hq; ++h)
         for (int64_t t = 0; t < T; ++t) {
           const float* qs = q.data<float>() + ((b * T + t) * Hq + h) * hd;
-          const bool row_masked = query_padding && load(*query_padding, static_cast<uint64_t>(b * T + t)) == 0.0f;
+          const bool row_masked = a.query_padding && load(*a.query_padding, static_cast<uint64_t>(b * T + t)) == 0.0f;
           // Keys past the causal limit are masked; with −∞ they contribute exactly 0 and are skipped.
-          const int64_t limit = causal && !std::isfinite(masked_value) && !row_masked ? std::min(Tk, past + t + 1) : Tk;
+          const int64_t limit = a.causal && !std::isfinite(a.masked_value) && !row_masked ? std::min(Tk, a.past + t + 1) : Tk;
           float mx = -INFINITY;
           for (int64_t j = 0; j < limit; ++j) {
-            const bool masked = row_masked || (causal && j > past + t) ||
-                                (key_padding && load(*key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
-            s[j] = masked ? masked_value : dot(qs, k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, hd) * scale;
+            const bool masked = row_masked || (a.causal && j > a.past + t) ||
+                                (a.key_padding && load(*a.key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
+            s[j] = masked ? a.masked_value : dot(qs, k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
             mx = std::max(mx, s[j]);
           }
           double sum = 0;
