@@ -117,11 +117,12 @@ class FirstNonFinite final : public ops::Observer {
 
 }  // namespace
 
-std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids) {
+std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids, const Tensor* source_ids) {
   FirstNonFinite finder;
   const ops::Context ctx(backend::cpu(), {&finder});
   nn::State state(ids.dim(0), ids.dim(1));
   nn::Run run(ctx, state);
+  run.source_ids = source_ids;
   run.scope("", *model.root, ids, [&] { return model.root->forward_ids(run, ids); });
   return finder.found();
 }

@@ -42,6 +42,7 @@ std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std
 struct NonFiniteModule {
   std::string path, type;
 };
-std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids);
+std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids,
+                                                       const Tensor* source_ids = nullptr);
 
 }  // namespace anatomy::analysis

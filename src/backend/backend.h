@@ -20,6 +20,7 @@ struct AttentionArgs {
   bool causal = true;
   int64_t past = 0;
   int64_t keys = 0;  // keys read from k/v (≤ k.dim(1))
+  int64_t window = 0;  // > 0: a key more than window − 1 positions before the query is masked
   float masked_value = 0;
   const Tensor* key_padding = nullptr;    // [B, keys], nonzero = keep
   const Tensor* query_padding = nullptr;  // [B, T], zero masks the query row
@@ -43,6 +44,7 @@ class Backend {
   virtual void activation(const Tensor& x, Activation act, Tensor& out) const = 0;
   virtual void binary(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out) const = 0;
   virtual void neg_exp(const Tensor& x, Tensor& out) const = 0;
+  virtual void clamp(const Tensor& x, float lo, float hi, Tensor& out) const = 0;
   virtual void slice_last(const Tensor& x, int64_t start, Tensor& out) const = 0;
   virtual void concat_last(const Tensor& a, const Tensor& b, Tensor& out) const = 0;
   virtual void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) const = 0;
@@ -84,6 +86,7 @@ class MetaBackend final : public Backend {
   void activation(const Tensor&, Activation, Tensor&) const override {}
   void binary(const Tensor&, const Tensor&, BinaryOp, Tensor&) const override {}
   void neg_exp(const Tensor&, Tensor&) const override {}
+  void clamp(const Tensor&, float, float, Tensor&) const override {}
   void slice_last(const Tensor&, int64_t, Tensor&) const override {}
   void concat_last(const Tensor&, const Tensor&, Tensor&) const override {}
   void rope(const Tensor&, const std::vector<float>&, int64_t, Tensor&) const override {}

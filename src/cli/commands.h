@@ -31,6 +31,7 @@ struct InspectOptions {
 struct RunOptions {
   std::string model;
   std::string ids;
+  std::string source_ids;  // the encoder's input (encoder-decoders only)
   int64_t top_k = 5;
   bool random_weights = false;
   uint64_t seed = 0;

@@ -34,7 +34,8 @@ std::string attention(const Json& a) {
       {"fused_qkv", "fused c_attn (q, k, v)"}, {"causal", "causal"}, {"no_position_encoding", "no positional encoding"},
       {"encoder_self", "encoder self"}, {"decoder_causal_self", "decoder causal self"}, {"decoder_cross", "cross"},
       {"mask_fill_minus_10000", "mask fill -10000"},
-      {"input_concat_embeddings", "input concat(h, embeddings)"}, {"scale_half_head_dim", "scale (head_dim/2)^-0.5"}};
+      {"input_concat_embeddings", "input concat(h, embeddings)"}, {"scale_half_head_dim", "scale (head_dim/2)^-0.5"},
+      {"scale_inverse_layer_idx", "scores of layer i also divided by i + 1"}, {"sliding_window", "sliding window"}};
   for (const auto& f : a["features"]) {
     const auto it = kWords.find(f.get<std::string>());
     s += ", " + (it == kWords.end() ? f.get<std::string>() : it->second);
@@ -116,6 +117,14 @@ std::string describe_config(const std::string& key, const std::string& model_typ
   if (key == "position_embedding") return positions(v);
   if (key == "layer_counts") return layer_counts(v, model_type);
   if (key == "adapters") return adapters(v);
+  if (key == "sliding_window") {
+    if (v["window"].get<int64_t>() == 0) return "none";
+    return fmt::format("{} positions on layers {} ({} of them; the KV cache keeps every position)", num(v["window"]),
+                       v["layers"]["ranges"].get<std::string>(), num(v["layers"]["count"]));
+  }
+  if (key == "time_step_limit")
+    return v.contains("max") ? fmt::format("Δ clamped to [{}, {}]", num(v["min"]), num(v["max"]))
+                             : fmt::format("Δ clamped to ≥ {}", num(v["min"]));
   if (key == "shared_blocks") {
     const int64_t b = v["blocks"];
     return fmt::format("{} shared transformer block{} applied {} times", b, b == 1 ? "" : "s", num(v["applications"]));

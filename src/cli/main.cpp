@@ -125,7 +125,8 @@ int main(int argc, char** argv) {
   cli::RunOptions runo;
   auto* run = app.add_subcommand("run", "One forward pass: next-token top-k probabilities");
   add_model(run, runo.model);
-  run->add_option("--ids", runo.ids, "Comma-separated token ids")->required();
+  run->add_option("--ids", runo.ids, "Comma-separated token ids (the decoder's, for an encoder-decoder)")->required();
+  run->add_option("--source-ids", runo.source_ids, "Comma-separated ids of the encoder's input (encoder-decoders)");
   run->add_option("--top-k", runo.top_k, "How many next tokens to show")->capture_default_str()
       ->check(in_range(1, int64_t{1} << 31));
   add_synthetic(run, runo.random_weights, runo.seed);

@@ -3,6 +3,7 @@
 // (anatomy.run/2) is built first; the table is rendered from it.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -22,7 +23,7 @@ namespace {
 
 using Json = io::ordered_json;
 
-std::vector<int64_t> parse_ids(const std::string& text, int64_t vocab) {
+std::vector<int64_t> parse_ids(const std::string& text, int64_t vocab, const char* option = "--ids") {
   std::vector<int64_t> ids;
   std::stringstream ss(text);
   std::string item;
@@ -35,16 +36,34 @@ std::vector<int64_t> parse_ids(const std::string& text, int64_t vocab) {
       used = 0;
     }
     if (used != item.size() || item.empty() || v < 0 || v >= vocab)
-      fail(ErrorKind::config, fmt::format("--ids: '{}' is not a token id in [0, {})", item, vocab));
+      fail(ErrorKind::config, fmt::format("{}: '{}' is not a token id in [0, {})", option, item, vocab));
     ids.push_back(v);
   }
-  if (ids.empty()) fail(ErrorKind::config, "--ids: no token ids given");
+  if (ids.empty()) fail(ErrorKind::config, fmt::format("{}: no token ids given", option));
   return ids;
 }
 
+Tensor ids_tensor(const std::vector<int64_t>& ids) {
+  Tensor t = Tensor::empty(DType::I64, {1, static_cast<int64_t>(ids.size())});
+  std::copy(ids.begin(), ids.end(), t.data<int64_t>());
+  return t;
+}
+
+// The encoder's input of an encoder-decoder: required there, refused elsewhere.
+std::vector<int64_t> source_ids(const RunOptions& o, const nn::LanguageModel& root, const std::string& architecture) {
+  if (root.source_vocab_size() == 0) {
+    if (!o.source_ids.empty()) fail(ErrorKind::config, "--source-ids: " + architecture + " has no encoder");
+    return {};
+  }
+  if (o.source_ids.empty())
+    fail(ErrorKind::config, "--source-ids: " + architecture + " is an encoder-decoder; give the encoder's input "
+                            "(--ids is the decoder's)");
+  return parse_ids(o.source_ids, root.source_vocab_size(), "--source-ids");
+}
+
 // Names the module where the values first went non-finite, so the user knows where to look.
-[[noreturn]] void non_finite_logits(const models::LoadedModel& lm, const Tensor& input, int64_t first) {
-  const auto where = analysis::first_non_finite_module(lm.model, input);
+[[noreturn]] void non_finite_logits(const models::LoadedModel& lm, const Tensor& input, const Tensor* source, int64_t first) {
+  const auto where = analysis::first_non_finite_module(lm.model, input, source);
   const std::string origin = where ? fmt::format("; the first module whose output holds NaN or Inf is {} ({})", where->path, where->type)
                                    : "";
   fail(ErrorKind::format, fmt::format("{}: the logits are not finite (first at vocabulary id {}){}; --check-tensors scans "
@@ -58,24 +77,27 @@ Json run_document(const RunOptions& o, Progress& progress) {
   models::LoadedModel lm = models::load_model(o.model);
   const nn::LanguageModel& root = *lm.model.root;
   const std::vector<int64_t> ids = parse_ids(o.ids, root.vocab_size());
+  const std::vector<int64_t> src = source_ids(o, root, lm.model.architecture);
   const auto T = static_cast<int64_t>(ids.size());
   root.check_positions(0, T);
+  root.check_positions(0, static_cast<int64_t>(src.size()));
 
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
   guard_memory(lm, choice, {.tokens = T}, o.force);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   if (o.check_tensors) require_finite_weights(lm, progress);
 
-  Tensor input = Tensor::empty(DType::I64, {1, T});
-  std::copy(ids.begin(), ids.end(), input.data<int64_t>());
+  const Tensor input = ids_tensor(ids);
+  const std::optional<Tensor> source = src.empty() ? std::nullopt : std::optional(ids_tensor(src));
   const ops::Context ctx(backend::cpu());
   nn::State state(1, T);
   nn::Run run(ctx, state);
+  run.source_ids = source ? &*source : nullptr;
   const Tensor logits = root.forward_ids(run, input);  // (1, T, V)
   const int64_t V = logits.dim(-1);
   const float* last = logits.data<float>() + (T - 1) * V;
   for (int64_t i = 0; i < V; ++i)
-    if (!std::isfinite(last[i])) non_finite_logits(lm, input, i);
+    if (!std::isfinite(last[i])) non_finite_logits(lm, input, source ? &*source : nullptr, i);
 
   const double mx = *std::max_element(last, last + V);
   double sum = 0;
@@ -92,8 +114,8 @@ Json run_document(const RunOptions& o, Progress& progress) {
     top.push_back({{"id", id}, {"logit", last[id]}, {"probability", std::exp(last[id] - mx) / sum}});
   }
   return {{"schema", "anatomy.run/2"}, {"model", o.model}, {"architecture", lm.model.architecture},
-          {"weights", w.description}, {"synthetic_weights", w.synthetic}, {"ids", ids}, {"position", T - 1},
-          {"top", top}};
+          {"weights", w.description}, {"synthetic_weights", w.synthetic}, {"ids", ids}, {"source_ids", src},
+          {"position", T - 1}, {"top", top}};
 }
 
 std::string run_command(const RunOptions& o, Progress& progress) {

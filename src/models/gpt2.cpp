@@ -27,6 +27,10 @@ Model build(const ConfigReader& c) {
   const auto act = nn::activation_from_hf(act_name);
   const bool tied = c.flag_or("tie_word_embeddings", true);
   const double pdrop = c.number_or("resid_pdrop", 0.1);
+  // Layer i divides its scores by i + 1 as well; reorder_and_upcast_attn changes only the
+  // precision of the scores, which are f32 here anyway.
+  const bool inverse_layer_scale = c.flag_or("scale_attn_by_inverse_layer_idx", false);
+  c.flag_or("reorder_and_upcast_attn", false);  // validated: a boolean
 
   auto root = std::make_shared<nn::CausalLM>("GPT2LMHeadModel", "transformer", vocab, positions, "n_positions");
   auto tr = root->base.set(std::make_shared<nn::GptStack>("GPT2Model"));
@@ -39,7 +43,8 @@ Model build(const ConfigReader& c) {
     auto& attn_sub = block->sublayer("ln_1", "attn");
     auto& mlp_sub = block->sublayer("ln_2", "mlp");
     attn_sub.norm.set(std::make_shared<nn::LayerNorm>(d, eps, true));
-    auto attn = attn_sub.mixer.set(std::make_shared<nn::FusedQkvAttention>("GPT2Attention", heads, d / heads));
+    auto attn = attn_sub.mixer.set(std::make_shared<nn::FusedQkvAttention>(
+        "GPT2Attention", heads, d / heads, inverse_layer_scale ? static_cast<double>(i + 1) : 1.0));
     attn->c_attn.set(std::make_shared<nn::Conv1D>(d, 3 * d));
     attn->c_proj.set(std::make_shared<nn::Conv1D>(d, d));
     attn->attn_dropout.set(std::make_shared<nn::Dropout>(c.number_or("attn_pdrop", 0.1)));
@@ -68,7 +73,9 @@ Model build(const ConfigReader& c) {
       {"num_key_value_heads", heads},
       {"head_dim", d / heads},
       {"gqa_ratio", 1},
-      {"attention", attention_facts(heads, heads, {"fused_qkv", "bias", "causal"})},
+      {"attention", attention_facts(heads, heads, inverse_layer_scale
+                                                      ? std::vector<std::string>{"fused_qkv", "bias", "causal", "scale_inverse_layer_idx"}
+                                                      : std::vector<std::string>{"fused_qkv", "bias", "causal"})},
       {"ffn", ffn_facts("plain", act_name, fmt::format("c_proj({}(c_fc(x)))", act_name))},
       {"n_inner", inner},
       {"activation_function", act_name},

@@ -7,43 +7,59 @@
 namespace anatomy::models {
 namespace {
 
-// rope_theta and rope_scaling; validates the llama3 fields (§3.3). Scalings that change more
-// than inv_freq (dynamic NTK, YaRN, LongRoPE) are refused rather than silently ignored.
-nn::RopeSpec rope_spec(const ConfigReader& c, int64_t head_dim) {
-  nn::RopeSpec r{.dim = head_dim, .theta = c.positive_or("rope_theta", 10000.0)};
-  if (!c.has("rope_scaling")) return r;
-  const json& j = c.raw()["rope_scaling"];
-  if (!j.is_object()) c.error("rope_scaling", "is not an object");
-  const ConfigReader rs(j, c.file() + ": rope_scaling");
-  const std::string type = rs.string_or("rope_type", rs.string_or("type", "default"));
-  if (type == "default") return r;
-  if (type != "llama3" && type != "linear")
-    rs.error("rope_type", "'" + type + "' is not supported (default, linear, llama3)");
-  r.scaling = type;
-  r.factor = rs.positive_or("factor", 0);
-  if (type == "llama3") {
-    r.low_freq_factor = rs.positive_or("low_freq_factor", 0);
-    r.high_freq_factor = rs.positive_or("high_freq_factor", 0);
-    r.original_max_position_embeddings = rs.count("original_max_position_embeddings");
-    if (r.high_freq_factor <= r.low_freq_factor) rs.error("high_freq_factor", "must be greater than low_freq_factor");
-  }
-  return r;
-}
-
-ordered_json rope_facts(const nn::RopeSpec& r) {
-  ordered_json j = {{"kind", "rotate_half"}, {"theta", r.theta}, {"scaling", r.scaling}};
-  if (r.scaling == "linear") j["factor"] = r.factor;
-  if (r.scaling == "llama3")
-    j.update(ordered_json{{"factor", r.factor}, {"low_freq_factor", r.low_freq_factor},
-                          {"high_freq_factor", r.high_freq_factor},
-                          {"original_max_position_embeddings", r.original_max_position_embeddings}});
-  return j;
-}
-
 std::vector<std::string> attention_features(bool qkv_bias, bool o_bias, bool qk_norm) {
   std::vector<std::string> f{qkv_bias && o_bias ? "bias" : qkv_bias ? "qkv_bias" : "no_bias"};
   if (qk_norm) f.push_back("qk_norm");
   return f;
+}
+
+// The sliding window of each layer (0 = full attention).
+std::vector<int64_t> layer_windows(const ConfigReader& c, const LlamaLikeDefaults& d, int64_t layers) {
+  using S = LlamaLikeDefaults::Sliding;
+  std::vector<int64_t> w(static_cast<size_t>(layers), 0);
+  const bool window_set = c.raw().contains("sliding_window") ? !c.raw()["sliding_window"].is_null() : d.sliding != S::none;
+  const int64_t window = window_set ? c.count_or("sliding_window", d.default_sliding_window) : 0;
+  if (c.has("layer_types")) {
+    const json& types = c.raw()["layer_types"];
+    if (!types.is_array() || static_cast<int64_t>(types.size()) != layers)
+      c.error("layer_types", fmt::format("is not a list of {} layer types", layers));
+    for (int64_t i = 0; i < layers; ++i) {
+      const json& t = types[static_cast<size_t>(i)];
+      if (t == "sliding_attention") {
+        if (!window) c.error("layer_types", "layer " + std::to_string(i) + " slides but sliding_window is not set");
+        w[static_cast<size_t>(i)] = window;
+      } else if (t != "full_attention") {
+        c.error("layer_types", "unknown layer type " + t.dump() + " (full_attention, sliding_attention)");
+      }
+    }
+    return w;
+  }
+  if (d.sliding == S::all_layers && window) std::fill(w.begin(), w.end(), window);
+  if (d.sliding == S::from_max_window_layers && c.flag_or("use_sliding_window", false)) {
+    const int64_t from = c.index_or("max_window_layers", d.default_max_window_layers);
+    for (int64_t i = from; i < layers; ++i) w[static_cast<size_t>(i)] = window;
+  }
+  return w;
+}
+
+// {"window": W, "layers": {"count", "ranges"}} of the sliding layers, or {"window": 0}.
+ordered_json sliding_facts(const std::vector<int64_t>& windows) {
+  std::vector<std::string> sliding;
+  int64_t window = 0;
+  for (size_t i = 0; i < windows.size(); ++i)
+    if (windows[i] > 0) {
+      sliding.push_back(std::to_string(i));
+      window = windows[i];
+    }
+  if (sliding.empty()) return {{"window", 0}};
+  std::string ranges;
+  for (size_t i = 0; i < sliding.size();) {
+    size_t j = i;
+    while (j + 1 < sliding.size() && std::stoll(sliding[j + 1]) == std::stoll(sliding[j]) + 1) ++j;
+    ranges += (ranges.empty() ? "" : ", ") + (j == i ? sliding[i] : sliding[i] + "–" + sliding[j]);
+    i = j + 1;
+  }
+  return {{"window", window}, {"layers", {{"count", sliding.size()}, {"ranges", ranges}}}, {"kv_cache", "full"}};
 }
 
 }  // namespace
@@ -62,7 +78,7 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
   const bool mlp_bias = c.flag_or("mlp_bias", false);
   const auto act_name = c.string_or("hidden_act", "silu");
   const auto act = nn::activation_from_hf(act_name);
-  const nn::RopeSpec rope = rope_spec(c, head_dim);
+  const nn::RopeSpec rope = read_rope(c, head_dim, 10000.0);
 
   const int64_t max_positions = c.count_or("max_position_embeddings", d.max_position_embeddings);
   auto root = std::make_shared<nn::CausalLM>(P + "ForCausalLM", "model", vocab, max_positions, "max_position_embeddings");
@@ -74,11 +90,14 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
                                .o_bias = c.flag_or("attention_bias", false),
                                .qk_norm_type = d.qk_norm ? P + "RMSNorm" : "", .norm_eps = eps,
                                .rope = rope};
+  const std::vector<int64_t> windows = layer_windows(c, d, layers);
   for (int64_t i = 0; i < layers; ++i) {
     auto layer = list->append(std::make_shared<nn::ResidualBlock>(P + "DecoderLayer"));
     auto& self_attn = layer->sublayer("input_layernorm", "self_attn");
     auto& mlp = layer->sublayer("post_attention_layernorm", "mlp");
-    self_attn.mixer.set(std::make_shared<nn::Attention>(attn));
+    nn::AttentionSpec layer_attn = attn;
+    layer_attn.sliding_window = windows[static_cast<size_t>(i)];
+    self_attn.mixer.set(std::make_shared<nn::Attention>(layer_attn));
     mlp.mixer.set(std::make_shared<nn::GatedMLP>(P + "MLP", hidden, inter, act,
                                                  act == Activation::silu ? "SiLU" : act_name, mlp_bias));
     self_attn.norm.set(std::make_shared<nn::RMSNorm>(hidden, eps, P + "RMSNorm"));
@@ -104,6 +123,7 @@ Model build_llama_like(const ConfigReader& c, const LlamaLikeDefaults& d) {
       {"gqa_ratio", heads / kv},
       {"attention", attention_facts(heads, kv, attention_features(attn_bias, c.flag_or("attention_bias", false), d.qk_norm))},
       {"attention_width", heads * head_dim},
+      {"sliding_window", sliding_facts(windows)},
       {"ffn", ffn_facts("gated", act_name, fmt::format("down_proj({}(gate_proj(x)) * up_proj(x))", act_name),
                         {{"bias", mlp_bias}})},
       {"intermediate_size", inter},

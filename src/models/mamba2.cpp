@@ -18,6 +18,18 @@ constexpr Names kHf{"Mamba2ForCausalLM", "Mamba2Model", "embeddings", "Mamba2Blo
 constexpr Names kMambaSsm{"MambaLMHeadModel", "MixerModel", "embedding", "Block", "RMSNorm",
                           "Mamba2", "RMSNormGated"};
 
+// Mamba2Config's time_step_limit [lo, hi] (default (0, inf): no clamp); transformers clamps Δ to
+// it whenever it differs from the default (§3 step 4).
+void read_time_step_limit(const ConfigReader& c, nn::Mamba2Spec& s) {
+  if (!c.has("time_step_limit")) return;
+  const json& l = c.raw()["time_step_limit"];
+  if (!l.is_array() || l.size() != 2 || !l[0].is_number() || !l[1].is_number() || l[0].get<double>() < 0 ||
+      l[1].get<double>() < l[0].get<double>())
+    c.error("time_step_limit", l.dump() + " is not [lo, hi] with 0 ≤ lo ≤ hi");
+  s.dt_min = l[0].get<double>();
+  s.dt_max = io::is_python_infinity(l[1]) ? 0 : l[1].get<double>();
+}
+
 bool is_mamba_ssm(const json& j) { return !j.contains("model_type") && j.contains("d_model") && j.contains("ssm_cfg"); }
 
 Model assemble(const Names& n, const nn::Mamba2Spec& s, int64_t layers, int64_t vocab, bool tied,
@@ -56,6 +68,8 @@ Model assemble(const Names& n, const nn::Mamba2Spec& s, int64_t layers, int64_t 
       {"in_proj_width", s.in_proj_width()},
       {"chunk_size", s.chunk_size},
       {"norm", norm_facts("rms_norm", s.eps, "pre", {{"mixer_gated_groups", s.groups}})},
+      {"conv_activation", activation_name(s.conv_act)},
+      {"time_step_limit", s.dt_max > 0 ? ordered_json{{"min", s.dt_min}, {"max", s.dt_max}} : ordered_json{{"min", s.dt_min}}},
       {"layer_pattern", std::string(static_cast<size_t>(layers), 'M')},
       {"position_embedding", {{"kind", "recurrence"}}},
       {"tie_word_embeddings", tied},
@@ -74,6 +88,8 @@ Model build_hf(const ConfigReader& c) {
     c.error("num_heads", fmt::format("num_heads × head_dim = {} but expand × hidden_size = {:g}",
                                      s.d_inner(), expand * static_cast<double>(s.hidden)));
   if (s.heads % s.groups != 0) c.error("n_groups", fmt::format("{} does not divide num_heads {}", s.groups, s.heads));
+  s.conv_act = nn::activation_from_hf(c.string_or("hidden_act", "silu"));
+  read_time_step_limit(c, s);
   const int64_t vocab = c.count("vocab_size");
   return assemble(kHf, s, c.layers("num_hidden_layers"), vocab, c.flag_or("tie_word_embeddings", false),
                   {{"hidden_size", s.hidden}, {"vocab_size", vocab}, {"expand", expand}});

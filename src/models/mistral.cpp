@@ -6,10 +6,9 @@
 namespace anatomy::models {
 namespace {
 Model build(const ConfigReader& c) {
-  Model m = build_llama_like(c, {.prefix = "Mistral", .model_type = "mistral",
-                                 .max_position_embeddings = 4096 * 32, .rms_norm_eps = 1e-6});
-  m.config["sliding_window"] = c.has("sliding_window") ? json(c.count("sliding_window")) : json("none");
-  return m;
+  return build_llama_like(c, {.prefix = "Mistral", .model_type = "mistral",
+                              .max_position_embeddings = 4096 * 32, .rms_norm_eps = 1e-6,
+                              .sliding = LlamaLikeDefaults::Sliding::all_layers});
 }
 }  // namespace
 

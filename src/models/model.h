@@ -8,6 +8,7 @@
 #include "core/dtype.h"
 #include "io/json.h"
 #include "nn/module.h"
+#include "nn/rope.h"
 
 namespace anatomy::models {
 
@@ -59,6 +60,13 @@ class ConfigReader {
 // (when no head_dim is given). Returns the head dim.
 int64_t check_heads(const ConfigReader& c, const char* hidden_key, const char* heads_key,
                     const char* kv_key, const char* head_dim_key);
+
+// RoPE from either spelling: rope_theta + rope_scaling (transformers 4) or rope_parameters
+// (transformers 5). A config carrying both with different values is refused, naming the fields;
+// scalings that change more than the frequencies (dynamic NTK, YaRN, LongRoPE) are refused.
+nn::RopeSpec read_rope(const ConfigReader& c, int64_t dim, double default_theta);
+// {"kind": "rotate_half", "theta", "scaling", and the scaling's fields}, or {"kind": "none"}.
+ordered_json rope_facts(const nn::RopeSpec& rope);
 
 // {"kind": "gqa"|"mha"|"mqa", "heads", "kv_heads", "features": [codes]} (docs/inspect.md lists the
 // feature codes: qkv_bias, bias, no_bias, qk_norm, fused_qkv, causal, ...).

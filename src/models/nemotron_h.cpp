@@ -43,22 +43,25 @@ Model build(const ConfigReader& c) {
   const std::string pattern = layer_pattern(c, layers);
   const auto n_of = [&](char ch) { return static_cast<int64_t>(std::count(pattern.begin(), pattern.end(), ch)); };
   const double eps = c.positive_or("layer_norm_epsilon", 1e-5);
-  const bool tied = c.flag_or("tie_word_embeddings", false);
+  // transformers' NemotronH never ties the head to the embeddings, whatever tie_word_embeddings says.
+  c.flag_or("tie_word_embeddings", false);  // validated: a boolean
 
   nn::Mamba2Spec ssm{"NemotronHMamba2Mixer", "MambaRMSNormGated", d, c.count_or("mamba_num_heads", 128),
                      c.count_or("mamba_head_dim", 64), c.count_or("ssm_state_size", 128),
                      c.count_or("n_groups", 8), c.count_or("conv_kernel", 4), c.count_or("chunk_size", 128),
-                     c.flag_or("use_conv_bias", true), c.flag_or("mamba_proj_bias", false), eps};
+                     c.flag_or("use_conv_bias", true), c.flag_or("use_bias", c.flag_or("mamba_proj_bias", false)), eps};
+  ssm.dt_min = c.positive_or("time_step_min", 0.001);  // transformers clamps Δ ≥ time_step_min (§3 step 4)
   if (ssm.heads % ssm.groups != 0)
     c.error("n_groups", fmt::format("{} does not divide mamba_num_heads {}", ssm.groups, ssm.heads));
   nn::AttentionSpec attn{.type = "NemotronHAttention", .input_width = d, .output_width = d,
-                         .heads = 0, .kv_heads = 0, .head_dim = 0,
-                         .qkv_bias = c.flag_or("attention_bias", false), .o_bias = c.flag_or("attention_bias", false)};
+                         .heads = 0, .kv_heads = 0, .head_dim = 0};  // no attention bias, whatever attention_bias says
   if (n_of('*') > 0) {
     attn.heads = c.count("num_attention_heads");
     attn.kv_heads = c.count_or("num_key_value_heads", attn.heads);
-    attn.head_dim = c.has("head_dim") ? check_heads(c, "hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim")
-                                      : check_heads(c, "hidden_size", "num_attention_heads", "num_key_value_heads", "attention_head_dim");
+    // head_dim (or its older spelling attention_head_dim); NemotronHConfig's default is 128.
+    if (attn.heads % attn.kv_heads != 0)
+      c.error("num_key_value_heads", fmt::format("{} query heads are not a multiple of {} KV heads", attn.heads, attn.kv_heads));
+    attn.head_dim = c.count_or(c.has("head_dim") || !c.has("attention_head_dim") ? "head_dim" : "attention_head_dim", 128);
   }
   const int64_t inter = n_of('-') > 0 ? c.count("intermediate_size") : 0;
   const bool mlp_bias = c.flag_or("mlp_bias", false);
@@ -89,7 +92,6 @@ Model build(const ConfigReader& c) {
   bb->norm.set(std::make_shared<nn::RMSNorm>(d, eps, "NemotronHRMSNorm"));
   auto head = root->lm_head.set(std::make_shared<nn::Linear>(d, vocab, false));
   head->cls = ops::OpClass::head;
-  if (tied) head->tie_weight(emb->weight);
 
   Model m;
   m.architecture = "NemotronHForCausalLM";
@@ -106,7 +108,7 @@ Model build(const ConfigReader& c) {
       {"head_dim", attn.head_dim},
       {"gqa_ratio", attn.kv_heads > 0 ? attn.heads / attn.kv_heads : 0},
       {"attention", n_of('*') > 0 ? attention_facts(attn.heads, attn.kv_heads,
-                                                    {attn.qkv_bias ? "bias" : "no_bias", "causal", "no_position_encoding"})
+                                                    {"no_bias", "causal", "no_position_encoding"})
                                   : ordered_json{{"kind", "none"}}},
       {"ffn", n_of('-') > 0 ? ffn_facts("plain", "relu2", "down_proj(relu(up_proj(x))²)", {{"blocks", "own"}})
                             : ordered_json{{"kind", "none"}}},
@@ -120,10 +122,11 @@ Model build(const ConfigReader& c) {
       {"conv_dim", ssm.conv_dim()},
       {"in_proj_width", ssm.in_proj_width()},
       {"chunk_size", ssm.chunk_size},
+      {"time_step_min", ssm.dt_min},
       {"norm", norm_facts("rms_norm", eps, "pre", {{"mixer_gated_groups", ssm.groups},
                                                    {"mixer_group_size", ssm.d_inner() / ssm.groups}})},
       {"position_embedding", {{"kind", "recurrence"}}},
-      {"tie_word_embeddings", tied},
+      {"tie_word_embeddings", false},
   };
   return m;
 }

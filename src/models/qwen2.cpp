@@ -5,12 +5,10 @@
 namespace anatomy::models {
 namespace {
 Model build(const ConfigReader& c) {
-  Model m = build_llama_like(c, {.prefix = "Qwen2", .model_type = "qwen2",
-                                 .max_position_embeddings = 32768, .rms_norm_eps = 1e-6,
-                                 .qkv_bias_always = true});
-  const bool sliding = c.flag_or("use_sliding_window", false);
-  m.config["sliding_window"] = sliding ? json(c.count_or("sliding_window", 4096)) : json("none");
-  return m;
+  return build_llama_like(c, {.prefix = "Qwen2", .model_type = "qwen2",
+                              .max_position_embeddings = 32768, .rms_norm_eps = 1e-6,
+                              .qkv_bias_always = true,
+                              .sliding = LlamaLikeDefaults::Sliding::from_max_window_layers});
 }
 }  // namespace
 

@@ -8,7 +8,8 @@ namespace {
 Model build(const ConfigReader& c) {
   return build_llama_like(c, {.prefix = "Qwen3", .model_type = "qwen3",
                               .max_position_embeddings = 32768, .rms_norm_eps = 1e-6,
-                              .qk_norm = true, .default_head_dim = 128});
+                              .qk_norm = true, .default_head_dim = 128,
+                              .sliding = LlamaLikeDefaults::Sliding::from_max_window_layers});
 }
 }  // namespace
 

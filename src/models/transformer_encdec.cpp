@@ -140,6 +140,7 @@ class Transformer : public nn::LanguageModel {
       : nn::LanguageModel("Transformer", dec_vocab, max_len, "max_len"), src_pad_(src_pad), trg_pad_(trg_pad) {}
   nn::Child<Encoder> encoder{*this, "encoder"};
   nn::Child<Decoder> decoder{*this, "decoder"};
+  int64_t source_vocab_size() const override { return encoder->emb->tok_emb->num_embeddings; }
 
  protected:
   // Decoder logits for target `ids` given the source run.source_ids (the ids themselves when unset).

@@ -187,8 +187,8 @@ std::string layer_kinds(const ConfigReader& c, int64_t layers) {
     if (!list.is_array()) c.error("layers_block_type", "is not a list");
     for (const auto& t : list) {
       if (t == "mamba") kinds += 'M';
-      else if (t == "hybrid") kinds += 'H';
-      else c.error("layers_block_type", "unknown block type " + t.dump() + " (mamba, hybrid)");
+      else if (t == "hybrid" || t == "linear_attention") kinds += 'H';  // transformers 5 spells hybrid so
+      else c.error("layers_block_type", "unknown block type " + t.dump() + " (mamba, hybrid, linear_attention)");
     }
   } else if (c.has("hybrid_layer_ids")) {
     kinds.assign(static_cast<size_t>(layers), 'M');
@@ -213,14 +213,21 @@ Model build(const ConfigReader& c) {
   Sizes s{hidden, 2 * hidden, heads, c.count_or("num_key_value_heads", heads), 0,
           c.count_or("intermediate_size", 4 * hidden), c.count_or("adapter_rank", 128),
           c.count_or("num_mem_blocks", 1), n_hybrid, c.flag_or("add_bias_linear", false),
-          c.flag_or("use_shared_attention_adapter", false), c.flag_or("use_shared_mlp_adapter", false), eps};
+          c.flag_or("use_shared_attention_adapter", false), true, eps};
+  // transformers' shared MLP always has its per-application adapters; use_shared_mlp_adapter is
+  // not one of its fields (read only so that a non-boolean is still an error).
+  c.flag_or("use_shared_mlp_adapter", true);
+  if (s.attn_adapter && s.kv_heads != heads)
+    c.error("num_key_value_heads", fmt::format("{} KV heads for {} query heads with use_shared_attention_adapter: the "
+                                               "q/k/v adapters are attention_hidden_size wide, so they need as many KV "
+                                               "heads as query heads (transformers cannot run it either)", s.kv_heads, heads));
   if (s.heads % s.kv_heads != 0)
     c.error("num_key_value_heads", fmt::format("{} query heads are not a multiple of {} KV heads", s.heads, s.kv_heads));
   if (s.attn_hidden % heads != 0)
     c.error("num_attention_heads", fmt::format("{} heads do not divide the attention width 2 × hidden_size = {}", heads, s.attn_hidden));
   s.head_dim = s.attn_hidden / heads;
   const bool rope = c.flag_or("use_mem_rope", false);
-  if (rope) s.rope = {.dim = s.head_dim, .theta = c.positive_or("rope_theta", 10000)};
+  if (rope) s.rope = read_rope(c, s.head_dim, 10000.0);
   const std::string act = c.string_or("hidden_act", "gelu");
   if (act != "gelu") c.error("hidden_act", "'" + act + "' is not supported (gelu)");
 
@@ -230,6 +237,7 @@ Model build(const ConfigReader& c) {
   nn::Mamba2Spec ssm{"Zamba2MambaMixer", "Zamba2RMSNormGated", hidden, ssm_heads, expand * hidden / ssm_heads,
                      c.count_or("mamba_d_state", 64), c.count_or("mamba_ngroups", 1), c.count_or("mamba_d_conv", 4),
                      c.count_or("chunk_size", 256), c.flag_or("use_conv_bias", true), s.bias, 1e-5};
+  ssm.dt_min = c.positive_or("time_step_min", 0.001);  // transformers clamps Δ ≥ time_step_min (§3 step 4)
   if (ssm.heads % ssm.groups != 0)
     c.error("mamba_ngroups", fmt::format("{} does not divide n_mamba_heads {}", ssm.groups, ssm.heads));
   const bool tied = c.flag_or("tie_word_embeddings", true);
@@ -280,8 +288,7 @@ Model build(const ConfigReader& c) {
       {"head_dim", s.head_dim},
       {"gqa_ratio", heads / s.kv_heads},
       {"attention", attention_facts(heads, s.kv_heads, {"no_bias", "input_concat_embeddings", "scale_half_head_dim"})},
-      {"rope", rope ? ordered_json{{"kind", "rotate_half"}, {"theta", s.rope.theta}, {"scaling", "none"}}
-                    : ordered_json{{"kind", "none"}}},
+      {"rope", rope_facts(s.rope)},
       {"ffn", ffn_facts("gated", "gelu", "down_proj(gelu(gate) * up), [gate | up] = gate_up_proj(x)",
                         {{"blocks", "shared"}})},
       {"intermediate_size", s.inter},
@@ -295,6 +302,7 @@ Model build(const ConfigReader& c) {
       {"conv_dim", ssm.conv_dim()},
       {"in_proj_width", ssm.in_proj_width()},
       {"chunk_size", ssm.chunk_size},
+      {"time_step_min", ssm.dt_min},
       {"norm", norm_facts("rms_norm", eps, "pre", {{"mixer_gated_groups", ssm.groups}})},
       {"tie_word_embeddings", tied},
   };

@@ -36,7 +36,7 @@ Tensor Attention::attend(Run& run, const Tensor& x, const Tensor* dq, const Tens
     k = ops::rope(c, k, inv_freq, past);
   }
   const double scale = spec.scale > 0 ? spec.scale : 1.0 / std::sqrt(static_cast<double>(spec.head_dim));
-  return o_proj(run, cached_attention(run, q, k, v, static_cast<float>(scale)));
+  return o_proj(run, cached_attention(run, q, k, v, static_cast<float>(scale), spec.sliding_window));
 }
 
 GatedMLP::GatedMLP(std::string type, int64_t hidden, int64_t intermediate, Activation act,
@@ -56,7 +56,7 @@ Tensor GatedMLP::forward(Run& run, const Tensor& x) const {
 // Registration order follows transformers' Mamba2Mixer, so the state_dict order matches.
 Mamba2Mixer::Mamba2Mixer(const Mamba2Spec& s) : Module(s.type), spec(s) {
   conv1d.set(std::make_shared<DepthwiseConv1d>(s.conv_dim(), s.conv_kernel, s.conv_bias));
-  act.set(std::make_shared<ActivationModule>(Activation::silu, "SiLU"));
+  act.set(std::make_shared<ActivationModule>(s.conv_act, s.conv_act == Activation::silu ? "SiLU" : activation_name(s.conv_act)));
   in_proj.set(std::make_shared<Linear>(s.hidden, s.in_proj_width(), s.proj_bias));
   dt_bias = add_param("dt_bias", {s.heads});
   A_log = add_param("A_log", {s.heads});
@@ -80,13 +80,15 @@ Tensor Mamba2Mixer::forward(Run& run, const Tensor& u) const {
   const Tensor Bm = ops::slice_last(c, xbc, s.d_inner(), GN).reshape({B, T, s.groups, s.state});
   const Tensor Cm = ops::slice_last(c, xbc, s.d_inner() + GN, GN).reshape({B, T, s.groups, s.state});
   dt = ops::activation(c, ops::add(c, dt, dt_bias->value), Activation::softplus);  // (B, T, H)
+  if (s.dt_min > 0 || s.dt_max > 0)
+    dt = ops::clamp(c, dt, static_cast<float>(s.dt_min), s.dt_max > 0 ? static_cast<float>(s.dt_max) : INFINITY);
   const Tensor A = ops::neg_exp(c, A_log->value);
   Tensor& state = run.state_tensor(kSsmState, {B, s.heads, s.head_dim, s.state});
   const Tensor y = ops::ssm_scan(c, x, dt, A, Bm, Cm, D->value, state).reshape({B, T, s.d_inner()});
   return out_proj(run, norm->call(run, norm.name(), y, z));
 }
 
-Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale) {
+Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale, int64_t window) {
   const auto& c = run.ctx;
   const int64_t B = q.dim(0), T = q.dim(1), past = run.state.past;
   // Cached keys are stored rotated; the cache spans the state's whole token budget and is read
@@ -100,6 +102,7 @@ Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor
   o.scale = scale;
   o.past = past;
   o.keys = past + T;
+  o.window = window;
   return ops::attention(c, q, k_cache, v_cache, o);
 }
 
@@ -120,8 +123,8 @@ Tensor FusedQkvAttention::forward(Run& run, const Tensor& x) const {
   const int64_t B = x.dim(0), T = x.dim(1), C = heads * head_dim;
   const Tensor qkv = c_attn(run, x);  // (B, T, 3C)
   auto part = [&](int i) { return ops::slice_last(c, qkv, i * C, C).reshape({B, T, heads, head_dim}); };
-  const Tensor y = cached_attention(run, part(0), part(1), part(2),
-                                    static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim))));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim)) / score_divisor;
+  const Tensor y = cached_attention(run, part(0), part(1), part(2), static_cast<float>(scale));
   return c_proj(run, y);
 }
 

@@ -23,6 +23,7 @@ struct AttentionSpec {
   double norm_eps = 1e-6;
   RopeSpec rope;             // rope.dim == 0: no positional encoding in attention
   double scale = 0;          // score scale; 0 means head_dim^-0.5
+  int64_t sliding_window = 0;  // > 0: keys more than sliding_window − 1 positions back are masked
 };
 
 // Causal self-attention with a KV cache in the run's state.
@@ -54,6 +55,8 @@ struct Mamba2Spec {
   int64_t hidden, heads, head_dim, state, groups, conv_kernel, chunk_size;
   bool conv_bias = true, proj_bias = false;
   double eps = 1e-5;
+  Activation conv_act = Activation::silu;  // after the depthwise conv (Mamba2Config's hidden_act)
+  double dt_min = 0, dt_max = 0;           // Δ clamp after softplus; 0 = no bound on that side
   int64_t d_inner() const { return heads * head_dim; }
   int64_t conv_dim() const { return d_inner() + 2 * groups * state; }
   int64_t in_proj_width() const { return 2 * d_inner() + 2 * groups * state + heads; }
@@ -100,13 +103,15 @@ class Sequential : public ModuleList<> {
 };
 
 // GPT-2 / nanoGPT attention: fused c_attn (q, k, v in that order) and c_proj, set by the family
-// as Conv1D or Linear; causal, scale head_dim^-0.5, KV cache in the run's state.
+// as Conv1D or Linear; causal, scores scaled by head_dim^-0.5 (divided further by `score_divisor`:
+// GPT-2's scale_attn_by_inverse_layer_idx makes it layer_idx + 1), KV cache in the run's state.
 class FusedQkvAttention : public Module {
  public:
-  FusedQkvAttention(std::string type, int64_t heads, int64_t head_dim)
-      : Module(std::move(type)), heads(heads), head_dim(head_dim) {}
+  FusedQkvAttention(std::string type, int64_t heads, int64_t head_dim, double score_divisor = 1)
+      : Module(std::move(type)), heads(heads), head_dim(head_dim), score_divisor(score_divisor) {}
   Tensor forward(Run& run, const Tensor& x) const override;
   int64_t heads, head_dim;
+  double score_divisor;
   Child<> c_attn{*this, "c_attn"}, c_proj{*this, "c_proj"};
   Child<Dropout> attn_dropout{*this, "attn_dropout"}, resid_dropout{*this, "resid_dropout"};
 };
@@ -164,8 +169,9 @@ class CausalLM : public LanguageModel {
 };
 
 // Attention given q, k, v [B, T, H, hd]: appends k and v to this scope's KV cache and attends
-// causally over the cached steps, reading the cache in place.
-Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale);
+// causally over the cached steps (within `window` positions when > 0), reading the cache in place.
+// The cache keeps every step, also under a window (memory figures assume that).
+Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale, int64_t window = 0);
 
 // `head` on all positions (or the last one), then advances the state by T tokens.
 Tensor lm_head(Run& run, const Child<Linear>& head, Tensor h);

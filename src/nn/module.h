@@ -156,6 +156,8 @@ class LanguageModel : public Module {
   const std::string& positions_field() const { return positions_field_; }
   // The same refusal for a planned pass of `tokens` after `past` cached, before anything runs.
   void check_positions(int64_t past, int64_t tokens) const;
+  // Encoder-decoders: the encoder's vocabulary (its input is Run::source_ids); 0 for decoder-only.
+  virtual int64_t source_vocab_size() const { return 0; }
 
  protected:
   virtual Tensor forward_tokens(Run& run, const Tensor& ids) const = 0;

@@ -38,6 +38,7 @@ Tensor attention(const Context& c, const Tensor& q, const Tensor& k, const Tenso
   if (o.causal && o.past + T > keys)
     shape_error("attention", fmt::format("{} queries after {} cached need {} keys, got {}", T, o.past, o.past + T, keys));
   check_masks(q, keys, o);
+  if (o.window < 0) shape_error("attention", fmt::format("window {} is negative", o.window));
   Tensor out = c.output({B, T, Hq * hd});
   // Full rectangle T × keys (what dense kernels compute), §2 default; GQA does not reduce it.
   const double rect = static_cast<double>(B) * static_cast<double>(Hq) * static_cast<double>(T) * static_cast<double>(keys);
@@ -46,7 +47,7 @@ Tensor attention(const Context& c, const Tensor& q, const Tensor& k, const Tenso
   c.report("softmax", {OpClass::elementwise, 5.0 * rect, 0, 0});
   c.report("attention_values", {OpClass::attention, 2.0 * rect * static_cast<double>(hd), kv_bytes, out.nbytes()});
   c.backend().attention(q, k, v, {.scale = o.scale, .causal = o.causal, .past = o.past, .keys = keys,
-                                  .masked_value = o.masked_value, .key_padding = o.key_padding,
+                                  .window = o.window, .masked_value = o.masked_value, .key_padding = o.key_padding,
                                   .query_padding = o.query_padding}, out);
   return out;
 }

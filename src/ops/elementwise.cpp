@@ -30,6 +30,14 @@ Tensor neg_exp(const Context& c, const Tensor& x) {
   return out;
 }
 
+Tensor clamp(const Context& c, const Tensor& x, float lo, float hi) {
+  if (x.dtype() != DType::F32 || !(lo <= hi)) shape_error("clamp", fmt::format("{} input, bounds [{}, {}]", dtype_name(x.dtype()), lo, hi));
+  Tensor out = c.output(x.shape());
+  c.report("clamp", elementwise(1, x.numel(), x.numel()));
+  c.backend().clamp(x, lo, hi, out);
+  return out;
+}
+
 Tensor slice_last(const Context& c, const Tensor& x, int64_t start, int64_t length) {
   if (x.shape().empty() || start < 0 || length < 0 || start + length > x.dim(-1))
     shape_error("slice_last", fmt::format("[{}, {}) outside {}", start, start + length, shape_str(x.shape())));

@@ -13,6 +13,8 @@ inline Tensor add(const Context& c, const Tensor& a, const Tensor& b) { return b
 inline Tensor mul(const Context& c, const Tensor& a, const Tensor& b) { return binary(c, a, b, BinaryOp::mul); }
 // -exp(x) per element for small per-head parameters (F32 result): Mamba2's A = -exp(A_log).
 Tensor neg_exp(const Context& c, const Tensor& x);
+// min(max(x, lo), hi) per element (F32): Mamba2's Δ clamp to time_step_limit. 1 FLOP per element.
+Tensor clamp(const Context& c, const Tensor& x, float lo, float hi);
 // Last-dimension slicing and concatenation (data movement only: 0 FLOPs).
 Tensor slice_last(const Context& c, const Tensor& x, int64_t start, int64_t length);
 Tensor concat_last(const Context& c, const Tensor& a, const Tensor& b);

@@ -239,6 +239,16 @@ TEST(Cli, InvalidOptionValuesNameTheOption) {
     EXPECT_EQ(r.err.rfind("anatomy: error: ", 0), 0u) << r.err;
 }
 
+// The encoder-decoder reads its source from --source-ids; decoder-only models have none.
+TEST(Cli, EncoderDecoderSource) {
+  expect_bad_input("run transformer-encdec-seed --ids 3,4", {"--source-ids", "encoder-decoder"});
+  expect_bad_input("run gpt2 --ids 3,4 --source-ids 5", {"--source-ids", "no encoder"});
+  expect_bad_input("run transformer-encdec-seed --ids 3 --source-ids 3,x", {"--source-ids", "'x'"});
+  const auto r = run_anatomy("run transformer-encdec-seed --ids 3,4 --source-ids 5,6,7 --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["source_ids"], nlohmann::json::array({5, 6, 7}));
+}
+
 TEST(Cli, VersionAndSuggestions) {
   const auto v = run_anatomy("--version");
   EXPECT_EQ(v.exit_code, 0);

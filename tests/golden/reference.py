@@ -60,12 +60,16 @@ def rope(x, freq):  # x [T, H, hd], rotate-half pairing
     return x * cos + rot * sin
 
 
-def attention(q, k, v, scale):  # q [T, Hq, hd], k/v [T, Hkv, hd]; causal
+def attention(q, k, v, scale, window=0):  # q [T, Hq, hd], k/v [T, Hkv, hd]; causal
+    """§13: with a sliding window, key j is visible to query t iff j > t - window."""
     rep = q.shape[1] // k.shape[1]
     k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
     s = torch.einsum("thd,shd->hts", q, k) * scale
     T = q.shape[0]
-    s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+    hidden = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+    if window:
+        hidden |= torch.tril(torch.ones(T, T, dtype=torch.bool), -window)
+    s = s.masked_fill(hidden, float("-inf"))
     return torch.einsum("hts,shd->thd", s.softmax(-1), v).reshape(T, -1)
 
 
@@ -73,8 +77,9 @@ def lin(x, W, b=None):
     return x @ W.T + (b if b is not None else 0)
 
 
-def mamba_mixer(u, W, p, H, P, N, G, eps=1e-5):
-    """§3.6, recurrent form; W: dict of tensors, p: name prefix ('...mixer.')."""
+def mamba_mixer(u, W, p, H, P, N, G, eps=1e-5, dt_min=0.0, act=F.silu):
+    """§3.6, recurrent form; W: dict of tensors, p: name prefix ('...mixer.'); Δ clamped to ≥ dt_min
+    (§3 step 4: Zamba2 and Nemotron-H clamp at time_step_min)."""
     D_in, GN = H * P, G * N
     zxbcdt = lin(u, W[p + "in_proj.weight"])
     z, xBC, dt = zxbcdt[:, :D_in], zxbcdt[:, D_in:2 * D_in + 2 * GN], zxbcdt[:, 2 * D_in + 2 * GN:]
@@ -82,9 +87,9 @@ def mamba_mixer(u, W, p, H, P, N, G, eps=1e-5):
     K = w.shape[-1]
     xpad = torch.cat([torch.zeros(K - 1, xBC.shape[1]), xBC])
     conv = sum(w[:, 0, k] * xpad[k:k + T] for k in range(K)) + W.get(p + "conv1d.bias", 0)
-    xBC = F.silu(conv)
+    xBC = act(conv)
     x, Bm, Cm = xBC[:, :D_in].view(T, H, P), xBC[:, D_in:D_in + GN].view(T, G, N), xBC[:, D_in + GN:].view(T, G, N)
-    dt = F.softplus(dt + W[p + "dt_bias"])
+    dt = F.softplus(dt + W[p + "dt_bias"]).clamp(min=dt_min)
     A = -torch.exp(W[p + "A_log"])
     S = torch.zeros(H, P, N)
     y = torch.zeros(T, H, P)
@@ -104,17 +109,23 @@ def llama_like(cfg, W, ids):
     d, H, KV = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd = cfg.get("head_dim", d // H)
     eps = cfg["rms_norm_eps"]
-    freq = inv_freq(hd, cfg.get("rope_theta", 10000.0), cfg.get("rope_scaling"))
+    rp = cfg.get("rope_parameters")  # transformers 5's spelling of rope_theta + rope_scaling (§13)
+    freq = inv_freq(hd, rp["rope_theta"], rp) if rp else inv_freq(hd, cfg.get("rope_theta", 10000.0), cfg.get("rope_scaling"))
     h = W["model.embed_tokens.weight"][ids]
     T = len(ids)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
+        window = 0  # §13: Mistral slides on every layer, Qwen2/3 on layers ≥ max_window_layers when enabled
+        if cfg["model_type"] == "mistral" and cfg.get("sliding_window"):
+            window = cfg["sliding_window"]
+        if cfg["model_type"] in ("qwen2", "qwen3") and cfg.get("use_sliding_window") and i >= cfg["max_window_layers"]:
+            window = cfg["sliding_window"]
         n = rms_norm(h, W[p + "input_layernorm.weight"], eps)
         proj = lambda name, heads: lin(n, W[p + f"self_attn.{name}.weight"], W.get(p + f"self_attn.{name}.bias")).view(T, heads, hd)
         q, k, v = proj("q_proj", H), proj("k_proj", KV), proj("v_proj", KV)
         if p + "self_attn.q_norm.weight" in W:
             q, k = rms_norm(q, W[p + "self_attn.q_norm.weight"], eps), rms_norm(k, W[p + "self_attn.k_norm.weight"], eps)
-        h = h + lin(attention(rope(q, freq), rope(k, freq), v, hd ** -0.5), W[p + "self_attn.o_proj.weight"])
+        h = h + lin(attention(rope(q, freq), rope(k, freq), v, hd ** -0.5, window), W[p + "self_attn.o_proj.weight"])
         n = rms_norm(h, W[p + "post_attention_layernorm.weight"], eps)
         mlp = F.silu(lin(n, W[p + "mlp.gate_proj.weight"])) * lin(n, W[p + "mlp.up_proj.weight"])
         h = h + lin(mlp, W[p + "mlp.down_proj.weight"])
@@ -134,7 +145,8 @@ def gpt(cfg, W, ids, nano):
         ln = lambda x, name: layer_norm(x, W[p + name + ".weight"], W.get(p + name + ".bias"), 1e-5)
         qkv = mm(ln(h, "ln_1"), W[p + "attn.c_attn.weight"], W.get(p + "attn.c_attn.bias"))
         q, k, v = (qkv[:, j * C:(j + 1) * C].view(T, H, hd) for j in range(3))
-        h = h + mm(attention(q, k, v, hd ** -0.5), W[p + "attn.c_proj.weight"], W.get(p + "attn.c_proj.bias"))
+        scale = hd ** -0.5 / ((i + 1) if cfg.get("scale_attn_by_inverse_layer_idx") else 1)  # §13
+        h = h + mm(attention(q, k, v, scale), W[p + "attn.c_proj.weight"], W.get(p + "attn.c_proj.bias"))
         a = act(mm(ln(h, "ln_2"), W[p + "mlp.c_fc.weight"], W.get(p + "mlp.c_fc.bias")))
         h = h + mm(a, W[p + "mlp.c_proj.weight"], W.get(p + "mlp.c_proj.bias"))
     h = layer_norm(h, W["transformer.ln_f.weight"], W.get("transformer.ln_f.bias"), 1e-5)
@@ -146,7 +158,8 @@ def mamba2(cfg, W, ids):
     h = W["backbone.embeddings.weight"][ids]
     for i in range(cfg["num_hidden_layers"]):
         p = f"backbone.layers.{i}."
-        h = h + mamba_mixer(rms_norm(h, W[p + "norm.weight"], 1e-5), W, p + "mixer.", H, P, N, G)
+        act = {"silu": F.silu, "relu": F.relu, "gelu": F.gelu}[cfg.get("hidden_act", "silu")]
+        h = h + mamba_mixer(rms_norm(h, W[p + "norm.weight"], 1e-5), W, p + "mixer.", H, P, N, G, act=act)
     h = rms_norm(h, W["backbone.norm_f.weight"], 1e-5)
     return lin(h, W.get("lm_head.weight", W["backbone.embeddings.weight"]))
 
@@ -159,7 +172,7 @@ def nemotron_h(cfg, W, ids):
         p = f"backbone.layers.{i}."
         n = rms_norm(h, W[p + "norm.weight"], 1e-5)
         if kind == "M":
-            y = mamba_mixer(n, W, p + "mixer.", H, P, N, G)
+            y = mamba_mixer(n, W, p + "mixer.", H, P, N, G, dt_min=cfg.get("time_step_min", 0.001))
         elif kind == "*":  # no positional encoding at all
             q = lin(n, W[p + "mixer.q_proj.weight"]).view(T, Hq, hd)
             k, v = (lin(n, W[p + f"mixer.{x}_proj.weight"]).view(T, KV, hd) for x in "kv")
@@ -194,45 +207,52 @@ def zamba2(cfg, W, ids):
             t = lin(F.gelu(g[:, :I]) * g[:, I:], W[s + "feed_forward.down_proj.weight"])
             t = lin(t, W[p + "linear.weight"])
             m = p + "mamba_decoder."
-            h = h + mamba_mixer(rms_norm(h + t, W[m + "input_layernorm.weight"], 1e-5), W, m + "mamba.", Hm, P, N, G)
+            h = h + mamba_mixer(rms_norm(h + t, W[m + "input_layernorm.weight"], 1e-5), W, m + "mamba.", Hm, P, N, G,
+                                dt_min=cfg.get("time_step_min", 0.001))
             j += 1
         else:
-            h = h + mamba_mixer(rms_norm(h, W[p + "input_layernorm.weight"], 1e-5), W, p + "mamba.", Hm, P, N, G)
+            h = h + mamba_mixer(rms_norm(h, W[p + "input_layernorm.weight"], 1e-5), W, p + "mamba.", Hm, P, N, G,
+                                dt_min=cfg.get("time_step_min", 0.001))
     h = rms_norm(h, W["model.final_layernorm.weight"], 1e-5)
     return lin(h, W["model.embed_tokens.weight"])
 
 
-def transformer_encdec(cfg, W, ids):
-    """hyunwoongko/transformer (§4): post-LN, sinusoidal positions, masks filled with -10000;
-    source = target = ids (what `anatomy run` does without a separate source)."""
+def transformer_encdec(cfg, W, ids, src):
+    """hyunwoongko/transformer (§4): post-LN, sinusoidal positions, masks filled with -10000; the
+    encoder reads `src` (padding masked as keys), the decoder `ids` (padding masked as queries)."""
     d, H, pad = cfg["d_model"], cfg["n_head"], cfg["src_pad_idx"]
-    hd, T = d // H, len(ids)
-    pos = torch.arange(T)[:, None] / 10000 ** (torch.arange(0, d, 2)[None, :] / d)
-    pe = torch.zeros(T, d)
-    pe[:, 0::2], pe[:, 1::2] = pos.sin(), pos.cos()
-    keep = ids != pad
-    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    hd = d // H
+
+    def pe(T):
+        pos = torch.arange(T)[:, None] / 10000 ** (torch.arange(0, d, 2)[None, :] / d)
+        out = torch.zeros(T, d)
+        out[:, 0::2], out[:, 1::2] = pos.sin(), pos.cos()
+        return out
+
     ln = lambda x, p: layer_norm(x, W[p + ".gamma"], W[p + ".beta"], cfg["layer_norm_eps"])
     ff = lambda x, p: lin(F.relu(lin(x, W[p + ".linear1.weight"], W[p + ".linear1.bias"])),
                           W[p + ".linear2.weight"], W[p + ".linear2.bias"])
 
-    def mha(p, q_in, kv_in, mask):  # mask [T, S], True = keep
+    def mha(p, q_in, kv_in, mask):  # mask [Tq, Tk], True = keep
         proj = lambda n, x: lin(x, W[f"{p}.{n}.weight"], W[f"{p}.{n}.bias"]).view(x.shape[0], H, hd)
         q, k, v = proj("w_q", q_in), proj("w_k", kv_in), proj("w_v", kv_in)
         s = (torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd)).masked_fill(~mask, -10000)
-        return lin(torch.einsum("hts,shd->thd", s.softmax(-1), v).reshape(T, d), W[p + ".w_concat.weight"], W[p + ".w_concat.bias"])
+        o = torch.einsum("hts,shd->thd", s.softmax(-1), v).reshape(q_in.shape[0], d)
+        return lin(o, W[p + ".w_concat.weight"], W[p + ".w_concat.bias"])
 
-    src_mask = keep[None, :].expand(T, T)
-    x = W["encoder.emb.tok_emb.weight"][ids] + pe
+    S, T = len(src), len(ids)
+    src_keep, trg_keep = src != pad, ids != cfg["trg_pad_idx"]
+    x = W["encoder.emb.tok_emb.weight"][src] + pe(S)
     for i in range(cfg["n_layers"]):
         p = f"encoder.layers.{i}"
-        x = ln(x + mha(p + ".attention", x, x, src_mask), p + ".norm1")
+        x = ln(x + mha(p + ".attention", x, x, src_keep[None, :].expand(S, S)), p + ".norm1")
         x = ln(x + ff(x, p + ".ffn"), p + ".norm2")
-    y = W["decoder.emb.tok_emb.weight"][ids] + pe
+    y = W["decoder.emb.tok_emb.weight"][ids] + pe(T)
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
     for i in range(cfg["n_layers"]):
         p = f"decoder.layers.{i}"
-        y = ln(y + mha(p + ".self_attention", y, y, keep[:, None] & causal), p + ".norm1")
-        y = ln(y + mha(p + ".enc_dec_attention", y, x, src_mask), p + ".norm2")
+        y = ln(y + mha(p + ".self_attention", y, y, trg_keep[:, None] & causal), p + ".norm1")
+        y = ln(y + mha(p + ".enc_dec_attention", y, x, src_keep[None, :].expand(T, S)), p + ".norm2")
         y = ln(y + ff(y, p + ".ffn"), p + ".norm3")
     return lin(y, W["decoder.linear.weight"], W["decoder.linear.bias"])
 
@@ -262,11 +282,26 @@ CONFIGS = {
                "num_key_value_heads": 4, "n_mamba_heads": 4, "mamba_expand": 2, "mamba_d_state": 8,
                "mamba_ngroups": 1, "intermediate_size": 48, "adapter_rank": 4, "use_shared_attention_adapter": True,
                "use_shared_mlp_adapter": True, "use_mem_rope": True, "rope_theta": 10000, "vocab_size": 97},
+    # §13 cases: sliding windows, transformers 5's rope_parameters, GPT-2's inverse layer scaling,
+    # Mamba2's hidden_act and Zamba2/Nemotron-H's Δ clamp (their default time_step_min, above).
+    "mistral": dict(LLAMA, model_type="mistral", rope_scaling=None, sliding_window=4),
+    "qwen2_sliding": dict(LLAMA, model_type="qwen2", rope_scaling=None, use_sliding_window=True,
+                          sliding_window=3, max_window_layers=1),
+    "llama_rope_parameters": {k: v for k, v in LLAMA.items() if k not in ("rope_theta", "rope_scaling")} | {
+        "rope_parameters": {"rope_theta": 500000.0, "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                            "high_freq_factor": 4.0, "original_max_position_embeddings": 64}},
+    "gpt2_inverse_scale": {"model_type": "gpt2", "n_embd": 64, "n_layer": 3, "n_head": 4, "vocab_size": 97,
+                           "n_positions": 32, "scale_attn_by_inverse_layer_idx": True},
+    "mamba2_relu": {"model_type": "mamba2", "hidden_size": 64, "num_heads": 8, "head_dim": 16, "state_size": 16,
+                    "n_groups": 2, "expand": 2, "num_hidden_layers": 2, "vocab_size": 97, "conv_kernel": 4,
+                    "hidden_act": "relu"},
     "transformer_encdec": {"model_type": "transformer_encdec", "d_model": 16, "n_head": 4, "ffn_hidden": 24,
                            "n_layers": 2, "enc_voc_size": 97, "dec_voc_size": 97, "src_pad_idx": 1,
                            "trg_pad_idx": 1, "layer_norm_eps": 1e-12},
 }
 FORWARD = {"llama": llama_like, "qwen2": llama_like, "qwen3": llama_like, "mamba2": mamba2,
+           "mistral": llama_like, "qwen2_sliding": llama_like, "llama_rope_parameters": llama_like,
+           "gpt2_inverse_scale": lambda c, W, i: gpt(c, W, i, nano=False), "mamba2_relu": mamba2,
            "gpt2": lambda c, W, i: gpt(c, W, i, nano=False), "nanogpt": lambda c, W, i: gpt(c, W, i, nano=True),
            "nemotron_h": nemotron_h, "zamba2": zamba2, "transformer_encdec": transformer_encdec}
 
@@ -321,10 +356,17 @@ def main():
     write_safetensors(os.path.join(workdir, "model.safetensors"), W)
     ids = IDS[: min(len(IDS), cfg.get("block_size", 64))]
     ids = [i % cfg.get("vocab_size", cfg.get("dec_voc_size", 0)) for i in ids]
-    expected = FORWARD[family](cfg, W, torch.tensor(ids)).numpy()
     got_path = os.path.join(workdir, "logits.npy")
-    subprocess.run([anatomy, "run", workdir, "--ids", ",".join(map(str, ids)), "--dump-logits", got_path],
-                   check=True, capture_output=True, text=True)
+    args = [anatomy, "run", workdir, "--ids", ",".join(map(str, ids)), "--dump-logits", got_path]
+    if family == "transformer_encdec":  # a source unlike the target: other ids, another length, a pad
+        src = [5, 1, 60, 9, 33, 2, 71, 12, 1, 40, 8, 19, 3, 90]
+        expected = FORWARD[family](cfg, W, torch.tensor(ids), torch.tensor(src)).numpy()
+        args += ["--source-ids", ",".join(map(str, src))]
+    else:
+        expected = FORWARD[family](cfg, W, torch.tensor(ids)).numpy()
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{family}: anatomy run failed: {r.stderr.strip()}")
     got = np.load(got_path)[0]
     if got.shape != expected.shape:
         sys.exit(f"{family}: logits shape {got.shape}, reference {expected.shape}")

@@ -177,7 +177,7 @@ TEST(Breakdown, TiedHeadIsMarkedNotCounted) {
 TEST(Breakdown, TwoSharedBlocksAreBothListed) {
   json config = {{"model_type", "zamba2"}, {"hidden_size", 64}, {"num_hidden_layers", 8}, {"vocab_size", 50},
                  {"num_attention_heads", 4}, {"intermediate_size", 96}, {"num_mem_blocks", 2}, {"adapter_rank", 8},
-                 {"use_shared_attention_adapter", false}, {"use_shared_mlp_adapter", true}, {"mamba_d_state", 16},
+                 {"use_shared_attention_adapter", false}, {"mamba_d_state", 16},
                  {"n_mamba_heads", 4}, {"layers_block_type", {"mamba", "hybrid", "mamba", "hybrid", "mamba", "hybrid", "mamba", "hybrid"}}};
   const auto m = build_model(config, "c.json");
   const auto r = analysis::count_params(m);

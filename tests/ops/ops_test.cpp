@@ -126,6 +126,8 @@ std::vector<OpCase> elementwise_cases() {
   }
   const Tensor p = random(DType::BF16, {6}, 7);
   cases.push_back({"neg_exp", std::nullopt, 6, 1e-6, [=](const ops::Context& c) { return Outputs{ops::neg_exp(c, p)}; }});
+  const Tensor d = random(DType::F32, {2, 3, 4}, 9, -0.01f, 0.01f);
+  cases.push_back({"clamp", std::nullopt, 24, 0, [=](const ops::Context& c) { return Outputs{ops::clamp(c, d, 0.001f, 0.005f)}; }});
   for (int64_t hd : {32, 12}) {
     const Tensor q = random(DType::F32, {2, 3, 4, hd}, 8);
     std::vector<float> inv(static_cast<size_t>(hd / 2));
@@ -169,6 +171,19 @@ std::vector<OpCase> attention_cases() {
                              return Outputs{ops::attention(c, q, k, v, o)};
                            }});
     }
+  // Sliding windows (Mistral, Qwen2/3): keys more than window − 1 positions back are masked.
+  for (auto [T, past, window] : {std::tuple<int64_t, int64_t, int64_t>{9, 0, 4}, {3, 6, 2}, {1, 11, 5}, {6, 0, 1}}) {
+    const int64_t Tk = past + T;
+    const Tensor q = random(DType::F32, {2, T, 4, 16}, ++seed), k = random(DType::F32, {2, Tk, 2, 16}, ++seed),
+                 v = random(DType::F32, {2, Tk, 2, 16}, ++seed);
+    for (float masked : {-INFINITY, -10000.0f})
+      cases.push_back({fmt::format("attention sliding window {} T={} past={} fill {}", window, T, past, masked),
+                       cpu::Kernel::attention, 2.0 * 4 * static_cast<double>(T * Tk) * (4 * 16 + 5), 1e-5,
+                       [=](const ops::Context& c) {
+                         return Outputs{ops::attention(c, q, k, v, {.scale = 0.25f, .past = past, .window = window,
+                                                                    .masked_value = masked})};
+                       }});
+  }
   // A KV cache read in place: 16 slots of which the first past + T hold keys.
   const Tensor q = random(DType::F32, {2, 3, 4, 16}, 300), kc = random(DType::F32, {2, 16, 2, 16}, 301),
                vc = random(DType::F32, {2, 16, 2, 16}, 302);
@@ -304,6 +319,7 @@ TEST(OpShapes, ErrorsNameTheOp) {
   expect_shape_error([&] { ops::gated_rms_norm(c, x, x, random(DType::F32, {8}, 3), 3, 1e-5); }, "gated_rms_norm");
   expect_shape_error([&] { ops::add(c, x, random(DType::F32, {5}, 4)); }, "add");
   expect_shape_error([&] { ops::slice_last(c, x, 6, 4); }, "slice_last");
+  expect_shape_error([&] { ops::clamp(c, x, 1.0f, 0.0f); }, "clamp");
   expect_shape_error([&] { ops::concat_last(c, x, random(DType::F32, {1, 3, 8}, 5)); }, "concat_last");
   expect_shape_error([&] { ops::rope(c, x, {1.0f}, 0); }, "rope");
   expect_shape_error([&] { ops::embedding(c, w, random(DType::F32, {1, 2}, 6)); }, "embedding");

@@ -25,6 +25,7 @@ class ReferenceBackend final : public backend::Backend {
   void activation(const Tensor& x, Activation a, Tensor& out) const override { cpu::activation_reference(x, a, out); }
   void binary(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out) const override { cpu::binary_reference(a, b, op, out); }
   void neg_exp(const Tensor& x, Tensor& out) const override { cpu::neg_exp(x, out); }
+  void clamp(const Tensor& x, float lo, float hi, Tensor& out) const override { cpu::clamp(x, lo, hi, out); }
   void slice_last(const Tensor& x, int64_t s, Tensor& out) const override { cpu::slice_last(x, s, out); }
   void concat_last(const Tensor& a, const Tensor& b, Tensor& out) const override { cpu::concat_last(a, b, out); }
   void rope(const Tensor& x, const std::vector<float>& f, int64_t past, Tensor& out) const override {

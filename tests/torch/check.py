@@ -51,9 +51,10 @@ def folder(name, config=None):
     return path
 
 
-def check_logits(label, source, expected, tol=1e-4, ids=IDS):
+def check_logits(label, source, expected, tol=1e-4, ids=IDS, src=None):
     npy = os.path.join(WORK, label.replace(" ", "_") + ".npy")
-    r = run("run", source, "--ids", ",".join(map(str, ids)), "--dump-logits", npy)
+    extra = ["--source-ids", ",".join(map(str, src))] if src else []
+    r = run("run", source, "--ids", ",".join(map(str, ids)), "--dump-logits", npy, *extra)
     if r.returncode != 0:
         failures.append(f"{label}: anatomy run failed: {r.stderr.strip()}")
         return
@@ -136,10 +137,12 @@ def other_families():
         W = reference.random_weights(reference.parameter_shapes(ANATOMY, folder(family + "_shapes"), family), seed=11)
         vocab = cfg.get("vocab_size", cfg.get("dec_voc_size"))
         ids = [i % vocab for i in IDS]
-        expected = reference.FORWARD[family](cfg, W, torch.tensor(ids)).numpy()
+        src = [7, 1, 30, 2, 55] if family == "transformer_encdec" else None  # the encoder's own input
+        args = (torch.tensor(src),) if src else ()
+        expected = reference.FORWARD[family](cfg, W, torch.tensor(ids), *args).numpy()
         d = folder(family, cfg)
         torch.save(f32(W), os.path.join(d, "best_model.pt"))
-        check_logits(f"{family} state_dict", os.path.join(d, "best_model.pt"), expected, ids=ids)
+        check_logits(f"{family} state_dict", os.path.join(d, "best_model.pt"), expected, ids=ids, src=src)
 
 
 def nano_shapes(cfg):

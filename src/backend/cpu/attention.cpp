@@ -27,7 +27,7 @@ void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, cons
           const float* ks = k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd;
           float dot = 0;
           for (int64_t e = 0; e < hd; ++e) dot += qs[e] * ks[e];
-          const bool masked = row_masked || (a.causal && j > a.past + t) ||
+          const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
                               (a.key_padding && load(*a.key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
           s[j] = masked ? a.masked_value : dot * a.scale;
           mx = std::max(mx, s[j]);

@@ -47,20 +47,23 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const bac
           const float* qs = q.data<float>() + ((b * T + t) * Hq + h) * hd;
           const bool row_masked = a.query_padding && load(*a.query_padding, static_cast<uint64_t>(b * T + t)) == 0.0f;
           // Keys past the causal limit are masked; with −∞ they contribute exactly 0 and are skipped.
-          const int64_t limit = a.causal && !std::isfinite(a.masked_value) && !row_masked ? std::min(Tk, a.past + t + 1) : Tk;
+          // So are keys before a sliding window.
+          const bool skip = !std::isfinite(a.masked_value) && !row_masked;
+          const int64_t limit = a.causal && skip ? std::min(Tk, a.past + t + 1) : Tk;
+          const int64_t first = a.window > 0 && skip ? std::clamp<int64_t>(a.past + t - a.window + 1, 0, limit) : 0;
           float mx = -INFINITY;
-          for (int64_t j = 0; j < limit; ++j) {
-            const bool masked = row_masked || (a.causal && j > a.past + t) ||
+          for (int64_t j = first; j < limit; ++j) {
+            const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
                                 (a.key_padding && load(*a.key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
             s[j] = masked ? a.masked_value : dot(qs, k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
             mx = std::max(mx, s[j]);
           }
           double sum = 0;
-          for (int64_t j = 0; j < limit; ++j) sum += (s[j] = std::exp(s[j] - mx));
+          for (int64_t j = first; j < limit; ++j) sum += (s[j] = std::exp(s[j] - mx));
           float* o = out.data<float>() + (b * T + t) * Hq * hd + h * hd;
           std::fill(o, o + hd, 0.0f);
           const auto inv = static_cast<float>(1.0 / sum);
-          for (int64_t j = 0; j < limit; ++j)
+          for (int64_t j = first; j < limit; ++j)
             axpy(s[j] * inv, v.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, o, hd);
         }
   }

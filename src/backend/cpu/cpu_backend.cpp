@@ -25,6 +25,7 @@ class CpuBackend final : public Backend {
   void activation(const Tensor& x, Activation act, Tensor& out) const override { cpu::activation(x, act, out); }
   void binary(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out) const override { cpu::binary(a, b, op, out); }
   void neg_exp(const Tensor& x, Tensor& out) const override { cpu::neg_exp(x, out); }
+  void clamp(const Tensor& x, float lo, float hi, Tensor& out) const override { cpu::clamp(x, lo, hi, out); }
   void slice_last(const Tensor& x, int64_t start, Tensor& out) const override { cpu::slice_last(x, start, out); }
   void concat_last(const Tensor& a, const Tensor& b, Tensor& out) const override { cpu::concat_last(a, b, out); }
   void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) const override {

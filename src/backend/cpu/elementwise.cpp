@@ -85,4 +85,9 @@ void rope_reference(const Tensor& x, const std::vector<float>& inv_freq, int64_t
       }
 }
 
+void clamp(const Tensor& x, float lo, float hi, Tensor& out) {
+  const auto n = static_cast<int64_t>(x.numel());
+  for (int64_t i = 0; i < n; ++i) out.data<float>()[i] = std::clamp(x.data<float>()[i], lo, hi);
+}
+
 }  // namespace anatomy::cpu

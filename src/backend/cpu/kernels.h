@@ -63,6 +63,7 @@ void binary(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out);  // b b
 void binary_reference(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out);
 bool binary_fast(const Tensor& a, const std::vector<float>& b, BinaryOp op, Tensor& out);
 void neg_exp(const Tensor& x, Tensor& out);
+void clamp(const Tensor& x, float lo, float hi, Tensor& out);
 void slice_last(const Tensor& x, int64_t start, Tensor& out);
 void concat_last(const Tensor& a, const Tensor& b, Tensor& out);
 void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
