@@ -125,11 +125,26 @@ std::string describe_config(const std::string& key, const std::string& model_typ
   if (key == "time_step_limit")
     return v.contains("max") ? fmt::format("Δ clamped to [{}, {}]", num(v["min"]), num(v["max"]))
                              : fmt::format("Δ clamped to ≥ {}", num(v["min"]));
+  if (key == "defaults_used") {
+    if (v.empty()) return "none (the config states every field read)";
+    std::vector<std::string> parts;
+    for (const auto& [k, x] : v.items()) parts.push_back(k + " " + num(x));
+    return join(parts);
+  }
   if (key == "shared_blocks") {
     const int64_t b = v["blocks"];
+    if (v.value("copies", "shared") == "per_layer")
+      return fmt::format("{} transformer block{} (adapters by application), each of the {} hybrid layers with its own copy "
+                         "(untied embeddings: transformers 5 does not share them)", b, b == 1 ? "" : "s", num(v["applications"]));
     return fmt::format("{} shared transformer block{} applied {} times", b, b == 1 ? "" : "s", num(v["applications"]));
   }
   return v.dump();
+}
+
+std::string defaults_line(const Json& config) {
+  if (!config.contains("defaults_used") || config["defaults_used"].empty()) return "";
+  return fmt::format("config defaults used ({}): {}\n", config["defaults_from"].get<std::string>(),
+                     describe_config("defaults_used", "", config["defaults_used"]));
 }
 
 }  // namespace anatomy::cli

@@ -45,5 +45,7 @@ Unit flop_rate_unit(double largest);  // "GFLOP/s", …
 // The words for a config fact (docs/inspect.md): objects such as attention, ffn, norm, rope become
 // a sentence; plain values print as they are.
 std::string describe_config(const std::string& key, const std::string& model_type, const io::ordered_json& value);
+// "config defaults used (transformers LlamaConfig): rms_norm_eps 1e-06, …", or "" when none.
+std::string defaults_line(const io::ordered_json& config);
 
 }  // namespace anatomy::cli

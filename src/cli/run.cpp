@@ -114,7 +114,9 @@ Json run_document(const RunOptions& o, Progress& progress) {
     top.push_back({{"id", id}, {"logit", last[id]}, {"probability", std::exp(last[id] - mx) / sum}});
   }
   return {{"schema", "anatomy.run/2"}, {"model", o.model}, {"architecture", lm.model.architecture},
-          {"weights", w.description}, {"synthetic_weights", w.synthetic}, {"ids", ids}, {"source_ids", src},
+          {"weights", w.description}, {"synthetic_weights", w.synthetic},
+          {"config_defaults", {{"used", lm.model.config["defaults_used"]}, {"from", lm.model.config["defaults_from"]}}},
+          {"ids", ids}, {"source_ids", src},
           {"position", T - 1}, {"top", top}};
 }
 
@@ -128,8 +130,9 @@ std::string run_command(const RunOptions& o, Progress& progress) {
   for (const auto& e : d["top"])
     t.add({std::to_string(++rank), std::to_string(e["id"].get<int64_t>()), fmt::format("{:.6f}", e["logit"].get<double>()),
            fmt::format("{:.6f}", e["probability"].get<double>())});
-  return fmt::format("{} ({}), weights: {}\nids: {}\n", o.model, d["architecture"].get<std::string>(),
-                     d["weights"].get<std::string>(), o.ids) +
+  const io::ordered_json defaults = {{"defaults_used", d["config_defaults"]["used"]}, {"defaults_from", d["config_defaults"]["from"]}};
+  return fmt::format("{} ({}), weights: {}\n{}ids: {}\n", o.model, d["architecture"].get<std::string>(),
+                     d["weights"].get<std::string>(), defaults_line(defaults), o.ids) +
          heading(fmt::format("Next token after position {}: top {}", d["position"].get<int64_t>(), rank), f) + t.render(f);
 }
 

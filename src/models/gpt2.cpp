@@ -99,6 +99,6 @@ std::string checkpoint_name(const std::string& name) {
 
 }  // namespace
 
-const Family kGpt2{"gpt2", build, checkpoint_name};
+const Family kGpt2{"gpt2", "transformers GPT2Config", build, checkpoint_name};
 
 }  // namespace anatomy::models

@@ -11,6 +11,6 @@ Model build(const ConfigReader& c) {
 }
 }  // namespace
 
-const Family kLlama{"llama", build};
+const Family kLlama{"llama", "transformers LlamaConfig", build};
 
 }  // namespace anatomy::models

@@ -124,6 +124,7 @@ Model build(const ConfigReader& c) { return is_mamba_ssm(c.raw()) ? build_mamba_
 
 }  // namespace
 
-const Family kMamba2{"mamba2", build, nullptr, is_mamba_ssm};
+const Family kMamba2{"mamba2", "transformers Mamba2Config (mamba_ssm configs: mamba_ssm MambaConfig)", build, nullptr,
+                     is_mamba_ssm};
 
 }  // namespace anatomy::models

@@ -12,6 +12,6 @@ Model build(const ConfigReader& c) {
 }
 }  // namespace
 
-const Family kMistral{"mistral", build};
+const Family kMistral{"mistral", "transformers MistralConfig", build};
 
 }  // namespace anatomy::models

@@ -40,11 +40,11 @@ int64_t ConfigReader::layers(const std::string& key) const {
 }
 
 int64_t ConfigReader::count_or(const std::string& key, int64_t fallback) const {
-  return has(key) ? count(key) : fallback;
+  return has(key) ? count(key) : this->fallback(key, fallback);
 }
 
 int64_t ConfigReader::index_or(const std::string& key, int64_t fallback) const {
-  if (!has(key)) return fallback;
+  if (!has(key)) return this->fallback(key, fallback);
   const auto& v = value(key);
   if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= kMaxCount)
     error(key, v.dump() + " is not an integer in [0, 2^31)");
@@ -52,7 +52,7 @@ int64_t ConfigReader::index_or(const std::string& key, int64_t fallback) const {
 }
 
 double ConfigReader::number_or(const std::string& key, double fallback) const {
-  if (!has(key)) return fallback;
+  if (!has(key)) return this->fallback(key, fallback);
   const auto& v = value(key);
   if (!v.is_number()) error(key, v.dump() + " is not a number");
   return v.get<double>();
@@ -65,14 +65,14 @@ double ConfigReader::positive_or(const std::string& key, double fallback) const 
 }
 
 bool ConfigReader::flag_or(const std::string& key, bool fallback) const {
-  if (!has(key)) return fallback;
+  if (!has(key)) return this->fallback(key, fallback);
   const auto& v = value(key);
   if (!v.is_boolean()) error(key, v.dump() + " is not true or false");
   return v.get<bool>();
 }
 
 std::string ConfigReader::string_or(const std::string& key, const std::string& fallback) const {
-  if (!has(key)) return fallback;
+  if (!has(key)) return this->fallback(key, fallback);
   const auto& v = value(key);
   if (!v.is_string()) error(key, v.dump() + " is not a string");
   return v.get<std::string>();

@@ -50,10 +50,19 @@ class ConfigReader {
 
   [[noreturn]] void error(const std::string& key, const std::string& message) const;
 
+  // Every field read with a fallback that the config does not set, with the value used.
+  const ordered_json& defaults_used() const { return *defaults_; }
+
  private:
   const json& value(const std::string& key) const;
+  template <class T>
+  T fallback(const std::string& key, T value) const {
+    if (!defaults_->contains(key)) (*defaults_)[key] = value;
+    return value;
+  }
   const json& j_;
   std::string file_;
+  std::shared_ptr<ordered_json> defaults_ = std::make_shared<ordered_json>(ordered_json::object());
 };
 
 // Checks shared by every attention family: heads divide into KV groups and the hidden size

@@ -85,6 +85,6 @@ bool claims(const json& j) {
 
 }  // namespace
 
-const Family kNanoGpt{"nanogpt", build, checkpoint_name, claims};
+const Family kNanoGpt{"nanogpt", "nanoGPT model.py GPTConfig", build, checkpoint_name, claims};
 
 }  // namespace anatomy::models

@@ -138,6 +138,6 @@ std::string checkpoint_name(const std::string& name) {
 
 }  // namespace
 
-const Family kNemotronH{"nemotron_h", build, checkpoint_name};
+const Family kNemotronH{"nemotron_h", "transformers NemotronHConfig", build, checkpoint_name};
 
 }  // namespace anatomy::models

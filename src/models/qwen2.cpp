@@ -12,6 +12,6 @@ Model build(const ConfigReader& c) {
 }
 }  // namespace
 
-const Family kQwen2{"qwen2", build};
+const Family kQwen2{"qwen2", "transformers Qwen2Config", build};
 
 }  // namespace anatomy::models

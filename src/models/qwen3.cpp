@@ -13,6 +13,6 @@ Model build(const ConfigReader& c) {
 }
 }  // namespace
 
-const Family kQwen3{"qwen3", build};
+const Family kQwen3{"qwen3", "transformers Qwen3Config", build};
 
 }  // namespace anatomy::models

@@ -68,6 +68,9 @@ Model build_model(const json& config, const std::string& file) {
   }
   nn::set_param_dtype(*m.root, m.dtype);
   check_size(m, file);
+  // Which values the config did not state, and whose defaults filled them in.
+  m.config["defaults_used"] = c.defaults_used();
+  m.config["defaults_from"] = family.defaults_from;
   return m;
 }
 

@@ -10,6 +10,9 @@ namespace anatomy::models {
 
 struct Family {
   const char* model_type;
+  // Where the defaults of absent fields come from: the transformers config class (or the original
+  // repository's config) whose values the family's reader uses.
+  const char* defaults_from;
   Model (*build)(const ConfigReader& config);
   // Maps a tensor name found in a checkpoint to the tree's name; "" for non-parameter buffers to
   // skip. Null when the family's checkpoints use the tree's names unchanged.

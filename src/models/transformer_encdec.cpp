@@ -269,6 +269,6 @@ Model build(const ConfigReader& c) {
 
 }  // namespace
 
-const Family kTransformerEncDec{"transformer_encdec", build};
+const Family kTransformerEncDec{"transformer_encdec", "hyunwoongko/transformer conf.py", build};
 
 }  // namespace anatomy::models

@@ -247,7 +247,7 @@ Model build(const ConfigReader& c) {
   auto model = root->base.set(std::make_shared<Zamba2Model>());
   auto emb = model->embed_tokens.set(std::make_shared<nn::Embedding>(vocab, hidden));
   std::vector<std::shared_ptr<SharedBlock>> blocks;
-  for (int64_t k = 0; k < s.mem_blocks; ++k) blocks.push_back(shared_block(s, k));
+  for (int64_t k = 0; tied && k < s.mem_blocks; ++k) blocks.push_back(shared_block(s, k));
   auto list = model->layers.set(std::make_shared<nn::ModuleList<Zamba2Layer>>());
   std::vector<int64_t> hybrid_ids;
   for (int64_t i = 0; i < layers; ++i) {
@@ -258,7 +258,10 @@ Model build(const ConfigReader& c) {
     auto layer = list->append(std::make_shared<HybridLayer>(static_cast<int64_t>(hybrid_ids.size())));
     layer->linear.set(std::make_shared<nn::Linear>(hidden, hidden, false));
     layer->mamba_decoder.set(mamba_layer(ssm, eps));
-    layer->shared_transformer.set(blocks[hybrid_ids.size() % blocks.size()]);
+    // transformers 5 shares the block's parameters across hybrid layers only when the embeddings
+    // are tied; otherwise each hybrid layer owns a copy of its block (checkpoints may differ).
+    layer->shared_transformer.set(tied ? blocks[hybrid_ids.size() % blocks.size()]
+                                       : shared_block(s, static_cast<int64_t>(hybrid_ids.size()) % s.mem_blocks));
     hybrid_ids.push_back(i);
   }
   model->final_layernorm.set(std::make_shared<nn::RMSNorm>(hidden, eps, "Zamba2RMSNorm"));
@@ -281,7 +284,7 @@ Model build(const ConfigReader& c) {
       {"hybrid_layer_ids", hybrid_ids},
       {"layer_counts", {{"mamba", layers - n_hybrid}, {"hybrid", n_hybrid}}},
       {"num_mem_blocks", s.mem_blocks},
-      {"shared_blocks", {{"blocks", s.mem_blocks}, {"applications", n_hybrid}}},
+      {"shared_blocks", {{"blocks", s.mem_blocks}, {"applications", n_hybrid}, {"copies", tied ? "shared" : "per_layer"}}},
       {"attention_hidden_size", s.attn_hidden},
       {"num_attention_heads", heads},
       {"num_key_value_heads", s.kv_heads},
@@ -311,6 +314,6 @@ Model build(const ConfigReader& c) {
 
 }  // namespace
 
-const Family kZamba2{"zamba2", build};
+const Family kZamba2{"zamba2", "transformers Zamba2Config", build};
 
 }  // namespace anatomy::models

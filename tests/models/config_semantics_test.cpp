@@ -142,6 +142,26 @@ TEST(ConfigSemantics, Zamba2AdaptersAndNames) {
   EXPECT_NO_THROW(build_model(gqa, "c.json"));
 }
 
+// With untied embeddings transformers 5 gives every hybrid layer its own copy of the block.
+TEST(ConfigSemantics, Zamba2UntiedCopiesArePerLayer) {
+  json c = kZamba2;
+  c["layers_block_type"] = {"hybrid", "mamba", "hybrid"};
+  const Model tied = build_model(c, "c.json");
+  c["tie_word_embeddings"] = false;
+  const Model untied = build_model(c, "c.json");
+  const auto block = [](const Model& m, int layer) {
+    return m.root->find_child("model")->find_child("layers")->find_child(std::to_string(layer))->find_child("shared_transformer").get();
+  };
+  EXPECT_EQ(block(tied, 0), block(tied, 2));
+  EXPECT_NE(block(untied, 0), block(untied, 2));
+  EXPECT_EQ(untied.config["shared_blocks"]["copies"], "per_layer");
+  const auto a = analysis::count_params(tied), b = analysis::count_params(untied);
+  const uint64_t embed = 50 * 32;
+  uint64_t one_block = 0;
+  for (const auto& ref : nn::parameter_slots(*block(untied, 2))) one_block += ref.param->value.numel();
+  EXPECT_EQ(b.total, a.total + embed + one_block) << "an untied head and a second copy of the block";
+}
+
 TEST(ConfigSemantics, Mamba2ActivationAndTimeStepLimit) {
   json c = {{"model_type", "mamba2"}, {"hidden_size", 64}, {"num_heads", 8}, {"head_dim", 16}, {"state_size", 16},
             {"n_groups", 2}, {"num_hidden_layers", 1}, {"vocab_size", 50}, {"hidden_act", "relu"},
