@@ -77,7 +77,7 @@ def lin(x, W, b=None):
     return x @ W.T + (b if b is not None else 0)
 
 
-def mamba_mixer(u, W, p, H, P, N, G, eps=1e-5, dt_min=0.0, act=F.silu):
+def mamba_mixer(u, W, p, H, P, N, G, eps=1e-5, dt_min=0.0, act=F.silu, dt_max=float("inf")):
     """§3.6, recurrent form; W: dict of tensors, p: name prefix ('...mixer.'); Δ clamped to ≥ dt_min
     (§3 step 4: Zamba2 and Nemotron-H clamp at time_step_min)."""
     D_in, GN = H * P, G * N
@@ -89,7 +89,7 @@ def mamba_mixer(u, W, p, H, P, N, G, eps=1e-5, dt_min=0.0, act=F.silu):
     conv = sum(w[:, 0, k] * xpad[k:k + T] for k in range(K)) + W.get(p + "conv1d.bias", 0)
     xBC = act(conv)
     x, Bm, Cm = xBC[:, :D_in].view(T, H, P), xBC[:, D_in:D_in + GN].view(T, G, N), xBC[:, D_in + GN:].view(T, G, N)
-    dt = F.softplus(dt + W[p + "dt_bias"]).clamp(min=dt_min)
+    dt = F.softplus(dt + W[p + "dt_bias"]).clamp(min=dt_min, max=dt_max)
     A = -torch.exp(W[p + "A_log"])
     S = torch.zeros(H, P, N)
     y = torch.zeros(T, H, P)
@@ -159,7 +159,9 @@ def mamba2(cfg, W, ids):
     for i in range(cfg["num_hidden_layers"]):
         p = f"backbone.layers.{i}."
         act = {"silu": F.silu, "relu": F.relu, "gelu": F.gelu}[cfg.get("hidden_act", "silu")]
-        h = h + mamba_mixer(rms_norm(h, W[p + "norm.weight"], 1e-5), W, p + "mixer.", H, P, N, G, act=act)
+        lo, hi = cfg.get("time_step_limit", (0.0, float("inf")))
+        h = h + mamba_mixer(rms_norm(h, W[p + "norm.weight"], 1e-5), W, p + "mixer.", H, P, N, G, act=act,
+                            dt_min=lo, dt_max=hi)
     h = rms_norm(h, W["backbone.norm_f.weight"], 1e-5)
     return lin(h, W.get("lm_head.weight", W["backbone.embeddings.weight"]))
 
@@ -294,7 +296,12 @@ CONFIGS = {
                            "n_positions": 32, "scale_attn_by_inverse_layer_idx": True},
     "mamba2_relu": {"model_type": "mamba2", "hidden_size": 64, "num_heads": 8, "head_dim": 16, "state_size": 16,
                     "n_groups": 2, "expand": 2, "num_hidden_layers": 2, "vocab_size": 97, "conv_kernel": 4,
-                    "hidden_act": "relu"},
+                    "hidden_act": "relu", "time_step_limit": [0.08, 0.2]},
+    # Δ clamps that bind for many tokens and heads (time_step_min far above the default 0.001)
+    "nemotron_h_clamp": {"model_type": "nemotron_h", "hidden_size": 64, "num_hidden_layers": 4,
+                         "hybrid_override_pattern": "M*-M", "mamba_num_heads": 8, "mamba_head_dim": 16,
+                         "ssm_state_size": 16, "n_groups": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                         "head_dim": 16, "intermediate_size": 96, "vocab_size": 97, "time_step_min": 0.15},
     "transformer_encdec": {"model_type": "transformer_encdec", "d_model": 16, "n_head": 4, "ffn_hidden": 24,
                            "n_layers": 2, "enc_voc_size": 97, "dec_voc_size": 97, "src_pad_idx": 1,
                            "trg_pad_idx": 1, "layer_norm_eps": 1e-12},
@@ -302,6 +309,7 @@ CONFIGS = {
 FORWARD = {"llama": llama_like, "qwen2": llama_like, "qwen3": llama_like, "mamba2": mamba2,
            "mistral": llama_like, "qwen2_sliding": llama_like, "llama_rope_parameters": llama_like,
            "gpt2_inverse_scale": lambda c, W, i: gpt(c, W, i, nano=False), "mamba2_relu": mamba2,
+           "nemotron_h_clamp": nemotron_h,
            "gpt2": lambda c, W, i: gpt(c, W, i, nano=False), "nanogpt": lambda c, W, i: gpt(c, W, i, nano=True),
            "nemotron_h": nemotron_h, "zamba2": zamba2, "transformer_encdec": transformer_encdec}
 

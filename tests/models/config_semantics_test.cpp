@@ -52,6 +52,10 @@ TEST(ConfigSemantics, RopeParametersEqualTheOldSpelling) {
   EXPECT_EQ(logits(old_form, ids), logits(new_form, ids));
   EXPECT_NE(logits(kLlama, ids), logits(new_form, ids)) << "theta 500000 with llama3 scaling changes the logits";
   EXPECT_EQ(build_model(new_form, "c.json").config["rope"]["theta"], 500000.0);
+  json theta_only_old = kLlama, theta_only_new = kLlama;
+  theta_only_old["rope_theta"] = 1000.0;
+  theta_only_new["rope_parameters"] = {{"rope_theta", 1000.0}, {"rope_type", "default"}};
+  EXPECT_EQ(logits(theta_only_old, ids), logits(theta_only_new, ids));
 
   json both = new_form;
   both["rope_theta"] = 500000.0;  // the same value in both places: accepted
