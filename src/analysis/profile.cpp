@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -64,6 +65,11 @@ class Passes {
     ids_ = Tensor::empty(DType::I64, {o.batch, o.tokens});
     for (Tensor* t : {&context_ids_, &ids_})
       for (uint64_t i = 0; i < t->numel(); ++i) t->data<int64_t>()[i] = static_cast<int64_t>((i * 7919 + 13) % vocab);
+    if (!o.source_ids.empty()) {
+      const auto S = static_cast<int64_t>(o.source_ids.size());
+      source_ = Tensor::empty(DType::I64, {o.batch, S});
+      for (int64_t b = 0; b < o.batch; ++b) std::copy(o.source_ids.begin(), o.source_ids.end(), source_->data<int64_t>() + b * S);
+    }
   }
 
   int count() const { return passes_; }
@@ -95,6 +101,7 @@ class Passes {
     const ops::Context ctx(backend::cpu(), observer ? std::vector<ops::Observer*>{observer} : std::vector<ops::Observer*>{});
     nn::Run r(ctx, state_);
     r.last_logits_only = last_logits;
+    r.source_ids = source_ ? &*source_ : nullptr;
     r.scope("", lm_, ids, [&] { return lm_.forward_ids(r, ids); });
   }
 
@@ -112,6 +119,7 @@ class Passes {
   nn::State state_;
   bool last_logits_;
   Tensor context_ids_, ids_;
+  std::optional<Tensor> source_;
   int64_t base_past_ = 0;
   std::map<std::string, Tensor> snapshot_;
   int passes_ = 0;

@@ -21,6 +21,8 @@ struct ProfileOptions {
   int64_t context = 0;
   int warmup = 2;
   int repeat = 5;
+  // Encoder-decoders: the encoder's input (each batch row); empty = the target ids themselves.
+  std::vector<int64_t> source_ids;
 };
 
 struct ProfileReport {

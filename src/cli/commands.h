@@ -60,6 +60,7 @@ struct DeviceOptions {
 
 struct ProfileOptions {
   std::string model;
+  std::string source_ids;  // encoder-decoders: the encoder's input (default: the target ids)
   int64_t tokens = 0;  // 0: not given — 128, or the model's context when shorter (decode: 1)
   bool decode = false;
   int64_t context = 0;

@@ -63,6 +63,8 @@ std::string norm(const Json& n) {
     s += fmt::format("; gated RMSNorm in the mixer ({} group{}", g, g == 1 ? "" : "s");
     if (n.contains("mixer_group_size")) s += fmt::format(" of {}", num(n["mixer_group_size"]));
     s += ")";
+    if (n.value("differs_from_transformers", false))
+      s += ", per group as mamba_ssm computes it (transformers' Mamba2 normalises the whole width)";
   }
   return s;
 }

@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
   pro->add_option("--tokens", prof.tokens, "Prefill length (default: 128, or the model's context when shorter)")
       ->check(in_range(1, kMaxTokens));
   pro->add_flag("--decode", prof.decode, "Profile one decode step after --context cached tokens");
+  pro->add_option("--source-ids", prof.source_ids, "Encoder-decoders: the encoder's input (default: the target ids)");
   pro->add_option("--context", prof.context, "Tokens in the cache before the profiled pass")->capture_default_str()
       ->check(in_range(0, kMaxTokens));
   pro->add_option("--batch", prof.batch, "Sequences in the batch")->capture_default_str()->check(in_range(1, kMaxBatch));

@@ -10,6 +10,7 @@
 #include "analysis/profile.h"
 #include "backend/device.h"
 #include "cli/commands.h"
+#include "cli/ids.h"
 #include "cli/render.h"
 #include "cli/weights.h"
 #include "core/error.h"
@@ -146,6 +147,8 @@ Json profile_document(const ProfileOptions& o, Progress& progress) {
   po.context = o.context;
   po.warmup = o.warmup;
   po.repeat = o.repeat;
+  po.source_ids = source_ids(o.source_ids, root, lm.model.architecture, false);
+  root.check_positions(0, static_cast<int64_t>(po.source_ids.size()));
   analysis::check_options(po);
   root.check_positions(po.context, po.tokens);  // before any weight is touched
 

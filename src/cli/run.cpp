@@ -11,6 +11,7 @@
 #include "analysis/guards.h"
 #include "backend/device.h"
 #include "cli/commands.h"
+#include "cli/ids.h"
 #include "cli/render.h"
 #include "cli/weights.h"
 #include "core/error.h"
@@ -22,44 +23,6 @@ namespace anatomy::cli {
 namespace {
 
 using Json = io::ordered_json;
-
-std::vector<int64_t> parse_ids(const std::string& text, int64_t vocab, const char* option = "--ids") {
-  std::vector<int64_t> ids;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || item.empty() || v < 0 || v >= vocab)
-      fail(ErrorKind::config, fmt::format("{}: '{}' is not a token id in [0, {})", option, item, vocab));
-    ids.push_back(v);
-  }
-  if (ids.empty()) fail(ErrorKind::config, fmt::format("{}: no token ids given", option));
-  return ids;
-}
-
-Tensor ids_tensor(const std::vector<int64_t>& ids) {
-  Tensor t = Tensor::empty(DType::I64, {1, static_cast<int64_t>(ids.size())});
-  std::copy(ids.begin(), ids.end(), t.data<int64_t>());
-  return t;
-}
-
-// The encoder's input of an encoder-decoder: required there, refused elsewhere.
-std::vector<int64_t> source_ids(const RunOptions& o, const nn::LanguageModel& root, const std::string& architecture) {
-  if (root.source_vocab_size() == 0) {
-    if (!o.source_ids.empty()) fail(ErrorKind::config, "--source-ids: " + architecture + " has no encoder");
-    return {};
-  }
-  if (o.source_ids.empty())
-    fail(ErrorKind::config, "--source-ids: " + architecture + " is an encoder-decoder; give the encoder's input "
-                            "(--ids is the decoder's)");
-  return parse_ids(o.source_ids, root.source_vocab_size(), "--source-ids");
-}
 
 // Names the module where the values first went non-finite, so the user knows where to look.
 [[noreturn]] void non_finite_logits(const models::LoadedModel& lm, const Tensor& input, const Tensor* source, int64_t first) {
@@ -77,7 +40,7 @@ Json run_document(const RunOptions& o, Progress& progress) {
   models::LoadedModel lm = models::load_model(o.model);
   const nn::LanguageModel& root = *lm.model.root;
   const std::vector<int64_t> ids = parse_ids(o.ids, root.vocab_size());
-  const std::vector<int64_t> src = source_ids(o, root, lm.model.architecture);
+  const std::vector<int64_t> src = source_ids(o.source_ids, root, lm.model.architecture, true);
   const auto T = static_cast<int64_t>(ids.size());
   root.check_positions(0, T);
   root.check_positions(0, static_cast<int64_t>(src.size()));

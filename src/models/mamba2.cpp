@@ -67,7 +67,10 @@ Model assemble(const Names& n, const nn::Mamba2Spec& s, int64_t layers, int64_t 
       {"conv_dim", s.conv_dim()},
       {"in_proj_width", s.in_proj_width()},
       {"chunk_size", s.chunk_size},
-      {"norm", norm_facts("rms_norm", s.eps, "pre", {{"mixer_gated_groups", s.groups}})},
+      // Per group, as mamba_ssm (which the checkpoints were trained with) computes it; transformers'
+      // Mamba2 normalises the whole inner width instead (the same for one group).
+      {"norm", norm_facts("rms_norm", s.eps, "pre", {{"mixer_gated_groups", s.groups}, {"mixer_norm_scope", "per_group"},
+                                                     {"differs_from_transformers", s.groups > 1}})},
       {"conv_activation", activation_name(s.conv_act)},
       {"time_step_limit", s.dt_max > 0 ? ordered_json{{"min", s.dt_min}, {"max", s.dt_max}} : ordered_json{{"min", s.dt_min}}},
       {"layer_pattern", std::string(static_cast<size_t>(layers), 'M')},

@@ -247,6 +247,12 @@ TEST(Cli, EncoderDecoderSource) {
   const auto r = run_anatomy("run transformer-encdec-seed --ids 3,4 --source-ids 5,6,7 --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["source_ids"], nlohmann::json::array({5, 6, 7}));
+  TempDir dir;
+  const auto p = run_anatomy("profile transformer-encdec-seed --tokens 4 --source-ids 5,6,7,8,9 --warmup 0 --repeat 1 --format json",
+                             ceilings_env(dir));
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(nlohmann::json::parse(p.out)["options"]["source_ids"], nlohmann::json::array({5, 6, 7, 8, 9}));
+  expect_bad_input("profile gpt2 --tokens 4 --source-ids 3", {"--source-ids", "no encoder"}, ceilings_env(dir));
 }
 
 TEST(Cli, VersionAndSuggestions) {

@@ -172,6 +172,7 @@ TEST(ConfigSemantics, Mamba2ActivationAndTimeStepLimit) {
             {"time_step_limit", {0.01, 0.5}}};
   const Model m = build_model(c, "c.json");
   EXPECT_EQ(m.config["conv_activation"], "relu");
+  EXPECT_TRUE(m.config["norm"]["differs_from_transformers"].get<bool>()) << "2 groups: mamba_ssm's per-group norm";
   EXPECT_EQ(m.config["time_step_limit"]["max"], 0.5);
   c["time_step_limit"] = {0.5, 0.1};
   expect_config_error(c, "time_step_limit");
