@@ -8,7 +8,7 @@
 
 namespace anatomy::backend {
 
-std::string device_name(); // "cpu"
+std::string device_name();  // "cpu"
 void set_threads(int threads);  // 0 keeps OpenMP's default (all cores)
 int threads();
 // The widest instruction set the CPU kernels use here: "avx512", "avx2" or "scalar".

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/params.h"
 #include "cli/render.h"
 
 namespace anatomy::cli {
@@ -121,8 +122,10 @@ std::string describe_config(const std::string& key, const std::string& model_typ
   if (key == "adapters") return adapters(v);
   if (key == "sliding_window") {
     if (v["window"].get<int64_t>() == 0) return "none";
+    std::vector<std::string> layers;
+    for (const auto& i : v["layers"]) layers.push_back(std::to_string(i.get<int64_t>()));
     return fmt::format("{} positions on layers {} ({} of them; the KV cache keeps every position)", num(v["window"]),
-                       v["layers"]["ranges"].get<std::string>(), num(v["layers"]["count"]));
+                       analysis::index_ranges(layers), layers.size());
   }
   if (key == "time_step_limit")
     return v.contains("max") ? fmt::format("Δ clamped to [{}, {}]", num(v["min"]), num(v["max"]))

@@ -16,6 +16,7 @@ io::ordered_json device_document(const DeviceOptions& o, Progress& progress) {
   const analysis::Ceilings c = o.quick ? analysis::measure_ceilings(true, progress)
                                        : analysis::device_ceilings(o.calibrate, progress);
   io::ordered_json d = to_json(c);
+  d["device"] = backend::device_name();
   d["kernel_isa"] = backend::kernel_isa();
   return d;
 }
@@ -32,6 +33,7 @@ std::string device_command(const DeviceOptions& o, Progress& progress) {
     isa += i.get<std::string>();
   }
   Table proc({"property", "value"});
+  proc.add({"device", d["device"]});
   proc.add({"processor", p["model"]});
   proc.add({"logical CPUs", std::to_string(p["logical_cpus"].get<int>())});
   proc.add({"physical cores", p["physical_cores"].get<int>() > 0 ? std::to_string(p["physical_cores"].get<int>()) : "unknown"});

@@ -42,24 +42,17 @@ std::vector<int64_t> layer_windows(const ConfigReader& c, const LlamaLikeDefault
   return w;
 }
 
-// {"window": W, "layers": {"count", "ranges"}} of the sliding layers, or {"window": 0}.
+// {"window": W, "layers": [indices of the sliding layers], "kv_cache": "full"}, or {"window": 0}.
 ordered_json sliding_facts(const std::vector<int64_t>& windows) {
-  std::vector<std::string> sliding;
+  std::vector<int64_t> sliding;
   int64_t window = 0;
   for (size_t i = 0; i < windows.size(); ++i)
     if (windows[i] > 0) {
-      sliding.push_back(std::to_string(i));
+      sliding.push_back(static_cast<int64_t>(i));
       window = windows[i];
     }
   if (sliding.empty()) return {{"window", 0}};
-  std::string ranges;
-  for (size_t i = 0; i < sliding.size();) {
-    size_t j = i;
-    while (j + 1 < sliding.size() && std::stoll(sliding[j + 1]) == std::stoll(sliding[j]) + 1) ++j;
-    ranges += (ranges.empty() ? "" : ", ") + (j == i ? sliding[i] : sliding[i] + "–" + sliding[j]);
-    i = j + 1;
-  }
-  return {{"window", window}, {"layers", {{"count", sliding.size()}, {"ranges", ranges}}}, {"kv_cache", "full"}};
+  return {{"window", window}, {"layers", sliding}, {"kv_cache", "full"}};
 }
 
 }  // namespace

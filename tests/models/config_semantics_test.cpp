@@ -93,7 +93,7 @@ TEST(ConfigSemantics, SlidingWindowsPerLayer) {
   const Model q = build_model(qwen2, "c.json");
   EXPECT_EQ(window_of(q, 0), 0);
   EXPECT_EQ(window_of(q, 1), 8);
-  EXPECT_EQ(q.config["sliding_window"]["layers"]["ranges"], "1");
+  EXPECT_EQ(q.config["sliding_window"]["layers"], json::array({1}));
 
   json typed = kLlama;
   typed["model_type"] = "qwen3";
