@@ -127,6 +127,15 @@ TEST(ConfigSemantics, NemotronHDefaultsAndFixedChoices) {
   EXPECT_FALSE(attention_bias);
   const auto r = analysis::count_params(m);
   EXPECT_EQ(r.total_with_tied, r.total) << "no tied head";
+  // The older spellings: attention_head_dim for head_dim, mamba_proj_bias for use_bias.
+  json old = kNemotron;
+  old["attention_head_dim"] = 32;
+  old["mamba_proj_bias"] = true;
+  const Model o = build_model(old, "c.json");
+  EXPECT_EQ(o.config["head_dim"], 32);
+  bool old_bias = false;
+  for (const auto& ref : nn::parameter_slots(*o.root)) old_bias |= ref.path == "backbone.layers.0.mixer.out_proj.bias";
+  EXPECT_TRUE(old_bias);
 }
 
 const json kZamba2 = {{"model_type", "zamba2"}, {"hidden_size", 32}, {"num_hidden_layers", 3},
