@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   std::vector<DType> dtypes;
   if (which == "both") dtypes = {DType::F32, DType::BF16};
   else dtypes = {*dtype_from_string(which)};
+  backend::apply_isa_cap();
   backend::set_threads(threads);
   std::printf("threads %d, kernels %s\n", backend::threads(), backend::kernel_isa().c_str());
 

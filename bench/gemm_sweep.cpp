@@ -37,6 +37,7 @@ double median_seconds(F&& f) {
 
 int main(int argc, char** argv) {
   const int64_t N = argc > 1 ? std::atoll(argv[1]) : 8192, K = argc > 2 ? std::atoll(argv[2]) : 2048;
+  backend::apply_isa_cap();
   backend::set_threads(2);
   openblas_set_num_threads(2);
   std::mt19937 rng(1);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   const int64_t tokens = argc > 2 ? std::atoll(argv[2]) : 128;
   const DType dtype = *dtype_from_string(argc > 3 ? argv[3] : "F32");
   const int repeat = argc > 4 ? std::atoi(argv[4]) : 11;
+  backend::apply_isa_cap();
   backend::set_threads(argc > 5 ? std::atoi(argv[5]) : 2);
 
   auto model = models::build_model(models::find_catalog(name)->config, name);

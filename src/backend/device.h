@@ -13,6 +13,10 @@ void set_threads(int threads);  // 0 keeps OpenMP's default (all cores)
 int threads();
 // The widest instruction set the CPU kernels use here: "avx512", "avx2" or "scalar".
 std::string kernel_isa();
+// $ANATOMY_CPU_ISA=avx2 (or scalar) caps the dispatch of the engine's kernels and of oneDNN, so
+// that figures compare across machines (an AVX-512 machine measured as an AVX2 one). Call once at
+// startup, before any kernel runs; throws a config error naming the variable for other values.
+void apply_isa_cap();
 
 // Memory probes: MemAvailable of /proc/meminfo (0 when unreadable), and the rates at which this
 // machine streams arrays far larger than its caches with the engine's thread pool.

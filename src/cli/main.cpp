@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/progress_bar.h"
 #include "core/error.h"
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    backend::apply_isa_cap();
     cli::ProgressBar progress(isatty(STDERR_FILENO) == 1);
     std::string out;
     if (*ins) out = cli::inspect_command(inspect, progress);

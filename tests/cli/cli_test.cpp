@@ -255,6 +255,20 @@ TEST(Cli, EncoderDecoderSource) {
   expect_bad_input("profile gpt2 --tokens 4 --source-ids 3", {"--source-ids", "no encoder"}, ceilings_env(dir));
 }
 
+// $ANATOMY_CPU_ISA caps the dispatch (figures compare across machines); other values are refused.
+TEST(Cli, CpuIsaCap) {
+  for (const char* isa : {"avx2", "scalar"}) {
+    const auto r = run_anatomy("device --quick --format json", std::string("ANATOMY_CPU_ISA=") + isa + " ");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string got = nlohmann::json::parse(r.out)["kernel_isa"];
+    EXPECT_NE(got, "avx512") << isa;
+    if (std::string(isa) == "scalar") {
+      EXPECT_EQ(got, "scalar");
+    }
+  }
+  expect_bad_input("models", {"ANATOMY_CPU_ISA", "bogus", "avx2"}, "ANATOMY_CPU_ISA=bogus ");
+}
+
 TEST(Cli, VersionAndSuggestions) {
   const auto v = run_anatomy("--version");
   EXPECT_EQ(v.exit_code, 0);

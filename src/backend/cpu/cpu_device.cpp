@@ -2,12 +2,16 @@
 // the bandwidth probes of membench.cpp.
 #include <omp.h>
 
+#include <cstdlib>
 #include <fstream>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/cpu/gemm_kernels.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/membench.h"
 #include "backend/device.h"
+#include "core/error.h"
 
 namespace anatomy::backend {
 
@@ -22,6 +26,17 @@ int threads() { return omp_get_max_threads(); }
 std::string kernel_isa() {
   if (cpu::have_avx512()) return "avx512";
   return cpu::have_avx2() ? "avx2" : "scalar";
+}
+
+void apply_isa_cap() {
+  switch (cpu::isa_cap()) {
+    case cpu::IsaCap::invalid:
+      fail(ErrorKind::config, std::string("$ANATOMY_CPU_ISA: '") + std::getenv("ANATOMY_CPU_ISA") +
+                                  "' is not one of avx512, avx2, scalar");
+    case cpu::IsaCap::avx2: dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2); break;
+    case cpu::IsaCap::scalar: dnnl::set_max_cpu_isa(dnnl::cpu_isa::sse41); break;
+    case cpu::IsaCap::avx512: break;
+  }
 }
 
 uint64_t available_memory() {

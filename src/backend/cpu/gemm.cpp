@@ -1,10 +1,12 @@
 #include "backend/cpu/gemm.h"
 
 #include <cpuid.h>
+#include <cstdlib>
 #include <omp.h>
 
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -70,8 +72,21 @@ void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
 
 }  // namespace
 
+IsaCap isa_cap() {
+  static const IsaCap cap = [] {
+    const char* e = std::getenv("ANATOMY_CPU_ISA");
+    const std::string v = e ? e : "";
+    if (v.empty() || v == "avx512") return IsaCap::avx512;
+    if (v == "avx2") return IsaCap::avx2;
+    if (v == "scalar") return IsaCap::scalar;
+    return IsaCap::invalid;
+  }();
+  return cap;
+}
+
 bool have_avx512() {
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  static const bool ok = isa_cap() != IsaCap::avx2 && isa_cap() != IsaCap::scalar &&
+                         __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   return ok;
 }
 
@@ -80,7 +95,7 @@ bool have_avx2() {
   static const bool ok = [] {
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+    return isa_cap() != IsaCap::scalar && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
   }();
   return ok;
 }

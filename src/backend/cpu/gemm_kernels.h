@@ -7,6 +7,9 @@
 namespace anatomy::cpu {
 
 bool have_avx512();
+// $ANATOMY_CPU_ISA caps the kernels' dispatch: avx512 (default: the best the CPU has), avx2, scalar.
+enum class IsaCap { avx512, avx2, scalar, invalid };
+IsaCap isa_cap();
 void gemv_avx2(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
 void gemv_avx512(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
 void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out);
