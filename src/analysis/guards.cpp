@@ -49,10 +49,9 @@ MemoryPlan plan_memory(const models::Model& model, const CostOptions& forward, d
   return plan;
 }
 
-uint64_t available_memory() { return backend::available_memory(); }
 
 void check_memory(const MemoryPlan& plan, const std::string& what, bool force) {
-  const uint64_t available = available_memory();
+  const uint64_t available = backend::available_memory();
   if (force || available == 0 || plan.total() <= available) return;
   fail(ErrorKind::resource,
        fmt::format("{} needs about {} (weights {}, caches {}, activations {}) but {} is available (MemAvailable, "

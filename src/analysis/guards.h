@@ -22,8 +22,6 @@ struct MemoryPlan {
 
 // `weight_bytes_per_element`: 0 keeps each parameter's own dtype (mapped checkpoints).
 MemoryPlan plan_memory(const models::Model& model, const CostOptions& forward, double weight_bytes_per_element);
-// MemAvailable of /proc/meminfo (0 when unreadable).
-uint64_t available_memory();
 // Throws a resource error naming what needs the memory, unless `force`.
 void check_memory(const MemoryPlan& plan, const std::string& what, bool force);
 

@@ -3,6 +3,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "analysis/params.h"
 #include "cli/render.h"
@@ -15,12 +16,6 @@ using Json = io::ordered_json;
 std::string num(const Json& v) {
   if (v.is_number_float()) return fmt::format("{:g}", v.get<double>());
   return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
-std::string join(const std::vector<std::string>& parts, const char* sep = ", ") {
-  std::string s;
-  for (const auto& p : parts) s += (s.empty() ? "" : sep) + p;
-  return s;
 }
 
 std::string attention(const Json& a) {
@@ -97,7 +92,7 @@ std::string layer_counts(const Json& c, const std::string& model_type) {
   if (c.contains("attention")) parts.push_back(fmt::format("{} attention (*)", num(c["attention"])));
   if (c.contains("mlp")) parts.push_back(fmt::format("{} MLP (-)", num(c["mlp"])));
   if (c.contains("hybrid")) parts.push_back(fmt::format("{} hybrid (H: Mamba + shared transformer)", num(c["hybrid"])));
-  return join(parts);
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 std::string adapters(const Json& a) {
@@ -105,7 +100,8 @@ std::string adapters(const Json& a) {
   std::vector<std::string> on;
   for (const auto& t : a["on"]) on.push_back(t.get<std::string>());
   // "q, k, v and gate_up_proj", "gate_up_proj", "q, k, v"
-  std::string targets = on.size() > 1 ? join({on.begin(), on.end() - 1}) + " and " + on.back() : join(on);
+  std::string targets = on.size() > 1 ? fmt::format("{} and {}", fmt::join(on.begin(), on.end() - 1, ", "), on.back())
+                                      : fmt::format("{}", fmt::join(on, ", "));
   return fmt::format("rank {} on {}, one set per hybrid application", num(a["rank"]), targets);
 }
 
@@ -134,7 +130,7 @@ std::string describe_config(const std::string& key, const std::string& model_typ
     if (v.empty()) return "none (the config states every field read)";
     std::vector<std::string> parts;
     for (const auto& [k, x] : v.items()) parts.push_back(k + " " + num(x));
-    return join(parts);
+    return fmt::format("{}", fmt::join(parts, ", "));
   }
   if (key == "shared_blocks") {
     const int64_t b = v["blocks"];

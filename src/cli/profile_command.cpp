@@ -138,11 +138,10 @@ Json profile_document(const ProfileOptions& o, Progress& progress) {
   analysis::ProfileOptions po;
   po.batch = o.batch;
   po.tokens = o.decode ? 1 : o.tokens;
-  if (po.tokens == 0) {  // the default prefill: 128 tokens, or what the model's context leaves
-    po.tokens = 128;
-    if (root.max_positions() > 0) po.tokens = std::min(po.tokens, root.max_positions() - o.context);
-    if (po.tokens < 1) root.check_positions(o.context, 1);
-  }
+  // The default prefill: 128 tokens, or what the model's context leaves (at least one, so that an
+  // exhausted context is refused by the check below).
+  if (po.tokens == 0)
+    po.tokens = root.max_positions() > 0 ? std::clamp<int64_t>(root.max_positions() - o.context, 1, 128) : 128;
   po.decode = o.decode;
   po.context = o.context;
   po.warmup = o.warmup;

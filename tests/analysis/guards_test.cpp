@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis/guards.h"
+#include "backend/device.h"
 #include "core/error.h"
 #include "models/registry.h"
 #include "nn/module.h"
@@ -27,7 +28,7 @@ TEST(Guards, PlanCountsWeightsCachesAndActivations) {
 }
 
 TEST(Guards, RefusesBeyondAvailableUnlessForced) {
-  ASSERT_GT(available_memory(), 0u);
+  ASSERT_GT(backend::available_memory(), 0u);
   MemoryPlan huge;
   huge.weights = uint64_t{1} << 62;
   try {
