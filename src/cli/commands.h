@@ -77,6 +77,16 @@ struct ProfileOptions {
   bool check_tensors = false;
 };
 
+struct TokenizeOptions {
+  std::string model;      // model folder or file, or a tokenizer file
+  std::string tokenizer;  // overrides the model's own tokenizer
+  std::string text_file, string;
+  std::string format = "ids";  // ids | json | table
+  bool decode = false;         // the input holds ids; print the text
+  bool no_special = false;     // no BOS/EOS (encode), skip special tokens (decode)
+  bool lines = false;          // each line of the input separately
+};
+
 // The documents (schemas in docs/: inspect.md, profile.md; run, device, convert and models in README).
 io::ordered_json inspect_document(const InspectOptions& options, Progress& progress);
 io::ordered_json run_document(const RunOptions& options, Progress& progress);
@@ -84,6 +94,7 @@ io::ordered_json profile_document(const ProfileOptions& options, Progress& progr
 io::ordered_json device_document(const DeviceOptions& options, Progress& progress);
 io::ordered_json models_document();
 io::ordered_json convert_document(const ConvertOptions& options, Progress& progress);
+io::ordered_json tokenize_document(const TokenizeOptions& options, Progress& progress);
 
 // Each returns the text to print, rendered from its document in options.format.
 std::string inspect_command(const InspectOptions& options, Progress& progress);
@@ -92,5 +103,6 @@ std::string run_command(const RunOptions& options, Progress& progress);
 std::string convert_command(const ConvertOptions& options, Progress& progress);
 std::string device_command(const DeviceOptions& options, Progress& progress);
 std::string profile_command(const ProfileOptions& options, Progress& progress);
+std::string tokenize_command(const TokenizeOptions& options, Progress& progress);
 
 }  // namespace anatomy::cli

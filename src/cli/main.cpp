@@ -175,6 +175,18 @@ int main(int argc, char** argv) {
   add_threads(dvc, dev.threads);
   add_format(dvc, dev.format);
 
+  cli::TokenizeOptions toko;
+  auto* tkz = app.add_subcommand("tokenize", "Text to token ids with the model's own tokenizer, or ids back to text (--decode)");
+  tkz->add_option("model", toko.model, "Model folder or file, or a tokenizer file (tokenizer.json, vocab.json, tokenizer.model, .gguf, meta.pkl)")->required();
+  tkz->add_option("--tokenizer", toko.tokenizer, "Use this tokenizer instead of the model's");
+  auto* text_opt = tkz->add_option("--text", toko.text_file, "Read the input from this file");
+  auto* string_opt = tkz->add_option("--string", toko.string, "The input itself");
+  text_opt->excludes(string_opt);
+  tkz->add_option("--format", toko.format, "ids | json | table")->capture_default_str()->check(one_of({"ids", "json", "table", "md"}));
+  tkz->add_flag("--decode", toko.decode, "The input holds ids (space- or comma-separated): print their text");
+  tkz->add_flag("--no-special", toko.no_special, "No BOS/EOS when encoding; drop special tokens when decoding");
+  tkz->add_flag("--lines", toko.lines, "Tokenize each line of the input on its own (ids: one line of ids per line)");
+
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
   add_format(mod, models_format);
@@ -208,6 +220,10 @@ int main(int argc, char** argv) {
     else if (*cvt) out = cli::convert_command(conv, progress);
     else if (*pro) out = cli::profile_command(prof, progress);
     else if (*dvc) out = cli::device_command(dev, progress);
+    else if (*tkz) {
+      if (toko.text_file.empty() && string_opt->count() == 0) throw Error(ErrorKind::config, "tokenize: give the input with --text FILE or --string S");
+      out = cli::tokenize_command(toko, progress);
+    }
     std::fwrite(out.data(), 1, out.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   } catch (const Error& e) {

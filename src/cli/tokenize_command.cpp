@@ -1,0 +1,185 @@
+// `anatomy tokenize MODEL_OR_TOKENIZER (--text FILE | --string S)`: text to ids with the model's
+// own tokenizer (or --tokenizer), and back with --decode. The document (anatomy.tokenize/1)
+// holds ids, token strings and byte offsets; `ids` prints the ids alone, `table` is for people.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/render.h"
+#include "core/error.h"
+#include "tokenizer/load.h"
+#include "tokenizer/unicode.h"
+
+namespace anatomy::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint64_t kMaxInput = 1ull << 31;
+
+std::string read_input(const TokenizeOptions& o) {
+  if (!o.text_file.empty()) {
+    std::error_code ec;
+    const auto size = fs::file_size(o.text_file, ec);
+    if (ec) fail(ErrorKind::io, o.text_file + ": cannot read (" + ec.message() + ")");
+    if (size > kMaxInput) fail(ErrorKind::resource, fmt::format("{}: {} bytes; --text takes at most 2 GiB", o.text_file, size));
+    std::ifstream in(o.text_file, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  return o.string;
+}
+
+// A model folder, a model file in a folder, or a tokenizer file.
+std::string tokenizer_path(const TokenizeOptions& o) {
+  if (!o.tokenizer.empty()) return o.tokenizer;
+  const fs::path p(o.model);
+  if (!fs::exists(p))
+    fail(ErrorKind::io, o.model + ": no such file or folder (a catalog name has no tokenizer: give a model folder or --tokenizer)");
+  if (fs::is_regular_file(p) && (p.extension() == ".safetensors" || p.extension() == ".pt" || p.extension() == ".bin" ||
+                                 p.filename() == "config.json"))
+    return p.parent_path().empty() ? "." : p.parent_path().string();
+  return o.model;
+}
+
+std::vector<int32_t> parse_token_ids(const std::string& text, int32_t vocab) {
+  std::vector<int32_t> ids;
+  std::string item;
+  auto flush = [&] {
+    if (item.empty()) return;
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || v < 0 || v >= vocab)
+      fail(ErrorKind::config, fmt::format("--decode: '{}' is not a token id in [0, {})", item, vocab));
+    ids.push_back(static_cast<int32_t>(v));
+    item.clear();
+  };
+  for (const char c : text) {
+    if (c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') flush();
+    else item += c;
+  }
+  flush();
+  return ids;
+}
+
+std::vector<std::string_view> split_lines(std::string_view text, bool lines) {
+  std::vector<std::string_view> out;
+  if (!lines) return {text};
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t nl = text.find('\n', at);
+    const size_t end = nl == std::string_view::npos ? text.size() : nl;
+    out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+io::ordered_json tokenize_document(const TokenizeOptions& o, Progress& progress) {
+  const auto tok = [&] {
+    ProgressTask task(progress, "loading the tokenizer", 0);
+    return tokenizer::load_tokenizer(tokenizer_path(o));
+  }();
+  io::ordered_json d = {{"schema", "anatomy.tokenize/1"}, {"tokenizer", tok->describe()}};
+  const std::string raw = read_input(o);
+  if (o.decode) {
+    const auto ids = parse_token_ids(raw, tok->size());
+    d["mode"] = "decode";
+    d["ids"] = ids;
+    d["text"] = tok->decode(ids, o.no_special);
+    return d;
+  }
+  size_t replaced = 0;
+  const std::string text = tokenizer::repair_utf8(raw, &replaced);
+  tokenizer::EncodeOptions eo;
+  eo.add_special = !o.no_special;
+  eo.offsets = o.format != "ids";
+  d["mode"] = "encode";
+  d["input"] = {{"source", o.text_file.empty() ? "--string" : o.text_file}, {"bytes", raw.size()}, {"invalid_utf8_replaced", replaced}};
+  d["add_special_tokens"] = eo.add_special;
+  io::ordered_json lines = io::ordered_json::array();
+  uint64_t tokens = 0, dropped = 0;
+  for (const std::string_view line : split_lines(text, o.lines)) {
+    const auto enc = tok->encode(line, eo);
+    tokens += enc.ids.size();
+    dropped += enc.dropped_bytes;
+    io::ordered_json entry = {{"ids", enc.ids}};
+    if (eo.offsets) {
+      io::ordered_json strings = io::ordered_json::array(), offsets = io::ordered_json::array();
+      const size_t base = static_cast<size_t>(line.data() - text.data());
+      for (size_t i = 0; i < enc.ids.size(); ++i) {
+        strings.push_back(tok->token(enc.ids[i]));
+        offsets.push_back({base + enc.offsets[i].first, base + enc.offsets[i].second});
+      }
+      entry["tokens"] = strings;
+      entry["offsets"] = offsets;
+    }
+    lines.push_back(entry);
+  }
+  if (o.lines) d["lines"] = lines;
+  else d.update(lines[0]);
+  d["counts"] = {{"tokens", tokens}, {"bytes", text.size()},
+                 {"bytes_per_token", tokens ? static_cast<double>(text.size()) / static_cast<double>(tokens) : 0.0},
+                 {"dropped_bytes", dropped}};
+  return d;
+}
+
+std::string tokenize_command(const TokenizeOptions& o, Progress& progress) {
+  const io::ordered_json d = tokenize_document(o, progress);
+  if (o.format == "json") return d.dump(2, ' ', false, io::ordered_json::error_handler_t::replace) + "\n";
+  if (d["mode"] == "decode") return d["text"].get<std::string>();
+  const auto& counts = d["counts"];
+  const std::string summary = fmt::format("{} tokens, {} bytes, {:.3f} bytes per token ({})", counts["tokens"].get<uint64_t>(),
+                                          counts["bytes"].get<uint64_t>(), counts["bytes_per_token"].get<double>(),
+                                          d["tokenizer"]["source"].get<std::string>());
+  std::vector<std::string> notes;
+  if (d["input"]["invalid_utf8_replaced"] != 0)
+    notes.push_back(fmt::format("{} invalid UTF-8 sequences were replaced by U+FFFD before tokenizing, as Hugging Face does",
+                                d["input"]["invalid_utf8_replaced"].get<uint64_t>()));
+  if (counts["dropped_bytes"] != 0)
+    notes.push_back(fmt::format("{} bytes have no token (no unknown token, no byte fallback) and were dropped, as Hugging Face drops them",
+                                counts["dropped_bytes"].get<uint64_t>()));
+  if (o.format == "ids") {
+    fmt::print(stderr, "{}\n", summary);
+    for (const auto& n : notes) fmt::print(stderr, "note: {}\n", n);
+    std::string out;
+    const auto& entries = o.lines ? d["lines"] : io::ordered_json::array({d});
+    for (const auto& e : entries) {
+      std::string line;
+      for (const auto& id : e["ids"]) {
+        if (!line.empty()) line += ' ';
+        line += std::to_string(id.get<int64_t>());
+      }
+      out += line + "\n";
+    }
+    return out;
+  }
+  Table t({"#", "id", "token", "bytes", "text"}, {Table::Align::right, Table::Align::right, Table::Align::left, Table::Align::left, Table::Align::left});
+  const auto& entries = o.lines ? d["lines"] : io::ordered_json::array({d});
+  std::string text = tokenizer::repair_utf8(read_input(o));
+  size_t row = 0;
+  for (const auto& e : entries)
+    for (size_t i = 0; i < e["ids"].size(); ++i) {
+      const auto b = e["offsets"][i][0].get<size_t>(), en = e["offsets"][i][1].get<size_t>();
+      t.add({std::to_string(row++), std::to_string(e["ids"][i].get<int64_t>()), io::json(e["tokens"][i]).dump(-1, ' ', false, io::json::error_handler_t::replace),
+             fmt::format("{}..{}", b, en), io::json(text.substr(b, en - b)).dump(-1, ' ', false, io::json::error_handler_t::replace)});
+    }
+  std::string out = t.render(parse_format(o.format == "table" ? "table" : "md"));
+  out += summary + "\n";
+  for (const auto& n : notes) out += "note: " + n + "\n";
+  return out;
+}
+
+}  // namespace anatomy::cli
