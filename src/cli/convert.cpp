@@ -11,6 +11,7 @@
 #include "models/checkpoint.h"
 #include "models/gguf_export.h"
 #include "models/loader.h"
+#include "tokenizer/load.h"
 
 namespace anatomy::cli {
 
@@ -26,11 +27,18 @@ io::ordered_json convert_document(const ConvertOptions& o, Progress& progress) {
   } else {
     models::map_weights(lm);
   }
-  models::export_gguf(lm.model, o.gguf);
+  // The model's own tokenizer when its folder has one (or --tokenizer); else a placeholder, said so.
+  const std::string folder = std::filesystem::is_directory(o.model) ? o.model : std::filesystem::path(o.model).parent_path().string();
+  std::unique_ptr<tokenizer::Tokenizer> tok;
+  if (!o.tokenizer.empty()) tok = tokenizer::load_tokenizer(o.tokenizer);
+  else if (!folder.empty() && tokenizer::has_tokenizer(folder)) tok = tokenizer::load_tokenizer(folder);
+  models::export_gguf(lm.model, o.gguf, tok.get());
   io::ordered_json d = {{"schema", "anatomy.convert/1"}, {"model", o.model}, {"architecture", lm.model.architecture},
                         {"model_type", lm.model.model_type}, {"gguf_architecture", io::gguf_arch_for(lm.model.model_type)},
                         {"output", o.gguf}, {"bytes", std::filesystem::file_size(o.gguf)},
                         {"weights", synthetic ? "synthetic" : "checkpoint"}};
+  d["tokenizer"] = tok ? io::ordered_json(tok->describe()) : io::ordered_json(nullptr);
+  d["vocabulary"] = tok ? "the model's tokenizer" : "placeholder (the model has no tokenizer: <unk>, <s>, </s>, 256 byte tokens, fillers)";
   if (synthetic) d.update(io::ordered_json{{"seed", o.seed}, {"dtype", o.dtype}});
   return d;
 }
@@ -40,8 +48,9 @@ std::string convert_command(const ConvertOptions& o, Progress& progress) {
   const io::ordered_json d = convert_document(o, progress);
   if (f == Format::json) return d.dump(2) + "\n";
   const std::string weights = d["weights"] == "synthetic" ? fmt::format("synthetic seed {} weights", o.seed) : "checkpoint weights";
-  return fmt::format("wrote {} ({}, {}, {})\n", o.gguf, d["architecture"].get<std::string>(), weights,
-                     short_bytes(d["bytes"].get<uint64_t>()));
+  return fmt::format("wrote {} ({}, {}, {}; vocabulary: {})\n", o.gguf, d["architecture"].get<std::string>(), weights,
+                     short_bytes(d["bytes"].get<uint64_t>()),
+                     d["tokenizer"].is_null() ? d["vocabulary"].get<std::string>() : d["tokenizer"]["source"].get<std::string>());
 }
 
 }  // namespace anatomy::cli

@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
   add_synthetic(cvt, conv.random_weights, conv.seed);
   cvt->add_option("--dtype", conv.dtype, "dtype of synthetic weights: f32, f16, bf16")->capture_default_str()
       ->check(one_of({"f32", "f16", "bf16"}));
+  cvt->add_option("--tokenizer", conv.tokenizer, "Write this tokenizer into the GGUF (default: the model folder's own)");
   add_format(cvt, conv.format);
 
   cli::ProfileOptions prof;

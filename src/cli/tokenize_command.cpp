@@ -74,7 +74,8 @@ std::vector<int32_t> parse_token_ids(const std::string& text, int32_t vocab) {
 
 std::vector<std::string_view> split_lines(std::string_view text, bool lines) {
   std::vector<std::string_view> out;
-  if (!lines) return {text};
+  // As JavaScript's split("\n") without the empty string after a final newline: "" is one line.
+  if (!lines || text.empty()) return {text};
   size_t at = 0;
   while (at < text.size()) {
     const size_t nl = text.find('\n', at);
@@ -102,7 +103,7 @@ io::ordered_json tokenize_document(const TokenizeOptions& o, Progress& progress)
     return d;
   }
   size_t replaced = 0;
-  const std::string text = tokenizer::repair_utf8(raw, &replaced);
+  const std::string text = tok->prepare(raw, &replaced);
   tokenizer::EncodeOptions eo;
   eo.add_special = !o.no_special;
   eo.offsets = o.format != "ids";
@@ -168,7 +169,7 @@ std::string tokenize_command(const TokenizeOptions& o, Progress& progress) {
   }
   Table t({"#", "id", "token", "bytes", "text"}, {Table::Align::right, Table::Align::right, Table::Align::left, Table::Align::left, Table::Align::left});
   const auto& entries = o.lines ? d["lines"] : io::ordered_json::array({d});
-  std::string text = tokenizer::repair_utf8(read_input(o));
+  std::string text = tokenizer::repair_utf8(read_input(o));  // shown as JSON strings: valid UTF-8 only
   size_t row = 0;
   for (const auto& e : entries)
     for (size_t i = 0; i < e["ids"].size(); ++i) {

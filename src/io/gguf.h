@@ -58,6 +58,9 @@ class GgufWriter;
 // Writes general.architecture and the architecture's hyper-parameters from anatomy's config
 // summary (Model::config): the inverse of gguf_to_hf_config.
 void write_gguf_metadata(GgufWriter& w, const std::string& arch, const json& config, int64_t vocab);
+// For a model without a tokenizer: a placeholder SentencePiece vocabulary of `vocab` ids (<unk>,
+// <s>, </s>, the 256 byte tokens, fillers) so that llama.cpp loads the file.
+void write_placeholder_vocab(GgufWriter& w, int64_t vocab);
 
 // The Hugging Face config.json equivalent of a GGUF file's metadata, for llama, qwen2, qwen3,
 // gpt2, mamba2 and nemotron_h. Unsupported architectures are an error naming the field.

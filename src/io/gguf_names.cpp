@@ -467,6 +467,9 @@ void write_gguf_metadata(GgufWriter& w, const std::string& arch, const json& c, 
     w.add_f32(a + ".attention.layer_norm_rms_epsilon", c.at("rms_norm_eps").get<float>());
   }
   w.add_u32(a + ".vocab_size", static_cast<uint32_t>(vocab));
+}
+
+void write_placeholder_vocab(GgufWriter& w, int64_t vocab) {
   // A placeholder SentencePiece vocabulary so that llama.cpp's tokenizer initialises: <unk>,
   // <s>, </s>, the 256 byte tokens, then "<i>" fillers. Needs vocab ≥ 259.
   if (vocab < 259)

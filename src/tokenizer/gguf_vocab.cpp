@@ -2,6 +2,8 @@
 // writes). GGUF token types: 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte.
 #include "tokenizer/gguf_vocab.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -98,12 +100,23 @@ std::string pattern_name(const Meta& m, const std::string& pre) {
   fail_at(ErrorKind::unsupported, m.f.path, "tokenizer.ggml.pre", "pre-tokenizer '" + pre + "' is not supported (supported: gpt-2, llama-bpe, qwen2)");
 }
 
+// llama.cpp (llama-vocab.cpp, load: its end-of-generation list) makes a token control by its
+// spelling alone, whatever type the file gives it; Qwen's vocabulary holds "</s>" as plain text,
+// which llama.cpp then matches as a special token. anatomy reads GGUF files as llama.cpp does.
+bool llama_cpp_forces_control(const std::string& text) {
+  static const std::set<std::string> spellings = {
+      "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
+      "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>"};
+  return spellings.count(text) > 0;
+}
+
 // Control, user-defined and unknown tokens are matched in the text before tokenizing, as
 // llama.cpp's tokenizer_st_partition does with parse_special.
 std::vector<AddedToken> specials(const std::vector<std::string>& tokens, const std::vector<int32_t>& types) {
   std::vector<AddedToken> out;
   for (size_t id = 0; id < types.size(); ++id) {
-    const auto type = static_cast<TokenType>(types[id]);
+    auto type = static_cast<TokenType>(types[id]);
+    if (type == TokenType::normal && llama_cpp_forces_control(tokens[id])) type = TokenType::control;
     if (type != TokenType::control && type != TokenType::user_defined && type != TokenType::unknown) continue;
     AddedToken t;
     t.id = static_cast<int32_t>(id);

@@ -19,6 +19,11 @@ class SentencePieceTokenizer : public Tokenizer {
     set_source(path);
   }
 
+  std::string prepare(std::string_view raw, size_t* replaced) const override {
+    if (replaced) *replaced = 0;
+    return std::string(raw);
+  }
+
   Encoding encode(std::string_view text, const EncodeOptions& options) const override {
     Encoding out;
     const bool bos = options.add_special && add_bos_ && sp_.bos_id() >= 0;

@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "tokenizer/unicode.h"
 
 namespace anatomy::tokenizer {
+
+std::string Tokenizer::prepare(std::string_view raw, size_t* replaced) const { return repair_utf8(raw, replaced); }
 
 PipelineTokenizer::PipelineTokenizer(Pipeline pipeline) : p_(std::move(pipeline)) {
   size_ = p_.model->vocab().size();

@@ -36,6 +36,11 @@ struct Encoding {
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
+  // The input as this tokenizer takes it: invalid UTF-8 replaced by U+FFFD (one per maximal
+  // subpart, as Rust and JavaScript do) for Hugging Face pipelines; unchanged for SentencePiece,
+  // which handles bytes itself. `replaced` counts the replacements.
+  virtual std::string prepare(std::string_view raw, size_t* replaced) const;
+  // `text` as prepare() returned it.
   virtual Encoding encode(std::string_view text, const EncodeOptions& options = {}) const = 0;
   // Out-of-range ids are an error naming the id.
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const = 0;
