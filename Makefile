@@ -44,6 +44,7 @@ bench: build
 	./$(BUILD)/bench/bench_inspect_headers $(BUILD)/bench-data/tinyllama-bf16
 	./$(BUILD)/bench/bench_profile_overhead llama-3.2-1b 128 F32 11 2
 	bench/run_peers.sh 2
+	bench/tokenizers.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
