@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/ids.h"
 #include "cli/render.h"
 #include "core/error.h"
 #include "tokenizer/load.h"
@@ -47,29 +48,20 @@ std::string tokenizer_path(const TokenizeOptions& o) {
   return o.model;
 }
 
+// Ids separated by spaces, commas or newlines, checked as --ids are.
 std::vector<int32_t> parse_token_ids(const std::string& text, int32_t vocab) {
-  std::vector<int32_t> ids;
-  std::string item;
-  auto flush = [&] {
-    if (item.empty()) return;
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
+  std::string joined, item;
+  std::istringstream words(text);
+  while (words >> item) {
+    for (char& c : item) if (c == ',') c = ' ';
+    std::istringstream parts(item);
+    for (std::string part; parts >> part;) {
+      if (!joined.empty()) joined += ',';
+      joined += part;
     }
-    if (used != item.size() || v < 0 || v >= vocab)
-      fail(ErrorKind::config, fmt::format("--decode: '{}' is not a token id in [0, {})", item, vocab));
-    ids.push_back(static_cast<int32_t>(v));
-    item.clear();
-  };
-  for (const char c : text) {
-    if (c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') flush();
-    else item += c;
   }
-  flush();
-  return ids;
+  const auto ids = parse_ids(joined, vocab, "--decode");
+  return std::vector<int32_t>(ids.begin(), ids.end());
 }
 
 std::vector<std::string_view> split_lines(std::string_view text, bool lines) {

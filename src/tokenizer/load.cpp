@@ -31,10 +31,20 @@ std::string read_file(const std::string& path, uint64_t limit = kMaxTextBytes) {
   return s.str();
 }
 
+// One id per character; decoding concatenates.
+std::unique_ptr<Tokenizer> char_tokenizer(Vocab v, const std::string& format, const std::string& path) {
+  Pipeline p;
+  p.format = format;
+  p.model = std::make_unique<CharModel>(std::move(v), path);
+  p.decoder = Decoder{Decoder::Kind::fuse};
+  auto t = std::make_unique<PipelineTokenizer>(std::move(p));
+  t->set_source(path);
+  return t;
+}
+
 // The characters of a text, sorted by code point, as nanoGPT's prepare.py builds its vocabulary.
 std::unique_ptr<Tokenizer> chars_from_text(const std::string& path) {
   const std::string text = repair_utf8(read_file(path));
-  std::set<std::u32string> seen;
   std::set<std::pair<char32_t, std::string>> chars;
   for (size_t i = 0; i < text.size();) {
     const size_t len = std::max<size_t>(1, utf8_length(text, i));
@@ -48,13 +58,7 @@ std::unique_ptr<Tokenizer> chars_from_text(const std::string& path) {
   }
   Vocab v;
   for (const auto& [c, s] : chars) v.add(s, s, TokenType::normal);
-  Pipeline p;
-  p.format = "text";
-  p.model = std::make_unique<CharModel>(std::move(v), path);
-  p.decoder = Decoder{Decoder::Kind::fuse};
-  auto t = std::make_unique<PipelineTokenizer>(std::move(p));
-  t->set_source(path);
-  return t;
+  return char_tokenizer(std::move(v), "text", path);
 }
 
 // nanoGPT's meta.pkl: {'vocab_size': n, 'itos': {i: ch}, 'stoi': {ch: i}}, read by the unpickler
@@ -87,13 +91,7 @@ std::unique_ptr<Tokenizer> chars_from_pickle(const std::string& path) {
     if (v.find(by_id[id]) >= 0) fail_at(ErrorKind::format, path, fmt::format("itos[{}]", id), "repeats the character '" + by_id[id] + "'");
     v.add(by_id[id], by_id[id], TokenType::normal);
   }
-  Pipeline p;
-  p.format = "meta.pkl";
-  p.model = std::make_unique<CharModel>(std::move(v), path);
-  p.decoder = Decoder{Decoder::Kind::fuse};
-  auto t = std::make_unique<PipelineTokenizer>(std::move(p));
-  t->set_source(path);
-  return t;
+  return char_tokenizer(std::move(v), "meta.pkl", path);
 }
 
 // tokenizer_config.json's token fields are a string or {"content": ...}.

@@ -56,7 +56,6 @@ class BpeModel : public Model {
   std::string kind() const override { return "bpe"; }
   std::string alphabet() const override;
   void portable(PortableVocab& out) const override;
-  const BpeOptions& options() const { return options_; }
   // The merges in rank order.
   std::vector<Merge> merges() const;
 
