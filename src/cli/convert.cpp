@@ -31,7 +31,10 @@ io::ordered_json convert_document(const ConvertOptions& o, Progress& progress) {
   const std::string folder = std::filesystem::is_directory(o.model) ? o.model : std::filesystem::path(o.model).parent_path().string();
   std::unique_ptr<tokenizer::Tokenizer> tok;
   if (!o.tokenizer.empty()) tok = tokenizer::load_tokenizer(o.tokenizer);
-  else if (!folder.empty() && tokenizer::has_tokenizer(folder)) tok = tokenizer::load_tokenizer(folder);
+  else if (std::filesystem::path(o.model).extension() == ".gguf") {
+    const io::GgufFile source = io::read_gguf(o.model);
+    if (source.metadata.contains("tokenizer.ggml.model")) tok = tokenizer::load_gguf_vocab(source);
+  } else if (!folder.empty() && tokenizer::has_tokenizer(folder)) tok = tokenizer::load_tokenizer(folder);
   models::export_gguf(lm.model, o.gguf, tok.get());
   io::ordered_json d = {{"schema", "anatomy.convert/1"}, {"model", o.model}, {"architecture", lm.model.architecture},
                         {"model_type", lm.model.model_type}, {"gguf_architecture", io::gguf_arch_for(lm.model.model_type)},

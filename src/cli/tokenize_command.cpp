@@ -60,6 +60,7 @@ std::vector<int32_t> parse_token_ids(const std::string& text, int32_t vocab) {
       joined += part;
     }
   }
+  if (joined.empty()) return {};  // no ids: the empty text
   const auto ids = parse_ids(joined, vocab, "--decode");
   return std::vector<int32_t>(ids.begin(), ids.end());
 }
