@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/progress.h"
 #include "io/json.h"
@@ -88,6 +89,38 @@ struct TokenizeOptions {
   bool lines = false;          // each line of the input separately
 };
 
+struct GenerateOptions {
+  std::string model, tokenizer;
+  std::string prompt, prompt_file;
+  std::string source, source_ids;  // encoder-decoders: the encoder's input
+  int64_t max_new_tokens = 128;
+  double temperature = 0.8;  // 0: greedy
+  int64_t top_k = 0;
+  double top_p = 1.0;
+  double min_p = 0.0;
+  double repetition_penalty = 1.0;
+  uint64_t seed = 0;  // sampling and synthetic weights
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+  bool no_special = false;
+  bool random_weights = false;
+  std::string format = "text";  // text (streamed) | json
+  int threads = 0;
+  bool force = false;
+};
+
+struct EvalOptions {
+  std::string model, tokenizer, text_file;
+  int64_t ctx = 0;     // 0: 512, or the model's context when shorter
+  int64_t stride = 0;  // 0: llama-perplexity's windows
+  int64_t chunks = 0;  // 0: every window
+  bool random_weights = false;
+  uint64_t seed = 0;
+  std::string format = "table";
+  int threads = 0;
+  bool force = false;
+};
+
 // The documents (schemas in docs/: inspect.md, profile.md; run, device, convert and models in README).
 io::ordered_json inspect_document(const InspectOptions& options, Progress& progress);
 io::ordered_json run_document(const RunOptions& options, Progress& progress);
@@ -96,6 +129,7 @@ io::ordered_json device_document(const DeviceOptions& options, Progress& progres
 io::ordered_json models_document();
 io::ordered_json convert_document(const ConvertOptions& options, Progress& progress);
 io::ordered_json tokenize_document(const TokenizeOptions& options, Progress& progress);
+io::ordered_json eval_document(const EvalOptions& options, Progress& progress);
 
 // Each returns the text to print, rendered from its document in options.format.
 std::string inspect_command(const InspectOptions& options, Progress& progress);
@@ -105,5 +139,8 @@ std::string convert_command(const ConvertOptions& options, Progress& progress);
 std::string device_command(const DeviceOptions& options, Progress& progress);
 std::string profile_command(const ProfileOptions& options, Progress& progress);
 std::string tokenize_command(const TokenizeOptions& options, Progress& progress);
+// Streams the text to stdout while it is generated (format text) and returns "", or returns the JSON.
+std::string generate_command(const GenerateOptions& options, Progress& progress);
+std::string eval_command(const EvalOptions& options, Progress& progress);
 
 }  // namespace anatomy::cli

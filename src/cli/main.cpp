@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -34,6 +35,20 @@ CLI::Validator in_range(int64_t lo, int64_t hi, const std::string& note = "") {
         return "";
       },
       fmt::format("in [{}, {}]", lo, hi));
+}
+
+// A real option in an interval; `lo_open`/`hi_open` exclude the ends. The message names the interval.
+CLI::Validator real_in(double lo, double hi, bool lo_open, bool hi_open) {
+  const std::string interval = fmt::format("{}{}, {}{}", lo_open ? "(" : "[", lo, hi, hi_open ? ")" : "]");
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        double v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return fmt::format("'{}' is not a number", s);
+        if (v < lo || v > hi || (lo_open && v == lo) || (hi_open && v == hi)) return fmt::format("{} is outside {}", s, interval);
+        return "";
+      },
+      "in " + interval);
 }
 
 CLI::Validator one_of(std::vector<std::string> values) {
@@ -188,6 +203,47 @@ int main(int argc, char** argv) {
   tkz->add_flag("--no-special", toko.no_special, "No BOS/EOS when encoding; drop special tokens when decoding");
   tkz->add_flag("--lines", toko.lines, "Tokenize each line of the input on its own (ids: one line of ids per line)");
 
+  cli::GenerateOptions gen;
+  auto* gnr = app.add_subcommand("generate", "Generate text (streamed), with prefill and decode speed on stderr");
+  add_model(gnr, gen.model);
+  auto* prompt_opt = gnr->add_option("--prompt", gen.prompt, "The prompt");
+  gnr->add_option("--prompt-file", gen.prompt_file, "Read the prompt from this file")->excludes(prompt_opt);
+  gnr->add_option("--tokenizer", gen.tokenizer, "Use this tokenizer instead of the model's");
+  gnr->add_option("--max-new-tokens,-n", gen.max_new_tokens, "Tokens to generate at most")->capture_default_str()
+      ->check(in_range(1, kMaxTokens));
+  gnr->add_option("--temperature", gen.temperature, "Sampling temperature (0 = greedy)")->capture_default_str()
+      ->check(real_in(0, 1e6, false, false));
+  gnr->add_option("--top-k", gen.top_k, "Keep the k most probable tokens (0 = off)")->capture_default_str()->check(in_range(0, int64_t{1} << 31));
+  gnr->add_option("--top-p", gen.top_p, "Nucleus: the smallest set holding this probability, in (0, 1]")->capture_default_str()
+      ->check(real_in(0, 1, true, false));
+  gnr->add_option("--min-p", gen.min_p, "Drop tokens below this fraction of the top probability, in [0, 1)")->capture_default_str()
+      ->check(real_in(0, 1, false, true));
+  gnr->add_option("--repetition-penalty", gen.repetition_penalty, "Penalty for tokens already seen (1 = off)")->capture_default_str()
+      ->check(real_in(0, 1e6, true, false));
+  gnr->add_option("--seed", gen.seed, "Seed of sampling (and of synthetic weights)")->capture_default_str();
+  gnr->add_option("--stop", gen.stop, "Stop when this text appears (repeatable; not printed)");
+  gnr->add_flag("--ignore-eos", gen.ignore_eos, "Do not stop at the end-of-sequence token");
+  gnr->add_flag("--no-special", gen.no_special, "Do not add BOS/EOS to the prompt");
+  gnr->add_option("--source", gen.source, "Encoder-decoders: the encoder's input text");
+  gnr->add_option("--source-ids", gen.source_ids, "Encoder-decoders: the encoder's input ids");
+  gnr->add_flag("--random-weights", gen.random_weights, "Synthetic weights even when the checkpoint has real ones");
+  gnr->add_option("--format", gen.format, "text (streamed) | json")->capture_default_str()->check(one_of({"text", "json"}));
+  add_threads(gnr, gen.threads);
+  gnr->add_flag("--force", gen.force, "Run even when the predicted memory exceeds what is available");
+
+  cli::EvalOptions evo;
+  auto* evl = app.add_subcommand("eval", "Perplexity of a text (llama-perplexity's protocol, or strided with --stride)");
+  add_model(evl, evo.model);
+  evl->add_option("--text", evo.text_file, "The text file to score")->required();
+  evl->add_option("--tokenizer", evo.tokenizer, "Use this tokenizer instead of the model's");
+  evl->add_option("--ctx", evo.ctx, "Window in tokens (default 512, or the model's context when shorter)")->check(in_range(2, kMaxTokens));
+  evl->add_option("--stride", evo.stride, "Strided sliding windows (Hugging Face's guide) with this step")->check(in_range(1, kMaxTokens));
+  evl->add_option("--chunks", evo.chunks, "Score at most this many windows")->check(in_range(1, kMaxTokens));
+  add_synthetic(evl, evo.random_weights, evo.seed);
+  add_format(evl, evo.format);
+  add_threads(evl, evo.threads);
+  evl->add_flag("--force", evo.force, "Run even when the predicted memory exceeds what is available");
+
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
   add_format(mod, models_format);
@@ -221,6 +277,11 @@ int main(int argc, char** argv) {
     else if (*cvt) out = cli::convert_command(conv, progress);
     else if (*pro) out = cli::profile_command(prof, progress);
     else if (*dvc) out = cli::device_command(dev, progress);
+    else if (*gnr) {
+      if (gen.prompt_file.empty() && prompt_opt->count() == 0) throw Error(ErrorKind::config, "generate: give the prompt with --prompt TEXT or --prompt-file F");
+      out = cli::generate_command(gen, progress);
+    } else if (*evl)
+      out = cli::eval_command(evo, progress);
     else if (*tkz) {
       if (toko.text_file.empty() && string_opt->count() == 0) throw Error(ErrorKind::config, "tokenize: give the input with --text FILE or --string S");
       out = cli::tokenize_command(toko, progress);

@@ -1,8 +1,6 @@
 // `anatomy tokenize MODEL_OR_TOKENIZER (--text FILE | --string S)`: text to ids with the model's
 // own tokenizer (or --tokenizer), and back with --decode. The document (anatomy.tokenize/1)
 // holds ids, token strings and byte offsets; `ids` prints the ids alone, `table` is for people.
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -10,43 +8,15 @@
 #include "cli/commands.h"
 #include "cli/ids.h"
 #include "cli/render.h"
+#include "cli/text_input.h"
 #include "core/error.h"
-#include "tokenizer/load.h"
 #include "tokenizer/unicode.h"
 
 namespace anatomy::cli {
 
-namespace fs = std::filesystem;
-
 namespace {
 
-constexpr uint64_t kMaxInput = 1ull << 31;
-
-std::string read_input(const TokenizeOptions& o) {
-  if (!o.text_file.empty()) {
-    std::error_code ec;
-    const auto size = fs::file_size(o.text_file, ec);
-    if (ec) fail(ErrorKind::io, o.text_file + ": cannot read (" + ec.message() + ")");
-    if (size > kMaxInput) fail(ErrorKind::resource, fmt::format("{}: {} bytes; --text takes at most 2 GiB", o.text_file, size));
-    std::ifstream in(o.text_file, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-  return o.string;
-}
-
-// A model folder, a model file in a folder, or a tokenizer file.
-std::string tokenizer_path(const TokenizeOptions& o) {
-  if (!o.tokenizer.empty()) return o.tokenizer;
-  const fs::path p(o.model);
-  if (!fs::exists(p))
-    fail(ErrorKind::io, o.model + ": no such file or folder (a catalog name has no tokenizer: give a model folder or --tokenizer)");
-  if (fs::is_regular_file(p) && (p.extension() == ".safetensors" || p.extension() == ".pt" || p.extension() == ".bin" ||
-                                 p.filename() == "config.json"))
-    return p.parent_path().empty() ? "." : p.parent_path().string();
-  return o.model;
-}
+std::string read_input(const TokenizeOptions& o) { return o.text_file.empty() ? o.string : read_text(o.text_file, "--text"); }
 
 // Ids separated by spaces, commas or newlines, checked as --ids are.
 std::vector<int32_t> parse_token_ids(const std::string& text, int32_t vocab) {
@@ -84,7 +54,7 @@ std::vector<std::string_view> split_lines(std::string_view text, bool lines) {
 io::ordered_json tokenize_document(const TokenizeOptions& o, Progress& progress) {
   const auto tok = [&] {
     ProgressTask task(progress, "loading the tokenizer", 0);
-    return tokenizer::load_tokenizer(tokenizer_path(o));
+    return model_tokenizer(o.model, o.tokenizer);
   }();
   io::ordered_json d = {{"schema", "anatomy.tokenize/1"}, {"tokenizer", tok->describe()}};
   const std::string raw = read_input(o);

@@ -58,6 +58,8 @@ class SentencePieceTokenizer : public Tokenizer {
     return sp_.IdToPiece(id);
   }
   int32_t size() const override { return sp_.GetPieceSize(); }
+  int32_t bos_id() const override { return sp_.bos_id(); }
+  int32_t eos_id() const override { return sp_.eos_id(); }
 
   io::json describe() const override {
     return {{"format", "tokenizer.model"}, {"source", source_}, {"model", "sentencepiece"}, {"vocab_size", size()},

@@ -46,6 +46,8 @@ class Tokenizer {
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const = 0;
   virtual std::string token(int32_t id) const = 0;  // as the file spells it
   virtual int32_t size() const = 0;                 // ids in use, added tokens included
+  virtual int32_t bos_id() const = 0;               // -1 when the tokenizer has none
+  virtual int32_t eos_id() const = 0;
   // Facts for documents: format, model kind, sizes, special tokens, pre-tokenizer.
   virtual io::json describe() const = 0;
   // The vocabulary as GGUF stores it; an error naming the reason when it has no such form.
@@ -77,6 +79,8 @@ class PipelineTokenizer : public Tokenizer {
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const override;
   std::string token(int32_t id) const override;
   int32_t size() const override { return size_; }
+  int32_t bos_id() const override { return p_.bos_id; }
+  int32_t eos_id() const override { return p_.eos_id; }
   io::json describe() const override;
   PortableVocab portable() const override;
   Pipeline& pipeline() { return p_; }

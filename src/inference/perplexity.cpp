@@ -1,0 +1,106 @@
+// References: llama.cpp tools/perplexity/perplexity.cpp (perplexity(): windows, BOS replacement,
+// first = n_ctx/2) and the Hugging Face guide "Perplexity of fixed-length models".
+#include "inference/perplexity.h"
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "nn/module.h"
+
+namespace anatomy::inference {
+
+namespace {
+
+struct Scorer {
+  const nn::LanguageModel& lm;
+  const ops::Context ctx{backend::cpu()};
+  double nll = 0;
+  int64_t scored = 0, bytes = 0;
+
+  // Scores window[p+1] from the logits at p, for p in [from, window.size() - 1).
+  void window(const std::vector<int64_t>& ids, const std::vector<int64_t>& token_bytes, int64_t begin, int64_t length,
+              int64_t from, int64_t bos) {
+    std::vector<int64_t> input(ids.begin() + begin, ids.begin() + begin + length);
+    if (bos >= 0) input[0] = bos;
+    Tensor t = Tensor::empty(DType::I64, {1, length});
+    std::copy(input.begin(), input.end(), t.data<int64_t>());
+    nn::State state(1, length);
+    nn::Run run(ctx, state);
+    const Tensor logits = lm.forward_ids(run, t);  // (1, length, V)
+    const int64_t V = logits.dim(-1);
+    for (int64_t p = from; p + 1 < length; ++p) {
+      const float* z = logits.data<float>() + p * V;
+      double mx = z[0];
+      for (int64_t v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(z[v]));
+      double sum = 0;
+      for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(z[v]) - mx);
+      const int64_t target = ids[begin + p + 1];
+      nll += mx + std::log(sum) - static_cast<double>(z[target]);
+      bytes += token_bytes[begin + p + 1];
+      ++scored;
+    }
+  }
+};
+
+}  // namespace
+
+PerplexityResult perplexity(const models::Model& model, const tokenizer::Tokenizer& tok, const std::string& text,
+                            const PerplexityOptions& o, Progress& progress) {
+  const nn::LanguageModel& lm = *model.root;
+  if (lm.source_vocab_size() > 0)
+    fail(ErrorKind::unsupported, "eval: perplexity of an encoder-decoder needs source/target pairs, which eval does not read yet");
+  if (o.ctx < 2) fail(ErrorKind::config, "--ctx: a window needs at least 2 tokens");
+  lm.check_positions(0, o.ctx);
+  const auto start = std::chrono::steady_clock::now();
+  tokenizer::EncodeOptions eo;
+  eo.offsets = true;
+  const auto enc = tok.encode(text, eo);
+  const std::vector<int64_t> ids(enc.ids.begin(), enc.ids.end());
+  std::vector<int64_t> token_bytes(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) token_bytes[i] = enc.offsets[i].second - enc.offsets[i].first;
+  const auto n = static_cast<int64_t>(ids.size());
+  const int64_t bos = tok.bos_id();
+  PerplexityResult r;
+  r.tokens = n;
+  r.bos = bos >= 0 && !enc.ids.empty() && enc.ids.front() == bos;
+  Scorer s{lm};
+  if (o.stride == 0) {
+    r.protocol = "llama-perplexity windows";
+    if (n < 2 * o.ctx)
+      fail(ErrorKind::config, fmt::format("eval: the text has {} tokens; llama-perplexity's protocol needs at least 2 × --ctx = {}", n, 2 * o.ctx));
+    r.windows = n / o.ctx;
+    if (o.max_windows > 0) r.windows = std::min(r.windows, o.max_windows);
+    ProgressTask task(progress, "perplexity", static_cast<uint64_t>(r.windows));
+    for (int64_t w = 0; w < r.windows; ++w) {
+      s.window(ids, token_bytes, w * o.ctx, o.ctx, o.ctx / 2, r.bos ? bos : -1);
+      task.update(static_cast<uint64_t>(w + 1));
+    }
+  } else {
+    r.protocol = "strided (Hugging Face guide)";
+    if (o.stride > o.ctx) fail(ErrorKind::config, "--stride: must not exceed --ctx");
+    if (n < 2) fail(ErrorKind::config, "eval: the text has fewer than 2 tokens");
+    const int64_t total = (std::max<int64_t>(0, n - o.ctx) + o.stride - 1) / o.stride + 1;
+    ProgressTask task(progress, "perplexity", static_cast<uint64_t>(total));
+    int64_t reached = 1;  // tokens [0, reached) already scored or unscoreable (the first)
+    for (int64_t begin = 0;; begin += o.stride) {
+      const int64_t end = std::min(begin + o.ctx, n);
+      s.window(ids, token_bytes, begin, end - begin, reached - 1 - begin, -1);
+      reached = end;
+      task.update(static_cast<uint64_t>(++r.windows));
+      if (end == n || (o.max_windows > 0 && r.windows == o.max_windows)) break;
+    }
+  }
+  r.tokens_scored = s.scored;
+  r.bytes_scored = s.bytes;
+  r.nll = s.nll / static_cast<double>(s.scored);
+  r.ppl = std::exp(r.nll);
+  r.bits_per_byte = s.bytes > 0 ? s.nll / std::log(2.0) / static_cast<double>(s.bytes) : 0.0;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace anatomy::inference
