@@ -121,6 +121,23 @@ struct EvalOptions {
   bool force = false;
 };
 
+struct BenchOptions {
+  std::string model;
+  std::vector<int64_t> prefill = {512};  // -p: prefill lengths
+  int64_t decode_tokens = 128;           // -n: decode length (0 = no decode test)
+  int64_t batch = 1;
+  int warmup = 1;
+  int repeat = 5;
+  int threads = 0;
+  std::string dtype;  // "" = as stored
+  bool random_weights = false;
+  uint64_t seed = 0;
+  std::vector<int64_t> scaling;   // forward time at each of these lengths
+  std::vector<int64_t> workload;  // prompt, new tokens, batch: whole-sequence latency and seq/s
+  std::string format = "table";
+  bool force = false;
+};
+
 // The documents (schemas in docs/: inspect.md, profile.md; run, device, convert and models in README).
 io::ordered_json inspect_document(const InspectOptions& options, Progress& progress);
 io::ordered_json run_document(const RunOptions& options, Progress& progress);
@@ -130,6 +147,7 @@ io::ordered_json models_document();
 io::ordered_json convert_document(const ConvertOptions& options, Progress& progress);
 io::ordered_json tokenize_document(const TokenizeOptions& options, Progress& progress);
 io::ordered_json eval_document(const EvalOptions& options, Progress& progress);
+io::ordered_json bench_document(const BenchOptions& options, Progress& progress);
 
 // Each returns the text to print, rendered from its document in options.format.
 std::string inspect_command(const InspectOptions& options, Progress& progress);
@@ -142,5 +160,6 @@ std::string tokenize_command(const TokenizeOptions& options, Progress& progress)
 // Streams the text to stdout while it is generated (format text) and returns "", or returns the JSON.
 std::string generate_command(const GenerateOptions& options, Progress& progress);
 std::string eval_command(const EvalOptions& options, Progress& progress);
+std::string bench_command(const BenchOptions& options, Progress& progress);
 
 }  // namespace anatomy::cli

@@ -244,6 +244,25 @@ int main(int argc, char** argv) {
   add_threads(evl, evo.threads);
   evl->add_flag("--force", evo.force, "Run even when the predicted memory exceeds what is available");
 
+  cli::BenchOptions ben;
+  auto* bnc = app.add_subcommand("bench", "Prefill and decode speed as llama-bench measures it (medians after warm-up)");
+  add_model(bnc, ben.model);
+  bnc->add_option("-p,--prefill", ben.prefill, "Prefill lengths, comma-separated")->delimiter(',')->capture_default_str()
+      ->check(in_range(1, kMaxTokens));
+  bnc->add_option("-n,--decode", ben.decode_tokens, "Decode length (0 = none)")->capture_default_str()->check(in_range(0, kMaxTokens));
+  bnc->add_option("-r,--repeat", ben.repeat, "Timed runs per test")->capture_default_str()->check(in_range(1, 1000));
+  bnc->add_option("--warmup", ben.warmup, "Untimed runs before each test")->capture_default_str()->check(in_range(0, 1000));
+  bnc->add_option("--batch", ben.batch, "Sequences per pass")->capture_default_str()->check(in_range(1, kMaxBatch));
+  bnc->add_option("--dtype", ben.dtype, "Run the weights in f32, bf16 or f16 (default: as stored)")->check(one_of({"f32", "bf16", "f16"}));
+  bnc->add_option("--scaling", ben.scaling, "Forward time at each of these lengths, comma-separated")->delimiter(',')
+      ->check(in_range(1, kMaxTokens));
+  bnc->add_option("--workload", ben.workload, "PROMPT,NEW,BATCH: whole-sequence greedy generation latency and sequences/s")
+      ->delimiter(',')->expected(3)->check(in_range(1, kMaxTokens));
+  add_synthetic(bnc, ben.random_weights, ben.seed);
+  add_threads(bnc, ben.threads);
+  add_format(bnc, ben.format);
+  bnc->add_flag("--force", ben.force, "Run even when the predicted memory exceeds what is available");
+
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
   add_format(mod, models_format);
@@ -282,6 +301,8 @@ int main(int argc, char** argv) {
       out = cli::generate_command(gen, progress);
     } else if (*evl)
       out = cli::eval_command(evo, progress);
+    else if (*bnc)
+      out = cli::bench_command(ben, progress);
     else if (*tkz) {
       if (toko.text_file.empty() && string_opt->count() == 0) throw Error(ErrorKind::config, "tokenize: give the input with --text FILE or --string S");
       out = cli::tokenize_command(toko, progress);

@@ -19,8 +19,10 @@ std::unique_ptr<tokenizer::Tokenizer> model_tokenizer(const std::string& model, 
   if (!fs::exists(p))
     fail(ErrorKind::config, model + ": a catalog model has no tokenizer; name one with --tokenizer (tokenizer.json, "
                                     "vocab.json, tokenizer.model, a .gguf or meta.pkl)");
-  if (fs::is_regular_file(p) && (p.extension() == ".safetensors" || p.extension() == ".pt" || p.extension() == ".bin" ||
-                                 p.extension() == ".json"))
+  const std::string name = p.filename().string();
+  const bool model_file = p.extension() == ".safetensors" || p.extension() == ".pt" || p.extension() == ".bin" ||
+                          name == "config.json" || name.ends_with(".index.json");
+  if (fs::is_regular_file(p) && model_file)
     return tokenizer::load_tokenizer(p.parent_path().empty() ? "." : p.parent_path().string());
   return tokenizer::load_tokenizer(model);
 }

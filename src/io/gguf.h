@@ -50,6 +50,10 @@ std::optional<std::pair<std::string, GgufNameMapping::Layout>> hf_to_gguf_name(c
 Tensor to_gguf_layout(const std::string& gguf_name, const Tensor& hf, GgufNameMapping::Layout layout,
                       int64_t rope_heads, int64_t norm_groups);
 
+// The inverse, on load: a tensor stored in GGUF's layout (`stored`, as mapped) in Hugging Face's
+// (`hf_shape`), computed in f32 and kept in the stored dtype (vectors in f32).
+Tensor from_gguf_layout(const Tensor& stored, GgufNameMapping::Layout layout, int64_t rope_heads, const Shape& hf_shape);
+
 // The GGUF architecture name of a registry model_type ("mistral" -> "llama"); error when GGUF
 // export is not supported for it.
 std::string gguf_arch_for(const std::string& model_type);

@@ -395,6 +395,36 @@ Tensor to_layout_f32(const std::string& gguf_name, const Tensor& hf, GgufNameMap
 
 }  // namespace
 
+Tensor from_gguf_layout(const Tensor& stored, GgufNameMapping::Layout layout, int64_t rope_heads, const Shape& hf_shape) {
+  const Shape& s = stored.shape();
+  Tensor out = Tensor::empty(DType::F32, hf_shape);
+  float* o = out.data<float>();
+  auto at = [&](uint64_t i) { return element_f32(stored, i); };
+  switch (layout) {
+    case Layout::transposed:  // GGUF [out, in] -> HF Conv1D [in, out]
+      for (int64_t i = 0; i < s[0]; ++i)
+        for (int64_t j = 0; j < s[1]; ++j) o[j * s[0] + i] = at(static_cast<uint64_t>(i * s[1] + j));
+      break;
+    case Layout::rope_permuted: {  // interleaved pairs -> rotate-half rows, per head (the inverse of export)
+      const int64_t rows = s[0], cols = s[1], hd = rows / rope_heads, half = hd / 2;
+      for (int64_t h = 0; h < rope_heads; ++h)
+        for (int64_t r = 0; r < hd; ++r) {
+          const int64_t hf_row = h * hd + (r % 2) * half + r / 2;
+          for (int64_t c = 0; c < cols; ++c) o[hf_row * cols + c] = at(static_cast<uint64_t>((h * hd + r) * cols + c));
+        }
+      break;
+    }
+    case Layout::neg_exp:  // A = -exp(A_log) -> A_log
+      for (uint64_t i = 0; i < stored.numel(); ++i) o[i] = std::log(-at(i));
+      break;
+    case Layout::reshaped:
+    case Layout::same:
+      for (uint64_t i = 0; i < stored.numel(); ++i) o[i] = at(i);
+      break;
+  }
+  return cast_to(out, stored.dtype() == DType::F32 || hf_shape.size() == 1 ? DType::F32 : stored.dtype());
+}
+
 std::string gguf_arch_for(const std::string& model_type) {
   if (model_type == "mistral") return "llama";
   if (arch_names().count(model_type)) return model_type;

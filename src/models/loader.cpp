@@ -195,6 +195,23 @@ void bind_checkpoint(LoadedModel& out, const std::string& gguf_arch) {
   for (auto& [param, entry] : out.binding) param->value = Tensor::meta(entry->dtype, param->value.shape());
 }
 
+namespace {
+
+// A GGUF tensor in llama.cpp's layout (q/k rows interleaved for its RoPE, GPT-2's projections
+// transposed, Mamba's A = -exp(A_log)) is converted to Hugging Face's in memory, so that one file
+// runs in both engines; the others stay mapped.
+Tensor in_hf_layout(const LoadedModel& out, const io::TensorEntry& entry, const std::shared_ptr<Storage>& storage, const Shape& hf_shape) {
+  using L = io::GgufNameMapping::Layout;
+  const auto mapped = out.gguf_architecture.empty() ? std::nullopt : io::gguf_to_hf_name(out.gguf_architecture, entry.name);
+  if (!mapped || mapped->layout == L::same || mapped->layout == L::reshaped) return Tensor::view(storage, 0, entry.dtype, hf_shape);
+  const bool is_k = mapped->hf_name.find("k_proj") != std::string::npos;
+  const char* heads = is_k ? "num_key_value_heads" : "num_attention_heads";
+  const int64_t rope_heads = out.model.config.contains(heads) ? out.model.config[heads].get<int64_t>() : 1;
+  return io::from_gguf_layout(Tensor::view(storage, 0, entry.dtype, entry.shape), mapped->layout, rope_heads, hf_shape);
+}
+
+}  // namespace
+
 void map_weights(LoadedModel& out) {
   std::map<std::string, std::shared_ptr<MappedFile>> files;
   std::map<std::string, std::shared_ptr<Storage>> archive_storages;
@@ -202,12 +219,6 @@ void map_weights(LoadedModel& out) {
     if (is_quantized(entry->dtype))
       fail(ErrorKind::unsupported, out.source + ": tensor " + entry->name + " is " + dtype_name(entry->dtype) +
                                        "; running block-quantized weights is not supported yet");
-    if (!out.gguf_architecture.empty()) {
-      const auto mapped = io::gguf_to_hf_name(out.gguf_architecture, entry->name);
-      if (mapped && mapped->layout != io::GgufNameMapping::Layout::same && mapped->layout != io::GgufNameMapping::Layout::reshaped)
-        fail(ErrorKind::unsupported, out.source + ": tensor " + entry->name +
-                                         " is stored in GGUF's own layout; converting it for running is not supported yet");
-    }
     if (!entry->archive_entry.empty()) {
       // A storage of a torch zip checkpoint: read once, so tensors sharing it stay shared.
       auto& storage = archive_storages[entry->file + "\n" + entry->archive_entry];
@@ -218,7 +229,7 @@ void map_weights(LoadedModel& out) {
     auto& file = files[entry->file];
     if (!file) file = MappedFile::open(entry->file);
     auto storage = std::make_shared<MappedStorage>(file, entry->offset, entry->nbytes);
-    param->value = Tensor::view(storage, 0, entry->dtype, param->value.shape());
+    param->value = in_hf_layout(out, *entry, storage, param->value.shape());
   }
 }
 

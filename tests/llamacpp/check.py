@@ -19,6 +19,8 @@ import reference  # noqa: E402
 
 CONFIGS = {
     "llama": dict(reference.CONFIGS["llama"], vocab_size=300, max_position_embeddings=64, rope_scaling=None),
+    "qwen2": dict(reference.CONFIGS["qwen2"], vocab_size=300, max_position_embeddings=64),
+    "qwen3": dict(reference.CONFIGS["qwen3"], vocab_size=300, max_position_embeddings=64),
     "gpt2": dict(reference.CONFIGS["gpt2"], vocab_size=300),
     "mamba2": dict(reference.CONFIGS["mamba2"], vocab_size=300),
     "nemotron_h": dict(reference.CONFIGS["nemotron_h"], vocab_size=300),
@@ -43,7 +45,15 @@ def main():
     err = float(np.abs(theirs[top] - ours[top]).max())
     print(f"{family}: llama.cpp vs anatomy, top-10 next-token logits, max abs difference {err:.2e} "
           f"(limit 1e-3); top-1 {int(np.argmax(theirs))} vs {int(np.argmax(ours))}")
-    if err > 1e-3 or int(np.argmax(theirs)) != int(np.argmax(ours)):
+    # The same GGUF run by anatomy: its tensors are converted from llama.cpp's layouts on load.
+    gguf_path = os.path.join(workdir, "logits_gguf.npy")
+    subprocess.run([anatomy, "run", gguf, "--ids", ids, "--dump-logits", gguf_path], check=True, capture_output=True)
+    from_gguf = np.load(gguf_path)[0, -1]
+    err_gguf = float(np.abs(theirs[top] - from_gguf[top]).max())
+    same = float(np.abs(from_gguf - ours).max())
+    print(f"{family}: anatomy on the GGUF vs llama.cpp, top-10 max abs difference {err_gguf:.2e} (limit 1e-3); "
+          f"vs anatomy on the safetensors, every logit {same:.2e} (limit 1e-5)")
+    if err > 1e-3 or int(np.argmax(theirs)) != int(np.argmax(ours)) or err_gguf > 1e-3 or same > 1e-5:
         sys.exit(f"{family}: FAILED")
 
 

@@ -1,0 +1,41 @@
+// Speed figures in the manner of llama-bench: prefill of T tokens (logits of the last position,
+// as llama-bench's pp test), decode of N tokens one pass at a time from an empty cache (its tg
+// test), and whole-sequence generation of a stated workload; each after `warmup` untimed runs,
+// then `repeat` timed ones (mean, stdev, median). Token ids are a fixed pseudo-random draw.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/model.h"
+
+namespace anatomy::inference {
+
+struct Spread {
+  std::vector<double> seconds;  // each timed run
+  double mean = 0, stdev = 0, median = 0, p90 = 0;
+  static Spread of(std::vector<double> seconds);
+};
+
+struct PrefillSpeed {
+  int64_t tokens = 0, batch = 1;
+  Spread time;  // of one prefill pass (also the time to the first token's logits)
+};
+
+struct DecodeSpeed {
+  int64_t tokens = 0, batch = 1;
+  Spread time;      // of all N steps
+  Spread latency;   // of single steps, pooled over the timed runs
+  std::string cache;  // "kv cache and states" or "recomputed" (encoder-decoder)
+};
+
+struct WorkloadSpeed {
+  int64_t prompt = 0, new_tokens = 0, batch = 1;
+  Spread time;  // prefill + new_tokens greedy steps
+};
+
+PrefillSpeed measure_prefill(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat);
+DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat);
+WorkloadSpeed measure_workload(const models::Model& model, int64_t prompt, int64_t new_tokens, int64_t batch, int warmup, int repeat);
+
+}  // namespace anatomy::inference
