@@ -26,10 +26,12 @@ io::ordered_json eval_document(const EvalOptions& o, Progress& progress) {
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
   guard_memory(lm, choice, {.tokens = po.ctx}, o.force);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
-  const auto r = inference::perplexity(lm.model, *tok, text, po, progress);
+  const bool pairs = lm.model.root->source_vocab_size() > 0;
+  const auto r = pairs ? inference::pair_perplexity(lm.model, *tok, text, o.text_file, progress)
+                       : inference::perplexity(lm.model, *tok, text, po, progress);
   return {{"schema", "anatomy.eval/1"}, {"model", o.model}, {"architecture", lm.model.architecture}, {"weights", w.description},
           {"tokenizer", tok->describe()}, {"text", {{"file", o.text_file}, {"bytes", raw.size()}, {"invalid_utf8_replaced", replaced}}},
-          {"protocol", r.protocol}, {"ctx", po.ctx}, {"stride", po.stride}, {"bos", r.bos}, {"windows", r.windows},
+          {"protocol", r.protocol}, {"ctx", pairs ? 0 : po.ctx}, {"stride", po.stride}, {"bos", r.bos}, {"windows", r.windows},
           {"tokens", r.tokens}, {"tokens_scored", r.tokens_scored}, {"bytes_scored", r.bytes_scored},
           {"nll", r.nll}, {"ppl", r.ppl}, {"bits_per_byte", r.bits_per_byte}, {"seconds", r.seconds},
           {"threads", backend::threads()}};
@@ -46,10 +48,13 @@ std::string eval_command(const EvalOptions& o, Progress& progress) {
   t.add({"bytes scored", with_commas(d["bytes_scored"].get<uint64_t>())});
   const Format f = parse_format(o.format);
   std::string out = t.render(f);
-  out += fmt::format("protocol: {}, ctx {}{}, {} windows, BOS {}; {} tokens in {} ({} bytes); {:.2f} s on {} threads; {}\n",
-                     d["protocol"].get<std::string>(), d["ctx"].get<int64_t>(),
-                     d["stride"].get<int64_t>() > 0 ? fmt::format(", stride {}", d["stride"].get<int64_t>()) : ", scoring the second half of each window",
-                     d["windows"].get<int64_t>(), d["bos"].get<bool>() ? "yes" : "no", d["tokens"].get<int64_t>(), o.text_file,
+  const int64_t ctx = d["ctx"].get<int64_t>(), stride = d["stride"].get<int64_t>();
+  const std::string window = ctx == 0 ? fmt::format("{} pairs", d["windows"].get<int64_t>())
+                             : fmt::format("ctx {}, {}, {} windows", ctx,
+                                           stride > 0 ? fmt::format("stride {}", stride) : "scoring the second half of each window",
+                                           d["windows"].get<int64_t>());
+  out += fmt::format("protocol: {}; {}; BOS {}; {} tokens in {} ({} bytes); {:.2f} s on {} threads; {}\n", d["protocol"].get<std::string>(),
+                     window, d["bos"].get<bool>() ? "yes" : "no", d["tokens"].get<int64_t>(), o.text_file,
                      d["text"]["bytes"].get<uint64_t>(), d["seconds"].get<double>(), d["threads"].get<int>(), d["weights"].get<std::string>());
   return out;
 }

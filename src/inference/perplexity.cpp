@@ -21,15 +21,17 @@ struct Scorer {
   double nll = 0;
   int64_t scored = 0, bytes = 0;
 
-  // Scores window[p+1] from the logits at p, for p in [from, window.size() - 1).
+  // Scores window[p+1] from the logits at p, for p in [from, window.size() - 1); `source`: the
+  // encoder's input of an encoder-decoder.
   void window(const std::vector<int64_t>& ids, const std::vector<int64_t>& token_bytes, int64_t begin, int64_t length,
-              int64_t from, int64_t bos) {
+              int64_t from, int64_t bos, const Tensor* source = nullptr) {
     std::vector<int64_t> input(ids.begin() + begin, ids.begin() + begin + length);
     if (bos >= 0) input[0] = bos;
     Tensor t = Tensor::empty(DType::I64, {1, length});
     std::copy(input.begin(), input.end(), t.data<int64_t>());
     nn::State state(1, length);
     nn::Run run(ctx, state);
+    run.source_ids = source;
     const Tensor logits = lm.forward_ids(run, t);  // (1, length, V)
     const int64_t V = logits.dim(-1);
     for (int64_t p = from; p + 1 < length; ++p) {
@@ -52,7 +54,7 @@ PerplexityResult perplexity(const models::Model& model, const tokenizer::Tokeniz
                             const PerplexityOptions& o, Progress& progress) {
   const nn::LanguageModel& lm = *model.root;
   if (lm.source_vocab_size() > 0)
-    fail(ErrorKind::unsupported, "eval: perplexity of an encoder-decoder needs source/target pairs, which eval does not read yet");
+    fail(ErrorKind::config, "eval: an encoder-decoder is scored on source/target pairs: give a .tsv file (source<TAB>target per line)");
   if (o.ctx < 2) fail(ErrorKind::config, "--ctx: a window needs at least 2 tokens");
   lm.check_positions(0, o.ctx);
   const auto start = std::chrono::steady_clock::now();
@@ -94,6 +96,53 @@ PerplexityResult perplexity(const models::Model& model, const tokenizer::Tokeniz
       if (end == n || (o.max_windows > 0 && r.windows == o.max_windows)) break;
     }
   }
+  r.tokens_scored = s.scored;
+  r.bytes_scored = s.bytes;
+  r.nll = s.nll / static_cast<double>(s.scored);
+  r.ppl = std::exp(r.nll);
+  r.bits_per_byte = s.bytes > 0 ? s.nll / std::log(2.0) / static_cast<double>(s.bytes) : 0.0;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+PerplexityResult pair_perplexity(const models::Model& model, const tokenizer::Tokenizer& tok, const std::string& tsv,
+                                 const std::string& file, Progress& progress) {
+  const nn::LanguageModel& lm = *model.root;
+  if (lm.source_vocab_size() == 0) fail(ErrorKind::config, file + ": source/target pairs need an encoder-decoder");
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  size_t line_no = 0;
+  for (size_t at = 0; at < tsv.size(); ++line_no) {
+    const size_t nl = std::min(tsv.find('\n', at), tsv.size());
+    const std::string_view line = std::string_view(tsv).substr(at, nl - at);
+    at = nl + 1;
+    if (line.empty()) continue;
+    const size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) fail(ErrorKind::format, fmt::format("{}: line {}: no tab between source and target", file, line_no + 1));
+    pairs.push_back({line.substr(0, tab), line.substr(tab + 1)});
+  }
+  if (pairs.empty()) fail(ErrorKind::format, file + ": no source<TAB>target lines");
+  PerplexityResult r;
+  r.protocol = "source/target pairs (each target token after the first, given the source and the target before it)";
+  Scorer s{lm};
+  ProgressTask task(progress, "perplexity", pairs.size());
+  tokenizer::EncodeOptions eo;
+  eo.offsets = true;
+  for (const auto& [src_text, trg_text] : pairs) {
+    const auto src = tok.encode(src_text);
+    const auto trg = tok.encode(trg_text, eo);
+    if (src.ids.empty() || trg.ids.size() < 2) continue;
+    Tensor source = Tensor::empty(DType::I64, {1, static_cast<int64_t>(src.ids.size())});
+    std::copy(src.ids.begin(), src.ids.end(), source.data<int64_t>());
+    lm.check_positions(0, std::max<int64_t>(source.dim(1), static_cast<int64_t>(trg.ids.size())));
+    const std::vector<int64_t> ids(trg.ids.begin(), trg.ids.end());
+    std::vector<int64_t> bytes(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) bytes[i] = trg.offsets[i].second - trg.offsets[i].first;
+    s.window(ids, bytes, 0, static_cast<int64_t>(ids.size()), 0, -1, &source);
+    r.tokens += static_cast<int64_t>(ids.size());
+    task.update(static_cast<uint64_t>(++r.windows));
+  }
+  if (s.scored == 0) fail(ErrorKind::format, file + ": no pair has a target of two tokens or more");
   r.tokens_scored = s.scored;
   r.bytes_scored = s.bytes;
   r.nll = s.nll / static_cast<double>(s.scored);

@@ -41,4 +41,10 @@ struct PerplexityResult {
 PerplexityResult perplexity(const models::Model& model, const tokenizer::Tokenizer& tok, const std::string& text,
                             const PerplexityOptions& options, Progress& progress);
 
+// An encoder-decoder's perplexity of targets given sources: `tsv` holds one "source<TAB>target"
+// pair per line; each side is tokenized with special tokens as the tokenizer adds them, and every
+// target token after the first is scored given the source and the target before it.
+PerplexityResult pair_perplexity(const models::Model& model, const tokenizer::Tokenizer& tok, const std::string& tsv,
+                                 const std::string& file, Progress& progress);
+
 }  // namespace anatomy::inference

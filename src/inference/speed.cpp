@@ -35,8 +35,10 @@ Tensor columns(const Tensor& ids, int64_t from, int64_t n) {
   return t;
 }
 
-// Runs prefill of `prompt` columns then `steps` single-token passes; calls on_step(seconds) after
-// each step. The encoder-decoder recomputes its decoder over the whole target at each step.
+// Runs prefill of `prompt` columns then `steps` single-token passes; calls on_prefill/on_step with
+// the seconds of each. An encoder-decoder takes the `prompt` columns as its source and makes
+// max(steps, 1) passes whose target grows from one token (its decoder re-runs over the whole
+// target: no cache yet); the first pass, which encodes the source, is reported as the prefill.
 void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt, int64_t steps,
                   const std::function<void(double)>& on_prefill, const std::function<void(double)>& on_step) {
   const nn::LanguageModel& lm = *model.root;
@@ -56,21 +58,23 @@ void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt,
     const float* last = logits.data<float>() + logits.numel() - logits.dim(-1);
     chosen += std::max_element(last, last + logits.dim(-1)) - last;
   };
-  if (prompt > 0) {
+  const auto timed = [](const std::function<void()>& f) {
     const auto t0 = Clock::now();
-    pass(columns(ids, 0, prompt));
-    on_prefill(since(t0));
-  }
-  for (int64_t s = 0; s < steps; ++s) {
-    const auto t0 = Clock::now();
-    if (encdec) {
-      state = nn::State(B, prompt + s + 1);
-      pass(columns(ids, 0, prompt + s + 1));
-    } else {
-      pass(columns(ids, prompt + s, 1));
+    f();
+    return since(t0);
+  };
+  if (encdec) {
+    // max(steps, 1) passes, the first reported as the prefill; target ids follow the source's.
+    const int64_t passes = std::max<int64_t>(steps, 1), offset = ids.dim(1) - passes;
+    for (int64_t s = 0; s < passes; ++s) {
+      state = nn::State(B, s + 1);
+      const double t = timed([&] { pass(columns(ids, offset, s + 1)); });
+      (s == 0 ? on_prefill : on_step)(t);
     }
-    on_step(since(t0));
+    return;
   }
+  if (prompt > 0) on_prefill(timed([&] { pass(columns(ids, 0, prompt)); }));
+  for (int64_t s = 0; s < steps; ++s) on_step(timed([&] { pass(columns(ids, prompt + s, 1)); }));
 }
 
 }  // namespace
@@ -104,11 +108,13 @@ DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t b
   const bool encdec = model.root->source_vocab_size() > 0;
   for (int r = 0; r < warmup + repeat; ++r) {
     double total = 0;
-    // From an empty cache (llama-bench's tg); the encoder-decoder needs one source token.
-    run_sequence(model, ids, encdec ? 1 : 0, tokens, [](double) {}, [&](double s) {
+    // From an empty cache (llama-bench's tg); the encoder-decoder encodes one source token and
+    // its first target token is the prefill.
+    const auto step = [&](double s) {
       total += s;
       if (r >= warmup) steps.push_back(s);
-    });
+    };
+    run_sequence(model, ids, encdec ? 1 : 0, tokens, encdec ? std::function<void(double)>(step) : [](double) {}, step);
     if (r >= warmup) totals.push_back(total);
   }
   return {tokens, batch, Spread::of(totals), Spread::of(steps), encdec ? "recomputed (the encoder-decoder keeps no cache)" : "kv cache and states"};
