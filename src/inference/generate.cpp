@@ -78,7 +78,7 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
   const Tensor src = ids_tensor(source);
 
   GenerateResult r;
-  r.cache = encdec ? "recomputed (the encoder-decoder keeps no cache)" : "kv cache and states";
+  r.cache = encdec ? "encoder output and decoder kv cache" : "kv cache and states";
   std::vector<int64_t> all = prompt;
   Sampler sampler(o.sampling);
   Stream stream(tok, o.stop, on_text);
@@ -89,10 +89,10 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
     const auto t0 = Clock::now();
     const auto n = static_cast<int64_t>(all.size());
-    const bool slide = !encdec && context > 0 && n > context;
+    const bool slide = context > 0 && n > context;
     std::span<const int64_t> feed = std::span<const int64_t>(all).subspan(all.size() - 1);
-    if (step == 0 || encdec || slide) {
-      // A fresh pass: the prompt, the whole target (encoder-decoder) or the last `context` tokens.
+    if (step == 0 || slide) {
+      // A fresh pass: the prompt, or the last `context` tokens.
       const int64_t from = slide ? n - context : 0;
       state.emplace(1, step == 0 ? budget : n - from);
       feed = std::span<const int64_t>(all).subspan(static_cast<size_t>(from));

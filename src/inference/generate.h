@@ -1,8 +1,8 @@
 // Text generation on the engine: prefill the prompt once, then one token per step on the KV cache
 // and the Mamba conv/SSM states, sampled by Sampler; stops at EOS, a stop string or the token
 // budget. A model with a fixed context slides its window as nanoGPT does (each step a fresh pass
-// over the last `context` tokens); an encoder-decoder re-runs its decoder over the whole target
-// each step (its blocks keep no cache yet). Text streams out as valid UTF-8 only.
+// over the last `context` tokens); an encoder-decoder encodes its source once and decodes on its
+// KV caches. Text streams out as valid UTF-8 only.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +32,7 @@ struct GenerateResult {
   double first_token_seconds = 0;  // from the start to the first sampled token
   double decode_seconds = 0;     // every step after the first token
   int64_t decode_steps = 0;      // forward passes after the first token
-  std::string cache;             // "kv cache and states", "sliding window (recomputed)", "recomputed"
+  std::string cache;             // "kv cache and states", "encoder output and decoder kv cache", "sliding window …"
 };
 
 // `prompt` holds the decoder's ids (special tokens as the tokenizer adds them); `source` the

@@ -37,8 +37,8 @@ Tensor columns(const Tensor& ids, int64_t from, int64_t n) {
 
 // Runs prefill of `prompt` columns then `steps` single-token passes; calls on_prefill/on_step with
 // the seconds of each. An encoder-decoder takes the `prompt` columns as its source and makes
-// max(steps, 1) passes whose target grows from one token (its decoder re-runs over the whole
-// target: no cache yet); the first pass, which encodes the source, is reported as the prefill.
+// max(steps, 1) single-token passes of its target on its caches; the first, which also encodes
+// the source, is reported as the prefill.
 void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt, int64_t steps,
                   const std::function<void(double)>& on_prefill, const std::function<void(double)>& on_step) {
   const nn::LanguageModel& lm = *model.root;
@@ -66,9 +66,9 @@ void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt,
   if (encdec) {
     // max(steps, 1) passes, the first reported as the prefill; target ids follow the source's.
     const int64_t passes = std::max<int64_t>(steps, 1), offset = ids.dim(1) - passes;
+    state = nn::State(B, passes);
     for (int64_t s = 0; s < passes; ++s) {
-      state = nn::State(B, s + 1);
-      const double t = timed([&] { pass(columns(ids, offset, s + 1)); });
+      const double t = timed([&] { pass(columns(ids, offset + s, 1)); });
       (s == 0 ? on_prefill : on_step)(t);
     }
     return;
@@ -117,7 +117,7 @@ DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t b
     run_sequence(model, ids, encdec ? 1 : 0, tokens, encdec ? std::function<void(double)>(step) : [](double) {}, step);
     if (r >= warmup) totals.push_back(total);
   }
-  return {tokens, batch, Spread::of(totals), Spread::of(steps), encdec ? "recomputed (the encoder-decoder keeps no cache)" : "kv cache and states"};
+  return {tokens, batch, Spread::of(totals), Spread::of(steps), encdec ? "encoder output and decoder kv cache" : "kv cache and states"};
 }
 
 WorkloadSpeed measure_workload(const models::Model& model, int64_t prompt, int64_t new_tokens, int64_t batch, int warmup, int repeat) {

@@ -27,19 +27,34 @@ struct Masks {
 class MultiHeadAttention : public nn::Module {
  public:
   explicit MultiHeadAttention(int64_t heads) : nn::Module("MultiHeadAttention"), heads_(heads) {}
-  Tensor attend(nn::Run& run, const Tensor& q_in, const Tensor& kv_in, bool causal, const std::optional<Tensor>& keys_keep,
+  // Self-attention (`cached`) appends this pass's keys and values to the KV cache and attends to
+  // every cached step; cross-attention reads the encoder output whole.
+  Tensor attend(nn::Run& run, const Tensor& q_in, const Tensor& kv_in, bool cached, const std::optional<Tensor>& keys_keep,
                 const std::optional<Tensor>& queries_keep) const {
     const auto split = [&](const nn::Child<nn::Linear>& proj, const Tensor& x) {
       const Tensor y = proj(run, x);
       return y.reshape({x.dim(0), x.dim(1), heads_, y.dim(2) / heads_});  // (B, T, H, hd)
     };
-    const Tensor q = split(w_q, q_in), k = split(w_k, kv_in), v = split(w_v, kv_in);
+    const Tensor q = split(w_q, q_in);
+    Tensor k = split(w_k, kv_in), v = split(w_v, kv_in);
     ops::AttentionOptions o;
     o.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(q.dim(3))));
-    o.causal = causal;
+    o.causal = cached;
     o.masked_value = -10000.0f;
     o.key_padding = keys_keep ? &*keys_keep : nullptr;
     o.query_padding = queries_keep ? &*queries_keep : nullptr;
+    if (cached) {
+      const int64_t past = run.state.past;
+      const Shape cache{k.dim(0), run.state.max_tokens, k.dim(2), k.dim(3)};
+      Tensor& k_cache = run.state_tensor("k_cache", cache);
+      Tensor& v_cache = run.state_tensor("v_cache", cache);
+      ops::write_time(run.ctx, k_cache, k, past);
+      ops::write_time(run.ctx, v_cache, v, past);
+      o.past = past;
+      o.keys = past + k.dim(1);
+      k = k_cache;
+      v = v_cache;
+    }
     const Tensor out = attention.scope(run, q, [&] { return ops::attention(run.ctx, q, k, v, o); });
     return w_concat(run, out);
   }
@@ -96,15 +111,23 @@ class DecoderLayer : public nn::Module {
 // tok_emb(ids) + sinusoidal PE[:T] (no √d scaling), then dropout.
 class TransformerEmbedding : public nn::Module {
  public:
-  TransformerEmbedding() : nn::Module("TransformerEmbedding") {}
+  explicit TransformerEmbedding(bool decoder_side) : nn::Module("TransformerEmbedding"), decoder_side_(decoder_side) {}
   Tensor forward(nn::Run& run, const Tensor& ids) const override {
     const Tensor tok = tok_emb(run, ids);
-    const Tensor pe = pos_emb.scope(run, ids, [&] { return ops::sinusoid_table(run.ctx, ids.dim(1), tok.dim(2)); });
+    // Rows past … past+T−1 of the table: the decoder's later passes continue its positions.
+    const int64_t past = decoder_side_ ? run.state.past : 0;
+    const Tensor pe = pos_emb.scope(run, ids, [&] {
+      const Tensor table = ops::sinusoid_table(run.ctx, past + ids.dim(1), tok.dim(2));
+      return past ? ops::slice_time(run.ctx, table.reshape({1, past + ids.dim(1), tok.dim(2)}), past, ids.dim(1)).reshape({ids.dim(1), tok.dim(2)}) : table;
+    });
     return drop_out(run, ops::add(run.ctx, tok, pe));
   }
   nn::Child<nn::Embedding> tok_emb{*this, "tok_emb"};
   nn::Child<> pos_emb{*this, "pos_emb"};  // PositionalEncoding: a constant table, no parameters
   nn::Child<nn::Dropout> drop_out{*this, "drop_out"};
+
+ private:
+  bool decoder_side_;
 };
 
 // Encoder: emb -> layers (self-attention over the source, padding masked).
@@ -134,6 +157,11 @@ class Decoder : public nn::Module {
   nn::Child<nn::Linear> linear{*this, "linear"};
 };
 
+// What the first pass of a state keeps for the later ones: the encoder's output and the source's
+// keep-mask.
+constexpr const char* kEncoderOutput = "encoder output";
+constexpr const char* kSourceKeep = "source keep-mask";
+
 class Transformer : public nn::LanguageModel {
  public:
   Transformer(int64_t dec_vocab, int64_t max_len, int64_t src_pad, int64_t trg_pad)
@@ -143,16 +171,22 @@ class Transformer : public nn::LanguageModel {
   int64_t source_vocab_size() const override { return encoder->emb->tok_emb->num_embeddings; }
 
  protected:
-  // Decoder logits for target `ids` given the source run.source_ids (the ids themselves when unset).
+  // Decoder logits for target `ids` given the source run.source_ids (the ids themselves when
+  // unset). The first pass of a state encodes the source and keeps its output; later passes (one
+  // new target token each, when generating) reuse it and the decoder's KV caches.
   Tensor forward_tokens(nn::Run& run, const Tensor& ids) const override {
-    const Tensor& src = run.source_ids ? *run.source_ids : ids;
-    check_positions(0, src.dim(1));
     Masks m;
-    if (!run.ctx.meta()) {
-      m.src = keep_mask(src, src_pad_);
-      m.trg = keep_mask(ids, trg_pad_);
+    if (!run.ctx.meta()) m.trg = keep_mask(ids, trg_pad_);
+    auto& kept = run.state.tensors;
+    if (run.state.past == 0 || !kept.count(kEncoderOutput)) {
+      const Tensor& src = run.source_ids ? *run.source_ids : ids;
+      check_positions(0, src.dim(1));
+      if (!run.ctx.meta()) kept.insert_or_assign(kSourceKeep, keep_mask(src, src_pad_));
+      const Masks first{kept.count(kSourceKeep) ? std::optional(kept.at(kSourceKeep)) : std::nullopt, m.trg};
+      kept.insert_or_assign(kEncoderOutput, encoder.scope(run, src, [&] { return encoder->apply(run, src, first); }));
     }
-    const Tensor enc = encoder.scope(run, src, [&] { return encoder->apply(run, src, m); });
+    if (kept.count(kSourceKeep)) m.src = kept.at(kSourceKeep);
+    const Tensor enc = kept.at(kEncoderOutput);
     Tensor out = decoder.scope(run, ids, [&] { return decoder->apply(run, ids, enc, m); });
     run.state.past += ids.dim(1);
     return out;
@@ -189,8 +223,8 @@ std::shared_ptr<nn::LayerNorm> norm(const Sizes& s) {
   return std::make_shared<nn::LayerNorm>(s.d, s.eps, true, "LayerNorm", "gamma", "beta");
 }
 
-std::shared_ptr<TransformerEmbedding> embedding(const Sizes& s, int64_t vocab) {
-  auto m = std::make_shared<TransformerEmbedding>();
+std::shared_ptr<TransformerEmbedding> embedding(const Sizes& s, int64_t vocab, bool decoder_side) {
+  auto m = std::make_shared<TransformerEmbedding>(decoder_side);
   m->tok_emb.set(std::make_shared<nn::Embedding>(vocab, s.d, "TokenEmbedding"));
   m->pos_emb.set(std::make_shared<nn::Module>("PositionalEncoding"));
   m->drop_out.set(std::make_shared<nn::Dropout>(s.drop));
@@ -210,7 +244,7 @@ Model build(const ConfigReader& c) {
 
   auto root = std::make_shared<Transformer>(dec_vocab, max_len, c.index_or("src_pad_idx", 1), c.index_or("trg_pad_idx", 1));
   auto enc = root->encoder.set(std::make_shared<Encoder>());
-  enc->emb.set(embedding(s, enc_vocab));
+  enc->emb.set(embedding(s, enc_vocab, false));
   auto enc_layers = enc->layers.set(std::make_shared<nn::ModuleList<EncoderLayer>>());
   for (int64_t i = 0; i < layers; ++i) {
     auto l = enc_layers->append(std::make_shared<EncoderLayer>());
@@ -222,7 +256,7 @@ Model build(const ConfigReader& c) {
     l->dropout2.set(std::make_shared<nn::Dropout>(s.drop));
   }
   auto dec = root->decoder.set(std::make_shared<Decoder>());
-  dec->emb.set(embedding(s, dec_vocab));
+  dec->emb.set(embedding(s, dec_vocab, true));
   auto dec_layers = dec->layers.set(std::make_shared<nn::ModuleList<DecoderLayer>>());
   for (int64_t i = 0; i < layers; ++i) {
     auto l = dec_layers->append(std::make_shared<DecoderLayer>());

@@ -71,6 +71,39 @@ TEST(Forward, PrefillThenDecodeEqualsFullPrefill) {
   }
 }
 
+// The encoder-decoder encodes its source once per state and decodes on its KV caches: target
+// chunks give the logits of one pass over the whole target. (Not with padding in the target: its
+// padded query rows attend uniformly to every key of the whole target, future ones included, which
+// no cache can know — generation never feeds padding.)
+TEST(Forward, EncoderDecoderCachedDecodeEqualsFullPass) {
+  const std::vector<int64_t> target = {3, 2, 4, 7, 5, 9, 2, 6, 5, 3};  // no padding id (1)
+  models::Model model = models::build_model({{"model_type", "transformer_encdec"}, {"d_model", 16}, {"n_head", 4}, {"ffn_hidden", 24},
+                                             {"n_layers", 2}, {"enc_voc_size", 50}, {"dec_voc_size", 50}, {"max_len", 32}}, "test");
+  const auto weights = models::synthetic_weights(model, 11, DType::F32, 0.2f);
+  models::bind_weights(model, weights);
+  Tensor source = Tensor::empty(DType::I64, {1, 7});
+  for (int64_t i = 0; i < 7; ++i) source.data<int64_t>()[i] = 2 + 3 * i;
+  const auto logits = [&](const std::vector<int64_t>& chunks) {
+    const ops::Context ctx(backend::cpu());
+    nn::State state(1, 10);
+    nn::Run run(ctx, state);
+    run.source_ids = &source;
+    std::vector<float> all;
+    int64_t at = 0;
+    for (const int64_t n : chunks) {
+      Tensor in = Tensor::empty(DType::I64, {1, n});
+      std::copy(target.begin() + at, target.begin() + at + n, in.data<int64_t>());
+      const Tensor out = model.root->forward_ids(run, in);
+      all.insert(all.end(), out.data<float>(), out.data<float>() + out.numel());
+      at += n;
+    }
+    return all;
+  };
+  const auto full = logits({10});
+  EXPECT_LT(max_diff(full, logits({4, 1, 1, 1, 3})), 2e-5f);
+  EXPECT_LT(max_diff(full, logits(std::vector<int64_t>(10, 1))), 2e-5f);
+}
+
 TEST(Forward, BatchEqualsSeparateRuns) {
   std::vector<int64_t> other(kIds.rbegin(), kIds.rend());
   for (const auto& [family, config] : small_configs()) {
