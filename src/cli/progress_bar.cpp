@@ -27,7 +27,11 @@ void ProgressBar::draw(uint64_t done) {
   const int filled = static_cast<int>(frac * kWidth);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::string bar = std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kWidth - filled), '.');
-  const std::string line = total_ > 0 ? fmt::format("\r{} [{}] {:3.0f}% {:.1f} s", task_, bar, 100 * frac, secs)
+  // The time left, extrapolated from the rate so far, once there is a rate.
+  const std::string eta = done > 0 && done < total_
+                              ? fmt::format(", ETA {:.0f} s", secs * static_cast<double>(total_ - done) / static_cast<double>(done))
+                              : "";
+  const std::string line = total_ > 0 ? fmt::format("\r{} [{}] {:3.0f}% {:.1f} s{}", task_, bar, 100 * frac, secs, eta)
                                       : fmt::format("\r{} … {:.1f} s", task_, secs);
   std::fputs(line.c_str(), stderr);
   std::fputs("\x1b[K", stderr);  // erase what a longer previous line left

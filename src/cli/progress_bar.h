@@ -1,4 +1,4 @@
-// The CLI's progress sink: a one-line bar on stderr ("loading weights  42% 1.9/4.5 GiB"),
+// The CLI's progress sink: a one-line bar on stderr ("perplexity [####....] 42% 1.9 s, ETA 2 s"),
 // redrawn at most ten times a second and erased when the task ends, so stdout stays clean. Silent
 // when stderr is not a terminal (logs, tests, pipes).
 #pragma once
