@@ -7,12 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
-data=build/bench-data
-mkdir -p "$data"
-python3 -c "import json; c=json.load(open('catalog/llama-3.2-1b.json')); c.pop('anatomy_catalog'); c['vocab_size']=32000; json.dump(c, open('$data/llama1b.json','w'))"
-for dt in f32 f16; do
-  [ -f "$data/llama1b-$dt.gguf" ] || build/anatomy convert "$data/llama1b.json" --gguf "$data/llama1b-$dt.gguf" --dtype $dt >/dev/null
-done
+source bench/llama1b_gguf.sh
 echo "CPU: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'); ISA cap: ${ANATOMY_CPU_ISA:-none}"
 for r in $(seq "$rounds"); do
   echo "round $r"

@@ -21,6 +21,16 @@ struct Scorer {
   double nll = 0;
   int64_t scored = 0, bytes = 0;
 
+  // The figures of what was scored, into `r`.
+  void finish(PerplexityResult& r, std::chrono::steady_clock::time_point start) const {
+    r.tokens_scored = scored;
+    r.bytes_scored = bytes;
+    r.nll = nll / static_cast<double>(scored);
+    r.ppl = std::exp(r.nll);
+    r.bits_per_byte = bytes > 0 ? nll / std::log(2.0) / static_cast<double>(bytes) : 0.0;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
   // Scores window[p+1] from the logits at p, for p in [from, window.size() - 1); `source`: the
   // encoder's input of an encoder-decoder.
   void window(const std::vector<int64_t>& ids, const std::vector<int64_t>& token_bytes, int64_t begin, int64_t length,
@@ -96,12 +106,7 @@ PerplexityResult perplexity(const models::Model& model, const tokenizer::Tokeniz
       if (end == n || (o.max_windows > 0 && r.windows == o.max_windows)) break;
     }
   }
-  r.tokens_scored = s.scored;
-  r.bytes_scored = s.bytes;
-  r.nll = s.nll / static_cast<double>(s.scored);
-  r.ppl = std::exp(r.nll);
-  r.bits_per_byte = s.bytes > 0 ? s.nll / std::log(2.0) / static_cast<double>(s.bytes) : 0.0;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  s.finish(r, start);
   return r;
 }
 
@@ -143,12 +148,7 @@ PerplexityResult pair_perplexity(const models::Model& model, const tokenizer::To
     task.update(static_cast<uint64_t>(++r.windows));
   }
   if (s.scored == 0) fail(ErrorKind::format, file + ": no pair has a target of two tokens or more");
-  r.tokens_scored = s.scored;
-  r.bytes_scored = s.bytes;
-  r.nll = s.nll / static_cast<double>(s.scored);
-  r.ppl = std::exp(r.nll);
-  r.bits_per_byte = s.bytes > 0 ? s.nll / std::log(2.0) / static_cast<double>(s.bytes) : 0.0;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  s.finish(r, start);
   return r;
 }
 
