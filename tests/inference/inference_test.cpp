@@ -122,6 +122,30 @@ TEST(Generate, SameSeedSameTextAndGreedyFollowsFullForwards) {
   }
 }
 
+// Past a fixed context the window slides as nanoGPT's generate does: each token is the argmax of
+// a full pass over the last `context` tokens.
+TEST(Generate, ShortContextSlidesItsWindow) {
+  Tiny t;
+  t.model = models::build_model({{"model_type", "gpt2"}, {"n_embd", 32}, {"n_layer", 2}, {"n_head", 4}, {"vocab_size", 7},
+                                 {"n_positions", 6}}, "tiny-gpt2");
+  t.weights = models::synthetic_weights(t.model, 5, DType::F32, 0.5f);
+  models::bind_weights(t.model, t.weights);
+  GenerateOptions o;
+  o.max_new_tokens = 12;
+  o.stop_at_eos = false;
+  o.sampling = {.temperature = 0};
+  const auto g = generate(t.model, *t.tok, {0, 1, 2}, {}, o, [](std::string_view) {});
+  ASSERT_EQ(g.ids.size(), 12u);
+  EXPECT_NE(g.cache.find("sliding window of 6"), std::string::npos) << g.cache;
+  std::vector<int64_t> seq = {0, 1, 2};
+  for (const int64_t id : g.ids) {
+    const std::vector<int64_t> window(seq.end() - std::min<ptrdiff_t>(6, static_cast<ptrdiff_t>(seq.size())), seq.end());
+    const auto z = t.full_last(window);
+    EXPECT_EQ(id, std::max_element(z.begin(), z.end()) - z.begin());
+    seq.push_back(id);
+  }
+}
+
 TEST(Generate, StopStringsCutTheTextAndAreNotStreamed) {
   const Tiny t;
   GenerateOptions o;
