@@ -131,8 +131,9 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
     large_m_half(xs, M, K, w, N, o);
   }
   if (bias) {
-    std::vector<float> b(static_cast<size_t>(N));
-    for (int64_t n = 0; n < N; ++n) b[n] = load(*bias, static_cast<uint64_t>(n));
+    // An f32 bias is read in place: converting element by element cost as much as a small GEMV.
+    const std::vector<float> widened = bias->dtype() == DType::F32 ? std::vector<float>() : floats(*bias);
+    const float* b = widened.empty() ? bias->data<float>() : widened.data();
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) o[m * N + n] += b[n];
   }
