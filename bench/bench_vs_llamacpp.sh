@@ -19,5 +19,5 @@ print(f\"| anatomy bench llama1b-$dt.gguf | prefill T=128: {p['time']['median_s'
   done
 done
 echo "anatomy alone:"
-build/anatomy bench zamba2-1.2b --random-weights -p 35,128 -n 16 -r 3 --threads 2 | head -4
+build/anatomy bench zamba2-1.2b --random-weights -p 35,128 -n 16 -r 3 --threads 2 | head -5
 build/anatomy bench transformer-encdec-seed --random-weights -p 32 -n 32 -r 5 --workload 32,32,1 --threads 2
