@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
 source bench/llama1b_gguf.sh
+source bench/isa_limits.sh
 echo "CPU: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'); ISA cap: ${ANATOMY_CPU_ISA:-none}"
 for r in $(seq "$rounds"); do
   echo "round $r"

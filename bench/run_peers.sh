@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
 source bench/llama1b_gguf.sh
+source bench/isa_limits.sh
 for r in $(seq "$rounds"); do
   echo "round $r"
   build/bench/bench_forward 2 128 16 llama-3.2-1b both | grep '^|'

@@ -6,7 +6,8 @@ import path from "node:path";
 import {fileURLToPath} from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, "../../tests/llamacpp/package.json"));
+// $LLAMACPP_DIR (set by bench/isa_limits.sh) holds a copy restricted to AVX2 variants.
+const require = createRequire(path.join(process.env.LLAMACPP_DIR ?? path.join(here, "../../tests/llamacpp"), "package.json"));
 const {getLlama} = await import(require.resolve("node-llama-cpp"));
 
 const [modelPath, threadsArg = "2", tArg = "128", stepsArg = "16"] = process.argv.slice(2);

@@ -233,6 +233,18 @@ Ceilings device_ceilings(bool recalibrate, Progress& progress) {
   return cached_ceilings(recalibrate, [&] { return measure_ceilings(false, progress); });
 }
 
+FmaPeak fma_peak(const Processor& p, const std::string& kernel_isa) {
+  if (p.max_mhz <= 0) return {0, "the clock is not readable"};
+  const int cores = p.physical_cores > 0 ? p.physical_cores : p.logical_cpus;
+  const bool amd = p.model.find("AMD") != std::string::npos;
+  const bool zen5 = p.model.find("Zen 5") != std::string::npos || p.model.find("9005") != std::string::npos;
+  const int lanes = kernel_isa == "avx512" ? 16 : kernel_isa == "avx2" ? 8 : 1;
+  const int units = kernel_isa == "avx512" && amd && !zen5 ? 1 : kernel_isa == "scalar" ? 1 : 2;
+  const double gflops = cores * units * lanes * 2.0 * p.max_mhz / 1000.0;
+  return {gflops, fmt::format("{} cores × {} FMA unit{} × {} f32 lanes ({}) × 2 FLOP × {:.3f} GHz ({})", cores, units,
+                              units == 1 ? "" : "s", lanes, kernel_isa, p.max_mhz / 1000.0, p.clock_source)};
+}
+
 io::ordered_json to_json(const Ceilings& c) {
   const Processor& p = c.processor;
   io::ordered_json gemm = io::ordered_json::array();

@@ -48,6 +48,17 @@ struct Ceilings {
 };
 
 Processor detect_processor();
+
+// The machine's FMA peak in f32 GFLOP/s for the instruction set the kernels dispatch to:
+// cores × FMA units × vector lanes × 2 FLOP × clock. Units: 2 per core, but 1 for AMD's
+// AVX-512 before Zen 5 (its 512-bit FMAs are double-pumped 256-bit ones); lanes: 16 (avx512), 8
+// (avx2), 1 (scalar). `basis` spells out the product and where the clock came from; 0 when the
+// clock is not readable.
+struct FmaPeak {
+  double gflops = 0;
+  std::string basis;
+};
+FmaPeak fma_peak(const Processor& p, const std::string& kernel_isa);
 // Measures now. Quick results (small shapes, seconds) are for tests and smoke runs: they are
 // never cached and never serve as the ceilings of a profile.
 Ceilings measure_ceilings(bool quick, Progress& progress = silent_progress());

@@ -18,6 +18,9 @@ io::ordered_json device_document(const DeviceOptions& o, Progress& progress) {
   io::ordered_json d = to_json(c);
   d["device"] = backend::device_name();
   d["kernel_isa"] = backend::kernel_isa();
+  const auto peak = analysis::fma_peak(c.processor, backend::kernel_isa());
+  d["fma_peak_gflops"] = peak.gflops;
+  d["fma_peak_basis"] = peak.basis;
   return d;
 }
 
@@ -52,6 +55,9 @@ std::string device_command(const DeviceOptions& o, Progress& progress) {
   mem.add({"read (sum of a large array)", fmt::format("{:.1f}", d["memory"]["read_gbs"].get<double>())});
   mem.add({"triad (a = b + s·c)", fmt::format("{:.1f}", d["memory"]["triad_gbs"].get<double>())});
 
+  proc.add({"FMA peak (f32)", d["fma_peak_gflops"].get<double>() > 0
+                                  ? fmt::format("{:.1f} GFLOP/s = {}", d["fma_peak_gflops"].get<double>(), d["fma_peak_basis"].get<std::string>())
+                                  : d["fma_peak_basis"].get<std::string>()});
   std::string out = heading("Processor", f) + proc.render(f) + "\n";
   out += heading("GEMM ceilings (the engine's linear op, f32 activations)", f) + gemm.render(f) + "\n";
   out += heading("Memory bandwidth", f) + mem.render(f) + "\n";
