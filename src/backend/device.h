@@ -21,6 +21,9 @@ void apply_isa_cap();
 // Memory probes: MemAvailable of /proc/meminfo (0 when unreadable), and the rates at which this
 // machine streams arrays far larger than its caches with the engine's thread pool.
 uint64_t available_memory();
+// Bytes of f32 copies the backend keeps of half-precision weights to run prefill GEMMs in f32
+// (made once per weight while half the available memory allows).
+uint64_t widened_weight_bytes();
 double stream_read(const float* a, int64_t n);  // returns the sum so the loads cannot be elided
 void stream_triad(float* a, const float* b, const float* c, float s, int64_t n);
 

@@ -88,6 +88,7 @@ io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
     task.update(static_cast<uint64_t>(++done));
   }
   d["peak_rss_bytes"] = peak_rss_bytes();
+  d["widened_weight_bytes"] = backend::widened_weight_bytes();
   return d;
 }
 
@@ -126,6 +127,9 @@ std::string bench_command(const BenchOptions& o, Progress& progress) {
   out += fmt::format("\n{} · {} threads · {} · {} warm-up + {} timed runs each (medians) · peak RSS {}\n",
                      d["machine"]["cpu"].get<std::string>(), d["threads"].get<int>(), d["weights"].get<std::string>(),
                      o.warmup, o.repeat, short_bytes(d["peak_rss_bytes"].get<uint64_t>()));
+  if (const auto widened = d["widened_weight_bytes"].get<uint64_t>(); widened > 0)
+    out += fmt::format("Prefill ran half-precision weights through f32 copies made once ({}; decode reads the half weights).\n",
+                       short_bytes(widened));
   return out;
 }
 

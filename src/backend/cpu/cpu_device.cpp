@@ -7,6 +7,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "backend/cpu/gemm.h"
 #include "backend/cpu/gemm_kernels.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/membench.h"
@@ -38,6 +39,8 @@ void apply_isa_cap() {
     case cpu::IsaCap::avx512: break;
   }
 }
+
+uint64_t widened_weight_bytes() { return cpu::widened_weight_bytes(); }
 
 uint64_t available_memory() {
   std::ifstream in("/proc/meminfo");

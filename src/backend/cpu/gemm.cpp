@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <tuple>
@@ -14,6 +15,7 @@
 
 #include "backend/cpu/gemm_kernels.h"
 #include "backend/cpu/kernels.h"
+#include "backend/device.h"
 #include "core/half.h"
 
 namespace anatomy::cpu {
@@ -59,7 +61,51 @@ Dnnl& dnnl_state() {
   return d;
 }
 
-// Half-precision weights: convert 512 rows at a time to f32 and multiply that column block.
+// Half-precision weights in a prefill (M > kSmallM) are widened to f32 once per weight and kept,
+// when memory allows, so that every later prefill runs one f32 GEMM over the whole weight; decode
+// keeps reading the half weights (GEMV). Entries are tied to the weight's storage and dropped when
+// it is freed. The budget is half the memory available at the first widening.
+struct Widened {
+  struct Entry {
+    std::weak_ptr<Storage> storage;
+    std::vector<float> data;
+  };
+  std::mutex mu;
+  std::map<const void*, Entry> entries;
+  uint64_t bytes = 0, budget = 0;
+
+  const float* get(const Tensor& w, int64_t N, int64_t K) {
+    std::lock_guard<std::mutex> lock(mu);
+    const void* key = w.raw();
+    if (auto it = entries.find(key); it != entries.end()) {
+      if (it->second.storage.lock() == w.storage()) return it->second.data.data();
+      bytes -= it->second.data.size() * sizeof(float);
+      entries.erase(it);
+    }
+    for (auto it = entries.begin(); it != entries.end();)  // weights freed since
+      if (it->second.storage.expired()) {
+        bytes -= it->second.data.size() * sizeof(float);
+        it = entries.erase(it);
+      } else {
+        ++it;
+      }
+    if (budget == 0) budget = std::max<uint64_t>(1, backend::available_memory() / 2);
+    const uint64_t need = static_cast<uint64_t>(N * K) * sizeof(float);
+    if (bytes + need > budget) return nullptr;
+    Entry e{w.storage(), std::vector<float>(static_cast<size_t>(N * K))};
+    to_f32_avx2(w, 0, N, K, e.data.data());
+    bytes += need;
+    return entries.emplace(key, std::move(e)).first->second.data.data();
+  }
+};
+
+Widened& widened() {
+  static Widened w;
+  return w;
+}
+
+// Half-precision weights over the widening budget: 512 rows at a time, widened into a scratch
+// block and multiplied.
 void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out) {
   constexpr int64_t kBlock = 512;
   std::vector<float> scratch(static_cast<size_t>(std::min(kBlock, N) * K));
@@ -71,6 +117,12 @@ void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
 }
 
 }  // namespace
+
+uint64_t widened_weight_bytes() {
+  auto& w = widened();
+  std::lock_guard<std::mutex> lock(w.mu);
+  return w.bytes;
+}
 
 IsaCap isa_cap() {
   static const IsaCap cap = [] {
@@ -121,6 +173,8 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
     gemv_avx512(xs, K, w, N, o);
   } else if (M == 1 && have_avx2()) {
     gemv_avx2(xs, K, w, N, o);
+  } else if (const float* wide = d != DType::F32 && M >= kWidenFromM && have_avx2() ? widened().get(w, N, K) : nullptr) {
+    dnnl_state().run(xs, wide, o, M, N, K, N, false);
   } else if (M <= kSmallM && d != DType::F32 && have_avx2()) {
     small_m_avx2(xs, M, K, w, N, o);
   } else if (d == DType::F32) {

@@ -4,8 +4,9 @@
 //    BF16/F16 directly — 2× oneDNN and 3× OpenBLAS for f32 at M = 1;
 //  - f32, M ≥ 2: oneDNN's matmul on the stored [N, K] layout (ahead of OpenBLAS at every M);
 //  - bf16/f16, 2 ≤ M ≤ kSmallM: a register-blocked kernel widening the weights in registers;
-//  - bf16/f16, larger M: blocks converted to an f32 scratch, then oneDNN (oneDNN 2.6 has no half
-//    matmul on AVX2 and the weights stay in their stored dtype).
+//  - bf16/f16, larger M: the weight widened to f32 once and kept (while half the available memory
+//    allows), then oneDNN; over that budget, blocks widened into a scratch per call (oneDNN 2.6
+//    has no half matmul on AVX2).
 #pragma once
 
 #include "core/tensor.h"
@@ -13,9 +14,14 @@
 namespace anatomy::cpu {
 
 constexpr int64_t kSmallM = 64;
+// From this M on, half-precision weights run through their f32 copy (when the budget allows).
+constexpr int64_t kWidenFromM = 16;
 
 // false when the fast path does not handle this case (the caller uses the reference kernel).
 bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
+
+// Bytes of f32 copies of half-precision weights kept for prefill.
+uint64_t widened_weight_bytes();
 
 
 }  // namespace anatomy::cpu
