@@ -174,10 +174,6 @@ std::unique_ptr<Tokenizer> load_gpt2_files(const std::string& vocab_json, const 
   return with_config(std::move(t), fs::path(vocab_json).parent_path().string());
 }
 
-std::unique_ptr<Tokenizer> load_char_vocab(const std::string& path) {
-  return fs::path(path).extension() == ".pkl" ? chars_from_pickle(path) : chars_from_text(path);
-}
-
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   const fs::path p(path);
   if (!fs::exists(p)) fail(ErrorKind::io, path + ": no such file or folder");

@@ -19,7 +19,6 @@ std::unique_ptr<PipelineTokenizer> parse_tokenizer_json(std::string_view text, c
 std::unique_ptr<PipelineTokenizer> tokenizer_from_json(const io::json& root, const std::string& file, const std::string& format);
 std::unique_ptr<Tokenizer> load_gpt2_files(const std::string& vocab_json, const std::string& merges_txt);
 std::unique_ptr<Tokenizer> load_gguf_vocab(const io::GgufFile& gguf);
-std::unique_ptr<Tokenizer> load_char_vocab(const std::string& path);  // meta.pkl or a text file
 
 // A tokenizer file, or a model folder (tokenizer.json, then vocab.json + merges.txt, then
 // tokenizer.model, then meta.pkl), or a GGUF file's own vocabulary. An error says what was looked
