@@ -47,6 +47,8 @@ def texts(workdir):
     empty = os.path.join(workdir, "empty.txt")
     open(empty, "wb").close()
     out = {"edge": edge, "empty": empty}
+    if os.environ.get("ANATOMY_QUICK_ORACLES"):
+        return out  # the sanitizer run: the same code on the small texts (the Release run reads all)
     if os.path.exists(SHAKESPEARE):
         out["tinyshakespeare"] = SHAKESPEARE
     else:
