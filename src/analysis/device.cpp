@@ -102,10 +102,11 @@ fs::path cache_dir() {
   return {};
 }
 
-fs::path cache_file(const Processor& p, const std::string& build) {
+fs::path cache_file(const Processor& p, const std::string& build, const std::string& device) {
   const fs::path dir = cache_dir();
   if (dir.empty()) return {};
-  const size_t key = std::hash<std::string>{}(fmt::format("{}|{}|{}|{}", p.model, p.logical_cpus, p.threads, build));
+  const size_t key = std::hash<std::string>{}(fmt::format("{}|{}|{}|{}{}", p.model, p.logical_cpus, p.threads, build,
+                                                          device.empty() ? "" : "|" + device));
   return dir / fmt::format("device-{:016x}.json", key);
 }
 
@@ -191,10 +192,10 @@ Ceilings measure_ceilings(bool quick, Progress& progress) {
   return c;
 }
 
-Ceilings cached_ceilings(bool recalibrate, const std::function<Ceilings()>& measure) {
+Ceilings cached_ceilings(bool recalibrate, const std::function<Ceilings()>& measure, const std::string& device) {
   const Processor p = detect_processor();
   const std::string build = build_id();
-  const fs::path file = cache_file(p, build);
+  const fs::path file = cache_file(p, build, device);
   if (!recalibrate && !file.empty() && fs::exists(file)) {
     try {
       Ceilings c = ceilings_from_json(io::load_json_file(file.string()));
@@ -233,6 +234,61 @@ Ceilings device_ceilings(bool recalibrate, Progress& progress) {
   return cached_ceilings(recalibrate, [&] { return measure_ceilings(false, progress); });
 }
 
+namespace {
+
+// One GEMM through the CUDA backend's linear op, timed with events on its stream.
+GemmCeiling measure_gpu_gemm(DType dtype, int64_t m, int64_t n, int64_t k, const std::string& kind, int repeats) {
+  const auto gpu = backend::cuda();
+  Tensor hx = Tensor::empty(DType::F32, {m, k});
+  std::fill_n(hx.data<float>(), hx.numel(), 0.5f);
+  const Tensor x = gpu->upload(hx), w = gpu->upload(Tensor::zeros(dtype, {n, k}));
+  const ops::Context ctx(gpu);
+  auto timeline = gpu->timeline();
+  ops::linear(ctx, x, w, nullptr);  // warm-up: plan and workspace
+  std::vector<double> s;
+  for (int r = 0; r < repeats; ++r) {
+    timeline->clear();
+    const size_t a = timeline->stamp();
+    ops::linear(ctx, x, w, nullptr);
+    const size_t b = timeline->stamp();
+    gpu->synchronize();
+    s.push_back(timeline->seconds(a, b));
+  }
+  return {dtype_name(dtype), m, n, k, kind, 2.0 * static_cast<double>(m * n * k) / stats_of(std::move(s)).median / 1e9};
+}
+
+}  // namespace
+
+Ceilings measure_gpu_ceilings(bool quick, Progress& progress) {
+  const backend::GpuInfo g = backend::gpu_info();
+  Ceilings c;
+  c.device = "cuda";
+  c.gpu = {{"name", g.name}, {"multiprocessors", g.multiprocessors}, {"compute_capability", fmt::format("{}.{}", g.cc_major, g.cc_minor)},
+           {"memory_bytes", g.memory_bytes}, {"l2_bytes", g.l2_bytes}, {"driver", g.driver}, {"runtime", g.runtime}};
+  c.processor = detect_processor();
+  c.build = build_id();
+  c.measured_at = utc_now();
+  c.quick = quick;
+  const int64_t s = quick ? 8 : 1;
+  const int reps = quick ? 3 : 20;
+  ProgressTask task(progress, "measuring the GPU's ceilings", 10);
+  for (DType dtype : {DType::BF16, DType::F16, DType::F32}) {
+    c.gemm.push_back(measure_gpu_gemm(dtype, 8192 / s, 8192 / s, 8192 / s, "large square", reps));
+    c.gemm.push_back(measure_gpu_gemm(dtype, 512 / s, 8192 / s, 4096 / s, "prefill projection", reps));
+    c.gemm.push_back(measure_gpu_gemm(dtype, 1, 8192 / s, 4096 / s, "decode (one token)", reps));
+    task.update(c.gemm.size() / 3 * 3);
+  }
+  const uint64_t bytes = quick ? (uint64_t{64} << 20) : (uint64_t{2} << 30);
+  c.read_gbs = backend::gpu_read_gbs(bytes, reps);
+  c.copy_gbs = backend::gpu_copy_gbs(bytes, reps);
+  return c;
+}
+
+Ceilings gpu_ceilings(bool recalibrate, Progress& progress) {
+  const backend::GpuInfo g = backend::gpu_info();
+  return cached_ceilings(recalibrate, [&] { return measure_gpu_ceilings(false, progress); }, "cuda " + g.name);
+}
+
 FmaPeak fma_peak(const Processor& p, const std::string& kernel_isa) {
   if (p.max_mhz <= 0) return {0, "the clock is not readable"};
   const int cores = p.physical_cores > 0 ? p.physical_cores : p.logical_cpus;
@@ -250,7 +306,11 @@ io::ordered_json to_json(const Ceilings& c) {
   io::ordered_json gemm = io::ordered_json::array();
   for (const auto& g : c.gemm)
     gemm.push_back({{"dtype", g.dtype}, {"m", g.m}, {"n", g.n}, {"k", g.k}, {"shape", g.shape_kind}, {"gflops", g.gflops}});
+  io::ordered_json memory = {{"read_gbs", c.read_gbs}, {"triad_gbs", c.triad_gbs}};
+  if (c.device == "cuda") memory = {{"read_gbs", c.read_gbs}, {"copy_gbs", c.copy_gbs}};
   return {{"schema", "anatomy.device/1"},
+          {"device", c.device},
+          {"gpu", c.gpu.is_null() ? io::ordered_json::object() : c.gpu},
           {"processor",
            {{"model", p.model}, {"logical_cpus", p.logical_cpus}, {"physical_cores", p.physical_cores},
             {"threads", p.threads}, {"isa", p.isa}, {"max_mhz", p.max_mhz}, {"clock_source", p.clock_source}}},
@@ -259,7 +319,7 @@ io::ordered_json to_json(const Ceilings& c) {
           {"quick", c.quick},
           {"source", c.source()},
           {"gemm", gemm},
-          {"memory", {{"read_gbs", c.read_gbs}, {"triad_gbs", c.triad_gbs}}},
+          {"memory", memory},
           {"cache_file", c.cache_file},
           {"from_cache", c.from_cache}};
 }
@@ -274,8 +334,11 @@ Ceilings ceilings_from_json(const io::json& j) {
   c.quick = j.at("quick");
   for (const auto& g : j.at("gemm"))
     c.gemm.push_back({g.at("dtype"), g.at("m"), g.at("n"), g.at("k"), g.at("shape"), g.at("gflops")});
+  c.device = j.value("device", "cpu");
+  if (j.contains("gpu") && !j["gpu"].empty()) c.gpu = io::ordered_json::parse(j["gpu"].dump());
   c.read_gbs = j.at("memory").at("read_gbs");
-  c.triad_gbs = j.at("memory").at("triad_gbs");
+  c.triad_gbs = j.at("memory").value("triad_gbs", 0.0);
+  c.copy_gbs = j.at("memory").value("copy_gbs", 0.0);
   if (c.gemm.empty() || c.read_gbs <= 0) fail(ErrorKind::format, "device cache: no measurements");
   return c;
 }

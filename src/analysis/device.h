@@ -31,12 +31,15 @@ struct GemmCeiling {
 };
 
 struct Ceilings {
+  std::string device = "cpu";  // cpu | cuda: what the GEMM and memory figures were measured on
+  io::ordered_json gpu;        // cuda: name, multiprocessors, memory, driver and runtime versions
   Processor processor;
   std::string build;        // identifies the anatomy binary (path, size, modification time)
   std::string measured_at;  // UTC, ISO 8601
   bool quick = false;       // small shapes and arrays (tests); not a real ceiling
   std::vector<GemmCeiling> gemm;
-  double read_gbs = 0, triad_gbs = 0;
+  double read_gbs = 0, triad_gbs = 0;  // cuda: triad_gbs is 0 and copy_gbs the device-to-device copy
+  double copy_gbs = 0;
   std::string cache_file;   // where it was loaded from or saved to; "" when not cached
   bool from_cache = false;
   std::string from_file;    // $ANATOMY_CEILINGS, when the ceilings came from there
@@ -66,8 +69,15 @@ Ceilings measure_ceilings(bool quick, Progress& progress = silent_progress());
 // one written by `anatomy device --format json`; quick ones are refused), else the cache, else
 // measured (full shapes) and cached. `recalibrate` ignores the cache.
 Ceilings device_ceilings(bool recalibrate, Progress& progress = silent_progress());
-// The cache logic of device_ceilings with the measurement passed in (tests use a fake one).
-Ceilings cached_ceilings(bool recalibrate, const std::function<Ceilings()>& measure);
+// The cache logic of device_ceilings with the measurement passed in (tests use a fake one);
+// `device` keys the cache ("" for the CPU, the GPU's name for CUDA).
+Ceilings cached_ceilings(bool recalibrate, const std::function<Ceilings()>& measure, const std::string& device = "");
+
+// The GPU's ceilings (the CUDA backend): GEMM TFLOP/s per weight dtype through the backend's own
+// linear path (cuBLASLt; f32 without TF32), HBM read and copy GB/s; cached per GPU and build
+// like the CPU's. Throws as backend::cuda() does when there is no GPU.
+Ceilings measure_gpu_ceilings(bool quick, Progress& progress = silent_progress());
+Ceilings gpu_ceilings(bool recalibrate, Progress& progress = silent_progress());
 
 io::ordered_json to_json(const Ceilings& c);
 Ceilings ceilings_from_json(const io::json& j);

@@ -90,12 +90,14 @@ namespace {
 
 class FirstNonFinite final : public ops::Observer {
  public:
+  explicit FirstNonFinite(const backend::Backend& backend) : backend_(backend) {}
   void begin_scope(const std::string& name, const std::string& type, const Tensor&) override {
     path_.push_back(name);
     types_.push_back(type);
   }
-  void end_scope(const Tensor& out) override {
-    if (!found_ && out.device() == Device::cpu && out.dtype() == DType::F32 && out.is_contiguous()) {
+  void end_scope(const Tensor& output) override {
+    if (!found_ && !output.is_meta() && output.dtype() == DType::F32 && output.is_contiguous()) {
+      const Tensor out = backend_.to_host(output);
       const float* v = out.data<float>();
       if (std::any_of(v, v + out.numel(), [](float x) { return !std::isfinite(x); })) {
         std::string path;
@@ -110,15 +112,17 @@ class FirstNonFinite final : public ops::Observer {
   const std::optional<NonFiniteModule>& found() const { return found_; }
 
  private:
+  const backend::Backend& backend_;
   std::vector<std::string> path_, types_;
   std::optional<NonFiniteModule> found_;
 };
 
 }  // namespace
 
-std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids, const Tensor* source_ids) {
-  FirstNonFinite finder;
-  const ops::Context ctx(backend::cpu(), {&finder});
+std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids, const Tensor* source_ids,
+                                                       std::shared_ptr<const backend::Backend> backend) {
+  FirstNonFinite finder(*backend);
+  const ops::Context ctx(std::move(backend), {&finder});
   nn::State state(ids.dim(0), ids.dim(1));
   nn::Run run(ctx, state);
   run.source_ids = source_ids;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/cost.h"
+#include "backend/backend.h"
 #include "core/progress.h"
 #include "models/model.h"
 
@@ -41,6 +42,7 @@ struct NonFiniteModule {
   std::string path, type;
 };
 std::optional<NonFiniteModule> first_non_finite_module(const models::Model& model, const Tensor& ids,
-                                                       const Tensor* source_ids = nullptr);
+                                                       const Tensor* source_ids = nullptr,
+                                                       std::shared_ptr<const backend::Backend> backend = backend::cpu());
 
 }  // namespace anatomy::analysis

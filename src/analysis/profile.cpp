@@ -19,12 +19,15 @@ using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-// Stamps the start and end of every scope of one pass, in call order. On the cold pass it also
-// forwards everything to a cost collector; timed passes only read the clock.
+// Stamps the start and end of every scope of one pass, in call order, on the backend's timeline
+// (the host clock on the CPU; events on the stream on a GPU, read after the pass). On the cold
+// pass it also forwards everything to a cost collector; timed passes only stamp.
 class ScopeTimer : public ops::Observer {
  public:
+  explicit ScopeTimer(const backend::Backend& backend) : timeline_(backend.timeline()) {}
   void start(size_t scopes, ops::Observer* collector) {
     collector_ = collector;
+    timeline_->clear();
     begin_.clear();
     end_.clear();
     begin_.reserve(scopes);
@@ -34,10 +37,10 @@ class ScopeTimer : public ops::Observer {
     if (collector_) collector_->begin_scope(name, type, input);
     stack_.push_back(begin_.size());
     end_.emplace_back();
-    begin_.push_back(Clock::now());
+    begin_.push_back(timeline_->stamp());
   }
   void end_scope(const Tensor& output) override {
-    end_[stack_.back()] = Clock::now();
+    end_[stack_.back()] = timeline_->stamp();
     stack_.pop_back();
     if (collector_) collector_->end_scope(output);
   }
@@ -45,11 +48,12 @@ class ScopeTimer : public ops::Observer {
     if (collector_) collector_->op(name, cost);
   }
   size_t scopes() const { return begin_.size(); }
-  double inclusive(size_t i) const { return seconds(begin_[i], end_[i]); }
+  double inclusive(size_t i) const { return timeline_->seconds(begin_[i], end_[i]); }
 
  private:
   ops::Observer* collector_ = nullptr;
-  std::vector<Clock::time_point> begin_, end_;
+  std::unique_ptr<backend::Timeline> timeline_;
+  std::vector<size_t> begin_, end_;
   std::vector<size_t> stack_;
 };
 
@@ -59,7 +63,7 @@ class ScopeTimer : public ops::Observer {
 class Passes {
  public:
   Passes(const nn::LanguageModel& lm, const ProfileOptions& o)
-      : lm_(lm), state_(o.batch, o.context + o.tokens), last_logits_(o.decode) {
+      : lm_(lm), backend_(o.backend), state_(o.batch, o.context + o.tokens), last_logits_(o.decode) {
     const int64_t vocab = lm.vocab_size();
     context_ids_ = Tensor::empty(DType::I64, {o.batch, std::max<int64_t>(o.context, 1)});
     ids_ = Tensor::empty(DType::I64, {o.batch, o.tokens});
@@ -82,7 +86,7 @@ class Passes {
     for (const auto& [key, t] : state_.tensors)
       if (!nn::is_kv_cache(key)) {
         Tensor copy = Tensor::empty(t.dtype(), t.shape());
-        std::memcpy(copy.raw(), t.raw(), t.nbytes());
+        std::memcpy(copy.raw(), backend_->to_host(t).raw(), t.nbytes());
         snapshot_.emplace(key, std::move(copy));
       }
     return seconds(t0, Clock::now());
@@ -93,12 +97,13 @@ class Passes {
     reset();
     const auto t0 = Clock::now();
     run(observer, ids_, last_logits_);
+    backend_->synchronize();
     return seconds(t0, Clock::now());
   }
 
  private:
   void run(ops::Observer* observer, const Tensor& ids, bool last_logits) {
-    const ops::Context ctx(backend::cpu(), observer ? std::vector<ops::Observer*>{observer} : std::vector<ops::Observer*>{});
+    const ops::Context ctx(backend_, observer ? std::vector<ops::Observer*>{observer} : std::vector<ops::Observer*>{});
     nn::Run r(ctx, state_);
     r.last_logits_only = last_logits;
     r.source_ids = source_ ? &*source_ : nullptr;
@@ -110,12 +115,14 @@ class Passes {
     for (auto& [key, t] : state_.tensors) {
       if (nn::is_kv_cache(key)) continue;
       auto it = snapshot_.find(key);
-      if (it != snapshot_.end()) std::memcpy(t.raw(), it->second.raw(), t.nbytes());
+      if (backend_->device() != Device::cpu) t = it != snapshot_.end() ? backend_->upload(it->second) : backend_->zeros(t.dtype(), t.shape());
+      else if (it != snapshot_.end()) std::memcpy(t.raw(), it->second.raw(), t.nbytes());
       else std::memset(t.raw(), 0, t.nbytes());
     }
   }
 
   const nn::LanguageModel& lm_;
+  std::shared_ptr<const backend::Backend> backend_;
   nn::State state_;
   bool last_logits_;
   Tensor context_ids_, ids_;
@@ -148,7 +155,7 @@ ProfileReport profile_model(const models::Model& model, const ProfileOptions& o,
   ProgressTask task(progress, "profiling", static_cast<uint64_t>(1 + o.warmup + 2 * o.repeat));
   if (o.context > 0) r.context_prefill_s = passes.prefill_context();
 
-  ScopeTimer timer;
+  ScopeTimer timer(*o.backend);
   CostCollector collector(r.cost);
   timer.start(0, &collector);
   r.first_forward_s = passes.pass(&timer);

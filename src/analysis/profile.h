@@ -9,6 +9,7 @@
 #include "analysis/cost.h"
 #include "analysis/device.h"
 #include "analysis/stats.h"
+#include "backend/backend.h"
 #include "core/progress.h"
 #include "models/model.h"
 
@@ -23,6 +24,8 @@ struct ProfileOptions {
   int repeat = 5;
   // Encoder-decoders: the encoder's input (each batch row); empty = the target ids themselves.
   std::vector<int64_t> source_ids;
+  // Where the passes run; the model's weights must already be on its device.
+  std::shared_ptr<const backend::Backend> backend = backend::cpu();
 };
 
 struct ProfileReport {

@@ -1,11 +1,14 @@
 // The backend seam: what executes an op once ops/ has checked its shapes and reported its cost.
-// One implementation per device (cpu/, meta; cuda/ later). ops/ calls these unconditionally; the
+// One implementation per device (cpu/, cuda/, meta). ops/ calls these unconditionally; the
 // meta backend allocates counted meta tensors and runs nothing. Every method gets inputs whose
 // shapes ops/ has validated; kernels never throw. Activations are F32; weights keep their stored
-// dtype (F32, BF16, F16).
+// dtype (F32, BF16, F16). A device backend takes its float tensors on its own device (weights are
+// uploaded once, `upload`); token ids, targets and padding masks may stay on the host.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/kinds.h"
@@ -26,10 +29,43 @@ struct AttentionArgs {
   const Tensor* query_padding = nullptr;  // [B, T], zero masks the query row
 };
 
+// Time stamps taken in execution order on the device that runs the ops: the host clock on the CPU,
+// events on the stream on a GPU (no synchronisation per stamp). Read `seconds` after
+// Backend::synchronize().
+class Timeline {
+ public:
+  virtual ~Timeline() = default;
+  virtual void clear() = 0;
+  virtual size_t stamp() = 0;
+  virtual double seconds(size_t from, size_t to) const = 0;
+};
+
+class HostTimeline final : public Timeline {
+ public:
+  void clear() override { stamps_.clear(); }
+  size_t stamp() override {
+    stamps_.push_back(std::chrono::steady_clock::now());
+    return stamps_.size() - 1;
+  }
+  double seconds(size_t from, size_t to) const override {
+    return std::chrono::duration<double>(stamps_[to] - stamps_[from]).count();
+  }
+
+ private:
+  std::vector<std::chrono::steady_clock::time_point> stamps_;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual Device device() const = 0;
+  // A copy of a host tensor on this device, in its dtype (the tensor itself on the CPU).
+  virtual Tensor upload(const Tensor& host) const { return host; }
+  // A host copy of a tensor of this device, after the work that writes it (itself on the CPU).
+  virtual Tensor to_host(const Tensor& t) const { return t; }
+  // Waits until the queued work has run (a GPU runs asynchronously to the host).
+  virtual void synchronize() const {}
+  virtual std::unique_ptr<Timeline> timeline() const { return std::make_unique<HostTimeline>(); }
   // A new activation tensor on this device (uninitialised).
   virtual Tensor allocate(DType dtype, Shape shape) const = 0;
   // A new recurrent-state tensor on this device, zero-filled.
@@ -66,6 +102,13 @@ class Backend {
 
 // The CPU backend (backend/cpu/): one shared instance.
 std::shared_ptr<const Backend> cpu();
+// The CUDA backend (backend/cuda/) on GPU 0: one shared instance. Throws a config error saying why
+// when this build has no CUDA backend or the machine has no usable GPU.
+std::shared_ptr<const Backend> cuda();
+// Whether cuda() would succeed here (a GPU test skips when not), and why not.
+bool cuda_available(std::string* why = nullptr);
+// "cpu" or "cuda" (the --device option): the backend, or a config error naming the option.
+std::shared_ptr<const Backend> for_device(const std::string& name);
 
 // The meta backend: outputs are meta tensors counted in `activations` (the activation peak of a
 // forward measured without allocating), no kernel runs.

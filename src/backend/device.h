@@ -27,4 +27,17 @@ uint64_t widened_weight_bytes();
 double stream_read(const float* a, int64_t n);  // returns the sum so the loads cannot be elided
 void stream_triad(float* a, const float* b, const float* c, float s, int64_t n);
 
+// The GPU the CUDA backend runs on, and its memory rates (median over repeats of one read pass
+// and one device-to-device copy of `bytes`, timed with events; GB/s counting bytes read, and read
+// plus written for the copy). Throw as backend::cuda() does when there is no GPU.
+struct GpuInfo {
+  std::string name;
+  int multiprocessors = 0, cc_major = 0, cc_minor = 0;
+  uint64_t memory_bytes = 0, l2_bytes = 0;
+  std::string driver, runtime;  // "13.0"
+};
+GpuInfo gpu_info();
+double gpu_read_gbs(uint64_t bytes, int repeats);
+double gpu_copy_gbs(uint64_t bytes, int repeats);
+
 }  // namespace anatomy::backend

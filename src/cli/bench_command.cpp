@@ -9,6 +9,7 @@
 #include "analysis/device.h"
 #include "backend/device.h"
 #include "cli/commands.h"
+#include "models/checkpoint.h"
 #include "cli/render.h"
 #include "cli/weights.h"
 #include "core/error.h"
@@ -44,26 +45,30 @@ io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
   const WeightChoice choice = choose_weights(lm, o.random_weights, o.dtype);
   guard_memory(lm, choice, {.batch = o.batch, .tokens = longest}, o.force);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
+  const auto device = backend::for_device(o.device);
+  models::upload_weights(lm.model, *device, progress);
 
   const analysis::Processor cpu = analysis::detect_processor();
   Json d = {{"schema", "anatomy.bench/1"}, {"model", o.model}, {"architecture", lm.model.architecture},
             {"weights", w.description}, {"dtype", dtype_name(w.dtype)}, {"batch", o.batch},
             {"machine", {{"cpu", cpu.model}, {"logical_cpus", cpu.logical_cpus}, {"isa", cpu.isa}, {"kernel_isa", backend::kernel_isa()}}},
+            {"device", o.device},
             {"threads", backend::threads()}, {"build", {{"version", kVersion}, {"type", ANATOMY_BUILD_TYPE}}},
             {"warmup", o.warmup}, {"repeat", o.repeat}};
+  if (o.device == "cuda") d["machine"]["gpu"] = backend::gpu_info().name;
   const int64_t tests = static_cast<int64_t>(o.prefill.size() + o.scaling.size()) + (o.decode_tokens > 0) + (o.workload.size() == 3);
   ProgressTask task(progress, "benchmark", static_cast<uint64_t>(tests));
   int64_t done = 0;
   Json prefill = Json::array();
   for (const int64_t t : o.prefill) {
-    const auto s = inference::measure_prefill(lm.model, t, o.batch, o.warmup, o.repeat);
+    const auto s = inference::measure_prefill(lm.model, t, o.batch, o.warmup, o.repeat, device);
     prefill.push_back({{"tokens", t}, {"batch", o.batch}, {"tok_per_s", static_cast<double>(t * o.batch) / s.time.median},
                        {"time_to_first_token_s", s.time.median}, {"time", spread(s.time)}});
     task.update(static_cast<uint64_t>(++done));
   }
   d["prefill"] = prefill;
   if (o.decode_tokens > 0) {
-    const auto s = inference::measure_decode(lm.model, o.decode_tokens, o.batch, o.warmup, o.repeat);
+    const auto s = inference::measure_decode(lm.model, o.decode_tokens, o.batch, o.warmup, o.repeat, device);
     d["decode"] = {{"tokens", o.decode_tokens}, {"batch", o.batch},
                    {"tok_per_s", static_cast<double>(o.decode_tokens * o.batch) / s.time.median},
                    {"latency_median_ms", s.latency.median * 1e3}, {"latency_p90_ms", s.latency.p90 * 1e3},
@@ -73,7 +78,7 @@ io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
   if (!o.scaling.empty()) {
     Json rows = Json::array();
     for (const int64_t t : o.scaling) {
-      const auto s = inference::measure_prefill(lm.model, t, o.batch, o.warmup, o.repeat);
+      const auto s = inference::measure_prefill(lm.model, t, o.batch, o.warmup, o.repeat, device);
       rows.push_back({{"tokens", t}, {"forward_s", s.time.median}, {"tok_per_s", static_cast<double>(t * o.batch) / s.time.median},
                       {"time", spread(s.time)}});
       task.update(static_cast<uint64_t>(++done));
@@ -81,7 +86,7 @@ io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
     d["scaling"] = rows;
   }
   if (o.workload.size() == 3) {
-    const auto s = inference::measure_workload(lm.model, o.workload[0], o.workload[1], o.workload[2], o.warmup, o.repeat);
+    const auto s = inference::measure_workload(lm.model, o.workload[0], o.workload[1], o.workload[2], o.warmup, o.repeat, device);
     d["workload"] = {{"prompt_tokens", s.prompt}, {"new_tokens", s.new_tokens}, {"batch", s.batch},
                      {"sampling", "greedy"}, {"latency_s", s.time.median},
                      {"sequences_per_s", static_cast<double>(s.batch) / s.time.median}, {"time", spread(s.time)}};

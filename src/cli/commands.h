@@ -39,6 +39,7 @@ struct RunOptions {
   std::string dump_logits;
   std::string format = "table";
   int threads = 0;  // 0: OpenMP's default (all cores)
+  std::string device = "cpu";  // cpu | cuda
   bool force = false;          // run even when the predicted memory exceeds what is available
   bool check_tensors = false;  // refuse weights with NaN/Inf
 };
@@ -58,6 +59,7 @@ struct DeviceOptions {
   bool quick = false;  // small shapes: for tests, never cached, never a ceiling
   std::string format = "table";
   int threads = 0;
+  std::string device = "cpu";  // cpu | cuda
 };
 
 struct ProfileOptions {
@@ -70,6 +72,7 @@ struct ProfileOptions {
   int warmup = 2;
   int repeat = 5;
   int threads = 0;
+  std::string device = "cpu";  // cpu | cuda
   std::string dtype;  // "" = as stored
   bool random_weights = false;
   uint64_t seed = 0;
@@ -106,6 +109,7 @@ struct GenerateOptions {
   bool random_weights = false;
   std::string format = "text";  // text (streamed) | json
   int threads = 0;
+  std::string device = "cpu";  // cpu | cuda
   bool force = false;
 };
 
@@ -118,6 +122,7 @@ struct EvalOptions {
   uint64_t seed = 0;
   std::string format = "table";
   int threads = 0;
+  std::string device = "cpu";  // cpu | cuda
   bool force = false;
 };
 
@@ -129,6 +134,7 @@ struct BenchOptions {
   int warmup = 1;
   int repeat = 5;
   int threads = 0;
+  std::string device = "cpu";  // cpu | cuda
   std::string dtype;  // "" = as stored
   bool random_weights = false;
   uint64_t seed = 0;

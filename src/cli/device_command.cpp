@@ -13,10 +13,10 @@ namespace anatomy::cli {
 io::ordered_json device_document(const DeviceOptions& o, Progress& progress) {
   backend::set_threads(o.threads);
   // --quick measures small shapes now and never touches the cache: it is not a ceiling.
-  const analysis::Ceilings c = o.quick ? analysis::measure_ceilings(true, progress)
-                                       : analysis::device_ceilings(o.calibrate, progress);
+  const bool gpu = o.device == "cuda";
+  const analysis::Ceilings c = gpu ? (o.quick ? analysis::measure_gpu_ceilings(true, progress) : analysis::gpu_ceilings(o.calibrate, progress))
+                                   : (o.quick ? analysis::measure_ceilings(true, progress) : analysis::device_ceilings(o.calibrate, progress));
   io::ordered_json d = to_json(c);
-  d["device"] = backend::device_name();
   d["kernel_isa"] = backend::kernel_isa();
   const auto peak = analysis::fma_peak(c.processor, backend::kernel_isa());
   d["fma_peak_gflops"] = peak.gflops;
@@ -53,13 +53,28 @@ std::string device_command(const DeviceOptions& o, Progress& progress) {
               std::to_string(g["k"].get<int64_t>()), g["shape"], fmt::format("{:.1f}", g["gflops"].get<double>())});
   Table mem({"probe", "GB/s"}, {l, r});
   mem.add({"read (sum of a large array)", fmt::format("{:.1f}", d["memory"]["read_gbs"].get<double>())});
-  mem.add({"triad (a = b + s·c)", fmt::format("{:.1f}", d["memory"]["triad_gbs"].get<double>())});
+  if (d["memory"].contains("copy_gbs"))
+    mem.add({"device-to-device copy (read + written)", fmt::format("{:.1f}", d["memory"]["copy_gbs"].get<double>())});
+  else
+    mem.add({"triad (a = b + s·c)", fmt::format("{:.1f}", d["memory"]["triad_gbs"].get<double>())});
 
   proc.add({"FMA peak (f32)", d["fma_peak_gflops"].get<double>() > 0
                                   ? fmt::format("{:.1f} GFLOP/s = {}", d["fma_peak_gflops"].get<double>(), d["fma_peak_basis"].get<std::string>())
                                   : d["fma_peak_basis"].get<std::string>()});
   std::string out = heading("Processor", f) + proc.render(f) + "\n";
-  out += heading("GEMM ceilings (the engine's linear op, f32 activations)", f) + gemm.render(f) + "\n";
+  if (d["device"] == "cuda") {
+    const auto& g = d["gpu"];
+    Table gt({"property", "value"});
+    gt.add({"GPU", g["name"]});
+    gt.add({"multiprocessors", std::to_string(g["multiprocessors"].get<int>())});
+    gt.add({"compute capability", g["compute_capability"]});
+    gt.add({"memory", fmt::format("{:.1f} GiB", g["memory_bytes"].get<double>() / (1u << 30))});
+    gt.add({"driver / runtime", fmt::format("{} / {}", g["driver"].get<std::string>(), g["runtime"].get<std::string>())});
+    out += heading("GPU", f) + gt.render(f) + "\n";
+    out += heading("GEMM ceilings (the CUDA backend's linear op: cuBLASLt, f32 activations, no TF32)", f) + gemm.render(f) + "\n";
+  } else {
+    out += heading("GEMM ceilings (the engine's linear op, f32 activations)", f) + gemm.render(f) + "\n";
+  }
   out += heading("Memory bandwidth", f) + mem.render(f) + "\n";
   out += fmt::format("Source: {}.\n", d["source"].get<std::string>());
   const std::string cache = d["cache_file"];

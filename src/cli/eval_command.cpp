@@ -4,6 +4,7 @@
 
 #include "backend/device.h"
 #include "cli/commands.h"
+#include "models/checkpoint.h"
 #include "cli/render.h"
 #include "cli/text_input.h"
 #include "cli/weights.h"
@@ -26,15 +27,17 @@ io::ordered_json eval_document(const EvalOptions& o, Progress& progress) {
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
   guard_memory(lm, choice, {.tokens = po.ctx}, o.force);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
+  po.backend = backend::for_device(o.device);
+  models::upload_weights(lm.model, *po.backend, progress);
   const bool pairs = lm.model.root->source_vocab_size() > 0;
-  const auto r = pairs ? inference::pair_perplexity(lm.model, *tok, text, o.text_file, progress)
+  const auto r = pairs ? inference::pair_perplexity(lm.model, *tok, text, o.text_file, progress, po.backend)
                        : inference::perplexity(lm.model, *tok, text, po, progress);
   return {{"schema", "anatomy.eval/1"}, {"model", o.model}, {"architecture", lm.model.architecture}, {"weights", w.description},
           {"tokenizer", tok->describe()}, {"text", {{"file", o.text_file}, {"bytes", raw.size()}, {"invalid_utf8_replaced", replaced}}},
           {"protocol", r.protocol}, {"ctx", pairs ? 0 : po.ctx}, {"stride", po.stride}, {"bos", r.bos}, {"windows", r.windows},
           {"tokens", r.tokens}, {"tokens_scored", r.tokens_scored}, {"bytes_scored", r.bytes_scored},
           {"nll", r.nll}, {"ppl", r.ppl}, {"bits_per_byte", r.bits_per_byte}, {"seconds", r.seconds},
-          {"threads", backend::threads()}};
+          {"threads", backend::threads()}, {"device", o.device}};
 }
 
 std::string eval_command(const EvalOptions& o, Progress& progress) {

@@ -70,6 +70,11 @@ void add_model(CLI::App* cmd, std::string& model) {
 void add_format(CLI::App* cmd, std::string& format) {
   cmd->add_option("--format", format, "table | md | json")->capture_default_str()->check(one_of({"table", "md", "json"}));
 }
+void add_device(CLI::App* cmd, std::string& device) {
+  cmd->add_option("--device", device, "Where the forward runs: cpu (default) or cuda (GPU 0)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+}
+
 void add_threads(CLI::App* cmd, int& threads) {
   cmd->add_option("--threads", threads, "CPU threads (0 = all cores, the default)")->check(in_range(0, 4096, " (0 = all cores)"));
 }
@@ -149,6 +154,7 @@ int main(int argc, char** argv) {
   run->add_option("--dump-logits", runo.dump_logits, "Write all logits [1, T, V] as float32 .npy");
   add_format(run, runo.format);
   add_threads(run, runo.threads);
+  add_device(run, runo.device);
   add_guards(run, runo.force, runo.check_tensors);
 
   cli::ConvertOptions conv;
@@ -176,6 +182,7 @@ int main(int argc, char** argv) {
   pro->add_option("--repeat", prof.repeat, "Timed passes (medians are reported)")->capture_default_str()
       ->check(in_range(1, 1000));
   add_threads(pro, prof.threads);
+  add_device(pro, prof.device);
   pro->add_option("--dtype", prof.dtype, "Run the weights in f32, bf16 or f16 (default: as stored)")
       ->check(one_of({"f32", "bf16", "f16"}));
   add_synthetic(pro, prof.random_weights, prof.seed);
@@ -189,6 +196,7 @@ int main(int argc, char** argv) {
   dvc->add_flag("--calibrate", dev.calibrate, "Measure again even when cached");
   dvc->add_flag("--quick", dev.quick, "Small shapes and arrays (seconds; for tests, never cached or used as a ceiling)");
   add_threads(dvc, dev.threads);
+  add_device(dvc, dev.device);
   add_format(dvc, dev.format);
 
   cli::TokenizeOptions toko;
@@ -229,6 +237,7 @@ int main(int argc, char** argv) {
   gnr->add_flag("--random-weights", gen.random_weights, "Synthetic weights even when the checkpoint has real ones");
   gnr->add_option("--format", gen.format, "text (streamed) | json")->capture_default_str()->check(one_of({"text", "json"}));
   add_threads(gnr, gen.threads);
+  add_device(gnr, gen.device);
   gnr->add_flag("--force", gen.force, "Run even when the predicted memory exceeds what is available");
 
   cli::EvalOptions evo;
@@ -242,6 +251,7 @@ int main(int argc, char** argv) {
   add_synthetic(evl, evo.random_weights, evo.seed);
   add_format(evl, evo.format);
   add_threads(evl, evo.threads);
+  add_device(evl, evo.device);
   evl->add_flag("--force", evo.force, "Run even when the predicted memory exceeds what is available");
 
   cli::BenchOptions ben;
@@ -260,6 +270,7 @@ int main(int argc, char** argv) {
       ->delimiter(',')->expected(3)->check(in_range(1, kMaxTokens));
   add_synthetic(bnc, ben.random_weights, ben.seed);
   add_threads(bnc, ben.threads);
+  add_device(bnc, ben.device);
   add_format(bnc, ben.format);
   bnc->add_flag("--force", ben.force, "Run even when the predicted memory exceeds what is available");
 

@@ -9,6 +9,7 @@
 #include "analysis/device.h"
 #include "analysis/profile.h"
 #include "backend/device.h"
+#include "models/checkpoint.h"
 #include "cli/commands.h"
 #include "cli/ids.h"
 #include "cli/render.h"
@@ -155,12 +156,15 @@ Json profile_document(const ProfileOptions& o, Progress& progress) {
   guard_memory(lm, choice, {po.batch, po.tokens, po.context, po.decode}, o.force);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   if (o.check_tensors) require_finite_weights(lm, progress);
+  po.backend = backend::for_device(o.device);
+  models::upload_weights(lm.model, *po.backend, progress);
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  const analysis::Ceilings ceilings = analysis::device_ceilings(false, progress);
+  const analysis::Ceilings ceilings = o.device == "cuda" ? analysis::gpu_ceilings(false, progress)
+                                                         : analysis::device_ceilings(false, progress);
   const analysis::ProfileReport report = analysis::profile_model(lm.model, po, progress);
 
   Json doc{{"schema", "anatomy.profile/1"}, {"model", o.model}, {"architecture", lm.model.architecture},
-           {"weights", w.description}, {"synthetic_weights", w.synthetic}};
+           {"weights", w.description}, {"synthetic_weights", w.synthetic}, {"device", o.device}};
   const Json body = analysis::profile_document(report, ceilings, w.dtype);
   for (const auto& [k, v] : body.items())
     if (k != "schema") doc[k] = v;

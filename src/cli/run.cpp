@@ -15,6 +15,7 @@
 #include "cli/weights.h"
 #include "core/error.h"
 #include "io/npy.h"
+#include "models/checkpoint.h"
 #include "models/loader.h"
 #include "nn/module.h"
 
@@ -24,8 +25,9 @@ namespace {
 using Json = io::ordered_json;
 
 // Names the module where the values first went non-finite, so the user knows where to look.
-[[noreturn]] void non_finite_logits(const models::LoadedModel& lm, const Tensor& input, const Tensor* source, int64_t first) {
-  const auto where = analysis::first_non_finite_module(lm.model, input, source);
+[[noreturn]] void non_finite_logits(const models::LoadedModel& lm, const Tensor& input, const Tensor* source, int64_t first,
+                                    const std::shared_ptr<const backend::Backend>& device) {
+  const auto where = analysis::first_non_finite_module(lm.model, input, source, device);
   const std::string origin = where ? fmt::format("; the first module whose output holds NaN or Inf is {} ({})", where->path, where->type)
                                    : "";
   fail(ErrorKind::format, fmt::format("{}: the logits are not finite (first at vocabulary id {}){}; --check-tensors scans "
@@ -46,20 +48,22 @@ Json run_document(const RunOptions& o, Progress& progress) {
 
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
   guard_memory(lm, choice, {.tokens = T}, o.force);
+  const auto device = backend::for_device(o.device);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   if (o.check_tensors) require_finite_weights(lm, progress);
+  models::upload_weights(lm.model, *device, progress);
 
   const Tensor input = ids_tensor(ids);
   const std::optional<Tensor> source = src.empty() ? std::nullopt : std::optional(ids_tensor(src));
-  const ops::Context ctx(backend::cpu());
+  const ops::Context ctx(device);
   nn::State state(1, T);
   nn::Run run(ctx, state);
   run.source_ids = source ? &*source : nullptr;
-  const Tensor logits = root.forward_ids(run, input);  // (1, T, V)
+  const Tensor logits = device->to_host(root.forward_ids(run, input));  // (1, T, V)
   const int64_t V = logits.dim(-1);
   const float* last = logits.data<float>() + (T - 1) * V;
   for (int64_t i = 0; i < V; ++i)
-    if (!std::isfinite(last[i])) non_finite_logits(lm, input, source ? &*source : nullptr, i);
+    if (!std::isfinite(last[i])) non_finite_logits(lm, input, source ? &*source : nullptr, i, device);
 
   const double mx = *std::max_element(last, last + V);
   double sum = 0;
@@ -76,7 +80,7 @@ Json run_document(const RunOptions& o, Progress& progress) {
     top.push_back({{"id", id}, {"logit", last[id]}, {"probability", std::exp(last[id] - mx) / sum}});
   }
   return {{"schema", "anatomy.run/2"}, {"model", o.model}, {"architecture", lm.model.architecture},
-          {"weights", w.description}, {"synthetic_weights", w.synthetic},
+          {"weights", w.description}, {"synthetic_weights", w.synthetic}, {"device", o.device},
           {"config_defaults", {{"used", lm.model.config["defaults_used"]}, {"from", lm.model.config["defaults_from"]}}},
           {"ids", ids}, {"source_ids", src},
           {"position", T - 1}, {"top", top}};

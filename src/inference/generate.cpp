@@ -74,7 +74,7 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
   if (prompt.empty()) fail(ErrorKind::config, "generate: the prompt has no tokens");
   lm.check_positions(0, static_cast<int64_t>(prompt.size()));
   const int64_t eos = tok.eos_id();
-  const ops::Context ctx(backend::cpu());
+  const ops::Context ctx(o.backend);
   const Tensor src = ids_tensor(source);
 
   GenerateResult r;
@@ -101,7 +101,7 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
     nn::Run run(ctx, *state);
     run.last_logits_only = true;
     run.source_ids = encdec ? &src : nullptr;
-    const Tensor logits = lm.forward_ids(run, ids_tensor(feed));  // (1, 1, V)
+    const Tensor logits = o.backend->to_host(lm.forward_ids(run, ids_tensor(feed)));  // (1, 1, V)
     if (step == 0) r.prefill_seconds = since(t0);
     const std::span<const float> last(logits.data<float>() + logits.numel() - logits.dim(-1), static_cast<size_t>(logits.dim(-1)));
     const int64_t next = sampler.sample(last, all);

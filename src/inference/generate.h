@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "inference/sampler.h"
+#include "backend/backend.h"
 #include "models/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -22,6 +23,7 @@ struct GenerateOptions {
   std::vector<std::string> stop;  // stop strings (not printed)
   bool stop_at_eos = true;
   SamplingOptions sampling;
+  std::shared_ptr<const backend::Backend> backend = backend::cpu();  // the model's weights already on it
 };
 
 struct GenerateResult {

@@ -17,7 +17,7 @@ namespace {
 
 struct Scorer {
   const nn::LanguageModel& lm;
-  const ops::Context ctx{backend::cpu()};
+  const ops::Context ctx;
   double nll = 0;
   int64_t scored = 0, bytes = 0;
 
@@ -42,7 +42,7 @@ struct Scorer {
     nn::State state(1, length);
     nn::Run run(ctx, state);
     run.source_ids = source;
-    const Tensor logits = lm.forward_ids(run, t);  // (1, length, V)
+    const Tensor logits = ctx.backend().to_host(lm.forward_ids(run, t));  // (1, length, V)
     const int64_t V = logits.dim(-1);
     for (int64_t p = from; p + 1 < length; ++p) {
       const float* z = logits.data<float>() + p * V;
@@ -79,7 +79,7 @@ PerplexityResult perplexity(const models::Model& model, const tokenizer::Tokeniz
   PerplexityResult r;
   r.tokens = n;
   r.bos = bos >= 0 && !enc.ids.empty() && enc.ids.front() == bos;
-  Scorer s{lm};
+  Scorer s{lm, ops::Context(o.backend)};
   if (o.stride == 0) {
     r.protocol = "llama-perplexity windows";
     if (n < 2 * o.ctx)
@@ -111,7 +111,8 @@ PerplexityResult perplexity(const models::Model& model, const tokenizer::Tokeniz
 }
 
 PerplexityResult pair_perplexity(const models::Model& model, const tokenizer::Tokenizer& tok, const std::string& tsv,
-                                 const std::string& file, Progress& progress) {
+                                 const std::string& file, Progress& progress,
+                                 const std::shared_ptr<const backend::Backend>& device) {
   const nn::LanguageModel& lm = *model.root;
   if (lm.source_vocab_size() == 0) fail(ErrorKind::config, file + ": source/target pairs need an encoder-decoder");
   const auto start = std::chrono::steady_clock::now();
@@ -129,7 +130,7 @@ PerplexityResult pair_perplexity(const models::Model& model, const tokenizer::To
   if (pairs.empty()) fail(ErrorKind::format, file + ": no source<TAB>target lines");
   PerplexityResult r;
   r.protocol = "source/target pairs (each target token after the first, given the source and the target before it)";
-  Scorer s{lm};
+  Scorer s{lm, ops::Context(device)};
   ProgressTask task(progress, "perplexity", pairs.size());
   tokenizer::EncodeOptions eo;
   eo.offsets = true;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "backend/backend.h"
 #include "core/progress.h"
 #include "models/model.h"
 #include "tokenizer/tokenizer.h"
@@ -23,6 +24,7 @@ struct PerplexityOptions {
   int64_t ctx = 512;
   int64_t stride = 0;  // 0: llama-perplexity's windows
   int64_t max_windows = 0;  // 0: all
+  std::shared_ptr<const backend::Backend> backend = backend::cpu();  // the model's weights already on it
 };
 
 struct PerplexityResult {
@@ -45,6 +47,7 @@ PerplexityResult perplexity(const models::Model& model, const tokenizer::Tokeniz
 // pair per line; each side is tokenized with special tokens as the tokenizer adds them, and every
 // target token after the first is scored given the source and the target before it.
 PerplexityResult pair_perplexity(const models::Model& model, const tokenizer::Tokenizer& tok, const std::string& tsv,
-                                 const std::string& file, Progress& progress);
+                                 const std::string& file, Progress& progress,
+                                 const std::shared_ptr<const backend::Backend>& device = backend::cpu());
 
 }  // namespace anatomy::inference

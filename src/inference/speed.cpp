@@ -40,10 +40,11 @@ Tensor columns(const Tensor& ids, int64_t from, int64_t n) {
 // max(steps, 1) single-token passes of its target on its caches; the first, which also encodes
 // the source, is reported as the prefill.
 void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt, int64_t steps,
-                  const std::function<void(double)>& on_prefill, const std::function<void(double)>& on_step) {
+                  const std::function<void(double)>& on_prefill, const std::function<void(double)>& on_step,
+                  const BackendPtr& device) {
   const nn::LanguageModel& lm = *model.root;
   const bool encdec = lm.source_vocab_size() > 0;
-  const ops::Context ctx(backend::cpu());
+  const ops::Context ctx(device);
   const int64_t B = ids.dim(0);
   const Tensor source = columns(ids, 0, std::max<int64_t>(1, prompt));
   nn::State state(B, prompt + steps);
@@ -54,7 +55,7 @@ void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt,
     nn::Run run(ctx, state);
     run.last_logits_only = true;
     run.source_ids = encdec ? &source : nullptr;
-    const Tensor logits = lm.forward_ids(run, feed);
+    const Tensor logits = device->to_host(lm.forward_ids(run, feed));
     const float* last = logits.data<float>() + logits.numel() - logits.dim(-1);
     chosen += std::max_element(last, last + logits.dim(-1)) - last;
   };
@@ -94,15 +95,17 @@ Spread Spread::of(std::vector<double> seconds) {
   return s;
 }
 
-PrefillSpeed measure_prefill(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat) {
+PrefillSpeed measure_prefill(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat,
+                             const BackendPtr& device) {
   const Tensor ids = random_ids(batch, tokens, model.root->vocab_size(), 1);
   std::vector<double> times;
   for (int r = 0; r < warmup + repeat; ++r)
-    run_sequence(model, ids, tokens, 0, [&](double s) { if (r >= warmup) times.push_back(s); }, [](double) {});
+    run_sequence(model, ids, tokens, 0, [&](double s) { if (r >= warmup) times.push_back(s); }, [](double) {}, device);
   return {tokens, batch, Spread::of(times)};
 }
 
-DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat) {
+DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat,
+                           const BackendPtr& device) {
   const Tensor ids = random_ids(batch, tokens + 1, model.root->vocab_size(), 2);
   std::vector<double> totals, steps;
   const bool encdec = model.root->source_vocab_size() > 0;
@@ -114,18 +117,19 @@ DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t b
       total += s;
       if (r >= warmup) steps.push_back(s);
     };
-    run_sequence(model, ids, encdec ? 1 : 0, tokens, encdec ? std::function<void(double)>(step) : [](double) {}, step);
+    run_sequence(model, ids, encdec ? 1 : 0, tokens, encdec ? std::function<void(double)>(step) : [](double) {}, step, device);
     if (r >= warmup) totals.push_back(total);
   }
   return {tokens, batch, Spread::of(totals), Spread::of(steps), encdec ? "encoder output and decoder kv cache" : "kv cache and states"};
 }
 
-WorkloadSpeed measure_workload(const models::Model& model, int64_t prompt, int64_t new_tokens, int64_t batch, int warmup, int repeat) {
+WorkloadSpeed measure_workload(const models::Model& model, int64_t prompt, int64_t new_tokens, int64_t batch, int warmup,
+                               int repeat, const BackendPtr& device) {
   const Tensor ids = random_ids(batch, prompt + new_tokens, model.root->vocab_size(), 3);
   std::vector<double> times;
   for (int r = 0; r < warmup + repeat; ++r) {
     const auto t0 = Clock::now();
-    run_sequence(model, ids, prompt, new_tokens, [](double) {}, [](double) {});
+    run_sequence(model, ids, prompt, new_tokens, [](double) {}, [](double) {}, device);
     if (r >= warmup) times.push_back(since(t0));
   }
   return {prompt, new_tokens, batch, Spread::of(times)};

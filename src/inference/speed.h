@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/backend.h"
 #include "models/model.h"
 
 namespace anatomy::inference {
@@ -34,8 +35,14 @@ struct WorkloadSpeed {
   Spread time;  // prefill + new_tokens greedy steps
 };
 
-PrefillSpeed measure_prefill(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat);
-DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat);
-WorkloadSpeed measure_workload(const models::Model& model, int64_t prompt, int64_t new_tokens, int64_t batch, int warmup, int repeat);
+// `device`: where the passes run (the model's weights already on it); each pass ends when its
+// next-token choice is on the host.
+using BackendPtr = std::shared_ptr<const backend::Backend>;
+PrefillSpeed measure_prefill(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat,
+                             const BackendPtr& device = backend::cpu());
+DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t batch, int warmup, int repeat,
+                           const BackendPtr& device = backend::cpu());
+WorkloadSpeed measure_workload(const models::Model& model, int64_t prompt, int64_t new_tokens, int64_t batch, int warmup,
+                               int repeat, const BackendPtr& device = backend::cpu());
 
 }  // namespace anatomy::inference

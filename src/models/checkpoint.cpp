@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/half.h"
 
@@ -62,6 +64,19 @@ io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtyp
     out.emplace_back(ref.path, std::move(t));
   }
   return out;
+}
+
+void upload_weights(const Model& model, const backend::Backend& backend, Progress& progress) {
+  if (backend.device() == Device::cpu) return;
+  std::set<const nn::Parameter*> done;
+  const auto slots = nn::parameter_slots(*model.root);
+  ProgressTask task(progress, fmt::format("uploading weights to {}", device_name(backend.device())), slots.size());
+  for (const auto& ref : slots) {
+    task.update(done.size());
+    if (!done.insert(ref.param.get()).second) continue;
+    if (ref.param->value.is_meta()) fail(ErrorKind::internal, "upload_weights: " + ref.path + " has no data");
+    ref.param->value = backend.upload(ref.param->value);
+  }
 }
 
 io::NamedTensors cast_weights(const Model& model, DType dtype, Progress& progress) {

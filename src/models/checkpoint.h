@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "backend/backend.h"
 #include "io/safetensors.h"
 #include "models/model.h"
 
@@ -23,6 +24,10 @@ void bind_weights(const Model& model, const io::NamedTensors& weights);
 // Copies of the bound F32/BF16/F16 weights converted to `dtype` (the others keep theirs), named
 // as synthetic_weights names them; bind them to run the model in that dtype.
 io::NamedTensors cast_weights(const Model& model, DType dtype, Progress& progress = silent_progress());
+
+// Moves every bound parameter to `backend`'s device, once per unique parameter (tied and shared
+// ones stay shared), in its stored dtype. Nothing happens on the CPU backend.
+void upload_weights(const Model& model, const backend::Backend& backend, Progress& progress = silent_progress());
 
 // Writes dir/config.json and the weights; shards when max_shard_bytes > 0.
 void write_checkpoint(const std::string& dir, const json& config, const io::NamedTensors& weights,

@@ -1,0 +1,107 @@
+// Scaled dot-product attention, flash-style: K/V are streamed through shared memory in tiles of
+// 32 keys and each query row keeps a running max, sum and output (online softmax), so scores never
+// reach device memory. A block holds 8 query rows of one KV head (GQA: the query heads that share
+// it, and consecutive time steps), which read the same tiles.
+//
+// Masked keys take the score `masked_value` exactly as the CPU reference does (a finite fill such
+// as −10000 still weighs in when a whole row is masked); with −inf they contribute nothing, and
+// tiles past every row's causal limit are skipped.
+#include "backend/cuda/device_util.cuh"
+
+namespace anatomy::cuda {
+namespace {
+
+constexpr int kRows = 8;   // warps per block, one query row each
+constexpr int kKeys = 32;  // keys per tile, one per lane when scoring
+constexpr int kMaxChunks = 8;  // hd ≤ 256: each lane holds hd / 32 output elements
+
+__global__ void attention_kernel(const float* q, const float* k, const float* v, AttentionShape a, float* out) {
+  extern __shared__ float smem[];
+  const int64_t hd = a.hd, rep = a.Hq / a.Hkv, rows_per_kv = rep * a.T;
+  float* ks = smem;                          // [kKeys][hd + 1] (padded: lane j reads row j)
+  float* vs = ks + kKeys * (hd + 1);         // [kKeys][hd]
+  float* qs = vs + kKeys * hd;               // [kRows][hd]
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int64_t b = blockIdx.z, g = blockIdx.y, r = static_cast<int64_t>(blockIdx.x) * kRows + warp;
+  const bool active = r < rows_per_kv;
+  const int64_t h = g * rep + (active ? r / a.T : 0), t = active ? r % a.T : 0;
+  const float* qrow = q + ((b * a.T + t) * a.Hq + h) * hd;
+  for (int64_t e = lane; e < hd; e += 32) qs[warp * hd + e] = active ? qrow[e] : 0.0f;
+  const bool row_masked = a.query_padding && a.query_padding[b * a.T + t] == 0.0f;
+
+  // Keys this block must visit: all of them when masked keys weigh in, else up to the last
+  // causal limit of its rows.
+  int64_t limit = a.keys;
+  if (a.causal && isinf(a.masked_value) && a.masked_value < 0) {
+    const int64_t last_row = min(rows_per_kv - 1, static_cast<int64_t>(blockIdx.x) * kRows + kRows - 1);
+    int64_t tmax = 0;
+    for (int64_t rr = static_cast<int64_t>(blockIdx.x) * kRows; rr <= last_row; ++rr) tmax = max(tmax, rr % a.T);
+    limit = min(a.keys, a.past + tmax + 1);
+  }
+  float m = -INFINITY, l = 0.0f, o[kMaxChunks];
+  for (int c = 0; c < kMaxChunks; ++c) o[c] = 0.0f;
+
+  for (int64_t j0 = 0; j0 < limit; j0 += kKeys) {
+    __syncthreads();
+    for (int64_t i = threadIdx.x; i < kKeys * hd; i += blockDim.x) {
+      const int64_t j = i / hd, e = i % hd, key = j0 + j;
+      const bool in = key < a.keys;
+      const int64_t at = ((b * a.stride + key) * a.Hkv + g) * hd + e;
+      ks[j * (hd + 1) + e] = in ? k[at] : 0.0f;
+      vs[j * hd + e] = in ? v[at] : 0.0f;
+    }
+    __syncthreads();
+    const int64_t key = j0 + lane;
+    float s = -INFINITY;  // keys past the end do not exist: weight 0
+    if (key < a.keys) {
+      const bool masked = row_masked || (a.causal && key > a.past + t) || (a.window > 0 && key <= a.past + t - a.window) ||
+                          (a.key_padding && a.key_padding[b * a.keys + key] == 0.0f);
+      if (masked) {
+        s = a.masked_value;
+      } else {
+        float dot = 0.0f;
+        for (int64_t e = 0; e < hd; ++e) dot += qs[warp * hd + e] * ks[lane * (hd + 1) + e];
+        s = dot * a.scale;
+      }
+    }
+    const float m_new = fmaxf(m, warp_max(s));
+    const float corr = m_new == -INFINITY ? 1.0f : expf(m - m_new);
+    const float p = s == -INFINITY ? 0.0f : expf(s - m_new);
+    l = l * corr + warp_sum(p);
+    m = m_new;
+    for (int c = 0; c < kMaxChunks; ++c) o[c] *= corr;
+    const int keys_here = static_cast<int>(a.keys - j0 < kKeys ? a.keys - j0 : kKeys);
+    for (int j = 0; j < keys_here; ++j) {
+      const float pj = __shfl_sync(0xffffffffu, p, j);
+#pragma unroll
+      for (int c = 0; c < kMaxChunks; ++c) {
+        const int64_t e = lane + 32 * c;
+        if (e < hd) o[c] += pj * vs[j * hd + e];
+      }
+    }
+  }
+  if (!active) return;
+  float* orow = out + ((b * a.T + t) * a.Hq + h) * hd;
+#pragma unroll
+  for (int c = 0; c < kMaxChunks; ++c) {
+    const int64_t e = lane + 32 * c;
+    if (e < hd) orow[e] = o[c] / l;
+  }
+}
+
+}  // namespace
+
+void attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s) {
+  if (a.B * a.T * a.Hq == 0) return;
+  const size_t smem = sizeof(float) * static_cast<size_t>(kKeys * (a.hd + 1) + kKeys * a.hd + kRows * a.hd);
+  static size_t raised = 48 * 1024;
+  if (smem > raised) {
+    ANATOMY_CUDA_CHECK(cudaFuncSetAttribute(attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    raised = smem;
+  }
+  const dim3 grid(blocks_for(a.Hq / a.Hkv * a.T, kRows), static_cast<unsigned>(a.Hkv), static_cast<unsigned>(a.B));
+  attention_kernel<<<grid, kRows * 32, smem, s>>>(q, k, v, a, out);
+  check_launch("attention");
+}
+
+}  // namespace anatomy::cuda

@@ -1,0 +1,81 @@
+// The CUDA kernels' launchers, one .cu file per op family (embedding, linear, norm, elementwise,
+// attention, conv, ssm, loss). They take raw device pointers and sizes that ops/ has checked,
+// queue work on `s` and return at once. Tensors are contiguous and row-major; `Elem` says how a
+// weight operand is stored (activations are f32).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "backend/cuda/cuda_common.h"
+
+namespace anatomy::cuda {
+
+// embedding.cu
+void embedding(const void* weight, Elem wt, int64_t V, int64_t d, const int64_t* ids, int64_t n, float* out,
+               cudaStream_t s);
+void sinusoid_table(float* out, int64_t T, int64_t d, cudaStream_t s);
+void positions(int64_t past, int64_t B, int64_t T, int64_t* out, cudaStream_t s);
+
+// linear.cu: out[M, N] = x[M, K] · W^T (+ bias) through cuBLASLt. W is [N, K] (nn.Linear) or
+// [K, N] (w_in_out, GPT-2's Conv1D). F32 weights run an F32 GEMM (no TF32); BF16/F16 weights a
+// half-precision GEMM on x rounded to that type, accumulated and written in F32.
+void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, bool w_in_out, int64_t M, int64_t N,
+            int64_t K, float* out, cudaStream_t s);
+// The GEMMs run so far by element type of the weights (tests assert which path ran).
+uint64_t gemm_runs(Elem wt);
+
+// norm.cu: one block per row.
+void rms_norm(const float* x, const void* w, Elem wt, float eps, int64_t rows, int64_t d, float* out, cudaStream_t s);
+void layer_norm(const float* x, const void* w, Elem wt, const void* b, Elem bt, float eps, int64_t rows, int64_t d,
+                float* out, cudaStream_t s);
+void gated_rms_norm(const float* y, const float* z, const void* w, Elem wt, int64_t groups, float eps, int64_t rows,
+                    int64_t d, float* out, cudaStream_t s);
+
+// elementwise.cu
+void activation(const float* x, int act, int64_t n, float* out, cudaStream_t s);  // act: Activation
+void binary(const float* a, const void* b, Elem bt, int64_t bn, int op, int64_t n, float* out, cudaStream_t s);
+void neg_exp(const void* x, Elem xt, int64_t n, float* out, cudaStream_t s);
+void clamp(const float* x, float lo, float hi, int64_t n, float* out, cudaStream_t s);
+// Rows of `in_width` floats: out row = in[start, start + out_width).
+void slice_last(const float* x, int64_t rows, int64_t in_width, int64_t start, int64_t out_width, float* out,
+                cudaStream_t s);
+void concat_last(const float* a, int64_t na, const float* b, int64_t nb, int64_t rows, float* out, cudaStream_t s);
+void rope(const float* x, const float* inv_freq, int64_t past, int64_t B, int64_t T, int64_t H, int64_t hd, float* out,
+          cudaStream_t s);
+
+// attention.cu: q [B, T, Hq, hd], k/v [B, stride, Hkv, hd] of which `keys` steps are read; online
+// softmax (flash-style), f32.
+struct AttentionShape {
+  int64_t B, T, Hq, hd, stride, Hkv, keys;
+  float scale;
+  bool causal;
+  int64_t past, window;
+  float masked_value;
+  const float* key_padding;    // [B, keys] or null
+  const float* query_padding;  // [B, T] or null
+};
+void attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s);
+
+// conv.cu: depthwise causal conv1d; x [B, T, C], w [C, 1, K], state [B, C, K − 1] updated.
+int64_t max_conv_taps();
+void causal_conv1d(const float* x, const void* w, Elem wt, const void* bias, Elem bt, int64_t B, int64_t T, int64_t C,
+                   int64_t K, float* state, float* out, cudaStream_t s);
+
+// ssm.cu: the Mamba2 selective scan, recurrent form; state [B, H, P, N] updated.
+struct ScanShape {
+  int64_t B, T, H, P, G, N;
+};
+int64_t max_state_size();
+void ssm_scan(const float* x, const float* dt, const void* A, Elem At, const float* Bm, const float* Cm, const void* D,
+              Elem Dt, const ScanShape& sh, float* state, float* out, cudaStream_t s);
+
+// loss.cu: per-row −log softmax(logits)[target]; 0 where target == ignore_index.
+void cross_entropy(const float* logits, int64_t rows, int64_t V, const int64_t* targets, int64_t ignore_index,
+                   float* out, cudaStream_t s);
+
+// Memory rates (device.h): one pass reading n floats; a copy of n floats.
+void read_pass(const float* a, int64_t n, float* sink, cudaStream_t s);
+
+}  // namespace anatomy::cuda

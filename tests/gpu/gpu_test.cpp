@@ -1,0 +1,143 @@
+// The CUDA backend on whole models: every family's logits on the GPU against the CPU engine on the
+// same synthetic weights (f32 within 1e-4 relative; bf16 weights within 5e-2 absolute, the GEMM
+// rounding activations to bf16), cached decode on the GPU equal to one full pass, and the
+// profiler's invariants with event timing (Σ self = root inclusive; FLOPs and bytes equal to the
+// meta run). Exits 77 (CTest's skip) with one line saying why when there is no GPU. The per-op
+// comparisons are tests/ops (its cuda instance).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "analysis/profile.h"
+#include "backend/backend.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "nn/module.h"
+#include "small_configs.h"
+
+namespace anatomy {
+namespace {
+
+using io::json;
+
+// small_configs() plus the families and features it leaves out: sliding windows, Qwen2's biases,
+// nanoGPT, the encoder-decoder.
+std::map<std::string, json> families() {
+  auto all = test::small_configs();
+  all["mistral"] = all.at("llama");
+  all["mistral"].update({{"model_type", "mistral"}, {"sliding_window", 4}});
+  all["qwen2"] = all.at("llama");
+  all["qwen2"]["model_type"] = "qwen2";
+  all["nanogpt"] = {{"model_type", "nanogpt"}, {"n_embd", 32}, {"n_layer", 2}, {"n_head", 4}, {"vocab_size", 50}, {"block_size", 16}};
+  all["transformer_encdec"] = {{"model_type", "transformer_encdec"}, {"d_model", 16}, {"n_head", 4}, {"ffn_hidden", 24},
+                               {"n_layers", 2}, {"enc_voc_size", 50}, {"dec_voc_size", 50}, {"src_pad_idx", 1},
+                               {"trg_pad_idx", 1}};
+  return all;
+}
+
+const std::vector<int64_t> kIds = {3, 2, 4, 7, 5, 9, 2, 6, 5, 3};
+
+Tensor ids_of(const std::vector<int64_t>& v, size_t from, size_t n) {
+  Tensor t = Tensor::empty(DType::I64, {1, static_cast<int64_t>(n)});
+  for (size_t i = 0; i < n; ++i) t.data<int64_t>()[i] = v[from + i];
+  return t;
+}
+
+// Logits of every position, the ids fed in chunks, on `device`.
+std::vector<float> logits(const models::Model& m, const std::shared_ptr<const backend::Backend>& device,
+                          const std::vector<int64_t>& chunks) {
+  const ops::Context ctx(device);
+  nn::State state(1, static_cast<int64_t>(kIds.size()));
+  nn::Run run(ctx, state);
+  const Tensor source = ids_of(kIds, 0, 6);
+  run.source_ids = m.root->source_vocab_size() > 0 ? &source : nullptr;
+  std::vector<float> out;
+  size_t at = 0;
+  for (int64_t n : chunks) {
+    const Tensor z = device->to_host(m.root->forward_ids(run, ids_of(kIds, at, static_cast<size_t>(n))));
+    out.insert(out.end(), z.data<float>(), z.data<float>() + z.numel());
+    at += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+double max_abs(const std::vector<float>& a, const std::vector<float>& b, double* max_ref = nullptr) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0, r = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(a[i])) << "non-finite logit at " << i;
+    m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+    r = std::max(r, static_cast<double>(std::abs(b[i])));
+  }
+  if (max_ref) *max_ref = r;
+  return m;
+}
+
+TEST(Cuda, EveryFamilyMatchesTheCpuEngine) {
+  for (const auto& [family, config] : families())
+    for (DType dtype : {DType::F32, DType::BF16}) {
+      models::Model m = models::build_model(config, "test");
+      const auto w = models::synthetic_weights(m, 11, dtype, 0.2f);
+      models::bind_weights(m, w);
+      const auto cpu = logits(m, backend::cpu(), {10});
+      models::upload_weights(m, *backend::cuda());
+      const auto gpu = logits(m, backend::cuda(), {10});
+      double ref = 0;
+      const double err = max_abs(gpu, cpu, &ref);
+      if (dtype == DType::F32) EXPECT_LE(err, 1e-4 * std::max(1.0, ref)) << family << " f32";
+      else EXPECT_LE(err, 5e-2) << family << " bf16";
+      std::printf("%-20s %s: max |gpu - cpu| %.2e (max |logit| %.2f)\n", family.c_str(), dtype_name(dtype), err, ref);
+    }
+}
+
+TEST(Cuda, CachedDecodeEqualsOneFullPass) {
+  for (const auto& [family, config] : families()) {
+    if (family == "transformer_encdec") continue;  // its target chunks are checked on the CPU (padding rows)
+    models::Model m = models::build_model(config, "test");
+    const auto w = models::synthetic_weights(m, 11, DType::F32, 0.2f);
+    models::bind_weights(m, w);
+    models::upload_weights(m, *backend::cuda());
+    const auto full = logits(m, backend::cuda(), {10});
+    EXPECT_LT(max_abs(full, logits(m, backend::cuda(), {4, 1, 1, 1, 3})), 2e-5) << family;
+    EXPECT_LT(max_abs(full, logits(m, backend::cuda(), std::vector<int64_t>(10, 1))), 2e-5) << family;
+  }
+}
+
+TEST(Cuda, ProfileInvariantsWithEventTiming) {
+  for (const auto& [family, config] : test::small_configs())
+    for (const analysis::ProfileOptions& o :
+         {analysis::ProfileOptions{.tokens = 7, .warmup = 1, .repeat = 1, .backend = backend::cuda()},
+          analysis::ProfileOptions{.batch = 2, .tokens = 1, .decode = true, .context = 4, .warmup = 0, .repeat = 2,
+                                   .backend = backend::cuda()}}) {
+      models::Model m = models::build_model(config, "test");
+      const auto w = models::synthetic_weights(m, 3, DType::F32);
+      models::bind_weights(m, w);
+      models::upload_weights(m, *backend::cuda());
+      const analysis::ProfileReport r = analysis::profile_model(m, o);
+      const double sum = std::accumulate(r.self_s.begin(), r.self_s.end(), 0.0);
+      if (o.repeat == 1) {
+        EXPECT_NEAR(sum, r.inclusive_s[0], 1e-9) << family;
+      }
+      EXPECT_GT(r.inclusive_s[0], 0.0) << family;
+      const analysis::CostReport meta = analysis::analyze_cost(m, {o.batch, o.tokens, o.context, o.decode});
+      ASSERT_EQ(r.cost.modules.size(), meta.modules.size()) << family;
+      for (size_t i = 0; i < meta.modules.size(); ++i) {
+        EXPECT_EQ(r.cost.modules[i].flops, meta.modules[i].flops) << family << " " << meta.modules[i].path;
+        EXPECT_EQ(r.cost.modules[i].bytes, meta.modules[i].bytes) << family << " " << meta.modules[i].path;
+      }
+    }
+}
+
+}  // namespace
+}  // namespace anatomy
+
+int main(int argc, char** argv) {
+  if (std::string why; !anatomy::backend::cuda_available(&why)) {
+    std::printf("gpu_test skipped: %s\n", why.c_str());
+    return 77;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
