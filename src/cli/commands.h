@@ -47,9 +47,11 @@ struct RunOptions {
 struct ConvertOptions {
   std::string model;
   std::string gguf;
+  std::string safetensors;  // instead of gguf: Hugging Face names and layouts
   bool random_weights = false;
   uint64_t seed = 0;
   std::string dtype = "f32";  // of synthetic weights
+  float scale = 0.02f;        // synthetic weights are uniform in [-scale, scale] (norm scales 1)
   std::string format = "table";
   std::string tokenizer;      // overrides the model folder's tokenizer
 };

@@ -1,5 +1,7 @@
 // `anatomy convert MODEL --gguf OUT`: the model's weights (or synthetic ones) as a GGUF file that
-// llama.cpp loads. The document says what was written; the text line is rendered from it.
+// llama.cpp loads; `--safetensors OUT`: as a safetensors file under Hugging Face's names (what
+// transformers' from_pretrained reads beside the config). The document says what was written;
+// the text line is rendered from it.
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -22,10 +24,21 @@ io::ordered_json convert_document(const ConvertOptions& o, Progress& progress) {
   if (synthetic) {
     const auto dtype = dtype_from_string(o.dtype);
     if (!dtype) fail(ErrorKind::config, "--dtype: '" + o.dtype + "' is not one of f32, f16, bf16");
-    weights = models::synthetic_weights(lm.model, o.seed, *dtype, 0.02f, progress);
+    weights = models::synthetic_weights(lm.model, o.seed, *dtype, o.scale, progress);
     models::bind_weights(lm.model, weights);
   } else {
     models::map_weights(lm);
+  }
+  if (o.gguf.empty() == o.safetensors.empty()) fail(ErrorKind::config, "convert: give one of --gguf FILE and --safetensors FILE");
+  if (!o.safetensors.empty()) {
+    if (!synthetic) weights = models::cast_weights(lm.model, lm.model.dtype, progress);  // the stored dtype: views, no copy
+    io::write_safetensors(o.safetensors, weights);
+    io::ordered_json d = {{"schema", "anatomy.convert/1"}, {"model", o.model}, {"architecture", lm.model.architecture},
+                          {"model_type", lm.model.model_type}, {"output", o.safetensors},
+                          {"bytes", std::filesystem::file_size(o.safetensors)}, {"weights", synthetic ? "synthetic" : "checkpoint"},
+                          {"tensors", weights.size()}};
+    if (synthetic) d.update(io::ordered_json{{"seed", o.seed}, {"dtype", o.dtype}, {"scale", o.scale}});
+    return d;
   }
   // The model's own tokenizer when its folder has one (or --tokenizer); else a placeholder, said so.
   const std::string folder = std::filesystem::is_directory(o.model) ? o.model : std::filesystem::path(o.model).parent_path().string();
@@ -51,6 +64,9 @@ std::string convert_command(const ConvertOptions& o, Progress& progress) {
   const io::ordered_json d = convert_document(o, progress);
   if (f == Format::json) return d.dump(2) + "\n";
   const std::string weights = d["weights"] == "synthetic" ? fmt::format("synthetic seed {} weights", o.seed) : "checkpoint weights";
+  if (!o.safetensors.empty())
+    return fmt::format("wrote {} ({}, {}, {} tensors, {})\n", o.safetensors, d["architecture"].get<std::string>(), weights,
+                       d["tensors"].get<size_t>(), short_bytes(d["bytes"].get<uint64_t>()));
   return fmt::format("wrote {} ({}, {}, {}; vocabulary: {})\n", o.gguf, d["architecture"].get<std::string>(), weights,
                      short_bytes(d["bytes"].get<uint64_t>()),
                      d["tokenizer"].is_null() ? d["vocabulary"].get<std::string>() : d["tokenizer"]["source"].get<std::string>());

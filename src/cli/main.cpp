@@ -158,12 +158,15 @@ int main(int argc, char** argv) {
   add_guards(run, runo.force, runo.check_tensors);
 
   cli::ConvertOptions conv;
-  auto* cvt = app.add_subcommand("convert", "Write the model as GGUF (llama.cpp's names and layouts)");
+  auto* cvt = app.add_subcommand("convert", "Write the model as GGUF (llama.cpp's names and layouts) or safetensors (Hugging Face's)");
   add_model(cvt, conv.model);
-  cvt->add_option("--gguf", conv.gguf, "Output .gguf file")->required();
+  cvt->add_option("--gguf", conv.gguf, "Output .gguf file");
+  cvt->add_option("--safetensors", conv.safetensors, "Output .safetensors file (Hugging Face names; the config stays yours)");
   add_synthetic(cvt, conv.random_weights, conv.seed);
   cvt->add_option("--dtype", conv.dtype, "dtype of synthetic weights: f32, f16, bf16")->capture_default_str()
       ->check(one_of({"f32", "f16", "bf16"}));
+  cvt->add_option("--scale", conv.scale, "Synthetic weights are uniform in [-scale, scale]; norm scales are 1")
+      ->capture_default_str()->check(CLI::Range(1e-6, 10.0));
   cvt->add_option("--tokenizer", conv.tokenizer, "Write this tokenizer into the GGUF (default: the model folder's own)");
   add_format(cvt, conv.format);
 

@@ -29,6 +29,11 @@ cudaStream_t stream() {
   static const cudaStream_t s = [] {
     cudaStream_t created = nullptr;
     ANATOMY_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
+    // Freed activations stay in the pool for the next pass instead of going back to the driver.
+    cudaMemPool_t pool = nullptr;
+    ANATOMY_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, 0));
+    uint64_t keep = UINT64_MAX;
+    ANATOMY_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
     return created;
   }();
   return s;

@@ -35,7 +35,7 @@ struct Lt {
   void* scratch = nullptr;  // x in half precision
   size_t scratch_bytes = 0;
   std::mutex mu;
-  std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, Plan> plans;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int, bool, int>, Plan> plans;
   std::atomic<uint64_t> runs[3] = {};
 
   Lt() {
@@ -53,8 +53,10 @@ struct Lt {
     return scratch;
   }
 
-  const Plan& plan(int64_t M, int64_t N, int64_t K, Elem wt, bool w_in_out) {
-    const auto key = std::make_tuple(M, N, K, static_cast<int>(wt), w_in_out);
+  // `align`: the alignment in bytes every operand pointer has (views of activations may start
+  // anywhere; cuBLASLt's heuristic otherwise assumes 256).
+  const Plan& plan(int64_t M, int64_t N, int64_t K, Elem wt, bool w_in_out, uint32_t align) {
+    const auto key = std::make_tuple(M, N, K, static_cast<int>(wt), w_in_out, static_cast<int>(align));
     auto it = plans.find(key);
     if (it != plans.end()) return it->second;
     const cudaDataType_t ab = wt == Elem::bf16 ? CUDA_R_16BF : wt == Elem::f16 ? CUDA_R_16F : CUDA_R_32F;
@@ -71,6 +73,9 @@ struct Lt {
     check_cublas(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
     check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace,
                                                       sizeof kWorkspace), "workspace preference");
+    for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+      check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align), "alignment preference");
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
     check_cublas(cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.c, p.c, pref, 1, &result, &found), "AlgoGetHeuristic");
@@ -104,6 +109,13 @@ __global__ void bias_kernel(float* out, const void* bias, Elem bt, int64_t M, in
 
 uint64_t gemm_runs(Elem wt) { return lt().runs[static_cast<int>(wt)].load(); }
 
+// The largest power of two up to 256 that divides every address.
+static uint32_t alignment(std::initializer_list<const void*> pointers) {
+  uintptr_t bits = 256;
+  for (const void* p : pointers) bits |= reinterpret_cast<uintptr_t>(p);
+  return static_cast<uint32_t>(bits & (~bits + 1));
+}
+
 void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, bool w_in_out, int64_t M, int64_t N,
             int64_t K, float* out, cudaStream_t s) {
   if (M * N == 0) return;
@@ -117,7 +129,7 @@ void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, b
     check_launch("round to half precision");
     xb = h;
   }
-  const Plan& p = l.plan(M, N, K, wt, w_in_out);
+  const Plan& p = l.plan(M, N, K, wt, w_in_out, alignment({xb, w, out}));
   const float one = 1.0f, zero = 0.0f;
   check_cublas(cublasLtMatmul(l.handle, p.op, &one, w, p.a, xb, p.b, &zero, out, p.c, out, p.c, &p.algo, l.workspace,
                               kWorkspace, s), "cublasLtMatmul");

@@ -1,0 +1,51 @@
+#!/bin/bash
+# Everything that needs a GPU, run on a GPU machine (H100/H200) in one go: the CUDA op tests and
+# model tests, the GPU's ceilings, the golden check against Hugging Face transformers, a profile,
+# and the benchmarks beside transformers. Needs what scripts/gpu-pack.sh put in .gpu/ (built on
+# the development machine), python3 with torch and transformers, and the machine's CUDA libraries.
+# Writes its log and JSON to OUT (at most 8 files); the whole run fits in GPU_CHECK_SECONDS
+# (default 450): steps run in order of value, and the benchmarks skip what no longer fits.
+#
+# usage: scripts/gpu-check.sh OUT
+set -u
+OUT=${1:?usage: scripts/gpu-check.sh OUT}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUDGET=${GPU_CHECK_SECONDS:-450}
+START=$(date +%s)
+left() { echo $((BUDGET - ($(date +%s) - START))); }
+mkdir -p "$OUT" /tmp/anatomy-gpu
+LOG="$OUT/check.log"
+: > "$LOG"
+say() { echo "$@" | tee -a "$LOG"; }
+
+# One step: its output goes to the log; its exit status and last lines are shown.
+step() {
+  local name=$1; shift
+  say "== $name ($(left) s of the budget left)"
+  local t0=$(date +%s)
+  "$@" > /tmp/anatomy-gpu/$name.log 2>&1
+  local rc=$?
+  cat /tmp/anatomy-gpu/$name.log >> "$LOG"
+  tail -n "${TAIL:-12}" /tmp/anatomy-gpu/$name.log
+  say "== $name: exit $rc in $(($(date +%s) - t0)) s"
+  return 0
+}
+
+tar -C /tmp/anatomy-gpu -xJf "$ROOT/.gpu/lib.tar.xz"
+CUBLAS=$(find /usr/local/cuda*/ /usr/local/lib /usr/lib /opt -name 'libcublasLt.so.1[2-9]*' 2>/dev/null | head -1)
+CUDART=$(find /usr/local/cuda*/ /usr/local/lib /usr/lib /opt -name 'libcudart.so.1[2-9]*' 2>/dev/null | head -1)
+export LD_LIBRARY_PATH="/tmp/anatomy-gpu/lib:$(dirname "${CUBLAS:-/x/x}"):$(dirname "${CUDART:-/x/x}"):${LD_LIBRARY_PATH:-}"
+export ANATOMY_CACHE_DIR=/tmp/anatomy-gpu/cache PYTHONUNBUFFERED=1
+BIN="$ROOT/.gpu/bin"
+say "cuBLASLt: ${CUBLAS:-not found}; cudart: ${CUDART:-not found}"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv >> "$LOG" 2>&1
+ldd "$BIN/anatomy" | grep -i "not found" | tee -a "$LOG"
+
+cd "$ROOT"
+step ops "$BIN/ops_test" --gtest_filter='*cuda*:*Cuda*'
+step models "$BIN/gpu_test"
+step device sh -c "'$BIN/anatomy' device --device cuda --format json > '$OUT/device.json' && '$BIN/anatomy' device --device cuda"
+step hf_golden python3 tests/gpu/hf_check.py "$BIN/anatomy" /tmp/anatomy-gpu/hf "$OUT/hf_golden.json"
+step profile sh -c "'$BIN/anatomy' profile zamba2-1.2b --random-weights --device cuda --tokens 35 --format json > '$OUT/profile_zamba2.json' && '$BIN/anatomy' profile zamba2-1.2b --random-weights --device cuda --tokens 35 --top 12"
+step bench python3 tests/gpu/hf_bench.py "$BIN/anatomy" /tmp/anatomy-gpu/bench "$OUT/bench.json" "$(( $(left) - 20 ))"
+say "== done in $(($(date +%s) - START)) s"
