@@ -42,10 +42,17 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm 
 ldd "$BIN/anatomy" | grep -i "not found" | tee -a "$LOG"
 
 cd "$ROOT"
+profile_json() {  # MODEL OUT_NAME ARGS...: the profile as JSON, its forward time and its top types shown
+  local model=$1 name=$2; shift 2
+  "$BIN/anatomy" profile "$model" --random-weights --device cuda --format json "$@" > "$OUT/$name.json" || return 1
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); t=d['timing']; print('forward median ms', t['forward_ms']['median'], 'instrumented', t['instrumented_ms']['median']); [print(f\"{r['type']:32s} {r['calls_per_pass']:5d} self {r['self_ms']:8.3f} ms\") for r in d['types'][:10]]" "$OUT/$name.json"
+}
 step ops "$BIN/ops_test" --gtest_filter='*cuda*:*Cuda*'
 step models "$BIN/gpu_test"
 step device sh -c "'$BIN/anatomy' device --device cuda --format json > '$OUT/device.json' && '$BIN/anatomy' device --device cuda"
 step hf_golden python3 tests/gpu/hf_check.py "$BIN/anatomy" /tmp/anatomy-gpu/hf "$OUT/hf_golden.json"
-step profile sh -c "'$BIN/anatomy' profile zamba2-1.2b --random-weights --device cuda --tokens 35 --format json > '$OUT/profile_zamba2.json' && '$BIN/anatomy' profile zamba2-1.2b --random-weights --device cuda --tokens 35 --top 12"
+step profile profile_json zamba2-1.2b profile_zamba2 --tokens 35
+step profile9b profile_json nemotron-nano-9b-v2 profile_nemotron9b --tokens 61
+step profile3b_decode profile_json llama-3.2-3b profile_llama3b_decode --decode --context 16
 step bench python3 tests/gpu/hf_bench.py "$BIN/anatomy" /tmp/anatomy-gpu/bench "$OUT/bench.json" "$(( $(left) - 20 ))"
 say "== done in $(($(date +%s) - START)) s"

@@ -179,16 +179,17 @@ std::vector<std::string> adapter_targets(const Sizes& s) {
   return on;
 }
 
-// layers_block_type ("mamba"/"hybrid") or hybrid_layer_ids.
+// layers_block_type ("mamba"/"hybrid"; transformers 5 writes the Mamba layers as
+// "linear_attention", as it does for Nemotron-H) or hybrid_layer_ids.
 std::string layer_kinds(const ConfigReader& c, int64_t layers) {
   std::string kinds;
   if (c.has("layers_block_type")) {
     const json& list = c.raw()["layers_block_type"];
     if (!list.is_array()) c.error("layers_block_type", "is not a list");
     for (const auto& t : list) {
-      if (t == "mamba") kinds += 'M';
-      else if (t == "hybrid" || t == "linear_attention") kinds += 'H';  // transformers 5 spells hybrid so
-      else c.error("layers_block_type", "unknown block type " + t.dump() + " (mamba, hybrid, linear_attention)");
+      if (t == "mamba" || t == "linear_attention") kinds += 'M';
+      else if (t == "hybrid") kinds += 'H';
+      else c.error("layers_block_type", "unknown block type " + t.dump() + " (mamba or linear_attention, hybrid)");
     }
   } else if (c.has("hybrid_layer_ids")) {
     kinds.assign(static_cast<size_t>(layers), 'M');

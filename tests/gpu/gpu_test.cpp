@@ -12,6 +12,12 @@
 
 #include "analysis/profile.h"
 #include "backend/backend.h"
+#include "backend/cpu/kernels.h"
+#ifdef ANATOMY_HAVE_CUDA
+#include "backend/cuda/kernels.h"
+#endif
+#include "ops/ops.h"
+#include "test_util.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "nn/module.h"
@@ -91,6 +97,34 @@ TEST(Cuda, EveryFamilyMatchesTheCpuEngine) {
       std::printf("%-20s %s: max |gpu - cpu| %.2e (max |logit| %.2f)\n", family.c_str(), dtype_name(dtype), err, ref);
     }
 }
+
+#ifdef ANATOMY_HAVE_CUDA
+// Up to 8 rows take the GEMV kernel (f32 activations, weights read once in their dtype); more take
+// cuBLASLt. Both against the CPU's scalar reference.
+TEST(Cuda, LinearPathsMatchTheReference) {
+  const auto gpu = backend::cuda();
+  const ops::Context ctx(gpu);
+  for (DType dt : {DType::F32, DType::BF16, DType::F16})
+    for (int64_t M : {1, 3, 8, 9, 61})
+      for (bool bias : {false, true}) {
+        const int64_t N = 300, K = 136;
+        const Tensor x = test::random_tensor(DType::F32, {1, M, K}, 1, -1, 1), w = test::random_tensor(dt, {N, K}, 2, -1, 1),
+                     b = test::random_tensor(DType::F32, {N}, 3, -1, 1);
+        Tensor want = Tensor::empty(DType::F32, {1, M, N});
+        cpu::linear_reference(x, w, bias ? &b : nullptr, false, want);
+        const uint64_t gemv_before = cuda::gemv_runs();
+        const Tensor bd = gpu->upload(b);
+        const Tensor got = gpu->to_host(ops::linear(ctx, gpu->upload(x), gpu->upload(w), bias ? &bd : nullptr));
+        EXPECT_EQ(cuda::gemv_runs() - gemv_before, M <= 8 ? 1u : 0u) << "M=" << M;
+        // The GEMV keeps f32 activations; cuBLASLt rounds them to the weights' half type.
+        const double tol = M <= 8 || dt == DType::F32 ? 1e-4 : 2e-2;
+        for (uint64_t i = 0; i < want.numel(); ++i)
+          ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], tol * (1 + std::abs(want.data<float>()[i])))
+              << dtype_name(dt) << " M=" << M << " at " << i;
+      }
+}
+
+#endif
 
 TEST(Cuda, CachedDecodeEqualsOneFullPass) {
   for (const auto& [family, config] : families()) {

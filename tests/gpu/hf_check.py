@@ -4,9 +4,10 @@ torch and transformers 5 are installed; nothing here is part of `make test`).
 
 For each family, a config derived from the catalog (real widths, fewer layers) is written as
 config.json, `anatomy convert --random-weights --safetensors` writes the weights, transformers
-loads the folder with from_pretrained (f32, eager attention; every tensor must be used and none
-missing), and the logits of every position are compared with `anatomy run` on the CPU and on the
-GPU: max |difference| ≤ 1e-3.
+loads the folder with from_pretrained (eager attention; every tensor must be used and none
+missing) and computes the logits of every position in float64 (the reference) and float32; they
+are compared with `anatomy run` (f32) on the CPU and on the GPU: max |difference| to the float64
+logits ≤ 1e-3. transformers' own f32 distance to its f64 logits is reported beside it.
 
 usage: hf_check.py ANATOMY WORKDIR RESULT_JSON [FAMILY ...]
 """
@@ -63,10 +64,12 @@ def hf_logits(folder, ids):
     problems = {k: list(v) for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     model = model.cuda().eval()
     with torch.no_grad():
-        out = model(input_ids=torch.tensor([ids], device="cuda")).logits[0].float().cpu().numpy()
+        f32 = model(input_ids=torch.tensor([ids], device="cuda")).logits[0].double().cpu().numpy()
+        model = model.double()
+        f64 = model(input_ids=torch.tensor([ids], device="cuda")).logits[0].cpu().numpy()
     del model
     torch.cuda.empty_cache()
-    return out, problems
+    return f64, f32, problems
 
 
 def anatomy_logits(anatomy, folder, ids, device):
@@ -85,8 +88,9 @@ def check(anatomy, workdir, family, cfg):
                     "--safetensors", os.path.join(folder, "model.safetensors")], check=True, capture_output=True, text=True)
     rng = np.random.default_rng(3)
     ids = [int(i) for i in rng.integers(3, min(cfg.get("vocab_size", 50257), 30000), size=12)]
-    theirs, problems = hf_logits(folder, ids)
-    row = {"family": family, "ids": ids, "loading_problems": problems, "max_abs_logit": float(np.abs(theirs).max())}
+    theirs, theirs_f32, problems = hf_logits(folder, ids)
+    row = {"family": family, "ids": ids, "loading_problems": problems, "max_abs_logit": float(np.abs(theirs).max()),
+           "hf_f32_vs_f64": float(np.abs(theirs_f32 - theirs).max())}
     for device in ("cpu", "cuda"):
         ours = anatomy_logits(anatomy, folder, ids, device)
         ours = ours[-theirs.shape[0]:]  # a model that keeps only the last logits (num_logits_to_keep)
@@ -117,9 +121,10 @@ def main():
         if "error" in row:
             print(f"{family}: ERROR {row['error']}", flush=True)
         else:
-            print(f"{family}: {'ok' if row['ok'] else 'FAILED'}  max|anatomy cpu − hf| {row['max_abs_diff_cpu']}  "
-                  f"max|anatomy cuda − hf| {row['max_abs_diff_cuda']}  (max |logit| {row['max_abs_logit']:.2f}, "
-                  f"limit {LIMIT}) loading problems: {row['loading_problems'] or 'none'}  {row['seconds']} s", flush=True)
+            print(f"{family}: {'ok' if row['ok'] else 'FAILED'}  max|anatomy cpu − hf f64| {row['max_abs_diff_cpu']:.2e}  "
+                  f"max|anatomy cuda − hf f64| {row['max_abs_diff_cuda']:.2e}  (hf f32 − hf f64: {row['hf_f32_vs_f64']:.2e}; "
+                  f"max |logit| {row['max_abs_logit']:.2f}, limit {LIMIT}) loading problems: "
+                  f"{row['loading_problems'] or 'none'}  {row['seconds']} s", flush=True)
     with open(result, "w") as f:
         json.dump({"transformers": transformers.__version__, "torch": torch.__version__,
                    "gpu": torch.cuda.get_device_name(0), "limit": LIMIT, "families": rows}, f, indent=1)

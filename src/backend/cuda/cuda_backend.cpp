@@ -94,8 +94,8 @@ Weight weight(const Tensor& t, const char* op) {
 }
 Weight optional_weight(const Tensor* t, const char* op) { return t ? weight(*t, op) : Weight{}; }
 
-// Ids (I64 or I32) on the device as I64: host ids are copied over (the host buffer is read before
-// this returns, so it may change afterwards).
+// Ids (I64 or I32) on the device as I64: host ids are copied over. A copy from pageable host
+// memory returns once CUDA has staged the bytes, so `host` may go when this returns.
 Tensor device_ids(const Tensor& ids) {
   if (ids.device() == Device::cuda && ids.dtype() == DType::I64) return ids;
   std::vector<int64_t> host(ids.numel());
@@ -104,7 +104,6 @@ Tensor device_ids(const Tensor& ids) {
     host[i] = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
   Tensor d = device_empty(DType::I64, ids.shape());
   ANATOMY_CUDA_CHECK(cudaMemcpyAsync(d.raw(), host.data(), d.nbytes(), cudaMemcpyHostToDevice, stream()));
-  ANATOMY_CUDA_CHECK(cudaStreamSynchronize(stream()));  // `host` dies here
   return d;
 }
 
@@ -115,7 +114,6 @@ Tensor device_mask(const Tensor& m) {
   std::vector<float> host(m.numel());
   for (uint64_t i = 0; i < m.numel(); ++i) host[i] = element_f32(m, i);
   ANATOMY_CUDA_CHECK(cudaMemcpyAsync(d.raw(), host.data(), d.nbytes(), cudaMemcpyHostToDevice, stream()));
-  ANATOMY_CUDA_CHECK(cudaStreamSynchronize(stream()));
   return d;
 }
 
@@ -235,8 +233,6 @@ class CudaBackend final : public backend::Backend {
     cuda::attention(f32(q, "attention"), f32(k, "attention"), f32(v, "attention"), sh, f32_out(out, "attention"), stream());
   }
   void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out) const override {
-    if (w.dim(2) > max_conv_taps())
-      fail(ErrorKind::unsupported, fmt::format("[causal_conv1d] the CUDA kernel takes ≤ {} taps, not {}", max_conv_taps(), w.dim(2)));
     const Weight wt = weight(w, "causal_conv1d"), bt = optional_weight(bias, "causal_conv1d");
     cuda::causal_conv1d(f32(x, "causal_conv1d"), wt.p, wt.t, bt.p, bt.t, x.dim(0), x.dim(1), x.dim(2), w.dim(2),
                         f32_out(state, "causal_conv1d"), f32_out(out, "causal_conv1d"), stream());

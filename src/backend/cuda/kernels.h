@@ -23,8 +23,10 @@ void positions(int64_t past, int64_t B, int64_t T, int64_t* out, cudaStream_t s)
 // half-precision GEMM on x rounded to that type, accumulated and written in F32.
 void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, bool w_in_out, int64_t M, int64_t N,
             int64_t K, float* out, cudaStream_t s);
-// The GEMMs run so far by element type of the weights (tests assert which path ran).
+// The cuBLASLt GEMMs run so far by element type of the weights, and the GEMV kernel's runs (tests
+// assert which path ran).
 uint64_t gemm_runs(Elem wt);
+uint64_t gemv_runs();
 
 // norm.cu: one block per row.
 void rms_norm(const float* x, const void* w, Elem wt, float eps, int64_t rows, int64_t d, float* out, cudaStream_t s);
@@ -59,7 +61,6 @@ struct AttentionShape {
 void attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s);
 
 // conv.cu: depthwise causal conv1d; x [B, T, C], w [C, 1, K], state [B, C, K − 1] updated.
-int64_t max_conv_taps();
 void causal_conv1d(const float* x, const void* w, Elem wt, const void* bias, Elem bt, int64_t B, int64_t T, int64_t C,
                    int64_t K, float* state, float* out, cudaStream_t s);
 

@@ -1,4 +1,6 @@
-// nn.Linear / Conv1D through cuBLASLt. Row-major out[M, N] = x[M, K] · W^T is, in cuBLAS's
+// nn.Linear / Conv1D. Up to 8 rows (decode, small batches) run a GEMV kernel of our own that reads
+// every weight once with 16-byte loads, f32 activations and f32 sums (no rounding of x); the rest
+// go through cuBLASLt. Row-major out[M, N] = x[M, K] · W^T is, in cuBLAS's
 // column-major terms, out^T (N × M) = op(W) · x^T: W stored [N, K] is a K × N column-major matrix
 // used transposed; W stored [K, N] (w_in_out) is N × K used as is. Half-precision weights run a
 // half-precision GEMM: x is rounded to the weights' type (one pass, into a scratch buffer kept
@@ -22,6 +24,13 @@ void check_cublas(cublasStatus_t st, const char* what) {
 }
 
 constexpr size_t kWorkspace = size_t{32} << 20;
+
+// The largest power of two up to 256 that divides every address.
+uint32_t alignment(std::initializer_list<const void*> pointers) {
+  uintptr_t bits = 256;
+  for (const void* p : pointers) bits |= reinterpret_cast<uintptr_t>(p);
+  return static_cast<uint32_t>(bits & (~bits + 1));
+}
 
 struct Plan {
   cublasLtMatmulDesc_t op = nullptr;
@@ -53,9 +62,13 @@ struct Lt {
     return scratch;
   }
 
-  // `align`: the alignment in bytes every operand pointer has (views of activations may start
-  // anywhere; cuBLASLt's heuristic otherwise assumes 256).
-  const Plan& plan(int64_t M, int64_t N, int64_t K, Elem wt, bool w_in_out, uint32_t align) {
+  // One plan per shape, type and pointer alignment (views of activations may start anywhere;
+  // cuBLASLt's heuristic otherwise assumes 256 bytes). The heuristic's first eight candidates are
+  // timed once on these operands and the fastest is kept: its first choice is often not the
+  // fastest for skinny prefill shapes.
+  const Plan& plan(int64_t M, int64_t N, int64_t K, Elem wt, bool w_in_out, const void* x, const void* w, float* out,
+                   cudaStream_t s) {
+    const uint32_t align = alignment({x, w, out});
     const auto key = std::make_tuple(M, N, K, static_cast<int>(wt), w_in_out, static_cast<int>(align));
     auto it = plans.find(key);
     if (it != plans.end()) return it->second;
@@ -76,13 +89,41 @@ struct Lt {
     for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
                       CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
       check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align), "alignment preference");
-    cublasLtMatmulHeuristicResult_t result{};
+    cublasLtMatmulHeuristicResult_t results[8] = {};
     int found = 0;
-    check_cublas(cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.c, p.c, pref, 1, &result, &found), "AlgoGetHeuristic");
+    check_cublas(cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.c, p.c, pref, 8, results, &found), "AlgoGetHeuristic");
     cublasLtMatmulPreferenceDestroy(pref);
     if (found == 0) fail(ErrorKind::internal, "cuBLASLt has no algorithm for this GEMM");
-    p.algo = result.algo;
+    p.algo = results[0].algo;
+    if (found > 1) p.algo = results[fastest(p, results, found, x, w, out, s)].algo;
     return plans.emplace(key, p).first->second;
+  }
+
+  int fastest(const Plan& p, const cublasLtMatmulHeuristicResult_t* results, int found, const void* x, const void* w,
+              float* out, cudaStream_t s) {
+    cudaEvent_t a = nullptr, b = nullptr;
+    ANATOMY_CUDA_CHECK(cudaEventCreate(&a));
+    ANATOMY_CUDA_CHECK(cudaEventCreate(&b));
+    const float one = 1.0f, zero = 0.0f;
+    int best = 0;
+    float best_ms = INFINITY;
+    for (int i = 0; i < found; ++i) {
+      auto run = [&] {
+        return cublasLtMatmul(handle, p.op, &one, w, p.a, x, p.b, &zero, out, p.c, out, p.c, &results[i].algo, workspace,
+                              kWorkspace, s);
+      };
+      if (run() != CUBLAS_STATUS_SUCCESS) continue;  // a candidate that refuses these operands is skipped
+      ANATOMY_CUDA_CHECK(cudaEventRecord(a, s));
+      for (int r = 0; r < 3; ++r) run();
+      ANATOMY_CUDA_CHECK(cudaEventRecord(b, s));
+      ANATOMY_CUDA_CHECK(cudaEventSynchronize(b));
+      float ms = 0;
+      ANATOMY_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+      if (ms < best_ms) best_ms = ms, best = i;
+    }
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    return best;
   }
 };
 
@@ -100,6 +141,96 @@ __global__ void round_kernel(const float* x, int64_t n, H* out) {
   }
 }
 
+// Weight element types as loaded 16 bytes at a time.
+template <class W>
+struct Pack;
+template <>
+struct Pack<float> {
+  static constexpr int n = 4;
+  __device__ static void load(const float* p, float* out) {
+    const float4 v = *reinterpret_cast<const float4*>(p);
+    out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+  }
+};
+template <>
+struct Pack<__nv_bfloat16> {
+  static constexpr int n = 8;
+  __device__ static void load(const __nv_bfloat16* p, float* out) {
+    const uint4 v = *reinterpret_cast<const uint4*>(p);
+    const auto* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __bfloat1622float2(h[i]);
+      out[2 * i] = f.x, out[2 * i + 1] = f.y;
+    }
+  }
+};
+template <>
+struct Pack<__half> {
+  static constexpr int n = 8;
+  __device__ static void load(const __half* p, float* out) {
+    const uint4 v = *reinterpret_cast<const uint4*>(p);
+    const auto* h = reinterpret_cast<const __half2*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __half22float2(h[i]);
+      out[2 * i] = f.x, out[2 * i + 1] = f.y;
+    }
+  }
+};
+
+constexpr int kGemvWarps = 8;  // output rows per block, one warp each
+constexpr int kGemvMaxRows = 8;
+
+// out[m, n] = x[m, :] · W[n, :] (+ bias[n]) for M ≤ 8: a warp per output column n, each lane
+// striding over K in 16-byte packs of W and keeping M sums.
+template <class W, int M>
+__global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const float* __restrict__ x, const W* __restrict__ w,
+                                                               const void* bias, Elem bt, int64_t N, int64_t K,
+                                                               float* __restrict__ out) {
+  constexpr int V = Pack<W>::n;
+  const int lane = threadIdx.x % 32;
+  const int64_t n = static_cast<int64_t>(blockIdx.x) * kGemvWarps + threadIdx.x / 32;
+  if (n >= N) return;
+  const W* row = w + n * K;
+  float acc[M];
+#pragma unroll
+  for (int m = 0; m < M; ++m) acc[m] = 0.0f;
+#pragma unroll 4
+  for (int64_t k = static_cast<int64_t>(lane) * V; k < K; k += 32 * V) {
+    float wf[V];
+    Pack<W>::load(row + k, wf);
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      const float4* xp = reinterpret_cast<const float4*>(x + m * K + k);
+#pragma unroll
+      for (int j = 0; j < V / 4; ++j) {
+        const float4 xv = __ldg(xp + j);
+        acc[m] += wf[4 * j] * xv.x + wf[4 * j + 1] * xv.y + wf[4 * j + 2] * xv.z + wf[4 * j + 3] * xv.w;
+      }
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < M; ++m) acc[m] = warp_sum(acc[m]);
+  if (lane == 0) {
+    const float b = bias ? ld(bias, bt, n) : 0.0f;
+#pragma unroll
+    for (int m = 0; m < M; ++m) out[m * N + n] = acc[m] + b;
+  }
+}
+
+template <class W, int M = 1>
+void launch_gemv(int64_t rows, const float* x, const void* w, const void* bias, Elem bt, int64_t N, int64_t K, float* out,
+                 cudaStream_t s) {
+  if constexpr (M < kGemvMaxRows) {
+    if (rows > M) return launch_gemv<W, M + 1>(rows, x, w, bias, bt, N, K, out, s);
+  }
+  gemv_kernel<W, M><<<blocks_for(N, kGemvWarps), kGemvWarps * 32, 0, s>>>(x, static_cast<const W*>(w), bias, bt, N, K, out);
+  check_launch("gemv");
+}
+
+std::atomic<uint64_t> g_gemv_runs{0};
+
 __global__ void bias_kernel(float* out, const void* bias, Elem bt, int64_t M, int64_t N) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i < M * N) out[i] += ld(bias, bt, i % N);
@@ -108,17 +239,20 @@ __global__ void bias_kernel(float* out, const void* bias, Elem bt, int64_t M, in
 }  // namespace
 
 uint64_t gemm_runs(Elem wt) { return lt().runs[static_cast<int>(wt)].load(); }
+uint64_t gemv_runs() { return g_gemv_runs.load(); }
 
-// The largest power of two up to 256 that divides every address.
-static uint32_t alignment(std::initializer_list<const void*> pointers) {
-  uintptr_t bits = 256;
-  for (const void* p : pointers) bits |= reinterpret_cast<uintptr_t>(p);
-  return static_cast<uint32_t>(bits & (~bits + 1));
-}
 
 void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, bool w_in_out, int64_t M, int64_t N,
             int64_t K, float* out, cudaStream_t s) {
   if (M * N == 0) return;
+  const int64_t pack = wt == Elem::f32 ? 4 : 8;
+  if (M <= kGemvMaxRows && !w_in_out && K % pack == 0 && alignment({x, w}) >= 16) {
+    if (wt == Elem::bf16) launch_gemv<__nv_bfloat16>(M, x, w, bias, bt, N, K, out, s);
+    else if (wt == Elem::f16) launch_gemv<__half>(M, x, w, bias, bt, N, K, out, s);
+    else launch_gemv<float>(M, x, w, bias, bt, N, K, out, s);
+    ++g_gemv_runs;
+    return;
+  }
   Lt& l = lt();
   std::lock_guard<std::mutex> lock(l.mu);
   const void* xb = x;
@@ -129,7 +263,7 @@ void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, b
     check_launch("round to half precision");
     xb = h;
   }
-  const Plan& p = l.plan(M, N, K, wt, w_in_out, alignment({xb, w, out}));
+  const Plan& p = l.plan(M, N, K, wt, w_in_out, xb, w, out, s);
   const float one = 1.0f, zero = 0.0f;
   check_cublas(cublasLtMatmul(l.handle, p.op, &one, w, p.a, xb, p.b, &zero, out, p.c, out, p.c, &p.algo, l.workspace,
                               kWorkspace, s), "cublasLtMatmul");
