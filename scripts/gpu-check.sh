@@ -54,5 +54,6 @@ step hf_golden python3 tests/gpu/hf_check.py "$BIN/anatomy" /tmp/anatomy-gpu/hf 
 step profile profile_json zamba2-1.2b profile_zamba2 --tokens 35
 step profile9b profile_json nemotron-nano-9b-v2 profile_nemotron9b --tokens 61
 step profile3b_decode profile_json llama-3.2-3b profile_llama3b_decode --decode --context 16
+step profile1b profile_json llama-3.2-1b profile_llama1b --tokens 512
 step bench python3 tests/gpu/hf_bench.py "$BIN/anatomy" /tmp/anatomy-gpu/bench "$OUT/bench.json" "$(( $(left) - 20 ))"
 say "== done in $(($(date +%s) - START)) s"

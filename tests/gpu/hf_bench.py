@@ -123,9 +123,6 @@ def main():
             same = row["weight_bytes"] < 8e9
             if same:
                 model.save_pretrained(folder)
-                # How transformers writes a hybrid's config (anatomy reads it): kept beside the results.
-                if "zamba2" in name:
-                    shutil.copy(os.path.join(folder, "config.json"), os.path.join(os.path.dirname(result), f"hf_config_{name}.json"))
             del model
             torch.cuda.empty_cache()
             try:
