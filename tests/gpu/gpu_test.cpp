@@ -127,6 +127,39 @@ TEST(Cuda, LinearPathsMatchTheReference) {
 
 #endif
 
+// Prefill attention (T ≥ 32) runs as batched GEMMs around a masked softmax: against the CPU's
+// scalar reference on GQA, causal and full, key and query padding, -inf and finite fills, a
+// sliding window and a KV cache read in place.
+TEST(Cuda, PrefillAttentionMatchesTheReference) {
+  const auto gpu = backend::cuda();
+  const ops::Context ctx(gpu);
+  const ops::Context reference(backend::cpu());
+  const int64_t B = 2, T = 40, Hq = 8, Hkv = 2, hd = 64;
+  for (int64_t slots : {T, int64_t{64}}) {
+    const int64_t past = slots - T > 0 ? 10 : 0, keys = past + T;
+    const Tensor q = test::random_tensor(DType::F32, {B, T, Hq, hd}, 11), k = test::random_tensor(DType::F32, {B, slots, Hkv, hd}, 12),
+                 v = test::random_tensor(DType::F32, {B, slots, Hkv, hd}, 13);
+    Tensor keep_keys = Tensor::zeros(DType::F32, {B, keys}), keep_rows = Tensor::zeros(DType::F32, {B, T});
+    for (int64_t i = 0; i < B * keys; ++i) keep_keys.data<float>()[i] = i % keys % 5 == 3 ? 0.0f : 1.0f;
+    for (int64_t i = 0; i < B * T; ++i) keep_rows.data<float>()[i] = i % T == 7 ? 0.0f : 1.0f;
+    const Tensor qd = gpu->upload(q), kd = gpu->upload(k), vd = gpu->upload(v);
+    for (const ops::AttentionOptions& o :
+         {ops::AttentionOptions{.scale = 0.125f, .past = past, .keys = keys},
+          ops::AttentionOptions{.scale = 0.125f, .causal = false, .past = past, .keys = keys, .key_padding = &keep_keys},
+          ops::AttentionOptions{.scale = 0.125f, .past = past, .keys = keys, .window = 8},
+          ops::AttentionOptions{.scale = 0.125f, .causal = false, .past = past, .keys = keys, .masked_value = -10000.0f,
+                                .key_padding = &keep_keys, .query_padding = &keep_rows}}) {
+      const uint64_t before = cuda::attention_gemm_runs();
+      const Tensor got = gpu->to_host(ops::attention(ctx, qd, kd, vd, o));
+      EXPECT_EQ(cuda::attention_gemm_runs(), before + 1) << "the prefill path did not run";
+      const Tensor want = ops::attention(reference, q, k, v, o);
+      for (uint64_t i = 0; i < want.numel(); ++i)
+        ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-5 * (1 + std::abs(want.data<float>()[i])))
+            << "slots " << slots << " window " << o.window << " causal " << o.causal << " at " << i;
+    }
+  }
+}
+
 // The scan over several chunks of staged steps, at Nemotron-H's head and state sizes, against the
 // CPU's scalar reference (outputs and the final state).
 TEST(Cuda, ScanOverManyChunksMatchesTheReference) {

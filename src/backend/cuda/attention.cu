@@ -6,10 +6,14 @@
 // Masked keys take the score `masked_value` exactly as the CPU reference does (a finite fill such
 // as −10000 still weighs in when a whole row is masked); with −inf they contribute nothing, and
 // tiles past every row's causal limit are skipped.
+#include <atomic>
+
 #include "backend/cuda/device_util.cuh"
 
 namespace anatomy::cuda {
 namespace {
+
+std::atomic<uint64_t> g_gemm_runs{0};
 
 constexpr int kRows = 8;   // warps per block, one query row each
 constexpr int kKeys = 32;  // keys per tile, one per lane when scoring
@@ -89,10 +93,78 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
   }
 }
 
+// ---- prefill: S = Q K^T per KV head (batched GEMM), masked softmax, O = P V --------------------
+
+// q [T, Hkv, rep, hd] of one batch row -> qg [Hkv, T, rep, hd], so that a KV head's query rows
+// (t, r) are one matrix; `back` does the inverse for the output.
+__global__ void group_heads_kernel(const float* in, float* out, int64_t T, int64_t Hkv, int64_t rep, int64_t hd, bool back) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= T * Hkv * rep * hd) return;
+  const int64_t e = i % hd, r = (i / hd) % rep, g = (i / (hd * rep)) % Hkv, t = i / (hd * rep * Hkv);  // i in [T, Hkv, rep, hd]
+  const int64_t grouped = ((g * T + t) * rep + r) * hd + e;
+  if (back) out[i] = in[grouped];
+  else out[grouped] = in[i];
+}
+
+// One block per score row (g, t, r): the reference's semantics — masked keys score masked_value,
+// the row is scaled, max-subtracted, exponentiated and normalised in place.
+__global__ void masked_softmax_kernel(float* S, AttentionShape a, int64_t b, int64_t rep) {
+  const int64_t row = blockIdx.x, keys = a.keys;
+  const int64_t t = (row / rep) % a.T;
+  float* z = S + row * keys;
+  const bool row_masked = a.query_padding && a.query_padding[b * a.T + t] == 0.0f;
+  float mx = -INFINITY;
+  for (int64_t j = threadIdx.x; j < keys; j += blockDim.x) {
+    const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
+                        (a.key_padding && a.key_padding[b * keys + j] == 0.0f);
+    const float v = masked ? a.masked_value : z[j] * a.scale;
+    z[j] = v;
+    mx = fmaxf(mx, v);
+  }
+  mx = block_max(mx);
+  float sum = 0.0f;
+  for (int64_t j = threadIdx.x; j < keys; j += blockDim.x) sum += (z[j] = expf(z[j] - mx));
+  const float inv = 1.0f / block_sum(sum);
+  for (int64_t j = threadIdx.x; j < keys; j += blockDim.x) z[j] *= inv;
+}
+
+constexpr int64_t kMaxScoreBytes = int64_t{1} << 30;
+
+bool gemm_path(const AttentionShape& a) {
+  return a.T >= 32 && a.Hq * a.T * a.keys * 4 <= kMaxScoreBytes;
+}
+
+void attention_gemm(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s) {
+  const int64_t rep = a.Hq / a.Hkv, rows = a.T * rep, n = a.T * a.Hq * a.hd;
+  const Tensor qg = device_empty(DType::F32, {n}), og = device_empty(DType::F32, {n});
+  const Tensor scores = device_empty(DType::F32, {a.Hkv * rows * a.keys});
+  float* S = scores.data<float>();
+  for (int64_t b = 0; b < a.B; ++b) {
+    group_heads_kernel<<<blocks_for(n, 256), 256, 0, s>>>(q + b * n, qg.data<float>(), a.T, a.Hkv, rep, a.hd, false);
+    check_launch("attention: group heads");
+    const float* kb = k + b * a.stride * a.Hkv * a.hd;
+    const float* vb = v + b * a.stride * a.Hkv * a.hd;
+    // S_g [rows, keys] = Q_g [rows, hd] · K_g^T, K_g's rows a.Hkv·hd apart, heads hd apart.
+    batched_gemm_f32(qg.data<float>(), a.hd, rows * a.hd, kb, a.Hkv * a.hd, a.hd, true, S, a.keys, rows * a.keys, rows,
+                     a.keys, a.hd, a.Hkv, s);
+    masked_softmax_kernel<<<static_cast<unsigned>(a.Hkv * rows), 256, 0, s>>>(S, a, b, rep);
+    check_launch("attention: masked softmax");
+    // O_g [rows, hd] = P_g [rows, keys] · V_g [keys, hd].
+    batched_gemm_f32(S, a.keys, rows * a.keys, vb, a.Hkv * a.hd, a.hd, false, og.data<float>(), a.hd, rows * a.hd, rows, a.hd,
+                     a.keys, a.Hkv, s);
+    group_heads_kernel<<<blocks_for(n, 256), 256, 0, s>>>(og.data<float>(), out + b * n, a.T, a.Hkv, rep, a.hd, true);
+    check_launch("attention: ungroup heads");
+  }
+  ++g_gemm_runs;
+}
+
 }  // namespace
+
+uint64_t attention_gemm_runs() { return g_gemm_runs.load(); }
 
 void attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s) {
   if (a.B * a.T * a.Hq == 0) return;
+  if (gemm_path(a)) return attention_gemm(q, k, v, a, out, s);
   const size_t smem = sizeof(float) * static_cast<size_t>(kKeys * (a.hd + 1) + kKeys * a.hd + kRows * a.hd);
   static size_t raised = 48 * 1024;
   if (smem > raised) {

@@ -39,12 +39,67 @@ cudaStream_t stream() {
   return s;
 }
 
+namespace {
+
+// Device blocks cached by size class and handed out again without a CUDA call (a forward makes
+// hundreds of activations; cudaMallocAsync and cudaFreeAsync cost microseconds each, which decode
+// and short prefills pay per op). All work runs on one stream in order, so a block the host frees
+// after its last use was queued can serve work queued later: that work runs after the last use.
+class BlockCache {
+ public:
+  // Size classes: multiples of 512 bytes up to 1 MiB, of 2 MiB above.
+  static size_t size_class(size_t bytes) {
+    const size_t unit = bytes <= (size_t{1} << 20) ? 512 : size_t{2} << 20;
+    return (bytes + unit - 1) / unit * unit;
+  }
+  void* get(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(bytes);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        return p;
+      }
+    }
+    void* p = nullptr;
+    if (cudaMalloc(&p, bytes) != cudaSuccess) {
+      (void)cudaGetLastError();
+      release();  // cached blocks of other sizes may make room
+      ANATOMY_CUDA_CHECK(cudaMalloc(&p, bytes));
+    }
+    return p;
+  }
+  void put(void* p, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_[bytes].push_back(p);
+  }
+
+ private:
+  void release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ANATOMY_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    for (auto& [bytes, blocks] : free_)
+      for (void* p : blocks) cudaFree(p);
+    free_.clear();
+  }
+  std::mutex mu_;
+  std::map<size_t, std::vector<void*>> free_;
+};
+
+BlockCache& blocks() {
+  static auto* cache = new BlockCache;  // outlives every tensor (never destroyed)
+  return *cache;
+}
+
+}  // namespace
+
 DeviceStorage::DeviceStorage(size_t bytes) : size_(bytes) {
-  if (bytes > 0) ANATOMY_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&data_), bytes, stream()));
+  if (bytes > 0) data_ = static_cast<std::byte*>(blocks().get(BlockCache::size_class(bytes)));
 }
 
 DeviceStorage::~DeviceStorage() {
-  if (data_) cudaFreeAsync(data_, stream());  // no throw from a destructor; a failure here leaks
+  if (data_) blocks().put(data_, BlockCache::size_class(size_));
 }
 
 Tensor device_empty(DType dtype, Shape shape) {

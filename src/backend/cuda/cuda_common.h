@@ -23,8 +23,8 @@ void check_launch(const char* kernel);
 // in to_host and synchronize).
 cudaStream_t stream();
 
-// Device memory from the stream-ordered pool (cudaMallocAsync): activations freed while later
-// work is still queued are reused without a device-wide synchronisation.
+// Device memory from the backend's block cache (cuda_backend.cpp): activations freed while later
+// work is still queued are reused without a CUDA call or a synchronisation.
 class DeviceStorage final : public Storage {
  public:
   explicit DeviceStorage(size_t bytes);

@@ -28,6 +28,12 @@ void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, b
 uint64_t gemm_runs(Elem wt);
 uint64_t gemv_runs();
 
+// Strided-batched f32 GEMM (cuBLASLt, no TF32), row-major: C_i[M, N] = A_i[M, K] · B_i^T with
+// B_i [N, K] (b_transposed) or A_i · B_i with B_i [K, N]; ld* are row strides, stride_* batch strides.
+void batched_gemm_f32(const float* A, int64_t lda, int64_t stride_a, const float* B, int64_t ldb, int64_t stride_b,
+                      bool b_transposed, float* C, int64_t ldc, int64_t stride_c, int64_t M, int64_t N, int64_t K,
+                      int64_t batch, cudaStream_t s);
+
 // norm.cu: one block per row.
 void rms_norm(const float* x, const void* w, Elem wt, float eps, int64_t rows, int64_t d, float* out, cudaStream_t s);
 void layer_norm(const float* x, const void* w, Elem wt, const void* b, Elem bt, float eps, int64_t rows, int64_t d,
@@ -58,7 +64,11 @@ struct AttentionShape {
   const float* key_padding;    // [B, keys] or null
   const float* query_padding;  // [B, T] or null
 };
+// Prefill (T ≥ 32, scores within 1 GiB) runs as batched GEMMs per KV head with a masked softmax
+// between them (tensor-core-free f32, exact to the reference's semantics); the rest, decode
+// included, as the flash-style kernel.
 void attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s);
+uint64_t attention_gemm_runs();
 
 // conv.cu: depthwise causal conv1d; x [B, T, C], w [C, 1, K], state [B, C, K − 1] updated.
 void causal_conv1d(const float* x, const void* w, Elem wt, const void* bias, Elem bt, int64_t B, int64_t T, int64_t C,

@@ -45,6 +45,8 @@ struct Lt {
   size_t scratch_bytes = 0;
   std::mutex mu;
   std::map<std::tuple<int64_t, int64_t, int64_t, int, bool, int>, Plan> plans;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, int>, Plan>
+      batched;
   std::atomic<uint64_t> runs[3] = {};
 
   Lt() {
@@ -239,6 +241,54 @@ __global__ void bias_kernel(float* out, const void* bias, Elem bt, int64_t M, in
 }  // namespace
 
 uint64_t gemm_runs(Elem wt) { return lt().runs[static_cast<int>(wt)].load(); }
+
+// Row-major C_i = A_i · B_i^T (b_transposed; B_i is [N, K]) or A_i · B_i (B_i is [K, N]), in
+// cuBLAS's column-major terms C_i^T = op(B_i) · A_i^T. f32 throughout, no TF32.
+void batched_gemm_f32(const float* A, int64_t lda, int64_t stride_a, const float* B, int64_t ldb, int64_t stride_b,
+                      bool b_transposed, float* C, int64_t ldc, int64_t stride_c, int64_t M, int64_t N, int64_t K,
+                      int64_t batch, cudaStream_t s) {
+  Lt& l = lt();
+  std::lock_guard<std::mutex> lock(l.mu);
+  const auto key = std::make_tuple(M, N, K, lda, ldb, ldc, stride_a, stride_b, stride_c, batch, b_transposed,
+                                   static_cast<int>(alignment({A, B, C})));
+  auto it = l.batched.find(key);
+  if (it == l.batched.end()) {
+    Plan p;
+    check_cublas(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
+    const cublasOperation_t ta = b_transposed ? CUBLAS_OP_T : CUBLAS_OP_N, tb = CUBLAS_OP_N;
+    check_cublas(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
+    check_cublas(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
+    if (b_transposed) check_cublas(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, K, N, ldb), "layout B");
+    else check_cublas(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, N, K, ldb), "layout B");
+    check_cublas(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, K, M, lda), "layout A");
+    check_cublas(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, N, M, ldc), "layout C");
+    const int32_t count = static_cast<int32_t>(batch);
+    for (auto [layout, stride] : {std::pair{p.a, stride_b}, std::pair{p.b, stride_a}, std::pair{p.c, stride_c}}) {
+      check_cublas(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof count), "batch");
+      check_cublas(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride),
+                   "batch stride");
+    }
+    cublasLtMatmulPreference_t pref = nullptr;
+    check_cublas(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
+    check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace,
+                                                      sizeof kWorkspace), "workspace preference");
+    const uint32_t align = alignment({A, B, C});
+    for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+      check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align), "alignment preference");
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    check_cublas(cublasLtMatmulAlgoGetHeuristic(l.handle, p.op, p.a, p.b, p.c, p.c, pref, 1, &result, &found), "AlgoGetHeuristic");
+    cublasLtMatmulPreferenceDestroy(pref);
+    if (found == 0) fail(ErrorKind::internal, "cuBLASLt has no algorithm for this batched GEMM");
+    p.algo = result.algo;
+    it = l.batched.emplace(key, p).first;
+  }
+  const Plan& p = it->second;
+  const float one = 1.0f, zero = 0.0f;
+  check_cublas(cublasLtMatmul(l.handle, p.op, &one, B, p.a, A, p.b, &zero, C, p.c, C, p.c, &p.algo, l.workspace, kWorkspace, s),
+               "cublasLtMatmul (batched)");
+}
 uint64_t gemv_runs() { return g_gemv_runs.load(); }
 
 
