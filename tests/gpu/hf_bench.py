@@ -5,7 +5,7 @@ GPU), times its forward with CUDA events (median of repeats after warm-up), save
 save_pretrained, and times `anatomy bench --device cuda` on that folder: the same weights, dtype and
 token count. Cases run in order of value and stop when the time budget runs short (said so).
 
-usage: hf_bench.py ANATOMY WORKDIR RESULT_JSON SECONDS
+usage: hf_bench.py ANATOMY WORKDIR RESULT_JSON SECONDS [CASE ...]   (cases by catalog name; default all)
 """
 import json
 import os
@@ -101,12 +101,15 @@ def anatomy_times(anatomy, source, tokens, mode, random):
 
 def main():
     anatomy, workdir, result, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    wanted = sys.argv[5:]
     start = time.time()
     rows = []
     device = json.loads(subprocess.run([anatomy, "device", "--device", "cuda", "--format", "json"], check=True,
                                        capture_output=True, text=True).stdout)
     read_gbs = device["memory"]["read_gbs"]
     for label, name, tokens, mode, needs in CASES:
+        if wanted and name not in wanted:
+            continue
         left = seconds - (time.time() - start)
         if left < needs:
             rows.append({"case": label, "skipped": f"{left:.0f} s left of the budget, the case needs about {needs} s"})
