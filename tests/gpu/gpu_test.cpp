@@ -125,8 +125,6 @@ TEST(Cuda, LinearPathsMatchTheReference) {
       }
 }
 
-#endif
-
 // Prefill attention (T ≥ 32) runs as batched GEMMs around a masked softmax: against the CPU's
 // scalar reference on GQA, causal and full, key and query padding, -inf and finite fills, a
 // sliding window and a KV cache read in place.
@@ -159,6 +157,8 @@ TEST(Cuda, PrefillAttentionMatchesTheReference) {
     }
   }
 }
+
+#endif
 
 // The scan over several chunks of staged steps, at Nemotron-H's head and state sizes, against the
 // CPU's scalar reference (outputs and the final state).

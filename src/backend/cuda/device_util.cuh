@@ -26,40 +26,27 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// Sum over the block (blockDim.x a multiple of 32, ≤ 1024); every thread gets the result.
-__device__ __forceinline__ float block_sum(float v) {
+// Sum or max over the block (blockDim.x a multiple of 32, ≤ 1024); every thread gets the result.
+template <bool kMax>
+__device__ __forceinline__ float block_reduce(float v) {
   __shared__ float partial[32];
   __shared__ float total;
-  v = warp_sum(v);
+  const float identity = kMax ? -INFINITY : 0.0f;
+  v = kMax ? warp_max(v) : warp_sum(v);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   __syncthreads();  // `partial` may still be read by a previous call
   if (lane == 0) partial[warp] = v;
   __syncthreads();
   if (warp == 0) {
-    float s = lane < static_cast<int>(blockDim.x / 32) ? partial[lane] : 0.0f;
-    s = warp_sum(s);
-    if (lane == 0) total = s;
+    float r = lane < static_cast<int>(blockDim.x / 32) ? partial[lane] : identity;
+    r = kMax ? warp_max(r) : warp_sum(r);
+    if (lane == 0) total = r;
   }
   __syncthreads();
   return total;
 }
-
-__device__ __forceinline__ float block_max(float v) {
-  __shared__ float partial[32];
-  __shared__ float total;
-  v = warp_max(v);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  __syncthreads();
-  if (lane == 0) partial[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    float s = lane < static_cast<int>(blockDim.x / 32) ? partial[lane] : -INFINITY;
-    s = warp_max(s);
-    if (lane == 0) total = s;
-  }
-  __syncthreads();
-  return total;
-}
+__device__ __forceinline__ float block_sum(float v) { return block_reduce<false>(v); }
+__device__ __forceinline__ float block_max(float v) { return block_reduce<true>(v); }
 
 inline unsigned blocks_for(int64_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 

@@ -38,6 +38,31 @@ struct Plan {
   cublasLtMatmulAlgo_t algo{};
 };
 
+// Up to `wanted` algorithms cuBLASLt proposes for a plan's layouts, given the operands' alignment.
+int candidates(cublasLtHandle_t handle, const Plan& p, uint32_t align, int wanted, cublasLtMatmulHeuristicResult_t* results) {
+  cublasLtMatmulPreference_t pref = nullptr;
+  check_cublas(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
+  check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace,
+                                                    sizeof kWorkspace), "workspace preference");
+  for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+    check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align), "alignment preference");
+  int found = 0;
+  check_cublas(cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.c, p.c, pref, wanted, results, &found),
+               "AlgoGetHeuristic");
+  cublasLtMatmulPreferenceDestroy(pref);
+  if (found == 0) fail(ErrorKind::internal, "cuBLASLt has no algorithm for this GEMM");
+  return found;
+}
+
+// A matmul description in f32 compute with the weights' operand transposed or not.
+void describe(Plan& p, bool transa) {
+  check_cublas(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
+  const cublasOperation_t ta = transa ? CUBLAS_OP_T : CUBLAS_OP_N, tb = CUBLAS_OP_N;
+  check_cublas(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
+  check_cublas(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
+}
+
 struct Lt {
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
@@ -76,28 +101,14 @@ struct Lt {
     if (it != plans.end()) return it->second;
     const cudaDataType_t ab = wt == Elem::bf16 ? CUDA_R_16BF : wt == Elem::f16 ? CUDA_R_16F : CUDA_R_32F;
     Plan p;
-    check_cublas(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
-    const cublasOperation_t ta = w_in_out ? CUBLAS_OP_N : CUBLAS_OP_T, tb = CUBLAS_OP_N;
-    check_cublas(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
-    check_cublas(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
+    describe(p, !w_in_out);
     if (w_in_out) check_cublas(cublasLtMatrixLayoutCreate(&p.a, ab, N, K, N), "layout W");
     else check_cublas(cublasLtMatrixLayoutCreate(&p.a, ab, K, N, K), "layout W");
     check_cublas(cublasLtMatrixLayoutCreate(&p.b, ab, K, M, K), "layout x");
     check_cublas(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, N, M, N), "layout out");
-    cublasLtMatmulPreference_t pref = nullptr;
-    check_cublas(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
-    check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace,
-                                                      sizeof kWorkspace), "workspace preference");
-    for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
-      check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align), "alignment preference");
     cublasLtMatmulHeuristicResult_t results[8] = {};
-    int found = 0;
-    check_cublas(cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.c, p.c, pref, 8, results, &found), "AlgoGetHeuristic");
-    cublasLtMatmulPreferenceDestroy(pref);
-    if (found == 0) fail(ErrorKind::internal, "cuBLASLt has no algorithm for this GEMM");
-    p.algo = results[0].algo;
-    if (found > 1) p.algo = results[fastest(p, results, found, x, w, out, s)].algo;
+    const int found = candidates(handle, p, align, 8, results);
+    p.algo = results[found > 1 ? fastest(p, results, found, x, w, out, s) : 0].algo;
     return plans.emplace(key, p).first->second;
   }
 
@@ -144,40 +155,30 @@ __global__ void round_kernel(const float* x, int64_t n, H* out) {
 }
 
 // Weight element types as loaded 16 bytes at a time.
+__device__ __forceinline__ float2 widen(__nv_bfloat162 h) { return __bfloat1622float2(h); }
+__device__ __forceinline__ float2 widen(__half2 h) { return __half22float2(h); }
+// bf16 and f16: 8 per pack, widened in pairs.
 template <class W>
-struct Pack;
+struct Pack {
+  using Pair = std::conditional_t<std::is_same_v<W, __half>, __half2, __nv_bfloat162>;
+  static constexpr int n = 8;
+  __device__ static void load(const W* p, float* out) {
+    const uint4 v = *reinterpret_cast<const uint4*>(p);
+    const auto* h = reinterpret_cast<const Pair*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = widen(h[i]);
+      out[2 * i] = f.x, out[2 * i + 1] = f.y;
+    }
+  }
+};
+
 template <>
 struct Pack<float> {
   static constexpr int n = 4;
   __device__ static void load(const float* p, float* out) {
     const float4 v = *reinterpret_cast<const float4*>(p);
     out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
-  }
-};
-template <>
-struct Pack<__nv_bfloat16> {
-  static constexpr int n = 8;
-  __device__ static void load(const __nv_bfloat16* p, float* out) {
-    const uint4 v = *reinterpret_cast<const uint4*>(p);
-    const auto* h = reinterpret_cast<const __nv_bfloat162*>(&v);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const float2 f = __bfloat1622float2(h[i]);
-      out[2 * i] = f.x, out[2 * i + 1] = f.y;
-    }
-  }
-};
-template <>
-struct Pack<__half> {
-  static constexpr int n = 8;
-  __device__ static void load(const __half* p, float* out) {
-    const uint4 v = *reinterpret_cast<const uint4*>(p);
-    const auto* h = reinterpret_cast<const __half2*>(&v);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const float2 f = __half22float2(h[i]);
-      out[2 * i] = f.x, out[2 * i + 1] = f.y;
-    }
   }
 };
 
@@ -254,10 +255,7 @@ void batched_gemm_f32(const float* A, int64_t lda, int64_t stride_a, const float
   auto it = l.batched.find(key);
   if (it == l.batched.end()) {
     Plan p;
-    check_cublas(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
-    const cublasOperation_t ta = b_transposed ? CUBLAS_OP_T : CUBLAS_OP_N, tb = CUBLAS_OP_N;
-    check_cublas(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
-    check_cublas(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
+    describe(p, b_transposed);
     if (b_transposed) check_cublas(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, K, N, ldb), "layout B");
     else check_cublas(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, N, K, ldb), "layout B");
     check_cublas(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, K, M, lda), "layout A");
@@ -268,19 +266,8 @@ void batched_gemm_f32(const float* A, int64_t lda, int64_t stride_a, const float
       check_cublas(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride),
                    "batch stride");
     }
-    cublasLtMatmulPreference_t pref = nullptr;
-    check_cublas(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
-    check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace,
-                                                      sizeof kWorkspace), "workspace preference");
-    const uint32_t align = alignment({A, B, C});
-    for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
-      check_cublas(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align), "alignment preference");
     cublasLtMatmulHeuristicResult_t result{};
-    int found = 0;
-    check_cublas(cublasLtMatmulAlgoGetHeuristic(l.handle, p.op, p.a, p.b, p.c, p.c, pref, 1, &result, &found), "AlgoGetHeuristic");
-    cublasLtMatmulPreferenceDestroy(pref);
-    if (found == 0) fail(ErrorKind::internal, "cuBLASLt has no algorithm for this batched GEMM");
+    candidates(l.handle, p, alignment({A, B, C}), 1, &result);
     p.algo = result.algo;
     it = l.batched.emplace(key, p).first;
   }
