@@ -115,7 +115,8 @@ class Passes {
     for (auto& [key, t] : state_.tensors) {
       if (nn::is_kv_cache(key)) continue;
       auto it = snapshot_.find(key);
-      if (backend_->device() != Device::cpu) t = it != snapshot_.end() ? backend_->upload(it->second) : backend_->zeros(t.dtype(), t.shape());
+      if (backend_->device() != Device::cpu)  // a fresh device copy: the host cannot write device memory
+        t = it != snapshot_.end() ? backend_->upload(it->second) : backend_->zeros(t.dtype(), t.shape());
       else if (it != snapshot_.end()) std::memcpy(t.raw(), it->second.raw(), t.nbytes());
       else std::memset(t.raw(), 0, t.nbytes());
     }

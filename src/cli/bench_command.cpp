@@ -9,7 +9,6 @@
 #include "analysis/device.h"
 #include "backend/device.h"
 #include "cli/commands.h"
-#include "models/checkpoint.h"
 #include "cli/render.h"
 #include "cli/weights.h"
 #include "core/error.h"
@@ -45,8 +44,7 @@ io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
   const WeightChoice choice = choose_weights(lm, o.random_weights, o.dtype);
   guard_memory(lm, choice, {.batch = o.batch, .tokens = longest}, o.force);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
-  const auto device = backend::for_device(o.device);
-  models::upload_weights(lm.model, *device, progress);
+  const auto device = place_weights(lm, o.device, progress);
 
   const analysis::Processor cpu = analysis::detect_processor();
   Json d = {{"schema", "anatomy.bench/1"}, {"model", o.model}, {"architecture", lm.model.architecture},

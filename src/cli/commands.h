@@ -170,4 +170,11 @@ std::string generate_command(const GenerateOptions& options, Progress& progress)
 std::string eval_command(const EvalOptions& options, Progress& progress);
 std::string bench_command(const BenchOptions& options, Progress& progress);
 
+struct CompareOptions {
+  std::vector<std::string> files;  // two or more bench, profile or eval JSON documents of one kind
+  std::string format = "table";
+};
+io::ordered_json compare_document(const CompareOptions& options);
+std::string compare_command(const CompareOptions& options);
+
 }  // namespace anatomy::cli

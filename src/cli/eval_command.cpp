@@ -4,7 +4,6 @@
 
 #include "backend/device.h"
 #include "cli/commands.h"
-#include "models/checkpoint.h"
 #include "cli/render.h"
 #include "cli/text_input.h"
 #include "cli/weights.h"
@@ -27,8 +26,7 @@ io::ordered_json eval_document(const EvalOptions& o, Progress& progress) {
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
   guard_memory(lm, choice, {.tokens = po.ctx}, o.force);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
-  po.backend = backend::for_device(o.device);
-  models::upload_weights(lm.model, *po.backend, progress);
+  po.backend = place_weights(lm, o.device, progress);
   const bool pairs = lm.model.root->source_vocab_size() > 0;
   const auto r = pairs ? inference::pair_perplexity(lm.model, *tok, text, o.text_file, progress, po.backend)
                        : inference::perplexity(lm.model, *tok, text, po, progress);

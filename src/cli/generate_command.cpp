@@ -7,7 +7,6 @@
 
 #include "backend/device.h"
 #include "cli/commands.h"
-#include "models/checkpoint.h"
 #include "cli/ids.h"
 #include "cli/text_input.h"
 #include "cli/weights.h"
@@ -61,8 +60,7 @@ std::string generate_command(const GenerateOptions& o, Progress& progress) {
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
 
   inference::GenerateOptions go;
-  go.backend = backend::for_device(o.device);
-  models::upload_weights(lm.model, *go.backend, progress);
+  go.backend = place_weights(lm, o.device, progress);
   go.max_new_tokens = o.max_new_tokens;
   go.stop = o.stop;
   go.stop_at_eos = !o.ignore_eos;

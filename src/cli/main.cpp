@@ -277,6 +277,12 @@ int main(int argc, char** argv) {
   add_format(bnc, ben.format);
   bnc->add_flag("--force", ben.force, "Run even when the predicted memory exceeds what is available");
 
+  cli::CompareOptions cmp;
+  auto* cpr = app.add_subcommand("compare", "Bench, profile or eval JSON documents side by side, with ratios to the first");
+  cpr->add_option("files", cmp.files, "Two or more documents of one kind (--format json of bench, profile or eval)")
+      ->required()->expected(2, -1);
+  add_format(cpr, cmp.format);
+
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");
   add_format(mod, models_format);
@@ -317,6 +323,8 @@ int main(int argc, char** argv) {
       out = cli::eval_command(evo, progress);
     else if (*bnc)
       out = cli::bench_command(ben, progress);
+    else if (*cpr)
+      out = cli::compare_command(cmp);
     else if (*tkz) {
       if (toko.text_file.empty() && string_opt->count() == 0) throw Error(ErrorKind::config, "tokenize: give the input with --text FILE or --string S");
       out = cli::tokenize_command(toko, progress);

@@ -9,7 +9,6 @@
 #include "analysis/device.h"
 #include "analysis/profile.h"
 #include "backend/device.h"
-#include "models/checkpoint.h"
 #include "cli/commands.h"
 #include "cli/ids.h"
 #include "cli/render.h"
@@ -156,8 +155,7 @@ Json profile_document(const ProfileOptions& o, Progress& progress) {
   guard_memory(lm, choice, {po.batch, po.tokens, po.context, po.decode}, o.force);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   if (o.check_tensors) require_finite_weights(lm, progress);
-  po.backend = backend::for_device(o.device);
-  models::upload_weights(lm.model, *po.backend, progress);
+  po.backend = place_weights(lm, o.device, progress);
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const analysis::Ceilings ceilings = o.device == "cuda" ? analysis::gpu_ceilings(false, progress)
                                                          : analysis::device_ceilings(false, progress);

@@ -15,7 +15,6 @@
 #include "cli/weights.h"
 #include "core/error.h"
 #include "io/npy.h"
-#include "models/checkpoint.h"
 #include "models/loader.h"
 #include "nn/module.h"
 
@@ -48,10 +47,9 @@ Json run_document(const RunOptions& o, Progress& progress) {
 
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
   guard_memory(lm, choice, {.tokens = T}, o.force);
-  const auto device = backend::for_device(o.device);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   if (o.check_tensors) require_finite_weights(lm, progress);
-  models::upload_weights(lm.model, *device, progress);
+  const auto device = place_weights(lm, o.device, progress);
 
   const Tensor input = ids_tensor(ids);
   const std::optional<Tensor> source = src.empty() ? std::nullopt : std::optional(ids_tensor(src));

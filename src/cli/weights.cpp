@@ -86,4 +86,11 @@ void require_finite_weights(const models::LoadedModel& lm, Progress& progress) {
                                       bad.size() == 1 ? "" : "s", list));
 }
 
+std::shared_ptr<const backend::Backend> place_weights(models::LoadedModel& loaded, const std::string& device,
+                                                      Progress& progress) {
+  auto backend = backend::for_device(device);
+  models::upload_weights(loaded.model, *backend, progress);
+  return backend;
+}
+
 }  // namespace anatomy::cli

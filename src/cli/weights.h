@@ -8,6 +8,7 @@
 #include <string>
 
 #include "analysis/cost.h"
+#include "backend/backend.h"
 #include "core/progress.h"
 #include "io/safetensors.h"
 #include "models/loader.h"
@@ -33,6 +34,11 @@ struct Weights {
   io::NamedTensors owned;     // synthetic or converted tensors the model points into
 };
 Weights prepare_weights(models::LoadedModel& loaded, const WeightChoice& choice, uint64_t seed, Progress& progress);
+
+// The backend `device` names (--device cpu|cuda) with the model's weights moved onto it (once per
+// unique parameter; nothing moves on the CPU).
+std::shared_ptr<const backend::Backend> place_weights(models::LoadedModel& loaded, const std::string& device,
+                                                      Progress& progress);
 
 // Fails naming every tensor with NaN or Inf (name, first index, counts).
 void require_finite_weights(const models::LoadedModel& loaded, Progress& progress);

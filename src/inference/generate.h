@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "inference/sampler.h"
 #include "backend/backend.h"
+#include "inference/sampler.h"
 #include "models/model.h"
 #include "tokenizer/tokenizer.h"
 

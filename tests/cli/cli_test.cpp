@@ -367,3 +367,52 @@ TEST(Cli, MemoryGuardRefusesBeforeLoading) {
 
 }  // namespace
 }  // namespace anatomy
+
+namespace anatomy {
+namespace {
+
+// compare: two bench documents of one tiny model (one and two threads) side by side; every value
+// is the document's own and every ratio is value / first value. Foreign, mixed or missing
+// documents: one line, exit 2, naming the file and the field.
+TEST(Cli, CompareBenchDocuments) {
+  TempDir dir;
+  for (const char* t : {"1", "2"}) {
+    const auto r = run_anatomy(std::string("bench gpt2 --random-weights -p 8 -n 2 --repeat 1 --warmup 0 --format json --threads ") + t);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    test::write_file(dir / (std::string("b") + t + ".json"), r.out);
+  }
+  const auto r = run_anatomy("compare " + (dir / "b1.json") + " " + (dir / "b2.json") + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto d = io::json::parse(r.out);
+  EXPECT_EQ(d["schema"], "anatomy.compare/1");
+  EXPECT_EQ(d["kind"], "bench");
+  const auto b1 = io::json::parse(test::read_file(dir / "b1.json")), b2 = io::json::parse(test::read_file(dir / "b2.json"));
+  bool prefill = false;
+  for (const auto& m : d["metrics"]) {
+    if (m["name"] != "pp8 prefill") continue;
+    prefill = true;
+    EXPECT_EQ(m["values"][0].get<double>(), b1["prefill"][0]["tok_per_s"].get<double>());
+    EXPECT_EQ(m["values"][1].get<double>(), b2["prefill"][0]["tok_per_s"].get<double>());
+    EXPECT_DOUBLE_EQ(m["ratios_to_first"][1].get<double>(), m["values"][1].get<double>() / m["values"][0].get<double>());
+    EXPECT_EQ(m["better"], "higher");
+  }
+  EXPECT_TRUE(prefill);
+  const auto md = run_anatomy("compare " + (dir / "b1.json") + " " + (dir / "b2.json") + " --format md");
+  EXPECT_NE(md.out.find("| pp8 prefill"), std::string::npos) << md.out;
+
+  test::write_file(dir / "foreign.json", R"({"hello": 1})");
+  test::write_file(dir / "run.json", R"({"schema": "anatomy.run/2"})");
+  test::write_file(dir / "eval.json", R"({"schema": "anatomy.eval/1", "ppl": 3.0})");
+  test::write_file(dir / "broken.json", "{");
+  for (const auto& [args, names] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {(dir / "b1.json") + " " + (dir / "foreign.json"), {"foreign.json", "schema"}},
+           {(dir / "run.json") + " " + (dir / "b1.json"), {"run.json", "anatomy.run/2"}},
+           {(dir / "b1.json") + " " + (dir / "eval.json"), {"eval.json", "one kind"}},
+           {(dir / "b1.json") + " " + (dir / "broken.json"), {"broken.json"}},
+           {(dir / "b1.json") + " " + (dir / "missing.json"), {"missing.json"}},
+           {(dir / "b1.json"), {"files"}}})
+    expect_bad_input("compare " + args, names);
+}
+
+}  // namespace
+}  // namespace anatomy
