@@ -50,13 +50,21 @@ MemoryPlan plan_memory(const models::Model& model, const CostOptions& forward, d
 }
 
 
-void check_memory(const MemoryPlan& plan, const std::string& what, bool force) {
+void check_memory(const MemoryPlan& plan, const std::string& what, bool force, const std::string& device) {
+  if (force) return;
   const uint64_t available = backend::available_memory();
-  if (force || available == 0 || plan.total() <= available) return;
-  fail(ErrorKind::resource,
-       fmt::format("{} needs about {} (weights {}, caches {}, activations {}) but {} is available (MemAvailable, "
-                   "/proc/meminfo); use --force to try anyway",
-                   what, gib(plan.total()), gib(plan.weights), gib(plan.state), gib(plan.activations), gib(available)));
+  if (available > 0 && plan.total() > available)
+    fail(ErrorKind::resource,
+         fmt::format("{} needs about {} (weights {}, caches {}, activations {}) but {} is available (MemAvailable, "
+                     "/proc/meminfo); use --force to try anyway",
+                     what, gib(plan.total()), gib(plan.weights), gib(plan.state), gib(plan.activations), gib(available)));
+  if (device != "cuda") return;
+  const uint64_t gpu = backend::gpu_free_memory();
+  if (plan.total() > gpu)
+    fail(ErrorKind::resource,
+         fmt::format("{} needs about {} on the GPU (weights {}, caches {}, activations {}) but {} of its memory is free; "
+                     "use --force to try anyway", what, gib(plan.total()), gib(plan.weights), gib(plan.state),
+                     gib(plan.activations), gib(gpu)));
 }
 
 std::vector<BadTensor> check_tensors(const models::Model& model, std::vector<std::string>* skipped, Progress& progress) {

@@ -23,8 +23,9 @@ struct MemoryPlan {
 
 // `weight_bytes_per_element`: 0 keeps each parameter's own dtype (mapped checkpoints).
 MemoryPlan plan_memory(const models::Model& model, const CostOptions& forward, double weight_bytes_per_element);
-// Throws a resource error naming what needs the memory, unless `force`.
-void check_memory(const MemoryPlan& plan, const std::string& what, bool force);
+// Throws a resource error naming what needs the memory, unless `force`. On "cuda" the weights,
+// caches and activations must also fit the GPU's free memory.
+void check_memory(const MemoryPlan& plan, const std::string& what, bool force, const std::string& device = "cpu");
 
 struct BadTensor {
   std::string name;

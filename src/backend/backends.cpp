@@ -26,6 +26,7 @@ std::shared_ptr<const Backend> cuda() {
 }
 
 GpuInfo gpu_info() { cuda(); return {}; }
+uint64_t gpu_free_memory() { cuda(); return 0; }
 double gpu_read_gbs(uint64_t, int) { cuda(); return 0; }
 double gpu_copy_gbs(uint64_t, int) { cuda(); return 0; }
 #endif

@@ -37,6 +37,8 @@ struct GpuInfo {
   std::string driver, runtime;  // "13.0"
 };
 GpuInfo gpu_info();
+// Bytes of GPU memory free now (cudaMemGetInfo).
+uint64_t gpu_free_memory();
 double gpu_read_gbs(uint64_t bytes, int repeats);
 double gpu_copy_gbs(uint64_t bytes, int repeats);
 

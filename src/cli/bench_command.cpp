@@ -42,7 +42,7 @@ io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
   if (o.workload.size() == 3) longest = std::max(longest, o.workload[0] + o.workload[1]);
   root.check_positions(0, longest);
   const WeightChoice choice = choose_weights(lm, o.random_weights, o.dtype);
-  guard_memory(lm, choice, {.batch = o.batch, .tokens = longest}, o.force);
+  guard_memory(lm, choice, {.batch = o.batch, .tokens = longest}, o.force, o.device);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   const auto device = place_weights(lm, o.device, progress);
 

@@ -24,7 +24,7 @@ io::ordered_json eval_document(const EvalOptions& o, Progress& progress) {
   po.stride = o.stride;
   po.max_windows = o.chunks;
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
-  guard_memory(lm, choice, {.tokens = po.ctx}, o.force);
+  guard_memory(lm, choice, {.tokens = po.ctx}, o.force, o.device);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   po.backend = place_weights(lm, o.device, progress);
   const bool pairs = lm.model.root->source_vocab_size() > 0;

@@ -56,7 +56,7 @@ std::string generate_command(const GenerateOptions& o, Progress& progress) {
   if (root.source_vocab_size() == 0 && !source.empty()) fail(ErrorKind::config, "--source: " + lm.model.architecture + " has no encoder");
 
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
-  guard_memory(lm, choice, {.tokens = static_cast<int64_t>(ids.size()) + o.max_new_tokens}, o.force);
+  guard_memory(lm, choice, {.tokens = static_cast<int64_t>(ids.size()) + o.max_new_tokens}, o.force, o.device);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
 
   inference::GenerateOptions go;

@@ -152,7 +152,7 @@ Json profile_document(const ProfileOptions& o, Progress& progress) {
   root.check_positions(po.context, po.tokens);  // before any weight is touched
 
   const WeightChoice choice = choose_weights(lm, o.random_weights, o.dtype);
-  guard_memory(lm, choice, {po.batch, po.tokens, po.context, po.decode}, o.force);
+  guard_memory(lm, choice, {po.batch, po.tokens, po.context, po.decode}, o.force, o.device);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   if (o.check_tensors) require_finite_weights(lm, progress);
   po.backend = place_weights(lm, o.device, progress);

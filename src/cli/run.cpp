@@ -46,7 +46,7 @@ Json run_document(const RunOptions& o, Progress& progress) {
   root.check_positions(0, static_cast<int64_t>(src.size()));
 
   const WeightChoice choice = choose_weights(lm, o.random_weights, "");
-  guard_memory(lm, choice, {.tokens = T}, o.force);
+  guard_memory(lm, choice, {.tokens = T}, o.force, o.device);
   const Weights w = prepare_weights(lm, choice, o.seed, progress);
   if (o.check_tensors) require_finite_weights(lm, progress);
   const auto device = place_weights(lm, o.device, progress);

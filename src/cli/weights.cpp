@@ -40,12 +40,13 @@ WeightChoice choose_weights(const models::LoadedModel& lm, bool random, const st
   return c;
 }
 
-void guard_memory(const models::LoadedModel& lm, const WeightChoice& c, const analysis::CostOptions& forward, bool force) {
+void guard_memory(const models::LoadedModel& lm, const WeightChoice& c, const analysis::CostOptions& forward, bool force,
+                  const std::string& device) {
   const double per_element = c.synthetic ? dtype_info(c.synthetic_dtype).block_bytes
                              : c.cast_to ? dtype_info(*c.cast_to).block_bytes
                                          : 0.0;
   const auto plan = analysis::plan_memory(lm.model, forward, per_element);
-  analysis::check_memory(plan, lm.source, force);
+  analysis::check_memory(plan, lm.source, force, device);
 }
 
 Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t seed, Progress& progress) {

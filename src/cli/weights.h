@@ -23,9 +23,10 @@ struct WeightChoice {
 // `dtype`: "" keeps stored weights as they are (synthetic: the model's bf16/f16, else f32).
 WeightChoice choose_weights(const models::LoadedModel& loaded, bool random, const std::string& dtype);
 
-// Refuses (unless `force`) when weights, caches and activations of `forward` exceed MemAvailable.
+// Refuses (unless `force`) when weights, caches and activations of `forward` exceed MemAvailable,
+// or on --device cuda the GPU's free memory.
 void guard_memory(const models::LoadedModel& loaded, const WeightChoice& choice, const analysis::CostOptions& forward,
-                  bool force);
+                  bool force, const std::string& device = "cpu");
 
 struct Weights {
   bool synthetic = false;

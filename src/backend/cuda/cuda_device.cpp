@@ -48,6 +48,13 @@ GpuInfo gpu_info() {
           version(driver), version(runtime)};
 }
 
+uint64_t gpu_free_memory() {
+  cuda();
+  size_t free = 0, total = 0;
+  ANATOMY_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return free;
+}
+
 double gpu_read_gbs(uint64_t bytes, int repeats) {
   cuda();
   const Tensor a = cuda::device_zeros(DType::F32, {static_cast<int64_t>(bytes / 4)});
