@@ -102,7 +102,7 @@ class Backend {
 
 // The CPU backend (backend/cpu/): one shared instance.
 std::shared_ptr<const Backend> cpu();
-// The CUDA backend (backend/cuda/) on GPU 0: one shared instance. Throws a config error saying why
+// The CUDA backend (backend/cuda/) on GPU 0: one shared instance. Throws a device error saying why
 // when this build has no CUDA backend or the machine has no usable GPU.
 std::shared_ptr<const Backend> cuda();
 // Whether cuda() would succeed here (a GPU test skips when not), and why not.

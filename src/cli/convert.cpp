@@ -31,7 +31,7 @@ io::ordered_json convert_document(const ConvertOptions& o, Progress& progress) {
   }
   if (o.gguf.empty() == o.safetensors.empty()) fail(ErrorKind::config, "convert: give one of --gguf FILE and --safetensors FILE");
   if (!o.safetensors.empty()) {
-    if (!synthetic) weights = models::cast_weights(lm.model, lm.model.dtype, progress);  // the stored dtype: views, no copy
+    if (!synthetic) weights = models::bound_weights(lm.model);
     io::write_safetensors(o.safetensors, weights);
     io::ordered_json d = {{"schema", "anatomy.convert/1"}, {"model", o.model}, {"architecture", lm.model.architecture},
                           {"model_type", lm.model.model_type}, {"output", o.safetensors},

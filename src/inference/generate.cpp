@@ -78,7 +78,7 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
   const Tensor src = ids_tensor(source);
 
   GenerateResult r;
-  r.cache = encdec ? "encoder output and decoder kv cache" : "kv cache and states";
+  r.cache = cached_state(lm);
   std::vector<int64_t> all = prompt;
   Sampler sampler(o.sampling);
   Stream stream(tok, o.stop, on_text);

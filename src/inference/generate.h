@@ -26,6 +26,11 @@ struct GenerateOptions {
   std::shared_ptr<const backend::Backend> backend = backend::cpu();  // the model's weights already on it
 };
 
+// What a model keeps between single-token passes (bench and generate report it).
+inline const char* cached_state(const nn::LanguageModel& lm) {
+  return lm.source_vocab_size() > 0 ? "encoder output and decoder kv cache" : "kv cache and states";
+}
+
 struct GenerateResult {
   std::vector<int64_t> ids;      // generated ids (the stop token excluded)
   std::string text;              // their text, cut before a stop string

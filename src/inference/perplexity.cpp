@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "nn/module.h"
+#include "ops/loss.h"
 
 namespace anatomy::inference {
 
@@ -39,19 +40,18 @@ struct Scorer {
     if (bos >= 0) input[0] = bos;
     Tensor t = Tensor::empty(DType::I64, {1, length});
     std::copy(input.begin(), input.end(), t.data<int64_t>());
+    // Position p is scored on the next id; the others are ignored by the loss.
+    constexpr int64_t kIgnore = -100;
+    Tensor targets = Tensor::empty(DType::I64, {1, length});
+    for (int64_t p = 0; p < length; ++p) targets.data<int64_t>()[p] = p >= from && p + 1 < length ? ids[begin + p + 1] : kIgnore;
     nn::State state(1, length);
     nn::Run run(ctx, state);
     run.source_ids = source;
-    const Tensor logits = ctx.backend().to_host(lm.forward_ids(run, t));  // (1, length, V)
-    const int64_t V = logits.dim(-1);
+    const Tensor logits = lm.forward_ids(run, t);  // (1, length, V)
+    // The loss runs where the logits are: only one float per position comes back from a device.
+    const Tensor loss = ctx.backend().to_host(ops::cross_entropy(ctx, logits, targets, kIgnore));  // (1, length)
     for (int64_t p = from; p + 1 < length; ++p) {
-      const float* z = logits.data<float>() + p * V;
-      double mx = z[0];
-      for (int64_t v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(z[v]));
-      double sum = 0;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(z[v]) - mx);
-      const int64_t target = ids[begin + p + 1];
-      nll += mx + std::log(sum) - static_cast<double>(z[target]);
+      nll += loss.data<float>()[p];
       bytes += token_bytes[begin + p + 1];
       ++scored;
     }

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "backend/backend.h"
+#include "inference/generate.h"
 #include "nn/module.h"
 
 namespace anatomy::inference {
@@ -120,7 +121,7 @@ DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t b
     run_sequence(model, ids, encdec ? 1 : 0, tokens, encdec ? std::function<void(double)>(step) : [](double) {}, step, device);
     if (r >= warmup) totals.push_back(total);
   }
-  return {tokens, batch, Spread::of(totals), Spread::of(steps), encdec ? "encoder output and decoder kv cache" : "kv cache and states"};
+  return {tokens, batch, Spread::of(totals), Spread::of(steps), cached_state(*model.root)};
 }
 
 WorkloadSpeed measure_workload(const models::Model& model, int64_t prompt, int64_t new_tokens, int64_t batch, int warmup,

@@ -27,7 +27,7 @@ struct DecodeSpeed {
   int64_t tokens = 0, batch = 1;
   Spread time;      // of all N steps
   Spread latency;   // of single steps, pooled over the timed runs
-  std::string cache;  // "kv cache and states" or "recomputed" (encoder-decoder)
+  std::string cache;  // cached_state() of generate.h
 };
 
 struct WorkloadSpeed {

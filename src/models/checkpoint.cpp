@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -45,70 +46,77 @@ void fill(Tensor& t, uint64_t stream, float scale, bool ones) {
     fill_as(half, n, stream, scale, ones, [](float v) { return f32_to_f16(v); });
 }
 
-}  // namespace
-
-io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale, Progress& progress) {
-  if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::F16)
-    fail(ErrorKind::unsupported, std::string("synthetic weights in ") + dtype_name(dtype) + " (F32, BF16, F16)");
-  io::NamedTensors out;
+// Calls f(slot) once per unique parameter, in state_dict order (tied and shared slots after the
+// first are skipped), reporting progress as `what`.
+template <class F>
+void each_unique(const Model& model, Progress& progress, const std::string& what, F&& f) {
   std::set<const nn::Parameter*> done;
   const auto slots = nn::parameter_slots(*model.root);
-  ProgressTask task(progress, "generating synthetic weights", slots.size());
+  ProgressTask task(progress, what, slots.size());
   for (const auto& ref : slots) {
     task.update(done.size());
-    if (!done.insert(ref.param.get()).second) continue;
-    Tensor t = Tensor::empty(dtype, ref.param->value.shape());
-    // Norm scales start at 1 as in every HF initialiser; the rest is small noise.
-    const bool is_norm = ref.owner->type().find("Norm") != std::string::npos && ref.path.ends_with("weight");
-    fill(t, splitmix64(seed) ^ splitmix64(~static_cast<uint64_t>(out.size())), scale, is_norm);
-    out.emplace_back(ref.path, std::move(t));
-  }
-  return out;
-}
-
-void upload_weights(const Model& model, const backend::Backend& backend, Progress& progress) {
-  if (backend.device() == Device::cpu) return;
-  std::set<const nn::Parameter*> done;
-  const auto slots = nn::parameter_slots(*model.root);
-  ProgressTask task(progress, fmt::format("uploading weights to {}", device_name(backend.device())), slots.size());
-  for (const auto& ref : slots) {
-    task.update(done.size());
-    if (!done.insert(ref.param.get()).second) continue;
-    if (ref.param->value.is_meta()) fail(ErrorKind::internal, "upload_weights: " + ref.path + " has no data");
-    ref.param->value = backend.upload(ref.param->value);
+    if (done.insert(ref.param.get()).second) f(ref);
   }
 }
 
-io::NamedTensors cast_weights(const Model& model, DType dtype, Progress& progress) {
-  auto is_float = [](DType d) { return d == DType::F32 || d == DType::BF16 || d == DType::F16; };
-  if (!is_float(dtype)) fail(ErrorKind::unsupported, std::string("weights cast to ") + dtype_name(dtype) + " (F32, BF16, F16)");
+bool is_float(DType d) { return d == DType::F32 || d == DType::BF16 || d == DType::F16; }
+
+// The bound weights named canonically; F32/BF16/F16 ones converted to `dtype` when given.
+io::NamedTensors weights_as(const Model& model, std::optional<DType> dtype, Progress& progress) {
   io::NamedTensors out;
-  std::set<const nn::Parameter*> done;
-  const auto slots = nn::parameter_slots(*model.root);
-  ProgressTask task(progress, "converting weights", slots.size());
-  for (const auto& ref : slots) {
-    task.update(done.size());
-    if (!done.insert(ref.param.get()).second) continue;
+  each_unique(model, progress, "converting weights", [&](const nn::ParamRef& ref) {
     const Tensor& from = ref.param->value;
     if (from.is_meta()) fail(ErrorKind::internal, "cast_weights: " + ref.path + " has no data");
-    if (!is_float(from.dtype()) || from.dtype() == dtype) {
+    if (!dtype || !is_float(from.dtype()) || from.dtype() == *dtype) {
       out.emplace_back(ref.path, from);
-      continue;
+      return;
     }
-    Tensor t = Tensor::empty(dtype, from.shape());
+    Tensor t = Tensor::empty(*dtype, from.shape());
     const auto n = static_cast<int64_t>(t.numel());
     auto* f32 = reinterpret_cast<float*>(t.raw());
     auto* half = reinterpret_cast<uint16_t*>(t.raw());
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
     for (int64_t i = 0; i < n; ++i) {
       const float v = element_f32(from, static_cast<uint64_t>(i));
-      if (dtype == DType::F32) f32[i] = v;
-      else half[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+      if (*dtype == DType::F32) f32[i] = v;
+      else half[i] = *dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
     }
     out.emplace_back(ref.path, std::move(t));
-  }
+  });
   return out;
 }
+
+}  // namespace
+
+io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtype, float scale, Progress& progress) {
+  if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::F16)
+    fail(ErrorKind::unsupported, std::string("synthetic weights in ") + dtype_name(dtype) + " (F32, BF16, F16)");
+  io::NamedTensors out;
+  each_unique(model, progress, "generating synthetic weights", [&](const nn::ParamRef& ref) {
+    Tensor t = Tensor::empty(dtype, ref.param->value.shape());
+    // Norm scales start at 1 as in every HF initialiser; the rest is small noise.
+    const bool is_norm = ref.owner->type().find("Norm") != std::string::npos && ref.path.ends_with("weight");
+    fill(t, splitmix64(seed) ^ splitmix64(~static_cast<uint64_t>(out.size())), scale, is_norm);
+    out.emplace_back(ref.path, std::move(t));
+  });
+  return out;
+}
+
+void upload_weights(const Model& model, const backend::Backend& backend, Progress& progress) {
+  if (backend.device() == Device::cpu) return;
+  each_unique(model, progress, fmt::format("uploading weights to {}", device_name(backend.device())),
+              [&](const nn::ParamRef& ref) {
+                if (ref.param->value.is_meta()) fail(ErrorKind::internal, "upload_weights: " + ref.path + " has no data");
+                ref.param->value = backend.upload(ref.param->value);
+              });
+}
+
+io::NamedTensors cast_weights(const Model& model, DType dtype, Progress& progress) {
+  if (!is_float(dtype)) fail(ErrorKind::unsupported, std::string("weights cast to ") + dtype_name(dtype) + " (F32, BF16, F16)");
+  return weights_as(model, dtype, progress);
+}
+
+io::NamedTensors bound_weights(const Model& model) { return weights_as(model, std::nullopt, silent_progress()); }
 
 void bind_weights(const Model& model, const io::NamedTensors& weights) {
   std::map<std::string, const Tensor*> by_name;

@@ -25,6 +25,9 @@ void bind_weights(const Model& model, const io::NamedTensors& weights);
 // as synthetic_weights names them; bind them to run the model in that dtype.
 io::NamedTensors cast_weights(const Model& model, DType dtype, Progress& progress = silent_progress());
 
+// The bound weights as they are (stored dtype, no copy), named as synthetic_weights names them.
+io::NamedTensors bound_weights(const Model& model);
+
 // Moves every bound parameter to `backend`'s device, once per unique parameter (tied and shared
 // ones stay shared), in its stored dtype. Nothing happens on the CPU backend.
 void upload_weights(const Model& model, const backend::Backend& backend, Progress& progress = silent_progress());

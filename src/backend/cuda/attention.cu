@@ -15,6 +15,18 @@ namespace {
 
 std::atomic<uint64_t> g_gemm_runs{0};
 
+// Whether the query at step t of batch row b is padding (its whole row is masked).
+__device__ __forceinline__ bool row_masked(const AttentionShape& a, int64_t b, int64_t t) {
+  return a.query_padding && a.query_padding[b * a.T + t] == 0.0f;
+}
+
+// Whether key j is hidden from that query: its row is masked, or the key is in its future
+// (causal), out of its sliding window, or padding. Both attention paths use it.
+__device__ __forceinline__ bool masked(const AttentionShape& a, bool row, int64_t b, int64_t t, int64_t j) {
+  return row || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
+         (a.key_padding && a.key_padding[b * a.keys + j] == 0.0f);
+}
+
 constexpr int kRows = 8;   // warps per block, one query row each
 constexpr int kKeys = 32;  // keys per tile, one per lane when scoring
 constexpr int kMaxChunks = 8;  // hd ≤ 256: each lane holds hd / 32 output elements
@@ -31,7 +43,7 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
   const int64_t h = g * rep + (active ? r / a.T : 0), t = active ? r % a.T : 0;
   const float* qrow = q + ((b * a.T + t) * a.Hq + h) * hd;
   for (int64_t e = lane; e < hd; e += 32) qs[warp * hd + e] = active ? qrow[e] : 0.0f;
-  const bool row_masked = a.query_padding && a.query_padding[b * a.T + t] == 0.0f;
+  const bool row = row_masked(a, b, t);
 
   // Keys this block must visit: all of them when masked keys weigh in, else up to the last
   // causal limit of its rows.
@@ -58,9 +70,7 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
     const int64_t key = j0 + lane;
     float s = -INFINITY;  // keys past the end do not exist: weight 0
     if (key < a.keys) {
-      const bool masked = row_masked || (a.causal && key > a.past + t) || (a.window > 0 && key <= a.past + t - a.window) ||
-                          (a.key_padding && a.key_padding[b * a.keys + key] == 0.0f);
-      if (masked) {
+      if (masked(a, row, b, t, key)) {
         s = a.masked_value;
       } else {
         float dot = 0.0f;
@@ -112,12 +122,10 @@ __global__ void masked_softmax_kernel(float* S, AttentionShape a, int64_t b, int
   const int64_t row = blockIdx.x, keys = a.keys;
   const int64_t t = (row / rep) % a.T;
   float* z = S + row * keys;
-  const bool row_masked = a.query_padding && a.query_padding[b * a.T + t] == 0.0f;
+  const bool padded = row_masked(a, b, t);
   float mx = -INFINITY;
   for (int64_t j = threadIdx.x; j < keys; j += blockDim.x) {
-    const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
-                        (a.key_padding && a.key_padding[b * keys + j] == 0.0f);
-    const float v = masked ? a.masked_value : z[j] * a.scale;
+    const float v = masked(a, padded, b, t, j) ? a.masked_value : z[j] * a.scale;
     z[j] = v;
     mx = fmaxf(mx, v);
   }

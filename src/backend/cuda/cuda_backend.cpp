@@ -1,6 +1,6 @@
 // The CUDA backend: the op seam (backend/backend.h) bound to the kernels of this folder. Float
 // tensors live on GPU 0 (weights uploaded once in their stored dtype, activations f32 from the
-// stream-ordered pool); token ids, targets and padding masks may come from the host and are copied
+// block cache below); token ids, targets and padding masks may come from the host and are copied
 // over per call. Everything is queued on one stream; the host waits only in to_host and
 // synchronize.
 #include <cstring>
@@ -29,11 +29,6 @@ cudaStream_t stream() {
   static const cudaStream_t s = [] {
     cudaStream_t created = nullptr;
     ANATOMY_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
-    // Freed activations stay in the pool for the next pass instead of going back to the driver.
-    cudaMemPool_t pool = nullptr;
-    ANATOMY_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, 0));
-    uint64_t keep = UINT64_MAX;
-    ANATOMY_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
     return created;
   }();
   return s;
@@ -149,27 +144,31 @@ Weight weight(const Tensor& t, const char* op) {
 }
 Weight optional_weight(const Tensor* t, const char* op) { return t ? weight(*t, op) : Weight{}; }
 
-// Ids (I64 or I32) on the device as I64: host ids are copied over. A copy from pageable host
-// memory returns once CUDA has staged the bytes, so `host` may go when this returns.
-Tensor device_ids(const Tensor& ids) {
-  if (ids.device() == Device::cuda && ids.dtype() == DType::I64) return ids;
-  std::vector<int64_t> host(ids.numel());
-  if (ids.device() == Device::cuda) fail(ErrorKind::internal, "cuda: I32 ids on the device are not supported");
-  for (uint64_t i = 0; i < ids.numel(); ++i)
-    host[i] = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
-  Tensor d = device_empty(DType::I64, ids.shape());
+// A host vector as a device tensor. A copy from pageable host memory returns once CUDA has staged
+// the bytes, so `host` may go when this returns.
+template <class T>
+Tensor copied(const std::vector<T>& host, DType dtype, const Shape& shape) {
+  Tensor d = device_empty(dtype, shape);
   ANATOMY_CUDA_CHECK(cudaMemcpyAsync(d.raw(), host.data(), d.nbytes(), cudaMemcpyHostToDevice, stream()));
   return d;
 }
 
-// A padding mask (F32, host or device) on the device.
+// Ids (I64 or I32) on the device as I64.
+Tensor device_ids(const Tensor& ids) {
+  if (ids.device() == Device::cuda && ids.dtype() == DType::I64) return ids;
+  if (ids.device() == Device::cuda) fail(ErrorKind::internal, "cuda: I32 ids on the device are not supported");
+  std::vector<int64_t> host(ids.numel());
+  for (uint64_t i = 0; i < ids.numel(); ++i)
+    host[i] = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+  return copied(host, DType::I64, ids.shape());
+}
+
+// A padding mask (host or device) on the device, as F32.
 Tensor device_mask(const Tensor& m) {
   if (m.device() == Device::cuda) return m;
-  Tensor d = device_empty(DType::F32, m.shape());
   std::vector<float> host(m.numel());
   for (uint64_t i = 0; i < m.numel(); ++i) host[i] = element_f32(m, i);
-  ANATOMY_CUDA_CHECK(cudaMemcpyAsync(d.raw(), host.data(), d.nbytes(), cudaMemcpyHostToDevice, stream()));
-  return d;
+  return copied(host, DType::F32, m.shape());
 }
 
 int64_t rows(const Tensor& t) { return static_cast<int64_t>(t.numel()) / std::max<int64_t>(1, t.dim(-1)); }

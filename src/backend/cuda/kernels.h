@@ -23,9 +23,7 @@ void positions(int64_t past, int64_t B, int64_t T, int64_t* out, cudaStream_t s)
 // half-precision GEMM on x rounded to that type, accumulated and written in F32.
 void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, bool w_in_out, int64_t M, int64_t N,
             int64_t K, float* out, cudaStream_t s);
-// The cuBLASLt GEMMs run so far by element type of the weights, and the GEMV kernel's runs (tests
-// assert which path ran).
-uint64_t gemm_runs(Elem wt);
+// The GEMV kernel's runs so far (tests assert which path ran).
 uint64_t gemv_runs();
 
 // Strided-batched f32 GEMM (cuBLASLt, no TF32), row-major: C_i[M, N] = A_i[M, K] · B_i^T with

@@ -3,8 +3,8 @@
 // go through cuBLASLt. Row-major out[M, N] = x[M, K] · W^T is, in cuBLAS's
 // column-major terms, out^T (N × M) = op(W) · x^T: W stored [N, K] is a K × N column-major matrix
 // used transposed; W stored [K, N] (w_in_out) is N × K used as is. Half-precision weights run a
-// half-precision GEMM: x is rounded to the weights' type (one pass, into a scratch buffer kept
-// for the stream), products accumulate and land in f32. One plan (layouts + the heuristic's
+// half-precision GEMM: x is rounded to the weights' type (one pass, into a scratch tensor from the
+// block cache), products accumulate and land in f32. One plan (layouts + the heuristic's
 // algorithm) per shape and type, cached.
 #include <cublasLt.h>
 
@@ -66,27 +66,14 @@ void describe(Plan& p, bool transa) {
 struct Lt {
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
-  void* scratch = nullptr;  // x in half precision
-  size_t scratch_bytes = 0;
   std::mutex mu;
   std::map<std::tuple<int64_t, int64_t, int64_t, int, bool, int>, Plan> plans;
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, int>, Plan>
       batched;
-  std::atomic<uint64_t> runs[3] = {};
 
   Lt() {
     check_cublas(cublasLtCreate(&handle), "cublasLtCreate");
     ANATOMY_CUDA_CHECK(cudaMalloc(&workspace, kWorkspace));
-  }
-
-  void* half_scratch(size_t bytes) {
-    if (bytes > scratch_bytes) {
-      // Queued GEMMs may still read the old buffer: free it in stream order.
-      if (scratch) ANATOMY_CUDA_CHECK(cudaFreeAsync(scratch, stream()));
-      ANATOMY_CUDA_CHECK(cudaMallocAsync(&scratch, bytes, stream()));
-      scratch_bytes = bytes;
-    }
-    return scratch;
   }
 
   // One plan per shape, type and pointer alignment (views of activations may start anywhere;
@@ -241,7 +228,7 @@ __global__ void bias_kernel(float* out, const void* bias, Elem bt, int64_t M, in
 
 }  // namespace
 
-uint64_t gemm_runs(Elem wt) { return lt().runs[static_cast<int>(wt)].load(); }
+uint64_t gemv_runs() { return g_gemv_runs.load(); }
 
 // Row-major C_i = A_i · B_i^T (b_transposed; B_i is [N, K]) or A_i · B_i (B_i is [K, N]), in
 // cuBLAS's column-major terms C_i^T = op(B_i) · A_i^T. f32 throughout, no TF32.
@@ -276,8 +263,6 @@ void batched_gemm_f32(const float* A, int64_t lda, int64_t stride_a, const float
   check_cublas(cublasLtMatmul(l.handle, p.op, &one, B, p.a, A, p.b, &zero, C, p.c, C, p.c, &p.algo, l.workspace, kWorkspace, s),
                "cublasLtMatmul (batched)");
 }
-uint64_t gemv_runs() { return g_gemv_runs.load(); }
-
 
 void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, bool w_in_out, int64_t M, int64_t N,
             int64_t K, float* out, cudaStream_t s) {
@@ -293,18 +278,18 @@ void linear(const float* x, const void* w, Elem wt, const void* bias, Elem bt, b
   Lt& l = lt();
   std::lock_guard<std::mutex> lock(l.mu);
   const void* xb = x;
+  Tensor rounded;  // x in the weights' half type; back to the block cache after the GEMM is queued
   if (wt != Elem::f32) {
-    void* h = l.half_scratch(static_cast<size_t>(M * K) * 2);
-    if (wt == Elem::bf16) round_kernel<<<blocks_for(M * K, 256), 256, 0, s>>>(x, M * K, static_cast<__nv_bfloat16*>(h));
-    else round_kernel<<<blocks_for(M * K, 256), 256, 0, s>>>(x, M * K, static_cast<__half*>(h));
+    rounded = device_empty(wt == Elem::bf16 ? DType::BF16 : DType::F16, {M * K});
+    if (wt == Elem::bf16) round_kernel<<<blocks_for(M * K, 256), 256, 0, s>>>(x, M * K, rounded.data<__nv_bfloat16>());
+    else round_kernel<<<blocks_for(M * K, 256), 256, 0, s>>>(x, M * K, rounded.data<__half>());
     check_launch("round to half precision");
-    xb = h;
+    xb = rounded.raw();
   }
   const Plan& p = l.plan(M, N, K, wt, w_in_out, xb, w, out, s);
   const float one = 1.0f, zero = 0.0f;
   check_cublas(cublasLtMatmul(l.handle, p.op, &one, w, p.a, xb, p.b, &zero, out, p.c, out, p.c, &p.algo, l.workspace,
                               kWorkspace, s), "cublasLtMatmul");
-  ++l.runs[static_cast<int>(wt)];
   if (bias) {
     bias_kernel<<<blocks_for(M * N, 256), 256, 0, s>>>(out, bias, bt, M, N);
     check_launch("linear bias");
