@@ -98,6 +98,56 @@ class Backend {
   // Per-token −log softmax(logits)[target]; 0 where target == ignore_index.
   virtual void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
                              Tensor& out) const = 0;
+  // Training dropout: out = x·mask/(1−p) with mask drawn from (seed, element index) by a counter-
+  // based generator, so the backward pass redraws the same mask instead of storing it.
+  virtual void dropout(const Tensor& x, float p, uint64_t seed, Tensor& out) const;
+
+  // ---- Backward passes (training; ops/tape.h records them). `d…` arguments are gradients, F32 and
+  // contiguous, shaped like the forward tensor they belong to; every method ADDS into them (a
+  // tensor used twice, as a tied weight is, accumulates both uses). A null gradient is not wanted.
+  // Devices without them throw a device error naming the op; the meta backend runs nothing.
+  virtual void fill_zero(Tensor& t) const;
+  virtual void accumulate(Tensor& dst, const Tensor& src) const;
+  virtual void embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dweight) const;
+  virtual void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, bool w_in_out, Tensor* dx,
+                               Tensor* dw, Tensor* dbias) const;
+  virtual void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx,
+                                 Tensor* dw) const;
+  virtual void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx,
+                                   Tensor* dw, Tensor* dbias) const;
+  virtual void gated_rms_norm_backward(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps,
+                                       const Tensor& dout, Tensor& dy, Tensor& dz, Tensor* dw) const;
+  virtual void activation_backward(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx) const;
+  // out = a ∘ b with b broadcast over a's leading dims: da += dout ∘ ∂, db += Σ over the broadcast.
+  virtual void binary_backward(const Tensor& a, const Tensor& b, BinaryOp op, const Tensor& dout, Tensor* da,
+                               Tensor* db) const;
+  // dx += dy ∘ out (out = −exp(x)).
+  virtual void neg_exp_backward(const Tensor& out, const Tensor& dy, Tensor& dx) const;
+  virtual void clamp_backward(const Tensor& x, float lo, float hi, const Tensor& dy, Tensor& dx) const;
+  virtual void dropout_backward(const Tensor& dy, float p, uint64_t seed, Tensor& dx) const;
+  // dx[..., start : start + dy.dim(-1)] += dy.
+  virtual void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx) const;
+  virtual void rope_backward(const Tensor& dy, const std::vector<float>& inv_freq, int64_t past, Tensor& dx) const;
+  // dk and dv are shaped like k and v (a cache: only the first a.keys steps receive gradient).
+  virtual void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionArgs& a,
+                                  const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv) const;
+  // From a zero initial state (a training sequence starts empty).
+  virtual void causal_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor& dx, Tensor& dw,
+                                      Tensor* dbias) const;
+  virtual void ssm_scan_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm,
+                                 const Tensor& Cm, const Tensor& D, const Tensor& dy, Tensor& dx, Tensor& ddt,
+                                 Tensor& dA, Tensor& dB, Tensor& dC, Tensor& dD) const;
+  // dsrc += ddst[:, at : at + T] (the rows write_time filled).
+  virtual void write_time_backward(const Tensor& ddst, int64_t at, Tensor& dsrc) const;
+  // dsrc[:, start : start + T] += dy.
+  virtual void slice_time_backward(const Tensor& dy, int64_t start, Tensor& dsrc) const;
+  // dlogits += dloss · (softmax(logits) − onehot(target)) per token; nothing where ignored.
+  virtual void cross_entropy_backward(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
+                                      const Tensor& dloss, Tensor& dlogits) const;
+
+ protected:
+  // A device error naming the op this backend cannot run (nothing on the meta backend).
+  void unsupported(const char* op) const;
 };
 
 // The CPU backend (backend/cpu/): one shared instance.
@@ -120,7 +170,11 @@ class MetaBackend final : public Backend {
   Tensor allocate(DType dtype, Shape shape) const override {
     return Tensor::meta_counted(dtype, std::move(shape), activations_);
   }
-  Tensor zeros(DType dtype, Shape shape) const override { return Tensor::meta(dtype, std::move(shape)); }
+  // States (KV caches, SSM states) are counted apart from the activations; they have a storage
+  // so that a training tape can tell one from another.
+  Tensor zeros(DType dtype, Shape shape) const override {
+    return Tensor::meta_counted(dtype, std::move(shape), states_);
+  }
   void embedding(const Tensor&, const Tensor&, Tensor&) const override {}
   void linear(const Tensor&, const Tensor&, const Tensor*, bool, Tensor&) const override {}
   void rms_norm(const Tensor&, const Tensor&, float, Tensor&) const override {}
@@ -145,6 +199,7 @@ class MetaBackend final : public Backend {
 
  private:
   std::shared_ptr<MemoryCounter> activations_;
+  std::shared_ptr<MemoryCounter> states_ = std::make_shared<MemoryCounter>();
 };
 
 }  // namespace anatomy::backend

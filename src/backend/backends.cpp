@@ -13,6 +13,35 @@ std::shared_ptr<const Backend> for_device(const std::string& name) {
   fail(ErrorKind::config, fmt::format("--device {}: unknown device (cpu or cuda)", name));
 }
 
+void Backend::unsupported(const char* op) const {
+  if (device() == Device::meta) return;
+  fail(ErrorKind::device, fmt::format("{}: not available on the {} backend (training runs on the CPU)", op,
+                                      device_name(device())));
+}
+
+// Training's operations, for backends without them (the CPU backend overrides each).
+void Backend::dropout(const Tensor&, float, uint64_t, Tensor&) const { unsupported("dropout"); }
+void Backend::fill_zero(Tensor&) const { unsupported("fill_zero"); }
+void Backend::accumulate(Tensor&, const Tensor&) const { unsupported("accumulate"); }
+void Backend::embedding_backward(const Tensor&, const Tensor&, Tensor&) const { unsupported("embedding_backward"); }
+void Backend::linear_backward(const Tensor&, const Tensor&, const Tensor&, bool, Tensor*, Tensor*, Tensor*) const { unsupported("linear_backward"); }
+void Backend::rms_norm_backward(const Tensor&, const Tensor&, float, const Tensor&, Tensor&, Tensor*) const { unsupported("rms_norm_backward"); }
+void Backend::layer_norm_backward(const Tensor&, const Tensor&, float, const Tensor&, Tensor&, Tensor*, Tensor*) const { unsupported("layer_norm_backward"); }
+void Backend::gated_rms_norm_backward(const Tensor&, const Tensor&, const Tensor&, int64_t, float, const Tensor&, Tensor&, Tensor&, Tensor*) const { unsupported("gated_rms_norm_backward"); }
+void Backend::activation_backward(const Tensor&, Activation, const Tensor&, Tensor&) const { unsupported("activation_backward"); }
+void Backend::binary_backward(const Tensor&, const Tensor&, BinaryOp, const Tensor&, Tensor*, Tensor*) const { unsupported("binary_backward"); }
+void Backend::neg_exp_backward(const Tensor&, const Tensor&, Tensor&) const { unsupported("neg_exp_backward"); }
+void Backend::clamp_backward(const Tensor&, float, float, const Tensor&, Tensor&) const { unsupported("clamp_backward"); }
+void Backend::dropout_backward(const Tensor&, float, uint64_t, Tensor&) const { unsupported("dropout_backward"); }
+void Backend::slice_last_backward(const Tensor&, int64_t, Tensor&) const { unsupported("slice_last_backward"); }
+void Backend::rope_backward(const Tensor&, const std::vector<float>&, int64_t, Tensor&) const { unsupported("rope_backward"); }
+void Backend::attention_backward(const Tensor&, const Tensor&, const Tensor&, const AttentionArgs&, const Tensor&, Tensor&, Tensor&, Tensor&) const { unsupported("attention_backward"); }
+void Backend::causal_conv1d_backward(const Tensor&, const Tensor&, const Tensor&, Tensor&, Tensor&, Tensor*) const { unsupported("causal_conv1d_backward"); }
+void Backend::ssm_scan_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, Tensor&, Tensor&, Tensor&, Tensor&, Tensor&, Tensor&) const { unsupported("ssm_scan_backward"); }
+void Backend::write_time_backward(const Tensor&, int64_t, Tensor&) const { unsupported("write_time_backward"); }
+void Backend::slice_time_backward(const Tensor&, int64_t, Tensor&) const { unsupported("slice_time_backward"); }
+void Backend::cross_entropy_backward(const Tensor&, const Tensor&, int64_t, const Tensor&, Tensor&) const { unsupported("cross_entropy_backward"); }
+
 #ifndef ANATOMY_HAVE_CUDA
 bool cuda_available(std::string* why) {
   if (why) *why = "this anatomy was built without the CUDA backend (configure with -DANATOMY_CUDA=ON where nvcc ≥ 12 is installed)";

@@ -37,6 +37,7 @@ struct RunOptions {
   bool random_weights = false;
   uint64_t seed = 0;
   std::string dump_logits;
+  std::string dump_grads;  // safetensors of d(mean next-token cross-entropy)/d(parameter)
   std::string format = "table";
   int threads = 0;  // 0: OpenMP's default (all cores)
   std::string device = "cpu";  // cpu | cuda

@@ -152,6 +152,9 @@ int main(int argc, char** argv) {
       ->check(in_range(1, int64_t{1} << 31));
   add_synthetic(run, runo.random_weights, runo.seed);
   run->add_option("--dump-logits", runo.dump_logits, "Write all logits [1, T, V] as float32 .npy");
+  run->add_option("--dump-grads", runo.dump_grads,
+                  "Write the gradient of the mean next-token cross-entropy over the ids (the training loss) for "
+                  "every parameter, as float32 .safetensors under the parameters' names (CPU)");
   add_format(run, runo.format);
   add_threads(run, runo.threads);
   add_device(run, runo.device);

@@ -16,7 +16,9 @@
 #include "core/error.h"
 #include "io/npy.h"
 #include "models/loader.h"
+#include "io/safetensors.h"
 #include "nn/module.h"
+#include "train/gradients.h"
 
 namespace anatomy::cli {
 namespace {
@@ -31,6 +33,22 @@ using Json = io::ordered_json;
                                    : "";
   fail(ErrorKind::format, fmt::format("{}: the logits are not finite (first at vocabulary id {}){}; --check-tensors scans "
                                       "the weights for NaN and Inf", lm.source, first, origin));
+}
+
+// The training loss over the ids (token t predicts token t + 1) and its gradient for every unique
+// parameter, written under the parameters' names; the loss goes into the document.
+double dump_gradients(const nn::LanguageModel& root, const std::vector<int64_t>& ids, const std::optional<Tensor>& source,
+                      const std::string& path, const std::shared_ptr<const backend::Backend>& device) {
+  if (device->device() != Device::cpu) fail(ErrorKind::config, "--dump-grads: gradients are computed on the CPU (--device cpu)");
+  std::vector<int64_t> targets(ids.begin() + 1, ids.end());
+  targets.push_back(train::kIgnore);
+  train::Batch batch{ids_tensor(ids), ids_tensor(targets), source};
+  std::vector<train::Trainable> params = train::make_trainable(root);
+  const train::Loss loss = train::forward_backward(root, params, batch, std::nullopt, device);
+  io::NamedTensors grads;
+  for (const train::Trainable& p : params) grads.emplace_back(p.name, p.grad);
+  io::write_safetensors(path, grads);
+  return loss.mean;
 }
 
 }  // namespace
@@ -77,11 +95,14 @@ Json run_document(const RunOptions& o, Progress& progress) {
     const int64_t id = order[r];
     top.push_back({{"id", id}, {"logit", last[id]}, {"probability", std::exp(last[id] - mx) / sum}});
   }
-  return {{"schema", "anatomy.run/2"}, {"model", o.model}, {"architecture", lm.model.architecture},
+  Json d = {{"schema", "anatomy.run/2"}, {"model", o.model}, {"architecture", lm.model.architecture},
           {"weights", w.description}, {"synthetic_weights", w.synthetic}, {"device", o.device},
           {"config_defaults", {{"used", lm.model.config["defaults_used"]}, {"from", lm.model.config["defaults_from"]}}},
           {"ids", ids}, {"source_ids", src},
           {"position", T - 1}, {"top", top}};
+  // With --dump-grads: the mean next-token cross-entropy over the ids, whose gradients were written.
+  if (!o.dump_grads.empty()) d["loss"] = dump_gradients(root, ids, source, o.dump_grads, device);
+  return d;
 }
 
 std::string run_command(const RunOptions& o, Progress& progress) {

@@ -106,6 +106,7 @@ class Tensor {
   Tensor reshape(Shape shape) const;
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
+  size_t offset() const { return offset_; }  // bytes into the storage
 
   std::byte* raw() const;
   template <class T>

@@ -65,9 +65,10 @@ class MultiHeadAttention : public nn::Module {
   int64_t heads_;
 };
 
-// x = norm(x + sublayer(x)) (post-LN), dropout being the identity at inference.
-Tensor post_norm(nn::Run& run, const nn::Child<nn::LayerNorm>& norm, const Tensor& x, const Tensor& y) {
-  return norm(run, ops::add(run.ctx, x, y));
+// x = norm(x + dropout(sublayer(x))) (post-LN).
+Tensor post_norm(nn::Run& run, const nn::Child<nn::LayerNorm>& norm, const nn::Child<nn::Dropout>& dropout,
+                 const Tensor& x, const Tensor& y) {
+  return norm(run, ops::add(run.ctx, x, nn::apply_dropout(run, dropout, y)));
 }
 
 class EncoderLayer : public nn::Module {
@@ -75,8 +76,8 @@ class EncoderLayer : public nn::Module {
   EncoderLayer() : nn::Module("EncoderLayer") {}
   Tensor apply(nn::Run& run, const Tensor& x, const Masks& m) const {
     const Tensor a = attention.scope(run, x, [&] { return attention->attend(run, x, x, false, m.src, std::nullopt); });
-    const Tensor h = post_norm(run, norm1, x, a);
-    return post_norm(run, norm2, h, ffn(run, h));
+    const Tensor h = post_norm(run, norm1, dropout1, x, a);
+    return post_norm(run, norm2, dropout2, h, ffn(run, h));
   }
   nn::Child<MultiHeadAttention> attention{*this, "attention"};
   nn::Child<nn::LayerNorm> norm1{*this, "norm1"};
@@ -92,10 +93,10 @@ class DecoderLayer : public nn::Module {
   Tensor apply(nn::Run& run, const Tensor& y, const Tensor& enc, const Masks& m) const {
     // The target mask of this implementation tests padding on the query position.
     const Tensor a = self_attention.scope(run, y, [&] { return self_attention->attend(run, y, y, true, std::nullopt, m.trg); });
-    Tensor h = post_norm(run, norm1, y, a);
+    Tensor h = post_norm(run, norm1, dropout1, y, a);
     const Tensor c = enc_dec_attention.scope(run, h, [&] { return enc_dec_attention->attend(run, h, enc, false, m.src, std::nullopt); });
-    h = post_norm(run, norm2, h, c);
-    return post_norm(run, norm3, h, ffn(run, h));
+    h = post_norm(run, norm2, dropout2, h, c);
+    return post_norm(run, norm3, dropout3, h, ffn(run, h));
   }
   nn::Child<MultiHeadAttention> self_attention{*this, "self_attention"};
   nn::Child<nn::LayerNorm> norm1{*this, "norm1"};
@@ -120,7 +121,7 @@ class TransformerEmbedding : public nn::Module {
       const Tensor table = ops::sinusoid_table(run.ctx, past + ids.dim(1), tok.dim(2));
       return past ? ops::slice_time(run.ctx, table.reshape({1, past + ids.dim(1), tok.dim(2)}), past, ids.dim(1)).reshape({ids.dim(1), tok.dim(2)}) : table;
     });
-    return drop_out(run, ops::add(run.ctx, tok, pe));
+    return nn::apply_dropout(run, drop_out, ops::add(run.ctx, tok, pe));
   }
   nn::Child<nn::Embedding> tok_emb{*this, "tok_emb"};
   nn::Child<> pos_emb{*this, "pos_emb"};  // PositionalEncoding: a constant table, no parameters
@@ -211,7 +212,8 @@ std::shared_ptr<MultiHeadAttention> attention(const Sizes& s) {
 
 // PositionwiseFeedForward: linear2(dropout(relu(linear1(x)))).
 std::shared_ptr<nn::PlainMLP> ffn(const Sizes& s) {
-  auto m = std::make_shared<nn::PlainMLP>("PositionwiseFeedForward", "linear1", "relu", "linear2");
+  auto m = std::make_shared<nn::PlainMLP>("PositionwiseFeedForward", "linear1", "relu", "linear2", "dropout",
+                                                /*dropout_inside=*/true);
   m->in.set(std::make_shared<nn::Linear>(s.d, s.ffn, true));
   m->out.set(std::make_shared<nn::Linear>(s.ffn, s.d, true));
   m->act.set(std::make_shared<nn::ActivationModule>(Activation::relu, "ReLU"));

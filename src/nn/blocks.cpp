@@ -125,10 +125,14 @@ Tensor FusedQkvAttention::forward(Run& run, const Tensor& x) const {
   auto part = [&](int i) { return ops::slice_last(c, qkv, i * C, C).reshape({B, T, heads, head_dim}); };
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim)) / score_divisor;
   const Tensor y = cached_attention(run, part(0), part(1), part(2), static_cast<float>(scale));
-  return c_proj(run, y);
+  return apply_dropout(run, resid_dropout, c_proj(run, y));
 }
 
-Tensor PlainMLP::forward(Run& run, const Tensor& x) const { return out(run, act(run, in(run, x))); }
+Tensor PlainMLP::forward(Run& run, const Tensor& x) const {
+  Tensor h = act(run, in(run, x));
+  if (dropout_inside) return out(run, apply_dropout(run, dropout, h));
+  return apply_dropout(run, dropout, out(run, h));
+}
 
 Tensor DecoderStack::forward(Run& run, const Tensor& ids) const {
   const Tensor x = embed(run, ids);
@@ -138,7 +142,7 @@ Tensor DecoderStack::forward(Run& run, const Tensor& ids) const {
 Tensor GptStack::forward(Run& run, const Tensor& ids) const {
   const Tensor tok = wte(run, ids);
   const Tensor pos = wpe(run, ops::positions(run.ctx, ids.dim(0), ids.dim(1), run.state.past));
-  const Tensor x = drop(run, ops::add(run.ctx, tok, pos));
+  const Tensor x = apply_dropout(run, drop, ops::add(run.ctx, tok, pos));
   return ln_f(run, h->run_all(run, h.name(), x));
 }
 

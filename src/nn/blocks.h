@@ -122,12 +122,13 @@ class FusedQkvAttention : public Module {
 class PlainMLP : public Module {
  public:
   PlainMLP(std::string type, const std::string& in_name, const std::string& act_name, const std::string& out_name,
-           const std::string& dropout_name = "dropout")
+           const std::string& dropout_name = "dropout", bool dropout_inside = false)
       : Module(std::move(type)), in(*this, in_name), act(*this, act_name), out(*this, out_name),
-        dropout(*this, dropout_name) {}
+        dropout(*this, dropout_name), dropout_inside(dropout_inside) {}
   Tensor forward(Run& run, const Tensor& x) const override;
   Child<> in, act, out;
   Child<Dropout> dropout;
+  bool dropout_inside;  // out(dropout(act(in(x)))) (the encoder-decoder) rather than dropout(out(…))
 };
 
 // The common decoder stack: embed(ids) -> layers -> norm, with the family's names

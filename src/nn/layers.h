@@ -100,9 +100,17 @@ class Dropout : public Module {
  public:
   explicit Dropout(double p) : Module("Dropout"), p(p) {}
   std::string extra_repr() const override;
-  Tensor forward(Run&, const Tensor& x) const override { return x; }  // inference: identity
+  // ops::dropout: the identity at inference.
+  Tensor forward(Run& run, const Tensor& x) const override { return ops::dropout(run.ctx, x, p); }
   double p;
 };
+
+// A declared dropout child applied where it acts (training, p > 0), so that inference runs and
+// their module tables are unchanged by it.
+template <class ChildT>
+Tensor apply_dropout(Run& run, const ChildT& d, const Tensor& x) {
+  return d && d->p > 0 && run.ctx.training() ? d(run, x) : x;
+}
 
 
 }  // namespace anatomy::nn

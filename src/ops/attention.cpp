@@ -12,6 +12,11 @@ Tensor rope(const Context& c, const Tensor& x, const std::vector<float>& inv_fre
   Tensor out = c.output(x.shape());
   c.report("rope", elementwise(3, x.numel(), x.numel()));
   c.backend().rope(x, inv_freq, past, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [x, inv_freq, past, out](Tape& g) {
+      Tensor dx = g.grad(x);
+      g.backend().rope_backward(g.grad(out), inv_freq, past, dx);
+    });
   return out;
 }
 
@@ -46,9 +51,18 @@ Tensor attention(const Context& c, const Tensor& q, const Tensor& k, const Tenso
   c.report("attention_scores", {OpClass::attention, 2.0 * rect * static_cast<double>(hd), q.nbytes() + kv_bytes, 0});
   c.report("softmax", {OpClass::elementwise, 5.0 * rect, 0, 0});
   c.report("attention_values", {OpClass::attention, 2.0 * rect * static_cast<double>(hd), kv_bytes, out.nbytes()});
-  c.backend().attention(q, k, v, {.scale = o.scale, .causal = o.causal, .past = o.past, .keys = keys,
-                                  .window = o.window, .masked_value = o.masked_value, .key_padding = o.key_padding,
-                                  .query_padding = o.query_padding}, out);
+  const backend::AttentionArgs args{.scale = o.scale, .causal = o.causal, .past = o.past, .keys = keys,
+                                    .window = o.window, .masked_value = o.masked_value, .key_padding = o.key_padding,
+                                    .query_padding = o.query_padding};
+  c.backend().attention(q, k, v, args, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [q, k, v, args, kp = keep(o.key_padding), qp = keep(o.query_padding), out](Tape& g) {
+      backend::AttentionArgs a = args;  // the masks as kept by this step
+      a.key_padding = kp ? &*kp : nullptr;
+      a.query_padding = qp ? &*qp : nullptr;
+      Tensor dq = g.grad(q), dk = g.grad(k), dv = g.grad(v);
+      g.backend().attention_backward(q, k, v, a, g.grad(out), dq, dk, dv);
+    });
   return out;
 }
 

@@ -11,6 +11,11 @@ void write_time(const Context& c, Tensor& dst, const Tensor& src, int64_t at) {
     shape_error("write_time", fmt::format("{} at step {} into {}", shape_str(src.shape()), at, shape_str(dst.shape())));
   c.report("cache_write", {OpClass::elementwise, 0, src.nbytes(), src.nbytes()});
   c.backend().write_time(dst, src, at);
+  if (Tape* tape = c.tape())
+    tape->record({dst}, [dst, src, at](Tape& g) {
+      Tensor dsrc = g.grad(src);
+      g.backend().write_time_backward(g.grad(dst), at, dsrc);
+    });
 }
 
 Tensor slice_time(const Context& c, const Tensor& src, int64_t start, int64_t length) {
@@ -21,6 +26,11 @@ Tensor slice_time(const Context& c, const Tensor& src, int64_t start, int64_t le
   Tensor out = c.output(s);
   c.report("slice_time", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
   c.backend().slice_time(src, start, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [src, start, out](Tape& g) {
+      Tensor dsrc = g.grad(src);
+      g.backend().slice_time_backward(g.grad(out), start, dsrc);
+    });
   return out;
 }
 

@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "core/error.h"
 #include "ops/context.h"
+#include "ops/tape.h"
 
 namespace anatomy::ops::detail {
 
@@ -23,6 +26,17 @@ inline uint64_t f32_bytes(uint64_t n) { return 4 * n; }
 inline int64_t rows(const Tensor& x) {
   return x.shape().empty() || x.dim(-1) == 0 ? 0 : static_cast<int64_t>(x.numel() / static_cast<uint64_t>(x.dim(-1)));
 }
+
+// An optional tensor argument held by value, so a backward step can keep it alive.
+inline std::optional<Tensor> keep(const Tensor* t) { return t ? std::optional<Tensor>(*t) : std::nullopt; }
+// The gradient of an optional argument (null when absent).
+inline std::optional<Tensor> grad_of(Tape& g, const std::optional<Tensor>& t) {
+  return t ? std::optional<Tensor>(g.grad(*t)) : std::nullopt;
+}
+inline Tensor* ptr(std::optional<Tensor>& t) { return t ? &*t : nullptr; }
+
+// A recurrent state a backward pass assumes empty (zero) at the start of the sequence.
+void check_zero_state(const char* op, const Tensor& state);
 
 inline Shape with_last(Shape s, int64_t last) {
   s.back() = last;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ class Observer {
   virtual void op(const char* name, const Cost& cost) = 0;
 };
 
+class Tape;
+
 class Context {
  public:
   explicit Context(std::shared_ptr<const backend::Backend> backend, std::vector<Observer*> observers = {})
@@ -48,9 +51,27 @@ class Context {
     for (Observer* o : observers_) o->op(op, cost);
   }
 
+  // Training: ops record their backward steps on the tape (nullptr: inference).
+  Tape* tape() const { return tape_; }
+  void set_tape(Tape* tape) { tape_ = tape; }
+  // Dropout runs only in training mode, i.e. with a seed; each dropout call draws its mask from
+  // (seed, call number), so a pass is reproducible and its backward redraws the same masks.
+  void set_dropout_seed(std::optional<uint64_t> seed) {
+    dropout_seed_ = seed;
+    dropout_calls_ = 0;
+  }
+  bool training() const { return dropout_seed_.has_value(); }
+  std::optional<uint64_t> next_dropout_seed() const {
+    if (!dropout_seed_) return std::nullopt;
+    return *dropout_seed_ * 0x9E3779B97F4A7C15ull + ++dropout_calls_;
+  }
+
  private:
   std::shared_ptr<const backend::Backend> backend_;
   std::vector<Observer*> observers_;
+  Tape* tape_ = nullptr;
+  std::optional<uint64_t> dropout_seed_;
+  mutable uint64_t dropout_calls_ = 0;
 };
 
 }  // namespace anatomy::ops

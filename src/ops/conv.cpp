@@ -19,6 +19,15 @@ Tensor causal_conv1d(const Context& c, const Tensor& x, const Tensor& weight, co
   // Depthwise: 2·B·T·C·K, not a dense C×C convolution.
   c.report("conv1d", {OpClass::conv, 2.0 * static_cast<double>(B * T * C * K), x.nbytes() + weight.nbytes(), out.nbytes()});
   if (bias) c.report("bias_add", elementwise(1, out.numel(), out.numel()));
+  if (Tape* tape = c.tape()) {
+    // The backward pass assumes the sequence starts from an empty state, as a training batch does.
+    if (!c.meta()) check_zero_state("causal_conv1d", state);
+    tape->record({out}, [x, weight, b = keep(bias), out](Tape& g) {
+      Tensor dx = g.grad(x), dw = g.grad(weight);
+      std::optional<Tensor> db = grad_of(g, b);
+      g.backend().causal_conv1d_backward(x, weight, g.grad(out), dx, dw, ptr(db));
+    });
+  }
   c.backend().causal_conv1d(x, weight, bias, state, out);
   return out;
 }

@@ -9,6 +9,11 @@ Tensor activation(const Context& c, const Tensor& x, Activation act) {
   Tensor out = c.output(x.shape());
   c.report(activation_name(act), elementwise(1, x.numel(), x.numel()));
   c.backend().activation(x, act, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [x, act, out](Tape& g) {
+      Tensor dx = g.grad(x);
+      g.backend().activation_backward(x, act, g.grad(out), dx);
+    });
   return out;
 }
 
@@ -20,6 +25,11 @@ Tensor binary(const Context& c, const Tensor& a, const Tensor& b, BinaryOp op) {
   Tensor out = c.output(a.shape());
   c.report(name, elementwise(1, a.numel(), a.numel() + bn));
   c.backend().binary(a, b, op, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [a, b, op, out](Tape& g) {
+      Tensor da = g.grad(a), db = g.grad(b);
+      g.backend().binary_backward(a, b, op, g.grad(out), &da, &db);
+    });
   return out;
 }
 
@@ -27,6 +37,11 @@ Tensor neg_exp(const Context& c, const Tensor& x) {
   Tensor out = c.output(x.shape());
   c.report("neg_exp", elementwise(1, x.numel(), x.numel()));
   c.backend().neg_exp(x, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [x, out](Tape& g) {
+      Tensor dx = g.grad(x);
+      g.backend().neg_exp_backward(out, g.grad(out), dx);
+    });
   return out;
 }
 
@@ -35,6 +50,11 @@ Tensor clamp(const Context& c, const Tensor& x, float lo, float hi) {
   Tensor out = c.output(x.shape());
   c.report("clamp", elementwise(1, x.numel(), x.numel()));
   c.backend().clamp(x, lo, hi, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [x, lo, hi, out](Tape& g) {
+      Tensor dx = g.grad(x);
+      g.backend().clamp_backward(x, lo, hi, g.grad(out), dx);
+    });
   return out;
 }
 
@@ -44,6 +64,11 @@ Tensor slice_last(const Context& c, const Tensor& x, int64_t start, int64_t leng
   Tensor out = c.output(with_last(x.shape(), length));
   c.report("slice", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
   c.backend().slice_last(x, start, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [x, start, out](Tape& g) {
+      Tensor dx = g.grad(x);
+      g.backend().slice_last_backward(g.grad(out), start, dx);
+    });
   return out;
 }
 
@@ -53,6 +78,30 @@ Tensor concat_last(const Context& c, const Tensor& a, const Tensor& b) {
   Tensor out = c.output(with_last(a.shape(), a.dim(-1) + b.dim(-1)));
   c.report("concat", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
   c.backend().concat_last(a, b, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [a, b, out](Tape& g) {  // each part's gradient is its slice of d(out)
+      const Tensor dout = g.grad(out);
+      for (const auto& [part, start] : {std::pair{a, int64_t{0}}, std::pair{b, a.dim(-1)}}) {
+        Tensor slice = g.backend().allocate(DType::F32, part.shape()), dpart = g.grad(part);
+        g.backend().slice_last(dout, start, slice);
+        g.backend().accumulate(dpart, slice);
+      }
+    });
+  return out;
+}
+
+Tensor dropout(const Context& c, const Tensor& x, double p) {
+  const std::optional<uint64_t> seed = p > 0 ? c.next_dropout_seed() : std::nullopt;
+  if (!seed) return x;  // inference, or p = 0: the identity
+  if (p >= 1) shape_error("dropout", fmt::format("probability {} must be below 1", p));
+  Tensor out = c.output(x.shape());
+  c.report("dropout", elementwise(1, x.numel(), x.numel()));
+  c.backend().dropout(x, static_cast<float>(p), *seed, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [x, p, seed = *seed, out](Tape& g) {
+      Tensor dx = g.grad(x);
+      g.backend().dropout_backward(g.grad(out), static_cast<float>(p), seed, dx);
+    });
   return out;
 }
 

@@ -18,5 +18,8 @@ Tensor clamp(const Context& c, const Tensor& x, float lo, float hi);
 // Last-dimension slicing and concatenation (data movement only: 0 FLOPs).
 Tensor slice_last(const Context& c, const Tensor& x, int64_t start, int64_t length);
 Tensor concat_last(const Context& c, const Tensor& a, const Tensor& b);
+// nn.Dropout: in training mode (the context has a dropout seed) zeroes each element with
+// probability p and scales the rest by 1/(1−p); otherwise returns x itself. 1 FLOP per element.
+Tensor dropout(const Context& c, const Tensor& x, double p);
 
 }  // namespace anatomy::ops

@@ -14,6 +14,11 @@ Tensor embedding(const Context& c, const Tensor& weight, const Tensor& ids) {
   c.report("embedding", {OpClass::embedding, 0, ids.nbytes() + out.numel() * dtype_info(weight.dtype()).block_bytes,
                          out.nbytes()});
   c.backend().embedding(weight, ids, out);
+  if (Tape* tape = c.tape())
+    tape->record({out}, [weight, ids, out](Tape& g) {
+      Tensor dw = g.grad(weight);
+      g.backend().embedding_backward(g.grad(out), ids, dw);
+    });
   return out;
 }
 

@@ -21,6 +21,13 @@ Tensor ssm_scan(const Context& c, const Tensor& x, const Tensor& dt, const Tenso
   // Recurrent form per token and head: dt·x (P), decay (P·N), + dt·x⊗B (2PN), S·C (2PN), + D·x (2P).
   c.report("ssm_scan", {OpClass::ssm, static_cast<double>(B * T * H) * (5.0 * static_cast<double>(P * N) + 3.0 * static_cast<double>(P)),
                         x.nbytes() + 2 * Bm.nbytes() + dt.nbytes() + state.nbytes(), out.nbytes() + state.nbytes()});
+  if (Tape* tape = c.tape()) {
+    if (!c.meta()) check_zero_state("ssm_scan", state);
+    tape->record({out}, [x, dt, A, Bm, Cm, D, out](Tape& g) {
+      Tensor dx = g.grad(x), ddt = g.grad(dt), dA = g.grad(A), dB = g.grad(Bm), dC = g.grad(Cm), dD = g.grad(D);
+      g.backend().ssm_scan_backward(x, dt, A, Bm, Cm, D, g.grad(out), dx, ddt, dA, dB, dC, dD);
+    });
+  }
   c.backend().ssm_scan(x, dt, A, Bm, Cm, D, state, out);
   return out;
 }

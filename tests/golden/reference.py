@@ -91,13 +91,16 @@ def mamba_mixer(u, W, p, H, P, N, G, eps=1e-5, dt_min=0.0, act=F.silu, dt_max=fl
     x, Bm, Cm = xBC[:, :D_in].view(T, H, P), xBC[:, D_in:D_in + GN].view(T, G, N), xBC[:, D_in + GN:].view(T, G, N)
     dt = F.softplus(dt + W[p + "dt_bias"]).clamp(min=dt_min, max=dt_max)
     A = -torch.exp(W[p + "A_log"])
-    S = torch.zeros(H, P, N)
-    y = torch.zeros(T, H, P)
+    S = [torch.zeros(P, N) for _ in range(H)]  # a list, not written in place: grad_check differentiates this
+    rows = []
     for t in range(T):
+        row = []
         for h in range(H):
             g = h // (H // G)
             S[h] = torch.exp(dt[t, h] * A[h]) * S[h] + dt[t, h] * torch.outer(x[t, h], Bm[t, g])
-            y[t, h] = S[h] @ Cm[t, g] + W[p + "D"][h] * x[t, h]
+            row.append(S[h] @ Cm[t, g] + W[p + "D"][h] * x[t, h])
+        rows.append(torch.stack(row))
+    y = torch.stack(rows)
     v = y.reshape(T, D_in) * F.silu(z)
     v = v.view(T, G, D_in // G)
     v = (v * torch.rsqrt((v * v).mean(-1, keepdim=True) + eps)).reshape(T, D_in) * W[p + "norm.weight"]

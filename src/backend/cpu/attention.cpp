@@ -44,4 +44,65 @@ void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, cons
       }
 }
 
+// Backward of attention_reference, per (batch, query head), recomputing the probabilities P of
+// each query row: dV_j += P_j·dO; dP_j = dO·V_j; dS_j = P_j·(dP_j − Σ_i P_i·dP_i); for scores that
+// were computed (not masked, which are constants) dQ += scale·dS_j·K_j and dK_j += scale·dS_j·Q.
+// Threads take (batch, KV head) pairs: the query heads sharing a KV head never race on dK, dV.
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
+                        const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv) {
+  const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = a.keys, stride = k.dim(1), Hkv = k.dim(2);
+  const int64_t rep = Hq / Hkv;
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t kh = 0; kh < Hkv; ++kh) {
+      std::vector<double> p(static_cast<size_t>(Tk)), dp(static_cast<size_t>(Tk));
+      std::vector<char> computed(static_cast<size_t>(Tk));
+      for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h)
+        for (int64_t t = 0; t < T; ++t) {
+          const float* qs = q.data<float>() + ((b * T + t) * Hq + h) * hd;
+          const float* go = dout.data<float>() + (b * T + t) * Hq * hd + h * hd;
+          float* dqs = dq.data<float>() + ((b * T + t) * Hq + h) * hd;
+          const bool row_masked = a.query_padding && load(*a.query_padding, static_cast<uint64_t>(b * T + t)) == 0.0f;
+          double mx = -INFINITY;
+          for (int64_t j = 0; j < Tk; ++j) {
+            const float* ks = k.data<float>() + ((b * stride + j) * Hkv + kh) * hd;
+            const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
+                                (a.key_padding && load(*a.key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
+            computed[j] = !masked;
+            float dot = 0;
+            if (!masked)
+              for (int64_t e = 0; e < hd; ++e) dot += qs[e] * ks[e];
+            p[j] = masked ? a.masked_value : dot * a.scale;
+            mx = std::max(mx, p[j]);
+          }
+          double sum = 0;
+          for (int64_t j = 0; j < Tk; ++j) sum += (p[j] = std::exp(p[j] - mx));
+          double pdp = 0;
+          for (int64_t j = 0; j < Tk; ++j) {
+            p[j] /= sum;
+            const float* vs = v.data<float>() + ((b * stride + j) * Hkv + kh) * hd;
+            float* dvs = dv.data<float>() + ((b * stride + j) * Hkv + kh) * hd;
+            double d = 0;
+            for (int64_t e = 0; e < hd; ++e) {
+              d += static_cast<double>(go[e]) * vs[e];
+              dvs[e] += static_cast<float>(p[j] * go[e]);
+            }
+            dp[j] = d;
+            pdp += p[j] * d;
+          }
+          for (int64_t j = 0; j < Tk; ++j) {
+            if (!computed[j]) continue;
+            const float ds = static_cast<float>(p[j] * (dp[j] - pdp) * a.scale);
+            if (ds == 0.0f) continue;
+            const float* ks = k.data<float>() + ((b * stride + j) * Hkv + kh) * hd;
+            float* dks = dk.data<float>() + ((b * stride + j) * Hkv + kh) * hd;
+            for (int64_t e = 0; e < hd; ++e) {
+              dqs[e] += ds * ks[e];
+              dks[e] += ds * qs[e];
+            }
+          }
+        }
+    }
+}
+
 }  // namespace anatomy::cpu

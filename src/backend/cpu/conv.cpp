@@ -29,4 +29,26 @@ void causal_conv1d_reference(const Tensor& x, const Tensor& w, const Tensor* bia
     }
 }
 
+// out[t] = b + Σ_k w[k]·x[t + k − (K−1)] per channel, from a zero state:
+// dx[s] += Σ_k w[k]·dy[s − k + K − 1], dw[k] += Σ_t dy[t]·x[t + k − K + 1], db += Σ_t dy[t].
+void causal_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor& dx, Tensor& dw, Tensor* dbias) {
+  const int64_t B = x.dim(0), T = x.dim(1), C = x.dim(2), K = w.dim(2);
+  const float* xs = x.data<float>();
+  const float* g = dy.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {  // channels are independent: no two threads share a gradient
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t) {
+        const float gt = g[(b * T + t) * C + c];
+        if (dbias) dbias->data<float>()[c] += gt;
+        for (int64_t k = 0; k < K; ++k) {
+          const int64_t s = t + k - (K - 1);
+          if (s < 0) continue;
+          dw.data<float>()[c * K + k] += gt * xs[(b * T + s) * C + c];
+          dx.data<float>()[(b * T + s) * C + c] += gt * load(w, static_cast<uint64_t>(c * K + k));
+        }
+      }
+  }
+}
+
 }  // namespace anatomy::cpu

@@ -48,6 +48,74 @@ class CpuBackend final : public Backend {
   void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out) const override {
     cpu::cross_entropy(logits, targets, ignore_index, out);
   }
+  void dropout(const Tensor& x, float p, uint64_t seed, Tensor& out) const override { cpu::dropout(x, p, seed, out); }
+
+  void fill_zero(Tensor& t) const override { cpu::fill_zero(t); }
+  void accumulate(Tensor& dst, const Tensor& src) const override { cpu::accumulate(dst, src); }
+  void embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dweight) const override {
+    cpu::embedding_backward(dy, ids, dweight);
+  }
+  void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, bool w_in_out, Tensor* dx, Tensor* dw,
+                       Tensor* dbias) const override {
+    cpu::linear_backward(x, w, dy, w_in_out, dx, dw, dbias);
+  }
+  void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx,
+                         Tensor* dw) const override {
+    cpu::rms_norm_backward(x, w, eps, dy, dx, dw);
+  }
+  void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw,
+                           Tensor* dbias) const override {
+    cpu::layer_norm_backward(x, w, eps, dy, dx, dw, dbias);
+  }
+  void gated_rms_norm_backward(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps,
+                               const Tensor& dout, Tensor& dy, Tensor& dz, Tensor* dw) const override {
+    cpu::gated_rms_norm_backward(y, z, w, groups, eps, dout, dy, dz, dw);
+  }
+  void activation_backward(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx) const override {
+    cpu::activation_backward(x, act, dy, dx);
+  }
+  void binary_backward(const Tensor& a, const Tensor& b, BinaryOp op, const Tensor& dout, Tensor* da,
+                       Tensor* db) const override {
+    cpu::binary_backward(a, b, op, dout, da, db);
+  }
+  void neg_exp_backward(const Tensor& out, const Tensor& dy, Tensor& dx) const override {
+    cpu::neg_exp_backward(out, dy, dx);
+  }
+  void clamp_backward(const Tensor& x, float lo, float hi, const Tensor& dy, Tensor& dx) const override {
+    cpu::clamp_backward(x, lo, hi, dy, dx);
+  }
+  void dropout_backward(const Tensor& dy, float p, uint64_t seed, Tensor& dx) const override {
+    cpu::dropout_backward(dy, p, seed, dx);
+  }
+  void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx) const override {
+    cpu::slice_last_backward(dy, start, dx);
+  }
+  void rope_backward(const Tensor& dy, const std::vector<float>& inv_freq, int64_t past, Tensor& dx) const override {
+    cpu::rope_backward(dy, inv_freq, past, dx);
+  }
+  void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionArgs& a,
+                          const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv) const override {
+    cpu::attention_backward(q, k, v, a, dout, dq, dk, dv);
+  }
+  void causal_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor& dx, Tensor& dw,
+                              Tensor* dbias) const override {
+    cpu::causal_conv1d_backward(x, w, dy, dx, dw, dbias);
+  }
+  void ssm_scan_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
+                         const Tensor& D, const Tensor& dy, Tensor& dx, Tensor& ddt, Tensor& dA, Tensor& dB,
+                         Tensor& dC, Tensor& dD) const override {
+    cpu::ssm_scan_backward(x, dt, A, Bm, Cm, D, dy, dx, ddt, dA, dB, dC, dD);
+  }
+  void write_time_backward(const Tensor& ddst, int64_t at, Tensor& dsrc) const override {
+    cpu::write_time_backward(ddst, at, dsrc);
+  }
+  void slice_time_backward(const Tensor& dy, int64_t start, Tensor& dsrc) const override {
+    cpu::slice_time_backward(dy, start, dsrc);
+  }
+  void cross_entropy_backward(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& dloss,
+                              Tensor& dlogits) const override {
+    cpu::cross_entropy_backward(logits, targets, ignore_index, dloss, dlogits);
+  }
 };
 
 }  // namespace

@@ -90,4 +90,125 @@ void clamp(const Tensor& x, float lo, float hi, Tensor& out) {
   for (int64_t i = 0; i < n; ++i) out.data<float>()[i] = std::clamp(x.data<float>()[i], lo, hi);
 }
 
+void fill_zero(Tensor& t) { std::memset(t.raw(), 0, t.nbytes()); }
+
+void accumulate(Tensor& dst, const Tensor& src) {
+  const auto n = static_cast<int64_t>(dst.numel());
+  float* d = dst.data<float>();
+  const float* s = src.data<float>();
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) d[i] += s[i];
+}
+
+namespace {
+
+// d act(v) / dv, as the forward computes act (activation_reference).
+double activation_slope(Activation act, double v) {
+  switch (act) {
+    case Activation::silu: {
+      const double s = 1.0 / (1.0 + std::exp(-v));
+      return s * (1.0 + v * (1.0 - s));
+    }
+    case Activation::gelu:
+      return 0.5 * (1.0 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2.0 * M_PI);
+    case Activation::gelu_tanh: {
+      const double k = 0.7978845608028654, u = k * (v + 0.044715 * v * v * v), th = std::tanh(u);
+      return 0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * k * (1.0 + 3 * 0.044715 * v * v);
+    }
+    case Activation::relu: return v > 0 ? 1.0 : 0.0;
+    case Activation::relu2: return v > 0 ? 2.0 * v : 0.0;
+    case Activation::softplus: return v > 20.0 ? 1.0 : 1.0 / (1.0 + std::exp(-v));
+  }
+  return 0;
+}
+
+// Uniform in [0, 1) from (seed, i): splitmix64, so any element's mask is drawn independently.
+float uniform_at(uint64_t seed, uint64_t i) {
+  uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
+}
+
+}  // namespace
+
+void activation_backward(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx) {
+  const auto n = static_cast<int64_t>(x.numel());
+  const float* xs = x.data<float>();
+  const float* g = dy.data<float>();
+  float* d = dx.data<float>();
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
+  for (int64_t i = 0; i < n; ++i) d[i] += static_cast<float>(g[i] * activation_slope(act, xs[i]));
+}
+
+void binary_backward(const Tensor& a, const Tensor& b, BinaryOp op, const Tensor& dout, Tensor* da, Tensor* db) {
+  const auto n = static_cast<int64_t>(a.numel()), bn = static_cast<int64_t>(b.numel());
+  const float* g = dout.data<float>();
+  const bool mul = op == BinaryOp::mul;
+  if (da) {
+    float* d = da->data<float>();
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) d[i] += mul ? g[i] * load(b, static_cast<uint64_t>(i % bn)) : g[i];
+  }
+  if (db) {  // summed over the leading dims b broadcasts across
+    float* d = db->data<float>();
+    column_sums(n / bn, bn, d, [&](int64_t r, float* acc) {
+      for (int64_t j = 0; j < bn; ++j) acc[j] += mul ? g[r * bn + j] * a.data<float>()[r * bn + j] : g[r * bn + j];
+    });
+  }
+}
+
+void neg_exp_backward(const Tensor& out, const Tensor& dy, Tensor& dx) {
+  for (uint64_t i = 0; i < out.numel(); ++i) dx.data<float>()[i] += dy.data<float>()[i] * out.data<float>()[i];
+}
+
+void clamp_backward(const Tensor& x, float lo, float hi, const Tensor& dy, Tensor& dx) {
+  const auto n = static_cast<int64_t>(x.numel());
+  for (int64_t i = 0; i < n; ++i) {  // PyTorch passes the gradient on the closed interval
+    const float v = x.data<float>()[i];
+    if (v >= lo && v <= hi) dx.data<float>()[i] += dy.data<float>()[i];
+  }
+}
+
+void dropout(const Tensor& x, float p, uint64_t seed, Tensor& out) {
+  const auto n = static_cast<int64_t>(x.numel());
+  const float scale = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
+  for (int64_t i = 0; i < n; ++i)
+    out.data<float>()[i] = uniform_at(seed, static_cast<uint64_t>(i)) < p ? 0.0f : x.data<float>()[i] * scale;
+}
+
+void dropout_backward(const Tensor& dy, float p, uint64_t seed, Tensor& dx) {
+  const auto n = static_cast<int64_t>(dy.numel());
+  const float scale = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
+  for (int64_t i = 0; i < n; ++i)
+    if (uniform_at(seed, static_cast<uint64_t>(i)) >= p) dx.data<float>()[i] += dy.data<float>()[i] * scale;
+}
+
+void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx) {
+  const int64_t n = last(dy), w = last(dx), R = rows(dy);
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t j = 0; j < n; ++j) dx.data<float>()[r * w + start + j] += dy.data<float>()[r * n + j];
+}
+
+// The forward rotates each (i, i + half) pair by +angle; its transpose rotates by −angle.
+void rope_backward(const Tensor& dy, const std::vector<float>& inv_freq, int64_t past, Tensor& dx) {
+  const int64_t B = dy.dim(0), T = dy.dim(1), H = dy.dim(2), hd = dy.dim(3), half = hd / 2;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t h = 0; h < H; ++h) {
+        const float* g = dy.data<float>() + ((b * T + t) * H + h) * hd;
+        float* d = dx.data<float>() + ((b * T + t) * H + h) * hd;
+        for (int64_t i = 0; i < half; ++i) {
+          const float a = static_cast<float>(past + t) * inv_freq[static_cast<size_t>(i)];
+          const float cs = std::cos(a), sn = std::sin(a);
+          d[i] += g[i] * cs + g[i + half] * sn;
+          d[i + half] += g[i + half] * cs - g[i] * sn;
+        }
+      }
+}
+
 }  // namespace anatomy::cpu

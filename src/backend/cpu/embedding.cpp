@@ -43,4 +43,17 @@ void positions(int64_t past, Tensor& out) {
     for (int64_t t = 0; t < T; ++t) out.data<int64_t>()[b * T + t] = past + t;
 }
 
+// dW[id] += dy row, token by token (a token repeated in the batch adds up).
+void embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dweight) {
+  const int64_t C = last(dweight), n = static_cast<int64_t>(ids.numel());
+  float* dw = dweight.data<float>();
+#pragma omp parallel for schedule(static) if (n * C > (1 << 16))
+  for (int64_t c0 = 0; c0 < C; c0 += 64)  // columns split between threads: no two write one element
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t id = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+      const float* g = dy.data<float>() + i * C;
+      for (int64_t c = c0; c < std::min(C, c0 + 64); ++c) dw[id * C + c] += g[c];
+    }
+}
+
 }  // namespace anatomy::cpu

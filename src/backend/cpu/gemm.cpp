@@ -1,6 +1,7 @@
 #include "backend/cpu/gemm.h"
 
 #include <cpuid.h>
+#include <algorithm>
 #include <cstdlib>
 #include <omp.h>
 
@@ -52,6 +53,38 @@ struct Dnnl {
                    const_cast<float*>(w));
     dnnl::memory c({{M, N}, dt::f32, dnnl::memory::dims{ldc, 1}}, engine, out);
     mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    stream.wait();
+  }
+};
+
+// General strided f32 GEMMs (training), primitives cached by shape, strides and accumulation.
+struct StridedGemm {
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::mutex mu;
+  std::map<Key, dnnl::matmul> cache;
+
+  void run(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate) {
+    using dt = dnnl::memory::data_type;
+    const dnnl::memory::desc ad({M, K}, dt::f32, dnnl::memory::dims{a.row_stride, a.col_stride});
+    const dnnl::memory::desc bd({K, N}, dt::f32, dnnl::memory::dims{b.row_stride, b.col_stride});
+    const dnnl::memory::desc cd({M, N}, dt::f32, dnnl::memory::dims{N, 1});
+    std::lock_guard<std::mutex> lock(mu);
+    const Key key{M, N, K, a.row_stride, a.col_stride, b.row_stride, b.col_stride, accumulate};
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      dnnl::primitive_attr attr;
+      if (accumulate) {
+        dnnl::post_ops ops;
+        ops.append_sum(1.0f);
+        attr.set_post_ops(ops);
+      }
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine);
+      it = cache.emplace(key, dnnl::matmul(pd)).first;
+    }
+    dnnl::memory am(ad, engine, const_cast<float*>(a.data)), bm(bd, engine, const_cast<float*>(b.data)), cm(cd, engine, c);
+    it->second.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
     stream.wait();
   }
 };
@@ -117,6 +150,16 @@ void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
 }
 
 }  // namespace
+
+void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate) std::fill(c, c + M * N, 0.0f);
+    return;
+  }
+  static StridedGemm g;
+  g.run(a, b, c, M, N, K, accumulate);
+}
 
 uint64_t widened_weight_bytes() {
   auto& w = widened();

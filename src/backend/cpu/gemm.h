@@ -20,6 +20,14 @@ constexpr int64_t kWidenFromM = 16;
 // false when the fast path does not handle this case (the caller uses the reference kernel).
 bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
 
+// C[M, N] (+)= A[M, K]·B[K, N] in f32 through oneDNN, each operand given by its element strides
+// (row, column), so transposed operands are views: the backward passes of linear and attention.
+struct Operand {
+  const float* data;
+  int64_t row_stride, col_stride;
+};
+void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate);
+
 // Bytes of f32 copies of half-precision weights kept for prefill.
 uint64_t widened_weight_bytes();
 

@@ -6,6 +6,8 @@
 // every shape. The dispatchers are what backend/cpu/cpu_backend.cpp exposes as the CPU backend.
 #pragma once
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -95,6 +97,56 @@ void write_time(Tensor& dst, const Tensor& src, int64_t at);
 void slice_time(const Tensor& src, int64_t start, Tensor& out);
 
 void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out);
+
+// ---- Backward passes (training), beside each family's forward; each adds into its gradients.
+void fill_zero(Tensor& t);
+void accumulate(Tensor& dst, const Tensor& src);
+void dropout(const Tensor& x, float p, uint64_t seed, Tensor& out);
+void dropout_backward(const Tensor& dy, float p, uint64_t seed, Tensor& dx);
+void embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dweight);
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, bool w_in_out, Tensor* dx, Tensor* dw,
+                     Tensor* dbias);
+void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw);
+void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw,
+                         Tensor* dbias);
+void gated_rms_norm_backward(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps,
+                             const Tensor& dout, Tensor& dy, Tensor& dz, Tensor* dw);
+void activation_backward(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx);
+void binary_backward(const Tensor& a, const Tensor& b, BinaryOp op, const Tensor& dout, Tensor* da, Tensor* db);
+void neg_exp_backward(const Tensor& out, const Tensor& dy, Tensor& dx);
+void clamp_backward(const Tensor& x, float lo, float hi, const Tensor& dy, Tensor& dx);
+void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx);
+void rope_backward(const Tensor& dy, const std::vector<float>& inv_freq, int64_t past, Tensor& dx);
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
+                        const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv);
+void causal_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor& dx, Tensor& dw, Tensor* dbias);
+void ssm_scan_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
+                       const Tensor& D, const Tensor& dy, Tensor& dx, Tensor& ddt, Tensor& dA, Tensor& dB, Tensor& dC,
+                       Tensor& dD);
+void write_time_backward(const Tensor& ddst, int64_t at, Tensor& dsrc);
+void slice_time_backward(const Tensor& dy, int64_t start, Tensor& dsrc);
+void cross_entropy_backward(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& dloss,
+                            Tensor& dlogits);
+
+// Runs per_row(r, acc) for r in [0, R) across threads, each thread adding into its own zeroed
+// row of C partial sums, then adds the partials into `out` (when not null): the column
+// reductions of the norm and broadcast gradients without atomics.
+template <class PerRow>
+void column_sums(int64_t R, int64_t C, float* out, PerRow&& per_row) {
+  std::vector<std::vector<float>> partial;
+#pragma omp parallel
+  {
+#pragma omp single
+    partial.assign(static_cast<size_t>(omp_get_num_threads()), std::vector<float>());
+    std::vector<float>& acc = partial[static_cast<size_t>(omp_get_thread_num())];
+    acc.assign(static_cast<size_t>(C), 0.0f);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < R; ++r) per_row(r, acc.data());
+  }
+  if (out)
+    for (const auto& acc : partial)
+      for (int64_t j = 0; j < C; ++j) out[j] += acc[j];
+}
 
 // A small tensor (norm weights, biases) as floats.
 std::vector<float> floats(const Tensor& t);

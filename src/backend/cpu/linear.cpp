@@ -28,4 +28,31 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out,
   else linear_reference(x, w, bias, w_in_out, out);
 }
 
+// y = x·Wᵀ + b (W [N, K]; GPT-2's Conv1D: y = x·W, W [K, N]):
+// dx += dy·W, dW += dyᵀ·x (Conv1D: xᵀ·dy), db += Σ_rows dy. Three GEMMs of the forward's size.
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, bool w_in_out, Tensor* dx, Tensor* dw,
+                     Tensor* dbias) {
+  const int64_t M = rows(x), K = last(x), N = last(dy);
+  const float* g = dy.data<float>();
+  const float* xs = x.data<float>();
+  const float* ws = w.data<float>();
+  if (dx) {  // [M, N]·[N, K]; W stored [N, K], or [K, N] read transposed
+    const Operand wt = w_in_out ? Operand{ws, 1, N} : Operand{ws, K, 1};
+    gemm_f32({g, N, 1}, wt, dx->data<float>(), M, K, N, true);
+  }
+  if (dw) {
+    if (w_in_out) gemm_f32({xs, 1, K}, {g, N, 1}, dw->data<float>(), K, N, M, true);  // xᵀ·dy
+    else gemm_f32({g, 1, N}, {xs, K, 1}, dw->data<float>(), N, K, M, true);          // dyᵀ·x
+  }
+  if (dbias) {
+    float* db = dbias->data<float>();
+#pragma omp parallel for schedule(static) if (M * N > (1 << 16))
+    for (int64_t n = 0; n < N; ++n) {
+      double s = 0;
+      for (int64_t m = 0; m < M; ++m) s += g[m * N + n];
+      db[n] += static_cast<float>(s);
+    }
+  }
+}
+
 }  // namespace anatomy::cpu

@@ -70,4 +70,92 @@ void gated_rms_norm_reference(const Tensor& y, const Tensor& z, const Tensor& w,
   }
 }
 
+// y = x·r·w, r = (mean(x²) + eps)^−½ per row: dx = r·g − x·r³·mean(x∘g) with g = w∘dy;
+// dw += Σ_rows dy∘x·r.
+void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw) {
+  const int64_t C = last(x), R = rows(x);
+  const std::vector<float> wf = floats(w);
+  column_sums(R, C, dw ? dw->data<float>() : nullptr, [&](int64_t r, float* dws) {
+    const float* xs = x.data<float>() + r * C;
+    const float* g = dy.data<float>() + r * C;
+    float* d = dx.data<float>() + r * C;
+    double ss = 0, xg = 0;
+    for (int64_t j = 0; j < C; ++j) {
+      ss += static_cast<double>(xs[j]) * xs[j];
+      xg += static_cast<double>(xs[j]) * wf[j] * g[j];
+    }
+    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(C) + eps);
+    const double k = inv * inv * inv * xg / static_cast<double>(C);
+    for (int64_t j = 0; j < C; ++j) d[j] += static_cast<float>(inv * wf[j] * g[j] - xs[j] * k);
+    if (dws)
+      for (int64_t j = 0; j < C; ++j) dws[j] += g[j] * xs[j] * static_cast<float>(inv);
+  });
+}
+
+// y = x̂∘w + b, x̂ = (x − μ)·rstd: dx = rstd·(g − mean(g) − x̂·mean(g∘x̂)) with g = w∘dy;
+// dw += Σ dy∘x̂, db += Σ dy.
+void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw,
+                         Tensor* dbias) {
+  const int64_t C = last(x), R = rows(x);
+  const std::vector<float> wf = floats(w);
+  std::vector<float> sums(static_cast<size_t>(2 * C));  // dw then db
+  column_sums(R, 2 * C, sums.data(), [&](int64_t r, float* acc) {
+    const float* xs = x.data<float>() + r * C;
+    const float* g = dy.data<float>() + r * C;
+    float* d = dx.data<float>() + r * C;
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < C; ++j) mean += xs[j];
+    mean /= static_cast<double>(C);
+    for (int64_t j = 0; j < C; ++j) var += (xs[j] - mean) * (xs[j] - mean);
+    const double rstd = 1.0 / std::sqrt(var / static_cast<double>(C) + eps);
+    double mg = 0, mgx = 0;
+    for (int64_t j = 0; j < C; ++j) {
+      const double xh = (xs[j] - mean) * rstd, gw = static_cast<double>(g[j]) * wf[j];
+      mg += gw;
+      mgx += gw * xh;
+    }
+    mg /= static_cast<double>(C);
+    mgx /= static_cast<double>(C);
+    for (int64_t j = 0; j < C; ++j) {
+      const double xh = (xs[j] - mean) * rstd;
+      d[j] += static_cast<float>(rstd * (g[j] * wf[j] - mg - xh * mgx));
+      acc[j] += g[j] * static_cast<float>(xh);
+      acc[C + j] += g[j];
+    }
+  });
+  if (dw) for (int64_t j = 0; j < C; ++j) dw->data<float>()[j] += sums[j];
+  if (dbias) for (int64_t j = 0; j < C; ++j) dbias->data<float>()[j] += sums[C + j];
+}
+
+// out = v·r·w per group with v = y∘silu(z): dv = r·g − v·r³·mean(v∘g) (g = w∘dout, per group),
+// dy += dv∘silu(z), dz += dv∘y∘silu'(z), dw += Σ dout∘v·r.
+void gated_rms_norm_backward(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps,
+                             const Tensor& dout, Tensor& dy, Tensor& dz, Tensor* dw) {
+  const int64_t d = last(y), gs = d / groups, R = rows(y);
+  const std::vector<float> wf = floats(w);
+  column_sums(R, d, dw ? dw->data<float>() : nullptr, [&](int64_t r, float* dws) {
+    const float* ys = y.data<float>() + r * d;
+    const float* zs = z.data<float>() + r * d;
+    const float* g = dout.data<float>() + r * d;
+    std::vector<double> v(static_cast<size_t>(d));
+    for (int64_t j = 0; j < d; ++j) v[j] = static_cast<double>(ys[j]) * silu(zs[j]);
+    for (int64_t k = 0; k < groups; ++k) {
+      double ss = 0, vg = 0;
+      for (int64_t j = k * gs; j < (k + 1) * gs; ++j) {
+        ss += v[j] * v[j];
+        vg += v[j] * wf[j] * g[j];
+      }
+      const double inv = 1.0 / std::sqrt(ss / static_cast<double>(gs) + eps);
+      const double c = inv * inv * inv * vg / static_cast<double>(gs);
+      for (int64_t j = k * gs; j < (k + 1) * gs; ++j) {
+        const double dv = inv * wf[j] * g[j] - v[j] * c;
+        const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(zs[j])));
+        dy.data<float>()[r * d + j] += static_cast<float>(dv * zs[j] * s);
+        dz.data<float>()[r * d + j] += static_cast<float>(dv * ys[j] * s * (1.0 + zs[j] * (1.0 - s)));
+        if (dws) dws[j] += static_cast<float>(g[j] * v[j] * inv);
+      }
+    }
+  });
+}
+
 }  // namespace anatomy::cpu

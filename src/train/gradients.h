@@ -1,0 +1,55 @@
+// Gradients of a language model's loss through the training tape (ops/tape.h): the same forward
+// that `run` executes, recorded, then reversed. No second definition of any model exists.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/tensor.h"
+#include "nn/module.h"
+
+namespace anatomy::train {
+
+// A parameter being trained: one per unique Parameter object (a tied head and its embedding are
+// one), named by its first state_dict path.
+struct Trainable {
+  std::string name;
+  std::shared_ptr<nn::Parameter> param;
+  Tensor grad;  // F32, the parameter's shape; gradients accumulate here until zeroed
+  bool decay;   // weight decay applies: matrices and embeddings, not norms, biases or 1-D tensors
+};
+
+// The tree's unique parameters in state_dict order, each made an F32 heap tensor (updatable in
+// place; mapped or half-precision weights are copied), with zeroed gradients.
+std::vector<Trainable> make_trainable(const nn::Module& root);
+void zero_grads(std::vector<Trainable>& params);
+
+// One batch: ids and targets [B, T] (I64; a target of kIgnore is not scored); encoder-decoders
+// also take the encoder's input.
+inline constexpr int64_t kIgnore = -100;
+struct Batch {
+  Tensor ids, targets;
+  std::optional<Tensor> source;
+};
+
+struct Loss {
+  double mean = 0;     // mean cross-entropy over the scored tokens (nats)
+  int64_t tokens = 0;  // tokens scored
+};
+
+// Forward and backward of the mean next-token cross-entropy: adds d(loss)/d(parameter) into each
+// Trainable's grad. `dropout_seed` set = training mode (dropout active).
+Loss forward_backward(const nn::LanguageModel& root, std::vector<Trainable>& params, const Batch& batch,
+                      std::optional<uint64_t> dropout_seed, const std::shared_ptr<const backend::Backend>& backend);
+// The same loss without gradients (validation).
+Loss evaluate_loss(const nn::LanguageModel& root, const Batch& batch,
+                   const std::shared_ptr<const backend::Backend>& backend);
+
+// Bytes a training step's forward + backward keeps live at its peak (activations and their
+// gradients, parameter gradients excluded), measured by running the step on the meta backend.
+uint64_t step_activation_peak(const nn::LanguageModel& root, int64_t batch, int64_t tokens, int64_t source_tokens);
+
+}  // namespace anatomy::train
