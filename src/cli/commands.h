@@ -129,6 +129,22 @@ struct EvalOptions {
   bool force = false;
 };
 
+struct TrainOptions {
+  std::string model;      // a checkpoint to fine-tune
+  std::string config;     // or a config (file or catalog name) to train from scratch
+  std::string data, out, tokenizer;
+  std::string pairs = "tsv";  // encoder-decoders: tsv (source<TAB>target) or lines (line -> next line)
+  int64_t steps = 1000, batch = 32, block = 0, accum = 1, eval_every = 100, eval_iters = 20, warmup = 0;
+  bool steps_given = false;  // --steps on the command line (a resumed run may be extended)
+  double lr = 3e-4, min_lr = -1, momentum = 0, weight_decay = 0, clip = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  bool nesterov = false;
+  std::string optimizer = "adamw", schedule = "constant";
+  uint64_t seed = 1337;
+  bool resume = false;
+  std::string format = "table";
+  int threads = 0;
+};
+
 struct BenchOptions {
   std::string model;
   std::vector<int64_t> prefill = {512};  // -p: prefill lengths
@@ -169,6 +185,8 @@ std::string tokenize_command(const TokenizeOptions& options, Progress& progress)
 // Streams the text to stdout while it is generated (format text) and returns "", or returns the JSON.
 std::string generate_command(const GenerateOptions& options, Progress& progress);
 std::string eval_command(const EvalOptions& options, Progress& progress);
+io::ordered_json train_document(const TrainOptions& options, Progress& progress);
+std::string train_command(const TrainOptions& options, Progress& progress);
 std::string bench_command(const BenchOptions& options, Progress& progress);
 
 struct CompareOptions {

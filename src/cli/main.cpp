@@ -260,6 +260,42 @@ int main(int argc, char** argv) {
   add_device(evl, evo.device);
   evl->add_flag("--force", evo.force, "Run even when the predicted memory exceeds what is available");
 
+  cli::TrainOptions trn;
+  auto* tra = app.add_subcommand("train", "Train on the CPU (gradients through the same forward), with checkpoints and a log");
+  tra->add_option("model", trn.model, "A checkpoint folder to fine-tune");
+  tra->add_option("--config", trn.config, "Train from scratch: a config.json or a catalog name");
+  tra->add_option("--data", trn.data, "Text to train on (encoder-decoders: TSV source<TAB>target pairs)")->required();
+  tra->add_option("--out", trn.out, "Folder for best/, last/ and log.jsonl")->required();
+  tra->add_option("--tokenizer", trn.tokenizer, "Use this tokenizer instead of the model's");
+  tra->add_option("--pairs", trn.pairs, "Encoder-decoders: tsv, or lines (each line paired with the next)")
+      ->check(one_of({"tsv", "lines"}));
+  auto* steps_opt = tra->add_option("--steps", trn.steps, "Optimizer steps")->capture_default_str()->check(in_range(1, 1'000'000'000));
+  tra->add_option("--batch", trn.batch, "Sequences per micro-batch")->capture_default_str()->check(in_range(1, kMaxBatch));
+  tra->add_option("--block", trn.block, "Tokens per sequence (default: the model's context, at most 256)")->check(in_range(1, kMaxTokens));
+  tra->add_option("--accum", trn.accum, "Micro-batches accumulated per step")->capture_default_str()->check(in_range(1, 1'000'000));
+  tra->add_option("--lr", trn.lr, "Peak learning rate")->capture_default_str();
+  tra->add_option("--min-lr", trn.min_lr, "Cosine schedule's floor (default lr/10)");
+  tra->add_option("--optimizer", trn.optimizer, "sgd or adamw")->capture_default_str()->check(one_of({"sgd", "adamw"}));
+  tra->add_option("--momentum", trn.momentum, "SGD momentum")->capture_default_str();
+  tra->add_flag("--nesterov", trn.nesterov, "SGD with Nesterov momentum");
+  tra->add_option("--weight-decay", trn.weight_decay, "Decoupled (AdamW) or L2 (SGD) decay of matrices and embeddings")
+      ->capture_default_str();
+  tra->add_option("--beta1", trn.beta1, "AdamW β1")->capture_default_str();
+  tra->add_option("--beta2", trn.beta2, "AdamW β2")->capture_default_str();
+  tra->add_option("--eps", trn.eps, "AdamW ε")->capture_default_str();
+  tra->add_option("--schedule", trn.schedule, "constant or cosine (after --warmup linear steps)")->capture_default_str()
+      ->check(one_of({"constant", "cosine"}));
+  tra->add_option("--warmup", trn.warmup, "Linear warm-up steps")->capture_default_str();
+  tra->add_option("--clip", trn.clip, "Clip gradients to this global norm (0: off)")->capture_default_str();
+  tra->add_option("--eval-every", trn.eval_every, "Evaluate and checkpoint every N steps")->capture_default_str()
+      ->check(in_range(1, 1'000'000'000));
+  tra->add_option("--eval-iters", trn.eval_iters, "Validation batches per evaluation")->capture_default_str()
+      ->check(in_range(1, 1'000'000));
+  tra->add_option("--seed", trn.seed, "Seed of the initial weights, batches and dropout")->capture_default_str();
+  tra->add_flag("--resume", trn.resume, "Continue the run in --out from its last checkpoint");
+  add_threads(tra, trn.threads);
+  add_format(tra, trn.format);
+
   cli::BenchOptions ben;
   auto* bnc = app.add_subcommand("bench", "Prefill and decode speed as llama-bench measures it (medians after warm-up)");
   add_model(bnc, ben.model);
@@ -326,6 +362,10 @@ int main(int argc, char** argv) {
       out = cli::eval_command(evo, progress);
     else if (*bnc)
       out = cli::bench_command(ben, progress);
+    else if (*tra) {
+      trn.steps_given = steps_opt->count() > 0;
+      out = cli::train_command(trn, progress);
+    }
     else if (*cpr)
       out = cli::compare_command(cmp);
     else if (*tkz) {

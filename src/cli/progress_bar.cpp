@@ -8,6 +8,7 @@ namespace anatomy::cli {
 
 void ProgressBar::begin(const std::string& task, uint64_t total) {
   task_ = task;
+  detail_.clear();
   total_ = total;
   start_ = last_ = std::chrono::steady_clock::now();
   if (enabled_) draw(0);
@@ -31,7 +32,8 @@ void ProgressBar::draw(uint64_t done) {
   const std::string eta = done > 0 && done < total_
                               ? fmt::format(", ETA {:.0f} s", secs * static_cast<double>(total_ - done) / static_cast<double>(done))
                               : "";
-  const std::string line = total_ > 0 ? fmt::format("\r{} [{}] {:3.0f}% {:.1f} s{}", task_, bar, 100 * frac, secs, eta)
+  const std::string line = total_ > 0 ? fmt::format("\r{} [{}] {:3.0f}% {}{:.1f} s{}", task_, bar, 100 * frac,
+                                                    detail_.empty() ? "" : detail_ + ", ", secs, eta)
                                       : fmt::format("\r{} … {:.1f} s", task_, secs);
   std::fputs(line.c_str(), stderr);
   std::fputs("\x1b[K", stderr);  // erase what a longer previous line left

@@ -17,12 +17,13 @@ class ProgressBar final : public Progress {
   void begin(const std::string& task, uint64_t total) override;
   void update(uint64_t done) override;
   void end() override;
+  void detail(const std::string& text) override { detail_ = text; }
 
  private:
   void draw(uint64_t done);
   bool enabled_;
   bool drawn_ = false;
-  std::string task_;
+  std::string task_, detail_;
   uint64_t total_ = 0;
   std::chrono::steady_clock::time_point start_, last_;
 };

@@ -16,6 +16,8 @@ class Progress {
   // `done` units of the current task are finished (absolute, not a delta).
   virtual void update(uint64_t done) = 0;
   virtual void end() = 0;
+  // A short status shown beside the bar (a training step's loss and rate); optional.
+  virtual void detail(const std::string&) {}
 };
 
 // Reports nothing.

@@ -28,7 +28,8 @@ io::JsonOptions config_options() {
 
 void load_config(LoadedModel& out, const std::string& path) {
   out.config_file = path;
-  out.model = build_model(io::load_json_file(path, config_options()), path);
+  out.config_json = io::load_json_file(path, config_options());
+  out.model = build_model(out.config_json, path);
 }
 
 void add_safetensors(LoadedModel& out, const io::SafetensorsFile& f) {
@@ -63,6 +64,7 @@ void load_gguf(LoadedModel& out, const std::string& path) {
     throw e.with_context(path);
   }
   out.config_file = path + " (GGUF metadata)";
+  out.config_json = config;
   out.model = build_model(config, out.config_file);
   out.format = fmt::format("gguf v{}", f.version);
   out.gguf_architecture = f.architecture();
@@ -84,6 +86,7 @@ void load_torch(LoadedModel& out, const std::string& file) {
     json args = c.model_args;
     args["model_type"] = "nanogpt";
     out.config_file = file + " (model_args)";
+    out.config_json = args;
     out.model = build_model(args, out.config_file);
   } else if (fs::exists(config)) {
     load_config(out, config);
@@ -115,6 +118,9 @@ void load_folder(LoadedModel& out, const fs::path& dir) {
   const auto config = (dir / "config.json").string();
   if (fs::exists(dir / "model.safetensors.index.json"))
     return load_sharded(out, (dir / "model.safetensors.index.json").string(), config);
+  // Hugging Face's name for the weights wins over other safetensors beside it (a training
+  // checkpoint keeps optimizer.safetensors there).
+  if (fs::exists(dir / "model.safetensors")) return load_safetensors(out, (dir / "model.safetensors").string(), config);
   std::vector<fs::path> st, gguf;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.path().extension() == ".safetensors") st.push_back(e.path());
@@ -248,6 +254,7 @@ LoadedModel load_model(const std::string& source) {
     }
     out.format = "catalog";
     out.config_file = "catalog/" + source + ".json";
+    out.config_json = entry->config;
     out.model = build_model(entry->config, out.config_file);
     return out;
   }

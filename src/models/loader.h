@@ -19,6 +19,7 @@ struct LoadedModel {
   std::string source;       // as given by the user
   std::string format;       // "catalog", "config.json", "safetensors", "safetensors, 4 shards", "gguf v3"
   std::string config_file;  // where the config came from
+  json config_json;         // the config as read (what a checkpoint written from this model carries)
   std::string gguf_architecture;        // general.architecture of a GGUF source
   std::vector<io::TensorEntry> stored;  // checkpoint tensors; empty without weights
   std::map<nn::Parameter*, const io::TensorEntry*> binding;  // parameter -> its stored tensor

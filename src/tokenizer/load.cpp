@@ -31,8 +31,7 @@ std::string read_file(const std::string& path, uint64_t limit = kMaxTextBytes) {
   return s.str();
 }
 
-// One id per character; decoding concatenates.
-std::unique_ptr<Tokenizer> char_tokenizer(Vocab v, const std::string& format, const std::string& path) {
+std::unique_ptr<Tokenizer> char_pipeline(Vocab v, const std::string& format, const std::string& path) {
   Pipeline p;
   p.format = format;
   p.model = std::make_unique<CharModel>(std::move(v), path);
@@ -42,9 +41,28 @@ std::unique_ptr<Tokenizer> char_tokenizer(Vocab v, const std::string& format, co
   return t;
 }
 
-// The characters of a text, sorted by code point, as nanoGPT's prepare.py builds its vocabulary.
 std::unique_ptr<Tokenizer> chars_from_text(const std::string& path) {
-  const std::string text = repair_utf8(read_file(path));
+  return char_tokenizer(text_characters(repair_utf8(read_file(path))), "text", path);
+}
+
+// vocab.json without merges.txt: a JSON list of characters in id order (anatomy train writes
+// nanoGPT's vocabulary so).
+std::unique_ptr<Tokenizer> chars_from_list(const std::string& path) {
+  const io::json root = io::parse_json(read_file(path), path);
+  if (!root.is_array())
+    fail_at(ErrorKind::format, path, "", "is neither a list of characters nor GPT-2's vocabulary (its merges.txt is missing)");
+  std::vector<std::string> chars;
+  for (size_t i = 0; i < root.size(); ++i) {
+    if (!root[i].is_string() || root[i].get<std::string>().empty())
+      fail_at(ErrorKind::format, path, fmt::format("[{}]", i), "must be a non-empty string");
+    chars.push_back(root[i].get<std::string>());
+  }
+  return char_tokenizer(chars, "vocab.json (characters)", path);
+}
+
+}  // namespace
+
+std::vector<std::string> text_characters(std::string_view text) {
   std::set<std::pair<char32_t, std::string>> chars;
   for (size_t i = 0; i < text.size();) {
     const size_t len = std::max<size_t>(1, utf8_length(text, i));
@@ -53,13 +71,26 @@ std::unique_ptr<Tokenizer> chars_from_text(const std::string& path) {
       c &= 0xFF >> (len + 1);
       for (size_t k = 1; k < len; ++k) c = (c << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3F);
     }
-    chars.insert({c, text.substr(i, len)});
+    chars.insert({c, std::string(text.substr(i, len))});
     i += len;
   }
-  Vocab v;
-  for (const auto& [c, s] : chars) v.add(s, s, TokenType::normal);
-  return char_tokenizer(std::move(v), "text", path);
+  std::vector<std::string> out;
+  for (const auto& [c, s] : chars) out.push_back(s);
+  return out;
 }
+
+std::unique_ptr<Tokenizer> char_tokenizer(const std::vector<std::string>& chars, const std::string& format,
+                                          const std::string& path) {
+  Vocab v;
+  for (const std::string& s : chars) {
+    if (v.find(s) >= 0) fail_at(ErrorKind::format, path, "", "repeats the character '" + s + "'");
+    v.add(s, s, TokenType::normal);
+  }
+  return char_pipeline(std::move(v), format, path);
+}
+
+
+namespace {
 
 // nanoGPT's meta.pkl: {'vocab_size': n, 'itos': {i: ch}, 'stoi': {ch: i}}, read by the unpickler
 // that executes nothing.
@@ -91,7 +122,7 @@ std::unique_ptr<Tokenizer> chars_from_pickle(const std::string& path) {
     if (v.find(by_id[id]) >= 0) fail_at(ErrorKind::format, path, fmt::format("itos[{}]", id), "repeats the character '" + by_id[id] + "'");
     v.add(by_id[id], by_id[id], TokenType::normal);
   }
-  return char_tokenizer(std::move(v), "meta.pkl", path);
+  return char_pipeline(std::move(v), "meta.pkl", path);
 }
 
 // tokenizer_config.json's token fields are a string or {"content": ...}.
@@ -181,6 +212,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     if (fs::exists(p / "tokenizer.json"))
       return with_config(load_tokenizer_json((p / "tokenizer.json").string()), path);
     if (fs::exists(p / "vocab.json") && fs::exists(p / "merges.txt")) return load_gpt2_files((p / "vocab.json").string(), (p / "merges.txt").string());
+    if (fs::exists(p / "vocab.json")) return chars_from_list((p / "vocab.json").string());
     if (fs::exists(p / "tokenizer.model"))
       return load_sentencepiece((p / "tokenizer.model").string(), config_flag(path, "add_bos_token", true), config_flag(path, "add_eos_token", false));
     if (fs::exists(p / "meta.pkl")) return chars_from_pickle((p / "meta.pkl").string());
@@ -193,6 +225,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   const std::string folder = p.parent_path().string();
   if (p.extension() == ".json" && name != "vocab.json")
     return with_config(load_tokenizer_json(path), folder);
+  if (name == "vocab.json" && !fs::exists(p.parent_path() / "merges.txt")) return chars_from_list(path);
   if (name == "vocab.json" || name == "merges.txt") return load_gpt2_files((p.parent_path() / "vocab.json").string(), (p.parent_path() / "merges.txt").string());
   if (p.extension() == ".model")
     return load_sentencepiece(path, config_flag(folder, "add_bos_token", true), config_flag(folder, "add_eos_token", false));

@@ -25,6 +25,13 @@ std::unique_ptr<Tokenizer> load_gguf_vocab(const io::GgufFile& gguf);
 // for when nothing is found.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 
+// nanoGPT's character vocabulary of a text (as its prepare.py builds it): the distinct characters
+// sorted by code point. A tokenizer over such a list (ids in list order); `source` is named in
+// errors. anatomy train saves the list as vocab.json (a JSON list), which load_tokenizer reads.
+std::vector<std::string> text_characters(std::string_view text);
+std::unique_ptr<Tokenizer> char_tokenizer(const std::vector<std::string>& chars, const std::string& format,
+                                          const std::string& source);
+
 // True when `folder` holds one of the tokenizer files above (for commands that fall back).
 bool has_tokenizer(const std::string& path);
 

@@ -1,0 +1,231 @@
+// `anatomy train (--config CFG | MODEL) --data FILE --out DIR`: trains on the CPU through the
+// training tape over the same forward every other command runs (src/train/). The model comes from
+// a config (initial weights drawn as the reference trainers draw them), from a checkpoint
+// (fine-tuning), or from OUT/last (--resume). The tokenizer is the model's own, --tokenizer, or
+// for nanoGPT without one the data file's characters (saved as vocab.json). Progress and one
+// line per evaluation go to stderr; the anatomy.train/1 document is built first and rendered.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "backend/device.h"
+#include "cli/commands.h"
+#include "cli/render.h"
+#include "cli/text_input.h"
+#include "core/error.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "tokenizer/load.h"
+#include "train/init.h"
+#include "train/trainer.h"
+
+namespace anatomy::cli {
+namespace fs = std::filesystem;
+namespace {
+
+using Json = io::ordered_json;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (!in) fail(ErrorKind::io, p.string() + ": cannot read");
+  return s.str();
+}
+
+// The tokenizer's own files from the folder (or file) it was read from, to travel with every
+// checkpoint.
+train::Files tokenizer_files(const std::string& source) {
+  const fs::path p(source);
+  const fs::path dir = fs::is_directory(p) ? p : p.parent_path();
+  train::Files files;
+  if (!fs::is_directory(p)) {
+    files.emplace_back(p.filename().string(), slurp(p));
+    if (p.filename() == "vocab.json" && fs::exists(dir / "merges.txt")) files.emplace_back("merges.txt", slurp(dir / "merges.txt"));
+    return files;
+  }
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+                        "tokenizer.model", "meta.pkl"})
+    if (fs::exists(dir / f)) files.emplace_back(f, slurp(dir / f));
+  return files;
+}
+
+// Where the model, its config and its tokenizer come from.
+struct Source {
+  models::LoadedModel model;
+  std::unique_ptr<tokenizer::Tokenizer> tok;
+  train::Files tokenizer;
+  io::json config;
+  bool from_scratch = false;
+};
+
+// nanoGPT from scratch without a tokenizer: the data's characters, the config's vocab_size set
+// to their count (as nanoGPT's prepare.py + train.py do).
+void use_characters(Source& s, const std::string& text, const std::string& data_file) {
+  const std::vector<std::string> chars = tokenizer::text_characters(text);
+  s.tok = tokenizer::char_tokenizer(chars, "characters of the data", data_file);
+  s.tokenizer = {{"vocab.json", io::json(chars).dump() + "\n"}};
+  s.config["vocab_size"] = chars.size();
+  s.model.model = models::build_model(s.config, s.model.config_file);
+}
+
+Source open_source(const TrainOptions& o, const std::string& last, const std::string& text) {
+  Source s;
+  if (o.resume) {
+    s.model = models::load_model(last);
+    models::map_weights(s.model);
+    s.tok = tokenizer::load_tokenizer(last);
+    s.tokenizer = tokenizer_files(last);
+    s.config = s.model.config_json;
+    return s;
+  }
+  const std::string& source = o.config.empty() ? o.model : o.config;
+  if (source.empty()) fail(ErrorKind::config, "train: name the model (a checkpoint to fine-tune) or --config CFG (from scratch)");
+  if (!o.config.empty() && !o.model.empty()) fail(ErrorKind::config, "train: give a MODEL or --config, not both");
+  s.model = models::load_model(source);
+  s.config = s.model.config_json;
+  s.from_scratch = !o.config.empty() || !s.model.has_weights();
+  if (!o.config.empty() && s.model.has_weights())
+    fail(ErrorKind::config, fmt::format("--config {}: holds weights; name it as MODEL to fine-tune them, or give its config.json", o.config));
+  if (!o.tokenizer.empty() || tokenizer::has_tokenizer(fs::is_directory(source) ? source : fs::path(source).parent_path().string())) {
+    s.tok = model_tokenizer(source, o.tokenizer);
+    s.tokenizer = tokenizer_files(o.tokenizer.empty() ? (fs::is_directory(source) ? source : fs::path(source).parent_path().string())
+                                                      : o.tokenizer);
+  } else if (s.model.model.model_type == "nanogpt" && s.from_scratch) {
+    use_characters(s, text, o.data);
+  } else {
+    fail(ErrorKind::config, fmt::format("{}: no tokenizer beside it; name one with --tokenizer", source));
+  }
+  if (s.from_scratch) {
+    // Weights drawn before training, kept alive by the model's parameters.
+    const int64_t layers = s.config.value("num_hidden_layers", s.config.value("n_layer", s.config.value("n_layers", int64_t{1})));
+    models::bind_weights(s.model.model, train::initial_weights(s.model.model, layers, o.seed));
+  } else {
+    models::map_weights(s.model);
+  }
+  return s;
+}
+
+std::vector<int32_t> encode(const tokenizer::Tokenizer& tok, const std::string& text, int64_t vocab, const std::string& file) {
+  std::vector<int32_t> ids = tok.encode(tok.prepare(text, nullptr), {.add_special = false}).ids;
+  for (int32_t id : ids)
+    if (id >= vocab)
+      fail(ErrorKind::config, fmt::format("{}: the tokenizer gives id {}, outside the model's vocabulary of {}", file, id, vocab));
+  return ids;
+}
+
+// Source/target pairs: TSV lines "source<TAB>target", or consecutive lines (line → next line).
+// Targets are framed as <bos or eos> … <eos>, so the decoder learns to start and to stop.
+train::Pairs read_pairs(const tokenizer::Tokenizer& tok, const std::string& text, const TrainOptions& o, int64_t vocab,
+                        int64_t source_pad, int64_t target_pad) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  const int32_t start = tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id(), stop = tok.eos_id();
+  if (start < 0) fail(ErrorKind::config, o.data + ": the tokenizer has no BOS or EOS token to frame targets with");
+  std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs;
+  auto add = [&](const std::string& src, const std::string& tgt) {
+    std::vector<int32_t> t{start};
+    for (int32_t id : encode(tok, tgt, vocab, o.data)) t.push_back(id);
+    t.push_back(stop);
+    pairs.emplace_back(encode(tok, src, vocab, o.data), std::move(t));
+  };
+  if (o.pairs == "lines") {
+    for (size_t i = 0; i + 1 < lines.size(); ++i) add(lines[i], lines[i + 1]);
+  } else {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const size_t tab = lines[i].find('\t');
+      if (tab == std::string::npos)
+        fail(ErrorKind::format, fmt::format("{}: line {} has no tab between source and target (--pairs lines pairs each line "
+                                            "with the next)", o.data, i + 1));
+      add(lines[i].substr(0, tab), lines[i].substr(tab + 1));
+    }
+  }
+  train::Pairs p = train::split_pairs(std::move(pairs), o.data);
+  p.source_pad = source_pad;
+  p.target_pad = target_pad;
+  return p;
+}
+
+train::Recipe recipe_of(const TrainOptions& o) {
+  train::Recipe r;
+  r.steps = o.steps;
+  r.batch = o.batch;
+  r.block = o.block;
+  r.accum = o.accum;
+  r.eval_every = o.eval_every;
+  r.eval_iters = o.eval_iters;
+  r.seed = o.seed;
+  r.clip = o.clip;
+  r.optimizer = {.kind = o.optimizer, .momentum = o.momentum, .nesterov = o.nesterov, .weight_decay = o.weight_decay,
+                 .beta1 = o.beta1, .beta2 = o.beta2, .eps = o.eps};
+  r.schedule = {.kind = o.schedule, .lr = o.lr, .min_lr = o.min_lr < 0 ? o.lr / 10 : o.min_lr, .warmup = o.warmup};
+  return r;
+}
+
+}  // namespace
+
+Json train_document(const TrainOptions& o, Progress& progress) {
+  backend::set_threads(o.threads);
+  if (o.out.empty()) fail(ErrorKind::config, "train: --out DIR is required");
+  const std::string last = fs::exists(o.out + "/last/COMPLETE") || !fs::exists(o.out + "/last.previous/COMPLETE")
+                               ? o.out + "/last" : o.out + "/last.previous";
+  if (!o.resume && fs::exists(o.out + "/last"))
+    fail(ErrorKind::config, fmt::format("--out {}: holds a training run already; --resume continues it, or choose another folder", o.out));
+  const std::string text = read_text(o.data, "--data");
+  Source s = open_source(o, last, text);
+  const nn::LanguageModel& root = *s.model.model.root;
+  const bool encdec = root.source_vocab_size() > 0;
+
+  train::Recipe recipe = recipe_of(o);
+  std::optional<train::Resumed> resumed;
+  if (o.resume) {
+    resumed = train::read_training_checkpoint(last);
+    recipe = train::recipe_from_json(resumed->trainer_state.at("recipe"), last + "/trainer_state.json");
+    if (o.steps_given) recipe.steps = o.steps;  // a resumed run may be extended; the rest of its recipe stays
+    recipe.schedule.steps = recipe.steps;
+  }
+  if (!encdec) {
+    const int64_t limit = root.max_positions();
+    if (recipe.block == 0) recipe.block = limit > 0 ? std::min<int64_t>(limit, 256) : 256;
+    if (limit > 0 && recipe.block > limit)
+      fail(ErrorKind::config, fmt::format("--block {} exceeds the model's {} of {}", recipe.block, root.positions_field(), limit));
+  }
+  train::Job job{s.model, s.config, s.tokenizer, recipe, train::TokenStream{}, o.data, o.out, resumed};
+  if (encdec) {
+    const int64_t src_pad = s.config.value("src_pad_idx", int64_t{1}), trg_pad = s.config.value("trg_pad_idx", int64_t{1});
+    job.data = read_pairs(*s.tok, text, o, root.vocab_size(), src_pad, trg_pad);
+  } else {
+    job.data = train::split_stream(encode(*s.tok, text, root.vocab_size(), o.data), recipe.block, o.data);
+  }
+  auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  Json d = train::train(job, progress, log);
+  d["model"] = o.resume ? last : (o.config.empty() ? o.model : o.config);
+  d["from_scratch"] = s.from_scratch;
+  d["tokenizer"] = s.tok->describe();
+  return d;
+}
+
+std::string train_command(const TrainOptions& o, Progress& progress) {
+  const Format f = parse_format(o.format);
+  const Json d = train_document(o, progress);
+  if (f == Format::json) return d.dump(2) + "\n";
+  const auto R = Table::Align::right;
+  Table t({"", "value"}, {Table::Align::left, R});
+  t.add({"steps", fmt::format("{} (from {})", d["final"]["step"].get<int64_t>(), d["resumed_at_step"].get<int64_t>())});
+  t.add({"final train loss", fmt::format("{:.4f}", d["final"]["train_loss"].get<double>())});
+  t.add({"final validation loss", fmt::format("{:.4f}", d["final"]["val_loss"].get<double>())});
+  t.add({"best validation loss", fmt::format("{:.4f} at step {}", d["best"]["val_loss"].get<double>(), d["best"]["step"].get<int64_t>())});
+  t.add({"tokens/s", fmt::format("{:.0f}", d["tokens_per_s"].get<double>())});
+  t.add({"skipped steps (non-finite)", std::to_string(d["skipped_steps"].get<int64_t>())});
+  t.add({"peak memory planned", fmt::format("{:.1f} MiB", d["memory"]["total_bytes"].get<double>() / (1 << 20))});
+  return fmt::format("{} ({}), trained on {}\n", d["model"].get<std::string>(), d["architecture"].get<std::string>(),
+                     d["data"]["file"].get<std::string>()) +
+         heading("Training", f) + t.render(f) + fmt::format("checkpoints: {}/best, {}/last; log: {}\n", o.out, o.out,
+                                                            d["log"].get<std::string>());
+}
+
+}  // namespace anatomy::cli

@@ -1,0 +1,63 @@
+#include "train/checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+
+namespace anatomy::train {
+namespace fs = std::filesystem;
+namespace {
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) fail(ErrorKind::io, path.string() + ": cannot write");
+}
+
+}  // namespace
+
+void write_training_checkpoint(const std::string& dir, const CheckpointContent& c) {
+  const fs::path final_dir(dir), tmp = final_dir.string() + ".partial", old = final_dir.string() + ".previous";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  io::NamedTensors weights;
+  for (const Trainable& p : c.params) weights.emplace_back(p.name, p.param->value);
+  io::write_safetensors((tmp / "model.safetensors").string(), weights);
+  io::write_safetensors((tmp / "optimizer.safetensors").string(), c.optimizer);
+  write_text(tmp / "config.json", c.config.dump(2) + "\n");
+  for (const auto& [name, bytes] : c.tokenizer) write_text(tmp / name, bytes);
+  write_text(tmp / "trainer_state.json", c.trainer_state.dump(2) + "\n");
+  write_text(tmp / "COMPLETE", "");
+  // previous -> .previous, new -> final, then drop the previous: a kill between the renames leaves
+  // .previous complete, and the next save replaces it.
+  fs::remove_all(old);
+  if (fs::exists(final_dir)) fs::rename(final_dir, old);
+  fs::rename(tmp, final_dir);
+  fs::remove_all(old);
+}
+
+Resumed read_training_checkpoint(const std::string& dir) {
+  const fs::path d(dir);
+  if (!fs::exists(d / "COMPLETE"))
+    fail(ErrorKind::io, fmt::format("{}: no COMPLETE marker, so this checkpoint was not finished; nothing to resume", dir));
+  Resumed r;
+  r.trainer_state = io::load_json_file((d / "trainer_state.json").string());
+  r.optimizer = load_tensors((d / "optimizer.safetensors").string());
+  return r;
+}
+
+io::NamedTensors load_tensors(const std::string& path) {
+  const io::SafetensorsFile f = io::read_safetensors(path);
+  const auto file = MappedFile::open(path);
+  io::NamedTensors out;
+  for (const io::TensorEntry& e : f.tensors)
+    out.emplace_back(e.name, Tensor::view(std::make_shared<MappedStorage>(file, e.offset, e.nbytes), 0, e.dtype, e.shape));
+  return out;
+}
+
+}  // namespace anatomy::train

@@ -1,0 +1,40 @@
+// Training data: a text file tokenized once, split 90/10 into train and validation, and random
+// batches drawn from a seeded generator whose state is saved with every checkpoint; for the
+// encoder-decoder, a TSV of source/target pairs.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "train/gradients.h"
+
+namespace anatomy::train {
+
+enum class Split { train, validation };
+
+// A token stream (decoder-only models): batches of `block` consecutive tokens predicting the next.
+struct TokenStream {
+  std::vector<int32_t> train, validation;
+};
+// Splits ids 90/10 (the first 90 % train, as nanoGPT's prepare.py); errors name `file` when a
+// split is too short for one block.
+TokenStream split_stream(std::vector<int32_t> ids, int64_t block, const std::string& file);
+// B rows of `block` tokens at random offsets: ids = s[o : o+block], targets = s[o+1 : o+block+1].
+Batch stream_batch(const TokenStream& data, Split split, int64_t batch, int64_t block, std::mt19937_64& rng);
+
+// Source/target pairs (encoder-decoders), already tokenized: decoder input = target[:-1],
+// decoder targets = target[1:]; rows padded with the pad ids (padded targets are not scored).
+struct Pairs {
+  std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> train, validation;
+  int64_t source_pad = 0, target_pad = 0;
+};
+Pairs split_pairs(std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs, const std::string& file);
+Batch pair_batch(const Pairs& data, Split split, int64_t batch, std::mt19937_64& rng);
+
+// The generator's state as text (std::mt19937_64's stream form), and back.
+std::string rng_state(const std::mt19937_64& rng);
+void restore_rng(std::mt19937_64& rng, const std::string& state, const std::string& file);
+
+}  // namespace anatomy::train

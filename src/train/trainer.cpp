@@ -1,0 +1,247 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+#include "core/error.h"
+
+namespace anatomy::train {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The batch of one micro-step, from the data the job holds.
+Batch next_batch(const Job& job, Split split, std::mt19937_64& rng) {
+  if (const auto* s = std::get_if<TokenStream>(&job.data)) return stream_batch(*s, split, job.recipe.batch, job.recipe.block, rng);
+  return pair_batch(std::get<Pairs>(job.data), split, job.recipe.batch, rng);
+}
+
+io::json data_facts(const Job& job) {
+  if (const auto* s = std::get_if<TokenStream>(&job.data))
+    return {{"file", job.data_file}, {"kind", "text"}, {"train_tokens", s->train.size()}, {"validation_tokens", s->validation.size()}};
+  const auto& p = std::get<Pairs>(job.data);
+  return {{"file", job.data_file}, {"kind", "pairs"}, {"train_pairs", p.train.size()}, {"validation_pairs", p.validation.size()}};
+}
+
+// The longest sequences a batch can hold (target, source), for the memory plan.
+std::pair<int64_t, int64_t> longest(const Job& job) {
+  if (std::holds_alternative<TokenStream>(job.data)) return {job.recipe.block, 0};
+  size_t S = 0, T = 0;
+  for (const auto& [src, tgt] : std::get<Pairs>(job.data).train) {
+    S = std::max(S, src.size());
+    T = std::max(T, tgt.size() - 1);
+  }
+  return {static_cast<int64_t>(T), static_cast<int64_t>(S)};
+}
+
+// Parameters, their gradients, the optimizer's moments and the measured activation peak.
+io::json memory_plan(const Job& job, const std::vector<Trainable>& params) {
+  uint64_t weights = 0;
+  for (const Trainable& p : params) weights += p.param->value.nbytes();
+  const int moments = job.recipe.optimizer.kind == "adamw" ? 2 : job.recipe.optimizer.momentum > 0 ? 1 : 0;
+  const auto [T, S] = longest(job);
+  const uint64_t activations = step_activation_peak(*job.model.model.root, job.recipe.batch, T, S);
+  return {{"weights_bytes", weights}, {"gradients_bytes", weights}, {"optimizer_bytes", moments * weights},
+          {"activations_peak_bytes", activations}, {"total_bytes", (2 + moments) * weights + activations},
+          {"activations_measured_by", "a meta run of one training step (forward + backward)"}};
+}
+
+double validation_loss(const Job& job, const std::shared_ptr<const backend::Backend>& cpu) {
+  // The same validation batches at every evaluation, so the numbers compare across steps.
+  std::mt19937_64 rng(job.recipe.seed ^ 0x5EEDull);
+  double sum = 0;
+  int64_t tokens = 0;
+  for (int64_t i = 0; i < job.recipe.eval_iters; ++i) {
+    const Loss l = evaluate_loss(*job.model.model.root, next_batch(job, Split::validation, rng), cpu);
+    sum += l.mean * static_cast<double>(l.tokens);
+    tokens += l.tokens;
+  }
+  return tokens ? sum / static_cast<double>(tokens) : 0.0;
+}
+
+std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
+
+}  // namespace
+
+io::json to_json(const Recipe& r) {
+  io::json j = {{"steps", r.steps}, {"batch", r.batch}, {"block", r.block}, {"accum", r.accum},
+                {"eval_every", r.eval_every}, {"eval_iters", r.eval_iters}, {"seed", r.seed}, {"clip", r.clip}};
+  j.update(to_json(r.optimizer));
+  j.update(to_json(r.schedule));
+  return j;
+}
+
+Recipe recipe_from_json(const io::json& j, const std::string& file) {
+  try {
+    Recipe r;
+    r.steps = j.at("steps");
+    r.batch = j.at("batch");
+    r.block = j.at("block");
+    r.accum = j.at("accum");
+    r.eval_every = j.at("eval_every");
+    r.eval_iters = j.at("eval_iters");
+    r.seed = j.at("seed");
+    r.clip = j.at("clip");
+    r.optimizer.kind = j.at("optimizer");
+    r.optimizer.weight_decay = j.at("weight_decay");
+    if (r.optimizer.kind == "sgd") {
+      r.optimizer.momentum = j.at("momentum");
+      r.optimizer.nesterov = j.at("nesterov");
+    } else {
+      r.optimizer.beta1 = j.at("betas").at(0);
+      r.optimizer.beta2 = j.at("betas").at(1);
+      r.optimizer.eps = j.at("eps");
+    }
+    r.schedule.kind = j.at("schedule");
+    r.schedule.lr = j.at("lr");
+    r.schedule.warmup = j.at("warmup");
+    if (r.schedule.kind == "cosine") r.schedule.min_lr = j.at("min_lr");
+    r.schedule.steps = r.steps;
+    return r;
+  } catch (const io::json::exception& e) {
+    fail_at(ErrorKind::format, file, "recipe", std::string("is not a recipe anatomy wrote: ") + e.what());
+  }
+}
+
+void check_recipe(const Recipe& r) {
+  auto positive = [](int64_t v, const char* option) {
+    if (v < 1) fail(ErrorKind::config, fmt::format("{} {} must be ≥ 1", option, v));
+  };
+  positive(r.steps, "--steps");
+  positive(r.batch, "--batch");
+  positive(r.accum, "--accum");
+  positive(r.eval_every, "--eval-every");
+  positive(r.eval_iters, "--eval-iters");
+  if (!(r.schedule.lr > 0) || !std::isfinite(r.schedule.lr)) fail(ErrorKind::config, fmt::format("--lr {} must be > 0", r.schedule.lr));
+  if (r.schedule.kind != "constant" && r.schedule.kind != "cosine")
+    fail(ErrorKind::config, fmt::format("--schedule {}: unknown (constant or cosine)", r.schedule.kind));
+  if (r.schedule.warmup < 0 || r.schedule.warmup > r.steps)
+    fail(ErrorKind::config, fmt::format("--warmup {} must be in [0, --steps {}]", r.schedule.warmup, r.steps));
+  if (!(r.schedule.min_lr >= 0 && r.schedule.min_lr <= r.schedule.lr))
+    fail(ErrorKind::config, fmt::format("--min-lr {} must be in [0, --lr]", r.schedule.min_lr));
+  if (!(r.clip >= 0)) fail(ErrorKind::config, fmt::format("--clip {} must be ≥ 0 (0: no clipping)", r.clip));
+}
+
+io::json train(Job& job, Progress& progress, const std::function<void(const std::string&)>& log) {
+  Recipe& r = job.recipe;
+  r.schedule.steps = r.steps;
+  check_recipe(r);
+  const nn::LanguageModel& root = *job.model.model.root;
+  const auto cpu = backend::cpu();
+  std::vector<Trainable> params = make_trainable(root);
+  auto optimizer = make_optimizer(r.optimizer, params);
+  std::mt19937_64 rng(r.seed);
+  int64_t start = 0, skipped = 0, best_step = 0;
+  double best = std::numeric_limits<double>::infinity();
+  if (job.resume) {
+    const io::json& s = job.resume->trainer_state;
+    start = s.at("step");
+    skipped = s.at("skipped_steps");
+    best = s.at("best_val_loss").is_null() ? best : s.at("best_val_loss").get<double>();
+    best_step = s.at("best_step");
+    restore_rng(rng, s.at("rng"), job.out + "/last/trainer_state.json");
+    optimizer->load_state(job.resume->optimizer, job.out + "/last/optimizer.safetensors");
+    if (start >= r.steps)
+      fail(ErrorKind::config, fmt::format("{}/last is at step {} already; --steps {} leaves nothing to do", job.out, start, r.steps));
+  }
+  const io::json memory = memory_plan(job, params);
+  log(fmt::format("memory: weights {}, gradients {}, optimizer {}, activations at peak {} (a meta run of one step): {}",
+                  mib(memory["weights_bytes"]), mib(memory["gradients_bytes"]), mib(memory["optimizer_bytes"]),
+                  mib(memory["activations_peak_bytes"]), mib(memory["total_bytes"])));
+
+  fs::create_directories(job.out);
+  const std::string log_path = job.out + "/log.jsonl";
+  std::ofstream jsonl(log_path, job.resume ? std::ios::app : std::ios::trunc);
+  if (!jsonl) fail(ErrorKind::io, log_path + ": cannot write");
+
+  auto state_of = [&](int64_t step) {
+    return io::json{{"schema", "anatomy.trainer_state/1"}, {"step", step}, {"rng", rng_state(rng)},
+                    {"best_val_loss", std::isfinite(best) ? io::json(best) : io::json()}, {"best_step", best_step},
+                    {"skipped_steps", skipped}, {"recipe", to_json(r)}, {"data", data_facts(job)},
+                    {"architecture", job.model.model.architecture}};
+  };
+  auto save = [&](const std::string& which, int64_t step) {
+    const io::json state = state_of(step);
+    const io::NamedTensors moments = optimizer->state();
+    write_training_checkpoint(job.out + "/" + which, {job.config, params, moments, state, job.tokenizer});
+  };
+
+  const Clock::time_point begin = Clock::now();
+  ProgressTask task(progress, "train", static_cast<uint64_t>(r.steps));
+  int64_t tokens_total = 0;
+  double last_train = NAN, last_val = NAN;
+  for (int64_t step = start; step < r.steps; ++step) {
+    const Clock::time_point t0 = Clock::now();
+    zero_grads(params);
+    double loss_sum = 0;
+    int64_t tokens = 0;
+    for (int64_t a = 0; a < r.accum; ++a) {
+      const Batch b = next_batch(job, Split::train, rng);
+      const Loss l = forward_backward(root, params, b, r.seed * 1000003 + static_cast<uint64_t>(step * r.accum + a), cpu);
+      loss_sum += l.mean;
+      tokens += l.tokens;
+    }
+    if (r.accum > 1)  // each micro-batch added the gradient of its own mean: average them
+      for (Trainable& p : params)
+        for (uint64_t j = 0; j < p.grad.numel(); ++j) p.grad.data<float>()[j] /= static_cast<float>(r.accum);
+    const double loss = loss_sum / static_cast<double>(r.accum);
+    const double norm = clip_gradients(params, r.clip);
+    const double lr = learning_rate(r.schedule, step);
+    const bool finite = std::isfinite(loss) && std::isfinite(norm);
+    if (finite) optimizer->step(params, lr);
+    else ++skipped;  // the weights stay as they were: a non-finite update never reaches a checkpoint
+    const double secs = seconds_since(t0);
+    tokens_total += tokens;
+    last_train = loss;
+    io::json line = {{"step", step + 1}, {"train_loss", finite ? io::json(loss) : io::json("non-finite")},
+                     {"lr", lr}, {"grad_norm", std::isfinite(norm) ? io::json(norm) : io::json("non-finite")},
+                     {"tokens_per_s", static_cast<double>(tokens) / secs}};
+    if (!finite) line["skipped"] = true;
+    const bool evaluate = (step + 1) % r.eval_every == 0 || step + 1 == r.steps;
+    if (evaluate) {
+      last_val = validation_loss(job, cpu);
+      line["val_loss"] = last_val;
+      const bool improved = last_val < best;
+      if (improved) {
+        best = last_val;
+        best_step = step + 1;
+      }
+      save("last", step + 1);
+      if (improved) save("best", step + 1);
+      log(fmt::format("step {}/{}: train loss {:.4f}, val loss {:.4f}{}, lr {:.3g}, {:.0f} tokens/s{}", step + 1, r.steps,
+                      loss, last_val, improved ? " (best)" : "", lr, static_cast<double>(tokens) / secs,
+                      skipped ? fmt::format(", {} steps skipped (non-finite)", skipped) : ""));
+    }
+    jsonl << line.dump() << "\n";
+    jsonl.flush();
+    progress.detail(fmt::format("step {} loss {:.4f} {:.0f} tok/s", step + 1, loss, static_cast<double>(tokens) / secs));
+    task.update(static_cast<uint64_t>(step + 1));
+  }
+  const double seconds = seconds_since(begin);
+  return {{"schema", "anatomy.train/1"},
+          {"architecture", job.model.model.architecture},
+          {"model_type", job.model.model.model_type},
+          {"data", data_facts(job)},
+          {"recipe", to_json(r)},
+          {"memory", memory},
+          {"resumed_at_step", start},
+          {"steps_run", r.steps - start},
+          {"seconds", seconds},
+          {"tokens_per_s", static_cast<double>(tokens_total) / seconds},
+          {"final", {{"step", r.steps}, {"train_loss", last_train}, {"val_loss", last_val}}},
+          {"best", {{"step", best_step}, {"val_loss", best}, {"path", job.out + "/best"}}},
+          {"skipped_steps", skipped},
+          {"out", job.out},
+          {"log", log_path}};
+}
+
+}  // namespace anatomy::train

@@ -1,0 +1,52 @@
+// The training loop: micro-batches accumulated into one optimizer step, clipping, the schedule,
+// non-finite steps skipped and counted, evaluation on the validation split, checkpoints (best and
+// last), and one JSON line per step in DIR/log.jsonl. Returns the anatomy.train/1 document.
+#pragma once
+
+#include <functional>
+#include <random>
+#include <string>
+#include <variant>
+
+#include "core/progress.h"
+#include "io/json.h"
+#include "models/loader.h"
+#include "train/checkpoint.h"
+#include "train/data.h"
+#include "train/optimizer.h"
+
+namespace anatomy::train {
+
+struct Recipe {
+  int64_t steps = 1000;     // optimizer steps
+  int64_t batch = 32;       // sequences per micro-batch
+  int64_t block = 0;        // tokens per sequence (decoder-only)
+  int64_t accum = 1;        // micro-batches per optimizer step
+  int64_t eval_every = 100;
+  int64_t eval_iters = 20;  // validation batches per evaluation
+  uint64_t seed = 1337;
+  double clip = 0;          // global gradient norm limit (0: none)
+  OptimizerConfig optimizer;
+  Schedule schedule;
+};
+io::json to_json(const Recipe& r);
+// The recipe a checkpoint recorded (errors name `file` and the field).
+Recipe recipe_from_json(const io::json& j, const std::string& file);
+// Checks every field; errors name the command-line option.
+void check_recipe(const Recipe& r);
+
+struct Job {
+  models::LoadedModel& model;  // weights bound (initial, loaded, or a checkpoint's)
+  io::json config;             // the config.json every checkpoint carries
+  Files tokenizer;             // the tokenizer files every checkpoint carries
+  Recipe recipe;
+  std::variant<TokenStream, Pairs> data;
+  std::string data_file;
+  std::string out;
+  std::optional<Resumed> resume;  // continue from this checkpoint's state
+};
+
+// `log` receives one human-readable line per evaluation (stderr in the CLI).
+io::json train(Job& job, Progress& progress, const std::function<void(const std::string&)>& log);
+
+}  // namespace anatomy::train
