@@ -173,7 +173,7 @@ Json train_document(const TrainOptions& o, Progress& progress) {
   if (o.out.empty()) fail(ErrorKind::config, "train: --out DIR is required");
   const std::string last = fs::exists(o.out + "/last/COMPLETE") || !fs::exists(o.out + "/last.previous/COMPLETE")
                                ? o.out + "/last" : o.out + "/last.previous";
-  if (!o.resume && fs::exists(o.out + "/last"))
+  if (!o.resume && (fs::exists(o.out + "/last") || fs::exists(o.out + "/last.previous")))
     fail(ErrorKind::config, fmt::format("--out {}: holds a training run already; --resume continues it, or choose another folder", o.out));
   const std::string text = read_text(o.data, "--data");
   Source s = open_source(o, last, text);

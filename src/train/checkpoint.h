@@ -22,7 +22,7 @@ struct CheckpointContent {
   const io::json& config;
   const std::vector<Trainable>& params;
   const io::NamedTensors& optimizer;
-  const io::json& trainer_state;
+  const io::ordered_json& trainer_state;
   const Files& tokenizer;
 };
 void write_training_checkpoint(const std::string& dir, const CheckpointContent& c);

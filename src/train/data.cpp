@@ -1,7 +1,6 @@
 #include "train/data.h"
 
 #include <algorithm>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -32,12 +31,11 @@ TokenStream split_stream(std::vector<int32_t> ids, int64_t block, const std::str
   return s;
 }
 
-Batch stream_batch(const TokenStream& data, Split split, int64_t batch, int64_t block, std::mt19937_64& rng) {
+Batch stream_batch(const TokenStream& data, Split split, int64_t batch, int64_t block, Rng& rng) {
   const std::vector<int32_t>& s = of(data.train, data.validation, split);
-  std::uniform_int_distribution<int64_t> offset(0, static_cast<int64_t>(s.size()) - block - 1);
   Batch b{i64({batch, block}), i64({batch, block}), std::nullopt};
   for (int64_t r = 0; r < batch; ++r) {
-    const int64_t o = offset(rng);
+    const auto o = static_cast<int64_t>(rng.below(s.size() - static_cast<size_t>(block)));
     for (int64_t t = 0; t < block; ++t) {
       b.ids.data<int64_t>()[r * block + t] = s[o + t];
       b.targets.data<int64_t>()[r * block + t] = s[o + t + 1];
@@ -61,13 +59,12 @@ Pairs split_pairs(std::vector<std::pair<std::vector<int32_t>, std::vector<int32_
   return p;
 }
 
-Batch pair_batch(const Pairs& data, Split split, int64_t batch, std::mt19937_64& rng) {
+Batch pair_batch(const Pairs& data, Split split, int64_t batch, Rng& rng) {
   const auto& pairs = of(data.train, data.validation, split);
-  std::uniform_int_distribution<size_t> pick(0, pairs.size() - 1);
   std::vector<size_t> rows;
   size_t S = 0, T = 0;
   for (int64_t r = 0; r < batch; ++r) {
-    rows.push_back(pick(rng));
+    rows.push_back(rng.below(pairs.size()));
     S = std::max(S, pairs[rows.back()].first.size());
     T = std::max(T, pairs[rows.back()].second.size() - 1);
   }
@@ -84,18 +81,6 @@ Batch pair_batch(const Pairs& data, Split split, int64_t batch, std::mt19937_64&
     }
   }
   return b;
-}
-
-std::string rng_state(const std::mt19937_64& rng) {
-  std::ostringstream s;
-  s << rng;
-  return s.str();
-}
-
-void restore_rng(std::mt19937_64& rng, const std::string& state, const std::string& file) {
-  std::istringstream s(state);
-  s >> rng;
-  if (!s) fail_at(ErrorKind::format, file, "rng", "is not a generator state anatomy wrote");
 }
 
 }  // namespace anatomy::train

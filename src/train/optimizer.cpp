@@ -183,8 +183,8 @@ double clip_gradients(std::vector<Trainable>& params, double clip) {
   return norm;
 }
 
-io::json to_json(const OptimizerConfig& c) {
-  io::json j = {{"optimizer", c.kind}, {"weight_decay", c.weight_decay}};
+io::ordered_json to_json(const OptimizerConfig& c) {
+  io::ordered_json j = {{"optimizer", c.kind}, {"weight_decay", c.weight_decay}};
   if (c.kind == "sgd") {
     j["momentum"] = c.momentum;
     j["nesterov"] = c.nesterov;
@@ -195,8 +195,8 @@ io::json to_json(const OptimizerConfig& c) {
   return j;
 }
 
-io::json to_json(const Schedule& s) {
-  io::json j = {{"schedule", s.kind}, {"lr", s.lr}, {"warmup", s.warmup}};
+io::ordered_json to_json(const Schedule& s) {
+  io::ordered_json j = {{"schedule", s.kind}, {"lr", s.lr}, {"warmup", s.warmup}};
   if (s.kind == "cosine") j["min_lr"] = s.min_lr;
   return j;
 }

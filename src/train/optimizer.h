@@ -47,7 +47,7 @@ double learning_rate(const Schedule& s, int64_t step);
 // by clip / (norm + 1e-6), as clip_grad_norm_ does. Returns the norm before clipping.
 double clip_gradients(std::vector<Trainable>& params, double clip);
 
-io::json to_json(const OptimizerConfig& c);
-io::json to_json(const Schedule& s);
+io::ordered_json to_json(const OptimizerConfig& c);
+io::ordered_json to_json(const Schedule& s);
 
 }  // namespace anatomy::train

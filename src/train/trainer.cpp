@@ -20,12 +20,12 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // The batch of one micro-step, from the data the job holds.
-Batch next_batch(const Job& job, Split split, std::mt19937_64& rng) {
+Batch next_batch(const Job& job, Split split, Rng& rng) {
   if (const auto* s = std::get_if<TokenStream>(&job.data)) return stream_batch(*s, split, job.recipe.batch, job.recipe.block, rng);
   return pair_batch(std::get<Pairs>(job.data), split, job.recipe.batch, rng);
 }
 
-io::json data_facts(const Job& job) {
+io::ordered_json data_facts(const Job& job) {
   if (const auto* s = std::get_if<TokenStream>(&job.data))
     return {{"file", job.data_file}, {"kind", "text"}, {"train_tokens", s->train.size()}, {"validation_tokens", s->validation.size()}};
   const auto& p = std::get<Pairs>(job.data);
@@ -44,7 +44,7 @@ std::pair<int64_t, int64_t> longest(const Job& job) {
 }
 
 // Parameters, their gradients, the optimizer's moments and the measured activation peak.
-io::json memory_plan(const Job& job, const std::vector<Trainable>& params) {
+io::ordered_json memory_plan(const Job& job, const std::vector<Trainable>& params) {
   uint64_t weights = 0;
   for (const Trainable& p : params) weights += p.param->value.nbytes();
   const int moments = job.recipe.optimizer.kind == "adamw" ? 2 : job.recipe.optimizer.momentum > 0 ? 1 : 0;
@@ -57,7 +57,7 @@ io::json memory_plan(const Job& job, const std::vector<Trainable>& params) {
 
 double validation_loss(const Job& job, const std::shared_ptr<const backend::Backend>& cpu) {
   // The same validation batches at every evaluation, so the numbers compare across steps.
-  std::mt19937_64 rng(job.recipe.seed ^ 0x5EEDull);
+  Rng rng(job.recipe.seed ^ 0x5EEDull);
   double sum = 0;
   int64_t tokens = 0;
   for (int64_t i = 0; i < job.recipe.eval_iters; ++i) {
@@ -68,12 +68,28 @@ double validation_loss(const Job& job, const std::shared_ptr<const backend::Back
   return tokens ? sum / static_cast<double>(tokens) : 0.0;
 }
 
+// A run killed after its last checkpoint logged steps that the resumed run repeats: drop them.
+void keep_log_until(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    const io::json j = io::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("step") || !j["step"].is_number_integer()) break;  // a torn last line
+    if (j["step"].get<int64_t>() > step) break;
+    kept += line + "\n";
+  }
+  in.close();
+  std::ofstream out(path, std::ios::trunc);
+  out << kept;
+  if (!out) fail(ErrorKind::io, path + ": cannot write");
+}
+
 std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
 
 }  // namespace
 
-io::json to_json(const Recipe& r) {
-  io::json j = {{"steps", r.steps}, {"batch", r.batch}, {"block", r.block}, {"accum", r.accum},
+io::ordered_json to_json(const Recipe& r) {
+  io::ordered_json j = {{"steps", r.steps}, {"batch", r.batch}, {"block", r.block}, {"accum", r.accum},
                 {"eval_every", r.eval_every}, {"eval_iters", r.eval_iters}, {"seed", r.seed}, {"clip", r.clip}};
   j.update(to_json(r.optimizer));
   j.update(to_json(r.schedule));
@@ -131,7 +147,7 @@ void check_recipe(const Recipe& r) {
   if (!(r.clip >= 0)) fail(ErrorKind::config, fmt::format("--clip {} must be ≥ 0 (0: no clipping)", r.clip));
 }
 
-io::json train(Job& job, Progress& progress, const std::function<void(const std::string&)>& log) {
+io::ordered_json train(Job& job, Progress& progress, const std::function<void(const std::string&)>& log) {
   Recipe& r = job.recipe;
   r.schedule.steps = r.steps;
   check_recipe(r);
@@ -139,7 +155,7 @@ io::json train(Job& job, Progress& progress, const std::function<void(const std:
   const auto cpu = backend::cpu();
   std::vector<Trainable> params = make_trainable(root);
   auto optimizer = make_optimizer(r.optimizer, params);
-  std::mt19937_64 rng(r.seed);
+  Rng rng(r.seed);
   int64_t start = 0, skipped = 0, best_step = 0;
   double best = std::numeric_limits<double>::infinity();
   if (job.resume) {
@@ -148,29 +164,30 @@ io::json train(Job& job, Progress& progress, const std::function<void(const std:
     skipped = s.at("skipped_steps");
     best = s.at("best_val_loss").is_null() ? best : s.at("best_val_loss").get<double>();
     best_step = s.at("best_step");
-    restore_rng(rng, s.at("rng"), job.out + "/last/trainer_state.json");
+    rng = Rng(s.at("rng").get<uint64_t>());
     optimizer->load_state(job.resume->optimizer, job.out + "/last/optimizer.safetensors");
     if (start >= r.steps)
       fail(ErrorKind::config, fmt::format("{}/last is at step {} already; --steps {} leaves nothing to do", job.out, start, r.steps));
   }
-  const io::json memory = memory_plan(job, params);
+  const io::ordered_json memory = memory_plan(job, params);
   log(fmt::format("memory: weights {}, gradients {}, optimizer {}, activations at peak {} (a meta run of one step): {}",
                   mib(memory["weights_bytes"]), mib(memory["gradients_bytes"]), mib(memory["optimizer_bytes"]),
                   mib(memory["activations_peak_bytes"]), mib(memory["total_bytes"])));
 
   fs::create_directories(job.out);
   const std::string log_path = job.out + "/log.jsonl";
+  if (job.resume) keep_log_until(log_path, start);
   std::ofstream jsonl(log_path, job.resume ? std::ios::app : std::ios::trunc);
   if (!jsonl) fail(ErrorKind::io, log_path + ": cannot write");
 
   auto state_of = [&](int64_t step) {
-    return io::json{{"schema", "anatomy.trainer_state/1"}, {"step", step}, {"rng", rng_state(rng)},
-                    {"best_val_loss", std::isfinite(best) ? io::json(best) : io::json()}, {"best_step", best_step},
+    return io::ordered_json{{"schema", "anatomy.trainer_state/1"}, {"step", step}, {"rng", rng.state()},
+                    {"best_val_loss", std::isfinite(best) ? io::ordered_json(best) : io::ordered_json()}, {"best_step", best_step},
                     {"skipped_steps", skipped}, {"recipe", to_json(r)}, {"data", data_facts(job)},
                     {"architecture", job.model.model.architecture}};
   };
   auto save = [&](const std::string& which, int64_t step) {
-    const io::json state = state_of(step);
+    const io::ordered_json state = state_of(step);
     const io::NamedTensors moments = optimizer->state();
     write_training_checkpoint(job.out + "/" + which, {job.config, params, moments, state, job.tokenizer});
   };
@@ -202,8 +219,8 @@ io::json train(Job& job, Progress& progress, const std::function<void(const std:
     const double secs = seconds_since(t0);
     tokens_total += tokens;
     last_train = loss;
-    io::json line = {{"step", step + 1}, {"train_loss", finite ? io::json(loss) : io::json("non-finite")},
-                     {"lr", lr}, {"grad_norm", std::isfinite(norm) ? io::json(norm) : io::json("non-finite")},
+    io::ordered_json line = {{"step", step + 1}, {"train_loss", finite ? io::ordered_json(loss) : io::ordered_json("non-finite")},
+                     {"lr", lr}, {"grad_norm", std::isfinite(norm) ? io::ordered_json(norm) : io::ordered_json("non-finite")},
                      {"tokens_per_s", static_cast<double>(tokens) / secs}};
     if (!finite) line["skipped"] = true;
     const bool evaluate = (step + 1) % r.eval_every == 0 || step + 1 == r.steps;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <functional>
-#include <random>
 #include <string>
 #include <variant>
 
@@ -29,7 +28,7 @@ struct Recipe {
   OptimizerConfig optimizer;
   Schedule schedule;
 };
-io::json to_json(const Recipe& r);
+io::ordered_json to_json(const Recipe& r);
 // The recipe a checkpoint recorded (errors name `file` and the field).
 Recipe recipe_from_json(const io::json& j, const std::string& file);
 // Checks every field; errors name the command-line option.
@@ -47,6 +46,6 @@ struct Job {
 };
 
 // `log` receives one human-readable line per evaluation (stderr in the CLI).
-io::json train(Job& job, Progress& progress, const std::function<void(const std::string&)>& log);
+io::ordered_json train(Job& job, Progress& progress, const std::function<void(const std::string&)>& log);
 
 }  // namespace anatomy::train

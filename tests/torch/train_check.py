@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""`anatomy train` against PyTorch training the same model on the same batches.
+
+A random nanoGPT (tied head, as stock nanoGPT) and a character text are written; anatomy fine-tunes
+it for a few steps; PyTorch (Debian's python3-torch) replays the same run in float64: the same
+90/10 split, the same batches (anatomy draws offsets from SplitMix64, documented in
+src/train/data.h), the reference forward of tests/golden/reference.py (written from
+ARCHITECTURES.md), torch.optim.AdamW / torch.optim.SGD with nanoGPT's parameter groups (decay on
+tensors of two or more dimensions), torch.nn.utils.clip_grad_norm_, gradient accumulation and the
+warm-up + cosine schedule. Every step's training loss and gradient norm (log.jsonl) and the final
+weights (DIR/last) must agree.
+
+usage: train_check.py ANATOMY_BIN WORKDIR
+"""
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "golden"))
+import reference as ref  # noqa: E402
+from grad_check import read_safetensors  # noqa: E402
+
+ANATOMY, WORK = sys.argv[1], sys.argv[2]
+CONFIG = {"n_layer": 2, "n_head": 4, "n_embd": 32, "block_size": 16, "bias": True, "dropout": 0.0}
+MASK = (1 << 64) - 1
+
+
+class SplitMix64:
+    def __init__(self, seed):
+        self.state = seed & MASK
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+
+def text():
+    """A few thousand characters of varied words (deterministic), so every character recurs."""
+    words = ["the", "king", "shall", "not", "speak", "of", "love", "and", "war", "to", "thee", "my", "lord",
+             "what", "is", "a", "name", "rose", "by", "any", "other", "would", "smell", "as", "sweet"]
+    g = SplitMix64(3)
+    lines = []
+    for _ in range(160):
+        n = 4 + g.next() % 6
+        lines.append(" ".join(words[g.next() % len(words)] for _ in range(n)).capitalize() + ".")
+    return "\n".join(lines) + "\n"
+
+
+def lr_at(step, lr, min_lr, warmup, steps):
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    p = min(1.0, (step - warmup) / (steps - warmup))
+    return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * p))
+
+
+def case(name, optimizer_args, make_optimizer):
+    work = os.path.join(WORK, name)
+    shutil.rmtree(work, ignore_errors=True)
+    model = os.path.join(work, "model")
+    os.makedirs(model)
+    data = text()
+    chars = sorted(set(data))
+    cfg = dict(CONFIG, vocab_size=len(chars))
+    ref.CONFIGS["train_check"] = cfg
+    W = ref.random_weights(ref.parameter_shapes(ANATOMY, model, "train_check"), seed=11)
+    ref.write_safetensors(os.path.join(model, "model.safetensors"), W)
+    with open(os.path.join(model, "vocab.json"), "w") as f:
+        json.dump(chars, f)
+    with open(os.path.join(work, "data.txt"), "w") as f:
+        f.write(data)
+
+    steps, batch, block, accum, seed, lr, warmup, clip = 12, 4, 16, 2, 7, 3e-3, 3, 1.0
+    out = os.path.join(work, "out")
+    r = subprocess.run([ANATOMY, "train", model, "--data", os.path.join(work, "data.txt"), "--out", out,
+                        "--steps", str(steps), "--batch", str(batch), "--block", str(block), "--accum", str(accum),
+                        "--seed", str(seed), "--lr", str(lr), "--warmup", str(warmup), "--schedule", "cosine",
+                        "--clip", str(clip), "--eval-every", str(steps), "--eval-iters", "2", "--format", "json"]
+                       + optimizer_args, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{name}: anatomy train failed: {r.stderr.strip()}")
+    log = [json.loads(line) for line in open(os.path.join(out, "log.jsonl"))]
+
+    ids = [chars.index(c) for c in data]
+    train = ids[: len(ids) * 9 // 10]
+    params = list(W.values())
+    for p in params:
+        p.requires_grad_(True)
+    opt = make_optimizer([{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
+                          {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}], lr)
+    rng = SplitMix64(seed)
+    worst_loss = worst_norm = 0.0
+    for step in range(steps):
+        opt.zero_grad()
+        total = 0.0
+        for _ in range(accum):
+            rows = []
+            for _ in range(batch):
+                o = rng.next() % (len(train) - block)
+                rows.append((train[o:o + block], train[o + 1:o + block + 1]))
+            loss = sum(torch.nn.functional.cross_entropy(ref.gpt(cfg, W, torch.tensor(x), nano=True), torch.tensor(y))
+                       for x, y in rows) / batch
+            (loss / accum).backward()
+            total += loss.item() / accum
+        norm = torch.nn.utils.clip_grad_norm_(params, clip).item()
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, lr, lr / 10, warmup, steps)
+        opt.step()
+        worst_loss = max(worst_loss, abs(log[step]["train_loss"] - total) / total)
+        worst_norm = max(worst_norm, abs(log[step]["grad_norm"] - norm) / norm)
+
+    got = read_safetensors(os.path.join(out, "last", "model.safetensors"))
+    diffs = {n: np.abs(got[n] - t.detach().numpy()) / float(t.detach().abs().max()) for n, t in W.items()}
+    for n in diffs:
+        # The key bias's gradient is zero in exact arithmetic (softmax ignores a constant added to
+        # every score): f32 and f64 each carry rounding noise there, which Adam normalises to ±lr.
+        if n.endswith("attn.c_attn.bias"):
+            diffs[n][cfg["n_embd"]:2 * cfg["n_embd"]] = 0
+    worst_w = max(float(d.max()) for d in diffs.values())
+    print(f"{name}: {steps} steps × {accum} micro-batches of {batch}×{block}: worst relative difference: loss "
+          f"{worst_loss:.2e}, gradient norm {worst_norm:.2e} (limits 1e-6), final weights {worst_w:.2e} (limit 1e-4)")
+    if worst_loss > 1e-6 or worst_norm > 1e-6 or worst_w > 1e-4:
+        sys.exit(f"{name}: FAILED")
+
+
+def killed_and_resumed():
+    """A run killed at random moments (SIGKILL, so nothing is flushed on the way out) and resumed
+    each time ends with the same log and weights as one uninterrupted run."""
+    import signal
+    import time
+    work = os.path.join(WORK, "kill")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    data = os.path.join(work, "data.txt")
+    with open(data, "w") as f:
+        f.write(text())
+    with open(os.path.join(work, "config.json"), "w") as f:
+        json.dump(dict(CONFIG, model_type="nanogpt", vocab_size=65), f)  # replaced by the data's characters
+    common = ["--data", data, "--steps", "400", "--batch", "4", "--block", "16", "--eval-every", "3", "--eval-iters", "1"]
+    whole, cut = os.path.join(work, "whole"), os.path.join(work, "cut")
+    subprocess.run([ANATOMY, "train", "--config", os.path.join(work, "config.json"), "--out", whole] + common,
+                   check=True, capture_output=True)
+    first, kills = True, 0
+    for delay in [0.3, 0.5, 0.4, 0.6, None]:
+        args = [ANATOMY, "train"] + (["--config", os.path.join(work, "config.json")] if first else ["--resume"])
+        p = subprocess.Popen(args + ["--out", cut] + common, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if delay is not None:
+            time.sleep(delay)
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                kills += 1
+        if p.wait() == 0:
+            break
+        if delay is None:
+            sys.exit(f"kill: the last resume failed: {p.stderr.read().decode()}")
+        first = first and not os.path.exists(os.path.join(cut, "last", "COMPLETE"))
+    same_log = open(os.path.join(whole, "log.jsonl")).read().count("\n") == open(os.path.join(cut, "log.jsonl")).read().count("\n")
+    a = read_safetensors(os.path.join(whole, "last", "model.safetensors"))
+    b = read_safetensors(os.path.join(cut, "last", "model.safetensors"))
+    same = all(np.array_equal(a[n], b[n]) for n in a)
+    losses = lambda d: [json.loads(l)["train_loss"] for l in open(os.path.join(d, "log.jsonl"))]
+    print(f"kill: {kills} SIGKILLs and resumes: final weights {'bit-identical' if same else 'DIFFERENT'}, "
+          f"log {'the same' if same_log and losses(whole) == losses(cut) else 'DIFFERENT'}")
+    if not same or not same_log or losses(whole) != losses(cut):
+        sys.exit("kill: FAILED")
+
+
+torch.set_default_dtype(torch.float64)
+killed_and_resumed()
+case("adamw", ["--optimizer", "adamw", "--weight-decay", "0.1", "--beta2", "0.95"],
+     lambda groups, lr: torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8))
+case("sgd", ["--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--weight-decay", "0.1"],
+     lambda groups, lr: torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True))
