@@ -141,6 +141,7 @@ struct TrainOptions {
   std::string optimizer = "adamw", schedule = "constant";
   uint64_t seed = 1337;
   bool resume = false;
+  bool save_pt = false;
   std::string format = "table";
   int threads = 0;
 };

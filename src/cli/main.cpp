@@ -293,6 +293,7 @@ int main(int argc, char** argv) {
       ->check(in_range(1, 1'000'000));
   tra->add_option("--seed", trn.seed, "Seed of the initial weights, batches and dropout")->capture_default_str();
   tra->add_flag("--resume", trn.resume, "Continue the run in --out from its last checkpoint");
+  tra->add_flag("--save-pt", trn.save_pt, "Also write best/best_model.pt, a state_dict torch.load(weights_only=True) reads");
   add_threads(tra, trn.threads);
   add_format(tra, trn.format);
 

@@ -194,7 +194,7 @@ Json train_document(const TrainOptions& o, Progress& progress) {
     if (limit > 0 && recipe.block > limit)
       fail(ErrorKind::config, fmt::format("--block {} exceeds the model's {} of {}", recipe.block, root.positions_field(), limit));
   }
-  train::Job job{s.model, s.config, s.tokenizer, recipe, train::TokenStream{}, o.data, o.out, resumed};
+  train::Job job{s.model, s.config, s.tokenizer, recipe, train::TokenStream{}, o.data, o.out, resumed, o.save_pt};
   if (encdec) {
     const int64_t src_pad = s.config.value("src_pad_idx", int64_t{1}), trg_pad = s.config.value("trg_pad_idx", int64_t{1});
     job.data = read_pairs(*s.tok, text, o, root.vocab_size(), src_pad, trg_pad);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "io/torch_writer.h"
 
 namespace anatomy::train {
 namespace fs = std::filesystem;
@@ -31,6 +32,7 @@ void write_training_checkpoint(const std::string& dir, const CheckpointContent& 
   io::write_safetensors((tmp / "optimizer.safetensors").string(), c.optimizer);
   write_text(tmp / "config.json", c.config.dump(2) + "\n");
   for (const auto& [name, bytes] : c.tokenizer) write_text(tmp / name, bytes);
+  if (c.state_dict) io::write_torch_state_dict((tmp / "best_model.pt").string(), *c.state_dict);
   write_text(tmp / "trainer_state.json", c.trainer_state.dump(2) + "\n");
   write_text(tmp / "COMPLETE", "");
   // previous -> .previous, new -> final, then drop the previous: a kill between the renames leaves

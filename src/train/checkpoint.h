@@ -24,6 +24,8 @@ struct CheckpointContent {
   const io::NamedTensors& optimizer;
   const io::ordered_json& trainer_state;
   const Files& tokenizer;
+  // Also best_model.pt, a torch.save state_dict of every slot (tied ones sharing storage).
+  const io::NamedTensors* state_dict = nullptr;
 };
 void write_training_checkpoint(const std::string& dir, const CheckpointContent& c);
 

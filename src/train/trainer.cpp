@@ -189,7 +189,11 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
   auto save = [&](const std::string& which, int64_t step) {
     const io::ordered_json state = state_of(step);
     const io::NamedTensors moments = optimizer->state();
-    write_training_checkpoint(job.out + "/" + which, {job.config, params, moments, state, job.tokenizer});
+    io::NamedTensors state_dict;
+    if (job.save_pt && which == "best")
+      for (const nn::ParamRef& ref : nn::parameter_slots(root)) state_dict.emplace_back(ref.path, ref.param->value);
+    write_training_checkpoint(job.out + "/" + which, {job.config, params, moments, state, job.tokenizer,
+                                                      state_dict.empty() ? nullptr : &state_dict});
   };
 
   const Clock::time_point begin = Clock::now();
@@ -224,22 +228,27 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
                      {"tokens_per_s", static_cast<double>(tokens) / secs}};
     if (!finite) line["skipped"] = true;
     const bool evaluate = (step + 1) % r.eval_every == 0 || step + 1 == r.steps;
+    bool improved = false;
     if (evaluate) {
       last_val = validation_loss(job, cpu);
       line["val_loss"] = last_val;
-      const bool improved = last_val < best;
+      improved = last_val < best;
       if (improved) {
         best = last_val;
         best_step = step + 1;
       }
+    }
+    // The line goes out before the checkpoint: a run killed in between resumes from the previous
+    // checkpoint and writes the line again (keep_log_until drops the first).
+    jsonl << line.dump() << "\n";
+    jsonl.flush();
+    if (evaluate) {
       save("last", step + 1);
       if (improved) save("best", step + 1);
       log(fmt::format("step {}/{}: train loss {:.4f}, val loss {:.4f}{}, lr {:.3g}, {:.0f} tokens/s{}", step + 1, r.steps,
                       loss, last_val, improved ? " (best)" : "", lr, static_cast<double>(tokens) / secs,
                       skipped ? fmt::format(", {} steps skipped (non-finite)", skipped) : ""));
     }
-    jsonl << line.dump() << "\n";
-    jsonl.flush();
     progress.detail(fmt::format("step {} loss {:.4f} {:.0f} tok/s", step + 1, loss, static_cast<double>(tokens) / secs));
     task.update(static_cast<uint64_t>(step + 1));
   }

@@ -43,6 +43,7 @@ struct Job {
   std::string data_file;
   std::string out;
   std::optional<Resumed> resume;  // continue from this checkpoint's state
+  bool save_pt = false;           // DIR/best also gets best_model.pt (torch.save's format)
 };
 
 // `log` receives one human-readable line per evaluation (stderr in the CLI).

@@ -84,7 +84,8 @@ def case(name, optimizer_args, make_optimizer):
     r = subprocess.run([ANATOMY, "train", model, "--data", os.path.join(work, "data.txt"), "--out", out,
                         "--steps", str(steps), "--batch", str(batch), "--block", str(block), "--accum", str(accum),
                         "--seed", str(seed), "--lr", str(lr), "--warmup", str(warmup), "--schedule", "cosine",
-                        "--clip", str(clip), "--eval-every", str(steps), "--eval-iters", "2", "--format", "json"]
+                        "--clip", str(clip), "--eval-every", str(steps), "--eval-iters", "2", "--format", "json",
+                        "--save-pt"]
                        + optimizer_args, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"{name}: anatomy train failed: {r.stderr.strip()}")
@@ -130,6 +131,31 @@ def case(name, optimizer_args, make_optimizer):
           f"{worst_loss:.2e}, gradient norm {worst_norm:.2e} (limits 1e-6), final weights {worst_w:.2e} (limit 1e-4)")
     if worst_loss > 1e-6 or worst_norm > 1e-6 or worst_w > 1e-4:
         sys.exit(f"{name}: FAILED")
+    saved_pt(os.path.join(out, "best"), cfg, got)
+
+
+def saved_pt(best, cfg, weights):
+    """best_model.pt: torch.load(weights_only=True) gives every state_dict slot (the tied head
+    sharing the embedding's storage, as nanoGPT's state_dict has it), equal to model.safetensors,
+    and the reference forward on it gives the logits `anatomy run` gives."""
+    sd = torch.load(os.path.join(best, "best_model.pt"), weights_only=True)
+    if set(sd) != set(weights) | {"lm_head.weight"}:
+        sys.exit(f"best_model.pt: keys {sorted(sd)}")
+    if sd["lm_head.weight"].data_ptr() != sd["transformer.wte.weight"].data_ptr():
+        sys.exit("best_model.pt: the tied head does not share the embedding's storage")
+    if any(not np.array_equal(sd[n].numpy(), w) for n, w in weights.items()):
+        sys.exit("best_model.pt: tensors differ from model.safetensors")
+    ids = [1, 5, 9, 2, 7]
+    logits_path = best + ".logits.npy"
+    subprocess.run([ANATOMY, "run", best, "--ids", ",".join(map(str, ids)), "--dump-logits", logits_path], check=True,
+                   capture_output=True)
+    W = {n: t.to(torch.float64) for n, t in sd.items() if n != "lm_head.weight"}
+    expected = ref.gpt(cfg, W, torch.tensor(ids), nano=True).detach().numpy()
+    err = float(np.abs(np.load(logits_path)[0] - expected).max())
+    print(f"best_model.pt: {len(sd)} tensors read by torch.load(weights_only=True), tied head shared, logits of the "
+          f"reference on it vs anatomy run: {err:.2e} (limit 1e-4)")
+    if err > 1e-4:
+        sys.exit("best_model.pt: FAILED")
 
 
 def killed_and_resumed():
