@@ -36,11 +36,13 @@ std::string slurp(const fs::path& p) {
 }
 
 // The tokenizer's own files from the folder (or file) it was read from, to travel with every
-// checkpoint.
+// checkpoint; a character vocabulary taken from a .txt file travels as vocab.json.
 train::Files tokenizer_files(const std::string& source) {
   const fs::path p(source);
   const fs::path dir = fs::is_directory(p) ? p : p.parent_path();
   train::Files files;
+  if (p.extension() == ".txt")
+    return {{"vocab.json", io::json(tokenizer::text_characters(read_text(source, "--tokenizer"))).dump() + "\n"}};
   if (!fs::is_directory(p)) {
     files.emplace_back(p.filename().string(), slurp(p));
     if (p.filename() == "vocab.json" && fs::exists(dir / "merges.txt")) files.emplace_back("merges.txt", slurp(dir / "merges.txt"));
@@ -117,20 +119,24 @@ std::vector<int32_t> encode(const tokenizer::Tokenizer& tok, const std::string& 
 }
 
 // Source/target pairs: TSV lines "source<TAB>target", or consecutive lines (line → next line).
-// Targets are framed as <bos or eos> … <eos>, so the decoder learns to start and to stop.
-train::Pairs read_pairs(const tokenizer::Tokenizer& tok, const std::string& text, const TrainOptions& o, int64_t vocab,
-                        int64_t source_pad, int64_t target_pad) {
+// Targets are framed as <start> … <stop>, so the decoder learns to start and to stop: the
+// config's trg_sos_idx / trg_eos_idx (hyunwoongko's names), else the tokenizer's BOS (or EOS) and EOS.
+train::Pairs read_pairs(const tokenizer::Tokenizer& tok, const std::string& text, const TrainOptions& o,
+                        const io::json& config, int64_t vocab) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) lines.push_back(line);
-  const int32_t start = tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id(), stop = tok.eos_id();
-  if (start < 0) fail(ErrorKind::config, o.data + ": the tokenizer has no BOS or EOS token to frame targets with");
+  const auto start = config.value("trg_sos_idx", tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id());
+  const auto stop = config.value("trg_eos_idx", tok.eos_id());
+  if (start < 0 || stop < 0 || start >= vocab || stop >= vocab)
+    fail(ErrorKind::config, fmt::format("{}: targets need a start and a stop token: set trg_sos_idx and trg_eos_idx in the "
+                                        "config (the tokenizer has BOS {}, EOS {})", o.data, tok.bos_id(), tok.eos_id()));
   std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs;
   auto add = [&](const std::string& src, const std::string& tgt) {
-    std::vector<int32_t> t{start};
+    std::vector<int32_t> t{static_cast<int32_t>(start)};
     for (int32_t id : encode(tok, tgt, vocab, o.data)) t.push_back(id);
-    t.push_back(stop);
+    t.push_back(static_cast<int32_t>(stop));
     pairs.emplace_back(encode(tok, src, vocab, o.data), std::move(t));
   };
   if (o.pairs == "lines") {
@@ -145,8 +151,8 @@ train::Pairs read_pairs(const tokenizer::Tokenizer& tok, const std::string& text
     }
   }
   train::Pairs p = train::split_pairs(std::move(pairs), o.data);
-  p.source_pad = source_pad;
-  p.target_pad = target_pad;
+  p.source_pad = config.value("src_pad_idx", int64_t{1});
+  p.target_pad = config.value("trg_pad_idx", int64_t{1});
   return p;
 }
 
@@ -196,8 +202,7 @@ Json train_document(const TrainOptions& o, Progress& progress) {
   }
   train::Job job{s.model, s.config, s.tokenizer, recipe, train::TokenStream{}, o.data, o.out, resumed, o.save_pt};
   if (encdec) {
-    const int64_t src_pad = s.config.value("src_pad_idx", int64_t{1}), trg_pad = s.config.value("trg_pad_idx", int64_t{1});
-    job.data = read_pairs(*s.tok, text, o, root.vocab_size(), src_pad, trg_pad);
+    job.data = read_pairs(*s.tok, text, o, s.config, root.vocab_size());
   } else {
     job.data = train::split_stream(encode(*s.tok, text, root.vocab_size(), o.data), recipe.block, o.data);
   }

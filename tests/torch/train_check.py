@@ -200,7 +200,42 @@ def killed_and_resumed():
         sys.exit("kill: FAILED")
 
 
+def every_family():
+    """Each family trains from scratch on a character vocabulary (the encoder-decoder on line ->
+    next line pairs): the validation loss falls, and the best checkpoint runs."""
+    work = os.path.join(WORK, "families")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    data = os.path.join(work, "data.txt")
+    with open(data, "w") as f:
+        f.write(text())
+    for family in ["llama", "gpt2", "mamba2", "nemotron_h", "zamba2", "transformer_encdec"]:
+        cfg = dict(ref.CONFIGS[family])
+        for k in ("vocab_size", "enc_voc_size", "dec_voc_size"):
+            if k in cfg:
+                cfg[k] = 40
+        if family == "transformer_encdec":  # ids of the 30 characters stay clear of the specials
+            cfg.update(src_pad_idx=37, trg_pad_idx=37, trg_sos_idx=38, trg_eos_idx=39)
+        config = os.path.join(work, family + ".json")
+        with open(config, "w") as f:
+            json.dump(cfg, f)
+        out = os.path.join(work, family)
+        r = subprocess.run([ANATOMY, "train", "--config", config, "--tokenizer", data, "--data", data, "--out", out,
+                            "--steps", "40", "--batch", "8", "--block", "16", "--lr", "3e-3", "--eval-every", "10",
+                            "--eval-iters", "4", "--format", "json"] + (["--pairs", "lines"] if "encdec" in family else []),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"{family}: anatomy train failed: {r.stderr.strip()}")
+        val = [json.loads(l)["val_loss"] for l in open(os.path.join(out, "log.jsonl")) if "val_loss" in l]
+        run = subprocess.run([ANATOMY, "run", os.path.join(out, "best"), "--ids", "1,2,3"]
+                             + (["--source-ids", "4,5"] if "encdec" in family else []), capture_output=True, text=True)
+        print(f"{family}: validation loss {' -> '.join(f'{v:.3f}' for v in val)}; best checkpoint runs: {run.returncode == 0}")
+        if not val[-1] < val[0] or run.returncode != 0:
+            sys.exit(f"{family}: FAILED {run.stderr.strip()}")
+
+
 torch.set_default_dtype(torch.float64)
+every_family()
 killed_and_resumed()
 case("adamw", ["--optimizer", "adamw", "--weight-decay", "0.1", "--beta2", "0.95"],
      lambda groups, lr: torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8))
