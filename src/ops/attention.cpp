@@ -13,7 +13,7 @@ Tensor rope(const Context& c, const Tensor& x, const std::vector<float>& inv_fre
   c.report("rope", elementwise(3, x.numel(), x.numel()));
   c.backend().rope(x, inv_freq, past, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, inv_freq, past, out](Tape& g) {
+    tape->record("rope", {out}, [x, inv_freq, past, out](Tape& g) {
       Tensor dx = g.grad(x);
       g.backend().rope_backward(g.grad(out), inv_freq, past, dx);
     });
@@ -56,7 +56,7 @@ Tensor attention(const Context& c, const Tensor& q, const Tensor& k, const Tenso
                                     .query_padding = o.query_padding};
   c.backend().attention(q, k, v, args, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [q, k, v, args, kp = keep(o.key_padding), qp = keep(o.query_padding), out](Tape& g) {
+    tape->record("attention", {out}, [q, k, v, args, kp = keep(o.key_padding), qp = keep(o.query_padding), out](Tape& g) {
       backend::AttentionArgs a = args;  // the masks as kept by this step
       a.key_padding = kp ? &*kp : nullptr;
       a.query_padding = qp ? &*qp : nullptr;

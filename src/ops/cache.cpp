@@ -12,7 +12,7 @@ void write_time(const Context& c, Tensor& dst, const Tensor& src, int64_t at) {
   c.report("cache_write", {OpClass::elementwise, 0, src.nbytes(), src.nbytes()});
   c.backend().write_time(dst, src, at);
   if (Tape* tape = c.tape())
-    tape->record({dst}, [dst, src, at](Tape& g) {
+    tape->record("write_time", {dst}, [dst, src, at](Tape& g) {
       Tensor dsrc = g.grad(src);
       g.backend().write_time_backward(g.grad(dst), at, dsrc);
     });
@@ -27,7 +27,7 @@ Tensor slice_time(const Context& c, const Tensor& src, int64_t start, int64_t le
   c.report("slice_time", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
   c.backend().slice_time(src, start, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [src, start, out](Tape& g) {
+    tape->record("slice_time", {out}, [src, start, out](Tape& g) {
       Tensor dsrc = g.grad(src);
       g.backend().slice_time_backward(g.grad(out), start, dsrc);
     });

@@ -22,7 +22,7 @@ Tensor causal_conv1d(const Context& c, const Tensor& x, const Tensor& weight, co
   if (Tape* tape = c.tape()) {
     // The backward pass assumes the sequence starts from an empty state, as a training batch does.
     if (!c.meta()) check_zero_state("causal_conv1d", state);
-    tape->record({out}, [x, weight, b = keep(bias), out](Tape& g) {
+    tape->record("causal_conv1d", {out}, [x, weight, b = keep(bias), out](Tape& g) {
       Tensor dx = g.grad(x), dw = g.grad(weight);
       std::optional<Tensor> db = grad_of(g, b);
       g.backend().causal_conv1d_backward(x, weight, g.grad(out), dx, dw, ptr(db));

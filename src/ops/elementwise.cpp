@@ -10,7 +10,7 @@ Tensor activation(const Context& c, const Tensor& x, Activation act) {
   c.report(activation_name(act), elementwise(1, x.numel(), x.numel()));
   c.backend().activation(x, act, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, act, out](Tape& g) {
+    tape->record("activation", {out}, [x, act, out](Tape& g) {
       Tensor dx = g.grad(x);
       g.backend().activation_backward(x, act, g.grad(out), dx);
     });
@@ -26,7 +26,7 @@ Tensor binary(const Context& c, const Tensor& a, const Tensor& b, BinaryOp op) {
   c.report(name, elementwise(1, a.numel(), a.numel() + bn));
   c.backend().binary(a, b, op, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [a, b, op, out](Tape& g) {
+    tape->record("binary", {out}, [a, b, op, out](Tape& g) {
       Tensor da = g.grad(a), db = g.grad(b);
       g.backend().binary_backward(a, b, op, g.grad(out), &da, &db);
     });
@@ -38,7 +38,7 @@ Tensor neg_exp(const Context& c, const Tensor& x) {
   c.report("neg_exp", elementwise(1, x.numel(), x.numel()));
   c.backend().neg_exp(x, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, out](Tape& g) {
+    tape->record("neg_exp", {out}, [x, out](Tape& g) {
       Tensor dx = g.grad(x);
       g.backend().neg_exp_backward(out, g.grad(out), dx);
     });
@@ -51,7 +51,7 @@ Tensor clamp(const Context& c, const Tensor& x, float lo, float hi) {
   c.report("clamp", elementwise(1, x.numel(), x.numel()));
   c.backend().clamp(x, lo, hi, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, lo, hi, out](Tape& g) {
+    tape->record("clamp", {out}, [x, lo, hi, out](Tape& g) {
       Tensor dx = g.grad(x);
       g.backend().clamp_backward(x, lo, hi, g.grad(out), dx);
     });
@@ -65,7 +65,7 @@ Tensor slice_last(const Context& c, const Tensor& x, int64_t start, int64_t leng
   c.report("slice", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
   c.backend().slice_last(x, start, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, start, out](Tape& g) {
+    tape->record("slice_last", {out}, [x, start, out](Tape& g) {
       Tensor dx = g.grad(x);
       g.backend().slice_last_backward(g.grad(out), start, dx);
     });
@@ -79,7 +79,7 @@ Tensor concat_last(const Context& c, const Tensor& a, const Tensor& b) {
   c.report("concat", {OpClass::elementwise, 0, out.nbytes(), out.nbytes()});
   c.backend().concat_last(a, b, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [a, b, out](Tape& g) {  // each part's gradient is its slice of d(out)
+    tape->record("concat_last", {out}, [a, b, out](Tape& g) {  // each part's gradient is its slice of d(out)
       const Tensor dout = g.grad(out);
       for (const auto& [part, start] : {std::pair{a, int64_t{0}}, std::pair{b, a.dim(-1)}}) {
         Tensor slice = g.backend().allocate(DType::F32, part.shape()), dpart = g.grad(part);
@@ -98,7 +98,7 @@ Tensor dropout(const Context& c, const Tensor& x, double p) {
   c.report("dropout", elementwise(1, x.numel(), x.numel()));
   c.backend().dropout(x, static_cast<float>(p), *seed, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, p, seed = *seed, out](Tape& g) {
+    tape->record("dropout", {out}, [x, p, seed = *seed, out](Tape& g) {
       Tensor dx = g.grad(x);
       g.backend().dropout_backward(g.grad(out), static_cast<float>(p), seed, dx);
     });

@@ -15,7 +15,7 @@ Tensor embedding(const Context& c, const Tensor& weight, const Tensor& ids) {
                          out.nbytes()});
   c.backend().embedding(weight, ids, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [weight, ids, out](Tape& g) {
+    tape->record("embedding", {out}, [weight, ids, out](Tape& g) {
       Tensor dw = g.grad(weight);
       g.backend().embedding_backward(g.grad(out), ids, dw);
     });

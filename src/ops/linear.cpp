@@ -23,7 +23,7 @@ Tensor linear(const Context& c, const Tensor& x, const Tensor& w, const Tensor* 
   if (bias) c.report("bias_add", elementwise(1, out.numel(), out.numel() + static_cast<uint64_t>(N)));
   c.backend().linear(x, w, bias, w_in_out, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, w, b = keep(bias), w_in_out, out](Tape& g) {
+    tape->record("linear", {out}, [x, w, b = keep(bias), w_in_out, out](Tape& g) {
       Tensor dx = g.grad(x), dw = g.grad(w);
       std::optional<Tensor> db = grad_of(g, b);
       g.backend().linear_backward(x, w, g.grad(out), w_in_out, &dx, &dw, ptr(db));

@@ -28,7 +28,7 @@ Tensor cross_entropy(const Context& c, const Tensor& logits, const Tensor& targe
   c.report("cross_entropy", elementwise(5, logits.numel(), logits.numel()));
   c.backend().cross_entropy(logits, targets, ignore_index, out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [logits, targets, ignore_index, out](Tape& g) {
+    tape->record("cross_entropy", {out}, [logits, targets, ignore_index, out](Tape& g) {
       Tensor dlogits = g.grad(logits);
       g.backend().cross_entropy_backward(logits, targets, ignore_index, g.grad(out), dlogits);
     });

@@ -12,7 +12,7 @@ Tensor rms_norm(const Context& c, const Tensor& x, const Tensor& weight, double 
   c.report("rms_norm", {OpClass::norm, 4.0 * static_cast<double>(x.numel()), x.nbytes() + weight.nbytes(), out.nbytes()});
   c.backend().rms_norm(x, weight, static_cast<float>(eps), out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, weight, eps, out](Tape& g) {
+    tape->record("rms_norm", {out}, [x, weight, eps, out](Tape& g) {
       Tensor dx = g.grad(x), dw = g.grad(weight);
       g.backend().rms_norm_backward(x, weight, static_cast<float>(eps), g.grad(out), dx, &dw);
     });
@@ -26,7 +26,7 @@ Tensor layer_norm(const Context& c, const Tensor& x, const Tensor& weight, const
   c.report("layer_norm", {OpClass::norm, 8.0 * static_cast<double>(x.numel()), x.nbytes() + 2 * weight.nbytes(), out.nbytes()});
   c.backend().layer_norm(x, weight, bias, static_cast<float>(eps), out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [x, weight, b = keep(bias), eps, out](Tape& g) {
+    tape->record("layer_norm", {out}, [x, weight, b = keep(bias), eps, out](Tape& g) {
       Tensor dx = g.grad(x), dw = g.grad(weight);
       std::optional<Tensor> db = grad_of(g, b);
       g.backend().layer_norm_backward(x, weight, static_cast<float>(eps), g.grad(out), dx, &dw, ptr(db));
@@ -43,7 +43,7 @@ Tensor gated_rms_norm(const Context& c, const Tensor& y, const Tensor& z, const 
   c.report("gated_rms_norm", {OpClass::norm, 6.0 * static_cast<double>(y.numel()), 2 * y.nbytes() + weight.nbytes(), out.nbytes()});
   c.backend().gated_rms_norm(y, z, weight, groups, static_cast<float>(eps), out);
   if (Tape* tape = c.tape())
-    tape->record({out}, [y, z, weight, groups, eps, out](Tape& g) {
+    tape->record("gated_rms_norm", {out}, [y, z, weight, groups, eps, out](Tape& g) {
       Tensor dy = g.grad(y), dz = g.grad(z), dw = g.grad(weight);
       g.backend().gated_rms_norm_backward(y, z, weight, groups, static_cast<float>(eps), g.grad(out), dy, dz, &dw);
     });

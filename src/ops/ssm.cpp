@@ -23,7 +23,7 @@ Tensor ssm_scan(const Context& c, const Tensor& x, const Tensor& dt, const Tenso
                         x.nbytes() + 2 * Bm.nbytes() + dt.nbytes() + state.nbytes(), out.nbytes() + state.nbytes()});
   if (Tape* tape = c.tape()) {
     if (!c.meta()) check_zero_state("ssm_scan", state);
-    tape->record({out}, [x, dt, A, Bm, Cm, D, out](Tape& g) {
+    tape->record("ssm_scan", {out}, [x, dt, A, Bm, Cm, D, out](Tape& g) {
       Tensor dx = g.grad(x), ddt = g.grad(dt), dA = g.grad(A), dB = g.grad(Bm), dC = g.grad(Cm), dD = g.grad(D);
       g.backend().ssm_scan_backward(x, dt, A, Bm, Cm, D, g.grad(out), dx, ddt, dA, dB, dC, dD);
     });

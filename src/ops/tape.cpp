@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "core/error.h"
 #include "ops/check.h"
 
 namespace anatomy::ops {
 
-void Tape::record(std::vector<Tensor> outputs, Step step) { steps_.push_back({std::move(outputs), std::move(step)}); }
+void Tape::record(const char* op, std::vector<Tensor> outputs, Step step) {
+  steps_.push_back({op, std::move(outputs), std::move(step)});
+}
 
 Tape::Entry* Tape::entry(const Tensor& t) {
   auto it = grads_.find(t.storage().get());
@@ -46,7 +50,9 @@ void Tape::backward(const Tensor& out, const Tensor& seed) {
     bool reached = meta;  // a meta pass runs every step: it measures memory, not values
     for (const Tensor& o : r.outputs) reached = reached || (o.storage() && entry(o));
     if (!reached) continue;
+    const auto t0 = std::chrono::steady_clock::now();
     r.step(*this);
+    seconds_[r.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (const Tensor& o : r.outputs)  // nothing earlier writes an op's output: its gradient is done
       if (Entry* e = o.storage() ? entry(o) : nullptr; e && !e->bound) grads_.erase(o.storage().get());
   }

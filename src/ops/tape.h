@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backend/backend.h"
@@ -27,9 +28,9 @@ class Tape {
   Tape& operator=(const Tape&) = delete;
 
   const backend::Backend& backend() const { return *backend_; }
-  // Appends the backward step of an op whose forward produced `outputs`; it runs only when one of
-  // them received a gradient.
-  void record(std::vector<Tensor> outputs, Step step);
+  // Appends the backward step of op `op` whose forward produced `outputs`; it runs only when one
+  // of them received a gradient.
+  void record(const char* op, std::vector<Tensor> outputs, Step step);
   // The gradient of t (F32, t's shape), zero-filled on first use.
   Tensor grad(const Tensor& t);
   // Gradients of t accumulate into `buffer` (same shape, F32) and are kept after the pass.
@@ -38,6 +39,8 @@ class Tape {
   // (bindings stay).
   void backward(const Tensor& out, const Tensor& seed);
   size_t steps() const { return steps_.size(); }
+  // Wall time of the backward steps run so far, by op (a training profile).
+  const std::map<std::string, double>& seconds_by_op() const { return seconds_; }
 
  private:
   struct Entry {
@@ -46,6 +49,7 @@ class Tape {
     bool bound = false;
   };
   struct Recorded {
+    const char* op;
     std::vector<Tensor> outputs;
     Step step;
   };
@@ -55,6 +59,7 @@ class Tape {
   std::shared_ptr<const backend::Backend> backend_;
   std::map<const Storage*, Entry> grads_;
   std::vector<Recorded> steps_;
+  std::map<std::string, double> seconds_;
 };
 
 }  // namespace anatomy::ops

@@ -1,5 +1,6 @@
 #include "train/gradients.h"
 
+#include <chrono>
 #include <set>
 
 #include "core/error.h"
@@ -65,13 +66,18 @@ Loss forward_backward(const nn::LanguageModel& root, std::vector<Trainable>& par
   ops::Context ctx(backend);
   ctx.set_tape(&tape);
   ctx.set_dropout_seed(dropout_seed);
+  const auto t0 = std::chrono::steady_clock::now();
   const Tensor losses = token_losses(root, batch, ctx);
-  const Loss loss = mean_of(losses, scored(batch.targets));
+  Loss loss = mean_of(losses, scored(batch.targets));
+  const auto t1 = std::chrono::steady_clock::now();
   // d(mean)/d(token loss) = 1/tokens for each scored token (the loss op skips ignored ones).
   Tensor seed = Tensor::empty(DType::F32, losses.shape());
   std::fill(seed.data<float>(), seed.data<float>() + seed.numel(),
             loss.tokens ? 1.0f / static_cast<float>(loss.tokens) : 0.0f);
   tape.backward(losses, seed);
+  loss.forward_seconds = std::chrono::duration<double>(t1 - t0).count();
+  loss.backward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  loss.backward_by_op = tape.seconds_by_op();
   return loss;
 }
 

@@ -2,6 +2,7 @@
 // that `run` executes, recorded, then reversed. No second definition of any model exists.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ struct Batch {
 struct Loss {
   double mean = 0;     // mean cross-entropy over the scored tokens (nats)
   int64_t tokens = 0;  // tokens scored
+  // Wall time of the pass: forward (with the loss), backward, and the backward by op.
+  double forward_seconds = 0, backward_seconds = 0;
+  std::map<std::string, double> backward_by_op;
 };
 
 // Forward and backward of the mean next-token cross-entropy: adds d(loss)/d(parameter) into each

@@ -199,6 +199,8 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
   const Clock::time_point begin = Clock::now();
   ProgressTask task(progress, "train", static_cast<uint64_t>(r.steps));
   int64_t tokens_total = 0;
+  double forward_s = 0, backward_s = 0, optimizer_s = 0;
+  std::map<std::string, double> backward_by_op;
   double last_train = NAN, last_val = NAN;
   for (int64_t step = start; step < r.steps; ++step) {
     const Clock::time_point t0 = Clock::now();
@@ -210,6 +212,9 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
       const Loss l = forward_backward(root, params, b, r.seed * 1000003 + static_cast<uint64_t>(step * r.accum + a), cpu);
       loss_sum += l.mean;
       tokens += l.tokens;
+      forward_s += l.forward_seconds;
+      backward_s += l.backward_seconds;
+      for (const auto& [op, s] : l.backward_by_op) backward_by_op[op] += s;
     }
     if (r.accum > 1)  // each micro-batch added the gradient of its own mean: average them
       for (Trainable& p : params)
@@ -218,8 +223,10 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
     const double norm = clip_gradients(params, r.clip);
     const double lr = learning_rate(r.schedule, step);
     const bool finite = std::isfinite(loss) && std::isfinite(norm);
+    const Clock::time_point t_opt = Clock::now();
     if (finite) optimizer->step(params, lr);
     else ++skipped;  // the weights stay as they were: a non-finite update never reaches a checkpoint
+    optimizer_s += seconds_since(t_opt);
     const double secs = seconds_since(t0);
     tokens_total += tokens;
     last_train = loss;
@@ -263,6 +270,9 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
           {"steps_run", r.steps - start},
           {"seconds", seconds},
           {"tokens_per_s", static_cast<double>(tokens_total) / seconds},
+          {"time", {{"forward_seconds", forward_s}, {"backward_seconds", backward_s}, {"optimizer_seconds", optimizer_s},
+                    {"backward_seconds_by_op", backward_by_op},
+                    {"note", "training steps only; evaluation and checkpoints are in seconds but not here"}}},
           {"final", {{"step", r.steps}, {"train_loss", last_train}, {"val_loss", last_val}}},
           {"best", {{"step", best_step}, {"val_loss", best}, {"path", job.out + "/best"}}},
           {"skipped_steps", skipped},

@@ -26,17 +26,19 @@ void slice_time(const Tensor& src, int64_t start, Tensor& out) {
 void write_time_backward(const Tensor& ddst, int64_t at, Tensor& dsrc) {
   const int64_t B = dsrc.dim(0), T = dsrc.dim(1), Tmax = ddst.dim(1);
   const int64_t inner = static_cast<int64_t>(dsrc.numel()) / (B * std::max<int64_t>(T, 1));
+  const float* g = ddst.data<float>();
+  float* d = dsrc.data<float>();
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < T * inner; ++i)
-      dsrc.data<float>()[b * T * inner + i] += ddst.data<float>()[(b * Tmax + at) * inner + i];
+    for (int64_t i = 0; i < T * inner; ++i) d[b * T * inner + i] += g[(b * Tmax + at) * inner + i];
 }
 
 void slice_time_backward(const Tensor& dy, int64_t start, Tensor& dsrc) {
   const int64_t B = dy.dim(0), T = dy.dim(1), Tmax = dsrc.dim(1);
   const int64_t inner = static_cast<int64_t>(dy.numel()) / (B * std::max<int64_t>(T, 1));
+  const float* g = dy.data<float>();
+  float* d = dsrc.data<float>();
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < T * inner; ++i)
-      dsrc.data<float>()[(b * Tmax + start) * inner + i] += dy.data<float>()[b * T * inner + i];
+    for (int64_t i = 0; i < T * inner; ++i) d[(b * Tmax + start) * inner + i] += g[b * T * inner + i];
 }
 
 }  // namespace anatomy::cpu

@@ -19,7 +19,8 @@ void count_fast(Kernel k) { g_fast_runs[static_cast<int>(k)].fetch_add(1, std::m
 const char* kernel_name(Kernel k) {
   static constexpr const char* kNames[kKernels] = {"embedding", "linear", "rms_norm", "layer_norm", "gated_rms_norm",
                                                    "activation", "binary", "rope", "attention", "causal_conv1d",
-                                                   "ssm_scan"};
+                                                   "ssm_scan", "attention_backward",
+                                                   "activation_backward"};
   return kNames[static_cast<int>(k)];
 }
 

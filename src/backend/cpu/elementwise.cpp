@@ -90,7 +90,12 @@ void clamp(const Tensor& x, float lo, float hi, Tensor& out) {
   for (int64_t i = 0; i < n; ++i) out.data<float>()[i] = std::clamp(x.data<float>()[i], lo, hi);
 }
 
-void fill_zero(Tensor& t) { std::memset(t.raw(), 0, t.nbytes()); }
+void fill_zero(Tensor& t) {
+  const auto n = static_cast<int64_t>(t.nbytes());
+  std::byte* p = t.raw();
+#pragma omp parallel for schedule(static) if (n > (1 << 22))
+  for (int64_t i = 0; i < n; i += 1 << 20) std::memset(p + i, 0, static_cast<size_t>(std::min<int64_t>(1 << 20, n - i)));
+}
 
 void accumulate(Tensor& dst, const Tensor& src) {
   const auto n = static_cast<int64_t>(dst.numel());
@@ -102,22 +107,22 @@ void accumulate(Tensor& dst, const Tensor& src) {
 
 namespace {
 
-// d act(v) / dv, as the forward computes act (activation_reference).
-double activation_slope(Activation act, double v) {
+// d act(v) / dv, as the forward computes act (activation_reference), in float as the forward.
+float activation_slope(Activation act, float v) {
   switch (act) {
     case Activation::silu: {
-      const double s = 1.0 / (1.0 + std::exp(-v));
-      return s * (1.0 + v * (1.0 - s));
+      const float s = 1.0f / (1.0f + std::exp(-v));
+      return s * (1.0f + v * (1.0f - s));
     }
     case Activation::gelu:
-      return 0.5 * (1.0 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2.0 * M_PI);
+      return 0.5f * (1.0f + std::erf(v * 0.70710678f)) + v * std::exp(-0.5f * v * v) * 0.39894228f;
     case Activation::gelu_tanh: {
-      const double k = 0.7978845608028654, u = k * (v + 0.044715 * v * v * v), th = std::tanh(u);
-      return 0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * k * (1.0 + 3 * 0.044715 * v * v);
+      const float k = 0.7978845608f, th = std::tanh(k * (v + 0.044715f * v * v * v));
+      return 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * k * (1.0f + 3 * 0.044715f * v * v);
     }
-    case Activation::relu: return v > 0 ? 1.0 : 0.0;
-    case Activation::relu2: return v > 0 ? 2.0 * v : 0.0;
-    case Activation::softplus: return v > 20.0 ? 1.0 : 1.0 / (1.0 + std::exp(-v));
+    case Activation::relu: return v > 0 ? 1.0f : 0.0f;
+    case Activation::relu2: return v > 0 ? 2.0f * v : 0.0f;
+    case Activation::softplus: return v > 20.0f ? 1.0f : 1.0f / (1.0f + std::exp(-v));
   }
   return 0;
 }
@@ -134,41 +139,54 @@ float uniform_at(uint64_t seed, uint64_t i) {
 }  // namespace
 
 void activation_backward(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx) {
+  dispatch(Kernel::activation_backward, [&] { return activation_backward_fast(x, act, dy, dx); },
+           [&] { activation_backward_reference(x, act, dy, dx); });
+}
+
+void activation_backward_reference(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx) {
   const auto n = static_cast<int64_t>(x.numel());
   const float* xs = x.data<float>();
   const float* g = dy.data<float>();
   float* d = dx.data<float>();
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i) d[i] += static_cast<float>(g[i] * activation_slope(act, xs[i]));
+  for (int64_t i = 0; i < n; ++i) d[i] += g[i] * activation_slope(act, xs[i]);
 }
 
 void binary_backward(const Tensor& a, const Tensor& b, BinaryOp op, const Tensor& dout, Tensor* da, Tensor* db) {
   const auto n = static_cast<int64_t>(a.numel()), bn = static_cast<int64_t>(b.numel());
   const float* g = dout.data<float>();
+  const float* as = a.data<float>();
   const bool mul = op == BinaryOp::mul;
+  const std::vector<float> bf = mul ? floats(b) : std::vector<float>();
   if (da) {
     float* d = da->data<float>();
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
-    for (int64_t i = 0; i < n; ++i) d[i] += mul ? g[i] * load(b, static_cast<uint64_t>(i % bn)) : g[i];
+    for (int64_t r = 0; r < n / bn; ++r)
+      for (int64_t j = 0; j < bn; ++j) d[r * bn + j] += mul ? g[r * bn + j] * bf[j] : g[r * bn + j];
   }
-  if (db) {  // summed over the leading dims b broadcasts across
+  if (db && bn == n) {  // no broadcast: elementwise
     float* d = db->data<float>();
-    column_sums(n / bn, bn, d, [&](int64_t r, float* acc) {
-      for (int64_t j = 0; j < bn; ++j) acc[j] += mul ? g[r * bn + j] * a.data<float>()[r * bn + j] : g[r * bn + j];
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) d[i] += mul ? g[i] * as[i] : g[i];
+  } else if (db) {  // summed over the leading dims b broadcasts across
+    column_sums(n / bn, bn, db->data<float>(), [&](int64_t r, float* acc) {
+      for (int64_t j = 0; j < bn; ++j) acc[j] += mul ? g[r * bn + j] * as[r * bn + j] : g[r * bn + j];
     });
   }
 }
 
 void neg_exp_backward(const Tensor& out, const Tensor& dy, Tensor& dx) {
-  for (uint64_t i = 0; i < out.numel(); ++i) dx.data<float>()[i] += dy.data<float>()[i] * out.data<float>()[i];
+  const float *o = out.data<float>(), *g = dy.data<float>();
+  float* d = dx.data<float>();
+  for (uint64_t i = 0; i < out.numel(); ++i) d[i] += g[i] * o[i];
 }
 
 void clamp_backward(const Tensor& x, float lo, float hi, const Tensor& dy, Tensor& dx) {
   const auto n = static_cast<int64_t>(x.numel());
-  for (int64_t i = 0; i < n; ++i) {  // PyTorch passes the gradient on the closed interval
-    const float v = x.data<float>()[i];
-    if (v >= lo && v <= hi) dx.data<float>()[i] += dy.data<float>()[i];
-  }
+  const float *xs = x.data<float>(), *g = dy.data<float>();
+  float* d = dx.data<float>();
+  for (int64_t i = 0; i < n; ++i)  // PyTorch passes the gradient on the closed interval
+    if (xs[i] >= lo && xs[i] <= hi) d[i] += g[i];
 }
 
 void dropout(const Tensor& x, float p, uint64_t seed, Tensor& out) {
@@ -189,8 +207,11 @@ void dropout_backward(const Tensor& dy, float p, uint64_t seed, Tensor& dx) {
 
 void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx) {
   const int64_t n = last(dy), w = last(dx), R = rows(dy);
+  const float* g = dy.data<float>();
+  float* d = dx.data<float>() + start;
+#pragma omp parallel for schedule(static) if (R * n > (1 << 16))
   for (int64_t r = 0; r < R; ++r)
-    for (int64_t j = 0; j < n; ++j) dx.data<float>()[r * w + start + j] += dy.data<float>()[r * n + j];
+    for (int64_t j = 0; j < n; ++j) d[r * w + j] += g[r * n + j];
 }
 
 // The forward rotates each (i, i + half) pair by +angle; its transpose rotates by −angle.

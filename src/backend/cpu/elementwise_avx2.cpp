@@ -62,6 +62,42 @@ __attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, Activa
   return true;
 }
 
+// dx += dy·act'(x) for SiLU, exact GELU and ReLU (training); the others stay on the reference.
+__attribute__((target("avx2,fma"))) bool activation_backward_fast(const Tensor& x, Activation act, const Tensor& dy,
+                                                                  Tensor& dx) {
+  if (act != Activation::silu && act != Activation::gelu && act != Activation::relu) return false;
+  const auto n = static_cast<int64_t>(x.numel()), n8 = n / 8 * 8;
+  const float *xs = x.data<float>(), *g = dy.data<float>();
+  float* d = dx.data<float>();
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), half = _mm256_set1_ps(0.5f);
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n8; i += 8) {
+    const __m256 v = _mm256_loadu_ps(xs + i);
+    __m256 slope;
+    if (act == Activation::silu) {  // s·(1 + v·(1 − s)), s = σ(v)
+      const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, v))));
+      slope = _mm256_mul_ps(s, _mm256_fmadd_ps(v, _mm256_sub_ps(one, s), one));
+    } else if (act == Activation::gelu) {  // Φ(v) + v·φ(v)
+      const __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678f)))));
+      const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.39894228f), exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(v, v))));
+      slope = _mm256_fmadd_ps(v, pdf, cdf);
+    } else {
+      slope = _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ), one);
+    }
+    _mm256_storeu_ps(d + i, _mm256_fmadd_ps(_mm256_loadu_ps(g + i), slope, _mm256_loadu_ps(d + i)));
+  }
+  if (n8 < n) {  // the tail through the reference
+    Tensor tx = Tensor::empty(DType::F32, {n - n8}), tg = Tensor::empty(DType::F32, {n - n8}),
+           td = Tensor::empty(DType::F32, {n - n8});
+    std::copy(xs + n8, xs + n, tx.data<float>());
+    std::copy(g + n8, g + n, tg.data<float>());
+    std::copy(d + n8, d + n, td.data<float>());
+    activation_backward_reference(tx, act, tg, td);
+    std::copy(td.data<float>(), td.data<float>() + (n - n8), d + n8);
+  }
+  return true;
+}
+
 __attribute__((target("avx2,fma"))) bool rope_fast(const Tensor& x, const std::vector<float>& inv_freq, int64_t past,
                                                    Tensor& out) {
   const int64_t B = x.dim(0), T = x.dim(1), H = x.dim(2), hd = x.dim(3), half = hd / 2;

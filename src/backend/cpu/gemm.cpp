@@ -59,19 +59,14 @@ struct Dnnl {
 
 // General strided f32 GEMMs (training), primitives cached by shape, strides and accumulation.
 struct StridedGemm {
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
   std::mutex mu;
-  std::map<Key, dnnl::matmul> cache;
+  std::map<Key, dnnl::matmul> cache;  // std::map: references stay valid as it grows
 
-  void run(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate) {
-    using dt = dnnl::memory::data_type;
-    const dnnl::memory::desc ad({M, K}, dt::f32, dnnl::memory::dims{a.row_stride, a.col_stride});
-    const dnnl::memory::desc bd({K, N}, dt::f32, dnnl::memory::dims{b.row_stride, b.col_stride});
-    const dnnl::memory::desc cd({M, N}, dt::f32, dnnl::memory::dims{N, 1});
+  const dnnl::matmul& get(const Key& key, const dnnl::memory::desc& ad, const dnnl::memory::desc& bd,
+                          const dnnl::memory::desc& cd, bool accumulate) {
     std::lock_guard<std::mutex> lock(mu);
-    const Key key{M, N, K, a.row_stride, a.col_stride, b.row_stride, b.col_stride, accumulate};
     auto it = cache.find(key);
     if (it == cache.end()) {
       dnnl::primitive_attr attr;
@@ -83,8 +78,19 @@ struct StridedGemm {
       const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine);
       it = cache.emplace(key, dnnl::matmul(pd)).first;
     }
+    return it->second;
+  }
+
+  void run(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t ldc) {
+    using dt = dnnl::memory::data_type;
+    const dnnl::memory::desc ad({M, K}, dt::f32, dnnl::memory::dims{a.row_stride, a.col_stride});
+    const dnnl::memory::desc bd({K, N}, dt::f32, dnnl::memory::dims{b.row_stride, b.col_stride});
+    const dnnl::memory::desc cd({M, N}, dt::f32, dnnl::memory::dims{ldc, 1});
+    const Key key{M, N, K, a.row_stride, a.col_stride, b.row_stride, b.col_stride, ldc, accumulate};
+    const dnnl::matmul& mm = get(key, ad, bd, cd, accumulate);
+    thread_local dnnl::stream stream(engine);  // one per thread: calls may run concurrently
     dnnl::memory am(ad, engine, const_cast<float*>(a.data)), bm(bd, engine, const_cast<float*>(b.data)), cm(cd, engine, c);
-    it->second.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+    mm.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
     stream.wait();
   }
 };
@@ -151,14 +157,16 @@ void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
 
 }  // namespace
 
-void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate) {
+void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t ldc) {
+  if (ldc == 0) ldc = N;
   if (M == 0 || N == 0) return;
   if (K == 0) {
-    if (!accumulate) std::fill(c, c + M * N, 0.0f);
+    if (!accumulate)
+      for (int64_t m = 0; m < M; ++m) std::fill(c + m * ldc, c + m * ldc + N, 0.0f);
     return;
   }
   static StridedGemm g;
-  g.run(a, b, c, M, N, K, accumulate);
+  g.run(a, b, c, M, N, K, accumulate, ldc);
 }
 
 uint64_t widened_weight_bytes() {

@@ -21,12 +21,14 @@ constexpr int64_t kWidenFromM = 16;
 bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
 
 // C[M, N] (+)= A[M, K]·B[K, N] in f32 through oneDNN, each operand given by its element strides
-// (row, column), so transposed operands are views: the backward passes of linear and attention.
+// (row, column), so transposed operands are views; C's rows are ldc apart (0: N). Used by the
+// backward passes of linear and attention and by attention over long sequences. Safe to call from
+// several threads at once (inside an OpenMP region oneDNN runs it on the calling thread).
 struct Operand {
   const float* data;
   int64_t row_stride, col_stride;
 };
-void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate);
+void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t ldc = 0);
 
 // Bytes of f32 copies of half-precision weights kept for prefill.
 uint64_t widened_weight_bytes();

@@ -21,8 +21,8 @@ namespace anatomy::cpu {
 // Kernels with a fast path. Each dispatcher counts the calls its fast path served, so tests can
 // assert that the path they compare against the reference really ran.
 enum class Kernel { embedding, linear, rms_norm, layer_norm, gated_rms_norm, activation, binary, rope, attention,
-                    causal_conv1d, ssm_scan };
-constexpr int kKernels = 11;
+                    causal_conv1d, ssm_scan, attention_backward, activation_backward };
+constexpr int kKernels = 13;
 uint64_t fast_runs(Kernel k);
 void count_fast(Kernel k);
 const char* kernel_name(Kernel k);
@@ -77,6 +77,9 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const backend:
 void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
                          Tensor& out);
 bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out);
+// Queries from this count on run as GEMMs per head (attention_gemm.cpp): prefill and training.
+constexpr int64_t kGemmAttentionFrom = 32;
+bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out);
 
 void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
 void causal_conv1d_reference(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
@@ -112,13 +115,20 @@ void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tens
 void gated_rms_norm_backward(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps,
                              const Tensor& dout, Tensor& dy, Tensor& dz, Tensor* dw);
 void activation_backward(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx);
+void activation_backward_reference(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx);
+bool activation_backward_fast(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx);
 void binary_backward(const Tensor& a, const Tensor& b, BinaryOp op, const Tensor& dout, Tensor* da, Tensor* db);
 void neg_exp_backward(const Tensor& out, const Tensor& dy, Tensor& dx);
 void clamp_backward(const Tensor& x, float lo, float hi, const Tensor& dy, Tensor& dx);
 void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx);
 void rope_backward(const Tensor& dy, const std::vector<float>& inv_freq, int64_t past, Tensor& dx);
+// Dispatches to the GEMM form (attention_gemm.cpp) and falls back to the scalar reference.
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
                         const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv);
+void attention_backward_reference(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
+                                  const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv);
+bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
+                             const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv);
 void causal_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor& dx, Tensor& dw, Tensor* dbias);
 void ssm_scan_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
                        const Tensor& D, const Tensor& dy, Tensor& dx, Tensor& ddt, Tensor& dA, Tensor& dB, Tensor& dC,
@@ -134,7 +144,7 @@ void cross_entropy_backward(const Tensor& logits, const Tensor& targets, int64_t
 template <class PerRow>
 void column_sums(int64_t R, int64_t C, float* out, PerRow&& per_row) {
   std::vector<std::vector<float>> partial;
-#pragma omp parallel
+#pragma omp parallel if (R * C > (1 << 15))
   {
 #pragma omp single
     partial.assign(static_cast<size_t>(omp_get_num_threads()), std::vector<float>());

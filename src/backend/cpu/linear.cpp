@@ -44,15 +44,10 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, bool w_
     if (w_in_out) gemm_f32({xs, 1, K}, {g, N, 1}, dw->data<float>(), K, N, M, true);  // xᵀ·dy
     else gemm_f32({g, 1, N}, {xs, K, 1}, dw->data<float>(), N, K, M, true);          // dyᵀ·x
   }
-  if (dbias) {
-    float* db = dbias->data<float>();
-#pragma omp parallel for schedule(static) if (M * N > (1 << 16))
-    for (int64_t n = 0; n < N; ++n) {
-      double s = 0;
-      for (int64_t m = 0; m < M; ++m) s += g[m * N + n];
-      db[n] += static_cast<float>(s);
-    }
-  }
+  if (dbias)
+    column_sums(M, N, dbias->data<float>(), [&](int64_t m, float* acc) {
+      for (int64_t n = 0; n < N; ++n) acc[n] += g[m * N + n];
+    });
 }
 
 }  // namespace anatomy::cpu
