@@ -1,6 +1,7 @@
 // anatomy — dissects, runs, profiles and trains transformer-family language models.
 // Exit codes: 0 success, 2 bad input (one line naming the file and field, or the option), 1
 // internal failure. Every option value is validated here, before any work starts.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -123,6 +124,10 @@ std::string option_hint(const CLI::App& app, int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace anatomy;
   install_mapped_file_guard();
+  // Activations are allocated and freed on every pass: keep freed memory in the heap instead of
+  // returning it to the kernel, which otherwise maps and zero-fills fresh pages each time.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   CLI::App app{"anatomy: what is inside a language model, what it costs, where the time goes"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("anatomy ") + cli::kVersion);
