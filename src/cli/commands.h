@@ -140,7 +140,8 @@ struct TrainOptions {
   bool nesterov = false;
   std::string optimizer = "adamw", schedule = "constant";
   uint64_t seed = 1337;
-  bool resume = false;
+  std::string resume;  // the --out folder of a run to continue
+  std::string dump_batches;  // one JSON line per micro-batch: split, step, offsets
   bool save_pt = false;
   std::string format = "table";
   int threads = 0;

@@ -269,8 +269,8 @@ int main(int argc, char** argv) {
   auto* tra = app.add_subcommand("train", "Train on the CPU (gradients through the same forward), with checkpoints and a log");
   tra->add_option("model", trn.model, "A checkpoint folder to fine-tune");
   tra->add_option("--config", trn.config, "Train from scratch: a config.json or a catalog name");
-  tra->add_option("--data", trn.data, "Text to train on (encoder-decoders: TSV source<TAB>target pairs)")->required();
-  tra->add_option("--out", trn.out, "Folder for best/, last/ and log.jsonl")->required();
+  tra->add_option("--data", trn.data, "Text to train on (encoder-decoders: TSV source<TAB>target pairs)");
+  tra->add_option("--out", trn.out, "Folder for best/, last/ and log.jsonl");
   tra->add_option("--tokenizer", trn.tokenizer, "Use this tokenizer instead of the model's");
   tra->add_option("--pairs", trn.pairs, "Encoder-decoders: tsv, or lines (each line paired with the next)")
       ->check(one_of({"tsv", "lines"}));
@@ -297,7 +297,9 @@ int main(int argc, char** argv) {
   tra->add_option("--eval-iters", trn.eval_iters, "Validation batches per evaluation")->capture_default_str()
       ->check(in_range(1, 1'000'000));
   tra->add_option("--seed", trn.seed, "Seed of the initial weights, batches and dropout")->capture_default_str();
-  tra->add_flag("--resume", trn.resume, "Continue the run in --out from its last checkpoint");
+  tra->add_option("--resume", trn.resume, "Continue the run whose --out folder this is, from its last complete checkpoint");
+  tra->add_option("--dump-batches", trn.dump_batches,
+                  "Write each micro-batch's offsets into the data (one JSON line each), to replay the run elsewhere");
   tra->add_flag("--save-pt", trn.save_pt, "Also write best/best_model.pt, a state_dict torch.load(weights_only=True) reads");
   add_threads(tra, trn.threads);
   add_format(tra, trn.format);

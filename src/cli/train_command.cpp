@@ -75,7 +75,7 @@ void use_characters(Source& s, const std::string& text, const std::string& data_
 
 Source open_source(const TrainOptions& o, const std::string& last, const std::string& text) {
   Source s;
-  if (o.resume) {
+  if (!o.resume.empty()) {
     s.model = models::load_model(last);
     models::map_weights(s.model);
     s.tok = tokenizer::load_tokenizer(last);
@@ -172,24 +172,74 @@ train::Recipe recipe_of(const TrainOptions& o) {
   return r;
 }
 
+// A 64-bit FNV-1a digest of the data, recorded with every checkpoint so that a resumed run can
+// refuse other data.
+std::string digest(const std::string& bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  return fmt::format("fnv1a64:{:016x}", h);
+}
+
+// The run being resumed: its folder, last complete checkpoint and state.
+struct Previous {
+  std::string last;
+  train::Resumed state;
+};
+
+Previous previous_run(const std::string& out) {
+  if (!fs::exists(out)) fail(ErrorKind::io, fmt::format("--resume {}: no such folder", out));
+  // A kill between the two renames of a save leaves only last.previous complete.
+  const std::string last =
+      fs::exists(out + "/last/COMPLETE") || !fs::exists(out + "/last.previous/COMPLETE") ? out + "/last" : out + "/last.previous";
+  return {last, train::read_training_checkpoint(last)};
+}
+
+// A config named again on --resume must be the one the run trains (vocab_size aside: nanoGPT's is
+// set from the data's characters).
+void require_same_config(const TrainOptions& o, const io::json& trained, const std::string& last) {
+  const std::string& named = o.config.empty() ? o.model : o.config;
+  if (named.empty()) return;
+  io::json given = models::load_model(named).config_json, saved = trained;
+  given.erase("vocab_size");
+  saved.erase("vocab_size");
+  if (given != saved)
+    fail(ErrorKind::config, fmt::format("--resume: {} is not the config of the run in {} (resume without naming a model)",
+                                        named, last));
+}
+
 }  // namespace
 
-Json train_document(const TrainOptions& o, Progress& progress) {
-  backend::set_threads(o.threads);
-  if (o.out.empty()) fail(ErrorKind::config, "train: --out DIR is required");
-  const std::string last = fs::exists(o.out + "/last/COMPLETE") || !fs::exists(o.out + "/last.previous/COMPLETE")
-                               ? o.out + "/last" : o.out + "/last.previous";
-  if (!o.resume && (fs::exists(o.out + "/last") || fs::exists(o.out + "/last.previous")))
-    fail(ErrorKind::config, fmt::format("--out {}: holds a training run already; --resume continues it, or choose another folder", o.out));
+Json train_document(const TrainOptions& options, Progress& progress) {
+  backend::set_threads(options.threads);
+  TrainOptions o = options;
+  std::optional<Previous> prev;
+  if (!o.resume.empty()) {
+    if (!o.out.empty() && fs::weakly_canonical(o.out) != fs::weakly_canonical(o.resume))
+      fail(ErrorKind::config, fmt::format("--out {} and --resume {} name different runs", o.out, o.resume));
+    o.out = o.resume;
+    prev = previous_run(o.out);
+    if (o.data.empty()) o.data = prev->state.trainer_state.at("data").at("file");
+  }
+  if (o.out.empty()) fail(ErrorKind::config, "train: --out DIR is required (or --resume DIR)");
+  if (o.data.empty()) fail(ErrorKind::config, "train: --data FILE is required");
+  if (!prev && (fs::exists(o.out + "/last") || fs::exists(o.out + "/last.previous")))
+    fail(ErrorKind::config, fmt::format("--out {}: holds a training run already; --resume {} continues it, or choose another folder",
+                                        o.out, o.out));
   const std::string text = read_text(o.data, "--data");
+  const std::string data_digest = digest(text);
+  if (prev && prev->state.trainer_state.at("data").value("digest", "") != data_digest)
+    fail(ErrorKind::config, fmt::format("--resume: {} is not the data the run in {} trained on ({})", o.data, o.out,
+                                        prev->state.trainer_state.at("data").value("file", "?")));
+  const std::string last = prev ? prev->last : "";
   Source s = open_source(o, last, text);
   const nn::LanguageModel& root = *s.model.model.root;
   const bool encdec = root.source_vocab_size() > 0;
 
   train::Recipe recipe = recipe_of(o);
   std::optional<train::Resumed> resumed;
-  if (o.resume) {
-    resumed = train::read_training_checkpoint(last);
+  if (prev) {
+    require_same_config(o, s.config, last);
+    resumed = prev->state;
     recipe = train::recipe_from_json(resumed->trainer_state.at("recipe"), last + "/trainer_state.json");
     if (o.steps_given) recipe.steps = o.steps;  // a resumed run may be extended; the rest of its recipe stays
     recipe.schedule.steps = recipe.steps;
@@ -200,7 +250,8 @@ Json train_document(const TrainOptions& o, Progress& progress) {
     if (limit > 0 && recipe.block > limit)
       fail(ErrorKind::config, fmt::format("--block {} exceeds the model's {} of {}", recipe.block, root.positions_field(), limit));
   }
-  train::Job job{s.model, s.config, s.tokenizer, recipe, train::TokenStream{}, o.data, o.out, resumed, o.save_pt};
+  train::Job job{s.model, s.config, s.tokenizer, recipe, train::TokenStream{}, o.data, data_digest, o.out, resumed,
+                 o.save_pt, o.dump_batches};
   if (encdec) {
     job.data = read_pairs(*s.tok, text, o, s.config, root.vocab_size());
   } else {
@@ -208,7 +259,7 @@ Json train_document(const TrainOptions& o, Progress& progress) {
   }
   auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   Json d = train::train(job, progress, log);
-  d["model"] = o.resume ? last : (o.config.empty() ? o.model : o.config);
+  d["model"] = prev ? last : (o.config.empty() ? o.model : o.config);
   d["from_scratch"] = s.from_scratch;
   d["tokenizer"] = s.tok->describe();
   return d;

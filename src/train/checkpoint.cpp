@@ -1,5 +1,8 @@
 #include "train/checkpoint.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -20,6 +23,16 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!out) fail(ErrorKind::io, path.string() + ": cannot write");
 }
 
+// Makes a file's data, or a folder's entries, durable before anything depends on it.
+void sync(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    fail(ErrorKind::io, path.string() + ": cannot sync to disk");
+  }
+  ::close(fd);
+}
+
 }  // namespace
 
 void write_training_checkpoint(const std::string& dir, const CheckpointContent& c) {
@@ -34,12 +47,16 @@ void write_training_checkpoint(const std::string& dir, const CheckpointContent& 
   for (const auto& [name, bytes] : c.tokenizer) write_text(tmp / name, bytes);
   if (c.state_dict) io::write_torch_state_dict((tmp / "best_model.pt").string(), *c.state_dict);
   write_text(tmp / "trainer_state.json", c.trainer_state.dump(2) + "\n");
-  write_text(tmp / "COMPLETE", "");
+  for (const auto& entry : fs::directory_iterator(tmp)) sync(entry.path());
+  write_text(tmp / "COMPLETE", "");  // last, once everything it vouches for is on disk
+  sync(tmp / "COMPLETE");
+  sync(tmp);
   // previous -> .previous, new -> final, then drop the previous: a kill between the renames leaves
   // .previous complete, and the next save replaces it.
   fs::remove_all(old);
   if (fs::exists(final_dir)) fs::rename(final_dir, old);
   fs::rename(tmp, final_dir);
+  sync(final_dir.parent_path().empty() ? fs::path(".") : final_dir.parent_path());
   fs::remove_all(old);
 }
 

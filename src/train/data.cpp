@@ -31,11 +31,13 @@ TokenStream split_stream(std::vector<int32_t> ids, int64_t block, const std::str
   return s;
 }
 
-Batch stream_batch(const TokenStream& data, Split split, int64_t batch, int64_t block, Rng& rng) {
+Batch stream_batch(const TokenStream& data, Split split, int64_t batch, int64_t block, Rng& rng,
+                   std::vector<int64_t>* offsets) {
   const std::vector<int32_t>& s = of(data.train, data.validation, split);
   Batch b{i64({batch, block}), i64({batch, block}), std::nullopt};
   for (int64_t r = 0; r < batch; ++r) {
     const auto o = static_cast<int64_t>(rng.below(s.size() - static_cast<size_t>(block)));
+    if (offsets) offsets->push_back(o);
     for (int64_t t = 0; t < block; ++t) {
       b.ids.data<int64_t>()[r * block + t] = s[o + t];
       b.targets.data<int64_t>()[r * block + t] = s[o + t + 1];

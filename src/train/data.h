@@ -40,7 +40,9 @@ struct TokenStream {
 // split is too short for one block.
 TokenStream split_stream(std::vector<int32_t> ids, int64_t block, const std::string& file);
 // B rows of `block` tokens at offsets rng.below(len − block) drawn row by row: ids = s[o : o+block], targets = s[o+1 : o+block+1].
-Batch stream_batch(const TokenStream& data, Split split, int64_t batch, int64_t block, Rng& rng);
+// `offsets` (when given) receives the B offsets drawn.
+Batch stream_batch(const TokenStream& data, Split split, int64_t batch, int64_t block, Rng& rng,
+                   std::vector<int64_t>* offsets = nullptr);
 
 // Source/target pairs (encoder-decoders), already tokenized: decoder input = target[:-1],
 // decoder targets = target[1:]; rows padded with the pad ids (padded targets are not scored).

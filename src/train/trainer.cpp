@@ -19,17 +19,23 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// The batch of one micro-step, from the data the job holds.
-Batch next_batch(const Job& job, Split split, Rng& rng) {
-  if (const auto* s = std::get_if<TokenStream>(&job.data)) return stream_batch(*s, split, job.recipe.batch, job.recipe.block, rng);
-  return pair_batch(std::get<Pairs>(job.data), split, job.recipe.batch, rng);
+// The batch of one micro-step, from the data the job holds; its offsets go to `record` when given.
+Batch next_batch(const Job& job, Split split, Rng& rng, std::ostream* record = nullptr, int64_t step = 0) {
+  const auto* s = std::get_if<TokenStream>(&job.data);
+  if (!s) return pair_batch(std::get<Pairs>(job.data), split, job.recipe.batch, rng);
+  std::vector<int64_t> offsets;
+  Batch b = stream_batch(*s, split, job.recipe.batch, job.recipe.block, rng, record ? &offsets : nullptr);
+  if (record)
+    *record << io::ordered_json{{"split", split == Split::train ? "train" : "validation"}, {"step", step}, {"offsets", offsets}}.dump()
+            << "\n";
+  return b;
 }
 
 io::ordered_json data_facts(const Job& job) {
   if (const auto* s = std::get_if<TokenStream>(&job.data))
-    return {{"file", job.data_file}, {"kind", "text"}, {"train_tokens", s->train.size()}, {"validation_tokens", s->validation.size()}};
+    return {{"file", job.data_file}, {"digest", job.data_digest}, {"kind", "text"}, {"train_tokens", s->train.size()}, {"validation_tokens", s->validation.size()}};
   const auto& p = std::get<Pairs>(job.data);
-  return {{"file", job.data_file}, {"kind", "pairs"}, {"train_pairs", p.train.size()}, {"validation_pairs", p.validation.size()}};
+  return {{"file", job.data_file}, {"digest", job.data_digest}, {"kind", "pairs"}, {"train_pairs", p.train.size()}, {"validation_pairs", p.validation.size()}};
 }
 
 // The longest sequences a batch can hold (target, source), for the memory plan.
@@ -55,13 +61,13 @@ io::ordered_json memory_plan(const Job& job, const std::vector<Trainable>& param
           {"activations_measured_by", "a meta run of one training step (forward + backward)"}};
 }
 
-double validation_loss(const Job& job, const std::shared_ptr<const backend::Backend>& cpu) {
+double validation_loss(const Job& job, const std::shared_ptr<const backend::Backend>& cpu, std::ostream* record) {
   // The same validation batches at every evaluation, so the numbers compare across steps.
   Rng rng(job.recipe.seed ^ 0x5EEDull);
   double sum = 0;
   int64_t tokens = 0;
   for (int64_t i = 0; i < job.recipe.eval_iters; ++i) {
-    const Loss l = evaluate_loss(*job.model.model.root, next_batch(job, Split::validation, rng), cpu);
+    const Loss l = evaluate_loss(*job.model.model.root, next_batch(job, Split::validation, rng, record), cpu);
     sum += l.mean * static_cast<double>(l.tokens);
     tokens += l.tokens;
   }
@@ -196,6 +202,13 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
                                                       state_dict.empty() ? nullptr : &state_dict});
   };
 
+  std::ofstream batches;
+  if (!job.batches_file.empty()) {
+    batches.open(job.batches_file, job.resume ? std::ios::app : std::ios::trunc);
+    if (!batches) fail(ErrorKind::io, job.batches_file + ": cannot write");
+  }
+  std::ostream* record = batches.is_open() ? &batches : nullptr;
+  bool validation_recorded = false;  // the validation batches are the same at every evaluation
   const Clock::time_point begin = Clock::now();
   ProgressTask task(progress, "train", static_cast<uint64_t>(r.steps));
   int64_t tokens_total = 0;
@@ -208,7 +221,7 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
     double loss_sum = 0;
     int64_t tokens = 0;
     for (int64_t a = 0; a < r.accum; ++a) {
-      const Batch b = next_batch(job, Split::train, rng);
+      const Batch b = next_batch(job, Split::train, rng, record, step);
       const Loss l = forward_backward(root, params, b, r.seed * 1000003 + static_cast<uint64_t>(step * r.accum + a), cpu);
       loss_sum += l.mean;
       tokens += l.tokens;
@@ -237,7 +250,8 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
     const bool evaluate = (step + 1) % r.eval_every == 0 || step + 1 == r.steps;
     bool improved = false;
     if (evaluate) {
-      last_val = validation_loss(job, cpu);
+      last_val = validation_loss(job, cpu, validation_recorded ? nullptr : record);
+      validation_recorded = true;
       line["val_loss"] = last_val;
       improved = last_val < best;
       if (improved) {

@@ -41,9 +41,13 @@ struct Job {
   Recipe recipe;
   std::variant<TokenStream, Pairs> data;
   std::string data_file;
+  std::string data_digest;  // recorded, so that a resumed run can refuse other data
   std::string out;
   std::optional<Resumed> resume;  // continue from this checkpoint's state
   bool save_pt = false;           // DIR/best also gets best_model.pt (torch.save's format)
+  // When set (token streams only): one JSON line per micro-batch with its split, step and the
+  // offsets drawn, so another trainer can replay the same batches (bench/peers/torch_recipe.py).
+  std::string batches_file;
 };
 
 // `log` receives one human-readable line per evaluation (stderr in the CLI).

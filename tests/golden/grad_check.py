@@ -33,7 +33,8 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         a, b = t["data_offsets"]
-        out[name] = np.frombuffer(data[a:b], dtype=np.float32).reshape(t["shape"])
+        dtype = {"F32": np.float32, "I64": np.int64}[t["dtype"]]
+        out[name] = np.frombuffer(data[a:b], dtype=dtype).reshape(t["shape"])
     return out
 
 

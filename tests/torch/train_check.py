@@ -132,6 +132,13 @@ def case(name, optimizer_args, make_optimizer):
     if worst_loss > 1e-6 or worst_norm > 1e-6 or worst_w > 1e-4:
         sys.exit(f"{name}: FAILED")
     saved_pt(os.path.join(out, "best"), cfg, got)
+    best = os.path.join(out, "best")
+    for args in (["inspect", best], ["generate", best, "--prompt", "the king", "-n", "5"],
+                 ["eval", best, "--text", os.path.join(work, "data.txt"), "--ctx", "16", "--chunks", "2"],
+                 ["profile", best, "--tokens", "8", "--repeat", "2"], ["bench", best, "-p", "8", "-n", "4", "-r", "2"]):
+        r = subprocess.run([ANATOMY] + args, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"{name}: anatomy {args[0]} on DIR/best failed: {r.stderr.strip()}")
 
 
 def saved_pt(best, cfg, weights):
@@ -177,7 +184,7 @@ def killed_and_resumed():
                    check=True, capture_output=True)
     first, kills = True, 0
     for delay in [0.3, 0.5, 0.4, 0.6, None]:
-        args = [ANATOMY, "train"] + (["--config", os.path.join(work, "config.json")] if first else ["--resume"])
+        args = [ANATOMY, "train"] + (["--config", os.path.join(work, "config.json")] if first else ["--resume", cut])
         p = subprocess.Popen(args + ["--out", cut] + common, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if delay is not None:
             time.sleep(delay)
@@ -198,6 +205,92 @@ def killed_and_resumed():
           f"log {'the same' if same_log and losses(whole) == losses(cut) else 'DIFFERENT'}")
     if not same or not same_log or losses(whole) != losses(cut):
         sys.exit("kill: FAILED")
+
+
+def kill_while_saving():
+    """SIGKILL at random moments of a run that saves after every step, 50 times: a complete
+    checkpoint that loads (and resumes) is always left behind."""
+    import random
+    import signal
+    import time
+    work = os.path.join(WORK, "kill_saving")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    data = os.path.join(work, "data.txt")
+    with open(data, "w") as f:
+        f.write(text())
+    with open(os.path.join(work, "config.json"), "w") as f:
+        json.dump({"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 8, "vocab_size": 65}, f)
+    out = os.path.join(work, "out")
+    common = ["--data", data, "--steps", "100000", "--batch", "2", "--block", "8", "--eval-every", "1", "--eval-iters", "1"]
+    rng = random.Random(5)
+    loaded = 0
+    for kill in range(50):
+        complete = [d for d in ("last", "last.previous") if os.path.exists(os.path.join(out, d, "COMPLETE"))]
+        start = ["--resume", out] if complete else ["--config", os.path.join(work, "config.json"), "--out", out]
+        p = subprocess.Popen([ANATOMY, "train"] + start + common, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.05, 0.25))
+        if p.poll() is not None:
+            sys.exit(f"kill_saving: the run ended by itself: {p.stderr.read().decode()}")
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        complete = [d for d in ("last", "last.previous") if os.path.exists(os.path.join(out, d, "COMPLETE"))]
+        if not complete:
+            if kill >= 5:
+                sys.exit(f"kill_saving: no complete checkpoint after kill {kill + 1}")
+            continue
+        ckpt = os.path.join(out, complete[0])
+        read_safetensors(os.path.join(ckpt, "model.safetensors"))
+        read_safetensors(os.path.join(ckpt, "optimizer.safetensors"))
+        json.load(open(os.path.join(ckpt, "trainer_state.json")))
+        if kill % 10 == 9:
+            subprocess.run([ANATOMY, "inspect", ckpt], check=True, capture_output=True)
+        loaded += 1
+    print(f"kill_saving: 50 SIGKILLs at random moments of a run saving every step: a complete checkpoint loaded "
+          f"after {loaded} of them (the others came before the first save)")
+
+
+def bad_inputs():
+    """Bad options and data: one line on stderr, exit code 2, nothing on stdout."""
+    work = os.path.join(WORK, "bad")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    data, short, other = (os.path.join(work, n) for n in ("data.txt", "short.txt", "other.txt"))
+    with open(data, "w") as f:
+        f.write(text())
+    with open(short, "w") as f:
+        f.write("to be or not\n")
+    with open(other, "w") as f:
+        f.write(text().upper())
+    config = os.path.join(work, "config.json")
+    with open(config, "w") as f:
+        json.dump(dict(CONFIG, vocab_size=65), f)
+    run = os.path.join(work, "run")
+    subprocess.run([ANATOMY, "train", "--config", config, "--data", data, "--out", run, "--steps", "2", "--batch", "2",
+                    "--block", "8", "--eval-every", "1", "--eval-iters", "1"], check=True, capture_output=True)
+    base = [ANATOMY, "train", "--config", config, "--data", data, "--out", os.path.join(work, "new")]
+    cases = {
+        "--steps 0": base + ["--steps", "0"],
+        "--optimizer adam": base + ["--optimizer", "adam"],
+        "--lr -1": base + ["--lr", "-1"],
+        "--warmup past --steps": base + ["--steps", "5", "--warmup", "9"],
+        "--clip -1": base + ["--clip", "-1"],
+        "--momentum with adamw": base + ["--momentum", "0.9"],
+        "data shorter than one block": [ANATOMY, "train", "--config", config, "--data", short, "--out",
+                                        os.path.join(work, "new"), "--block", "8"],
+        "--out of an existing run": [ANATOMY, "train", "--config", config, "--data", data, "--out", run],
+        "--resume without a run": [ANATOMY, "train", "--resume", os.path.join(work, "nothing")],
+        "--resume with other data": [ANATOMY, "train", "--resume", run, "--data", other, "--steps", "4"],
+        "--resume with another config": [ANATOMY, "train", "--resume", run, "--config", os.path.join(WORK, "kill", "config.json"),
+                                         "--steps", "4"],
+        "no --data": [ANATOMY, "train", "--config", config, "--out", os.path.join(work, "new")],
+    }
+    for name, args in cases.items():
+        r = subprocess.run(args, capture_output=True, text=True)
+        lines = r.stderr.strip().splitlines()
+        if r.returncode != 2 or len(lines) != 1 or r.stdout:
+            sys.exit(f"bad input '{name}': exit {r.returncode}, stderr {r.stderr!r}, stdout {r.stdout[:80]!r}")
+    print(f"bad inputs: {len(cases)} cases, each one line on stderr and exit code 2")
 
 
 def every_family():
@@ -237,6 +330,8 @@ def every_family():
 torch.set_default_dtype(torch.float64)
 every_family()
 killed_and_resumed()
+kill_while_saving()
+bad_inputs()
 case("adamw", ["--optimizer", "adamw", "--weight-decay", "0.1", "--beta2", "0.95"],
      lambda groups, lr: torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8))
 case("sgd", ["--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--weight-decay", "0.1"],
