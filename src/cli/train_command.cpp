@@ -91,10 +91,10 @@ Source open_source(const TrainOptions& o, const std::string& last, const std::st
   s.from_scratch = !o.config.empty() || !s.model.has_weights();
   if (!o.config.empty() && s.model.has_weights())
     fail(ErrorKind::config, fmt::format("--config {}: holds weights; name it as MODEL to fine-tune them, or give its config.json", o.config));
-  if (!o.tokenizer.empty() || tokenizer::has_tokenizer(fs::is_directory(source) ? source : fs::path(source).parent_path().string())) {
+  const std::string folder = fs::is_directory(source) ? source : fs::path(source).parent_path().string();
+  if (!o.tokenizer.empty() || tokenizer::has_tokenizer(folder)) {
     s.tok = model_tokenizer(source, o.tokenizer);
-    s.tokenizer = tokenizer_files(o.tokenizer.empty() ? (fs::is_directory(source) ? source : fs::path(source).parent_path().string())
-                                                      : o.tokenizer);
+    s.tokenizer = tokenizer_files(o.tokenizer.empty() ? folder : o.tokenizer);
   } else if (s.model.model.model_type == "nanogpt" && s.from_scratch) {
     use_characters(s, text, o.data);
   } else {
