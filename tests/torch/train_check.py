@@ -15,9 +15,12 @@ usage: train_check.py ANATOMY_BIN WORKDIR
 import json
 import math
 import os
+import random
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import torch
@@ -165,19 +168,25 @@ def saved_pt(best, cfg, weights):
         sys.exit("best_model.pt: FAILED")
 
 
-def killed_and_resumed():
-    """A run killed at random moments (SIGKILL, so nothing is flushed on the way out) and resumed
-    each time ends with the same log and weights as one uninterrupted run."""
-    import signal
-    import time
-    work = os.path.join(WORK, "kill")
+def workspace(name, config=None):
+    """A fresh folder WORK/name with the text as data.txt (and config.json when given)."""
+    work = os.path.join(WORK, name)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     data = os.path.join(work, "data.txt")
     with open(data, "w") as f:
         f.write(text())
-    with open(os.path.join(work, "config.json"), "w") as f:
-        json.dump(dict(CONFIG, model_type="nanogpt", vocab_size=65), f)  # replaced by the data's characters
+    if config is not None:
+        with open(os.path.join(work, "config.json"), "w") as f:
+            json.dump(config, f)
+    return work, data
+
+
+def killed_and_resumed():
+    """A run killed at random moments (SIGKILL, so nothing is flushed on the way out) and resumed
+    each time ends with the same log and weights as one uninterrupted run."""
+    # vocab_size is replaced by the count of the data's characters
+    work, data = workspace("kill", dict(CONFIG, model_type="nanogpt", vocab_size=65))
     common = ["--data", data, "--steps", "400", "--batch", "4", "--block", "16", "--eval-every", "3", "--eval-iters", "1"]
     whole, cut = os.path.join(work, "whole"), os.path.join(work, "cut")
     subprocess.run([ANATOMY, "train", "--config", os.path.join(work, "config.json"), "--out", whole] + common,
@@ -210,17 +219,7 @@ def killed_and_resumed():
 def kill_while_saving():
     """SIGKILL at random moments of a run that saves after every step, 50 times: a complete
     checkpoint that loads (and resumes) is always left behind."""
-    import random
-    import signal
-    import time
-    work = os.path.join(WORK, "kill_saving")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    data = os.path.join(work, "data.txt")
-    with open(data, "w") as f:
-        f.write(text())
-    with open(os.path.join(work, "config.json"), "w") as f:
-        json.dump({"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 8, "vocab_size": 65}, f)
+    work, data = workspace("kill_saving", {"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 8, "vocab_size": 65})
     out = os.path.join(work, "out")
     common = ["--data", data, "--steps", "100000", "--batch", "2", "--block", "8", "--eval-every", "1", "--eval-iters", "1"]
     rng = random.Random(5)
@@ -250,19 +249,13 @@ def kill_while_saving():
 
 def bad_inputs():
     """Bad options and data: one line on stderr, exit code 2, nothing on stdout."""
-    work = os.path.join(WORK, "bad")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    data, short, other = (os.path.join(work, n) for n in ("data.txt", "short.txt", "other.txt"))
-    with open(data, "w") as f:
-        f.write(text())
+    work, data = workspace("bad", dict(CONFIG, vocab_size=65))
+    config = os.path.join(work, "config.json")
+    short, other = os.path.join(work, "short.txt"), os.path.join(work, "other.txt")
     with open(short, "w") as f:
         f.write("to be or not\n")
     with open(other, "w") as f:
         f.write(text().upper())
-    config = os.path.join(work, "config.json")
-    with open(config, "w") as f:
-        json.dump(dict(CONFIG, vocab_size=65), f)
     run = os.path.join(work, "run")
     subprocess.run([ANATOMY, "train", "--config", config, "--data", data, "--out", run, "--steps", "2", "--batch", "2",
                     "--block", "8", "--eval-every", "1", "--eval-iters", "1"], check=True, capture_output=True)
@@ -294,12 +287,7 @@ def bad_inputs():
 def every_family():
     """Each family trains from scratch on a character vocabulary (the encoder-decoder on line ->
     next line pairs): the validation loss falls, and the best checkpoint runs."""
-    work = os.path.join(WORK, "families")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    data = os.path.join(work, "data.txt")
-    with open(data, "w") as f:
-        f.write(text())
+    work, data = workspace("families")
     for family in ["llama", "gpt2", "mamba2", "nemotron_h", "zamba2", "transformer_encdec"]:
         cfg = dict(ref.CONFIGS[family])
         for k in ("vocab_size", "enc_voc_size", "dec_voc_size"):

@@ -23,22 +23,27 @@ void slice_time(const Tensor& src, int64_t start, Tensor& out) {
                 static_cast<size_t>(T * inner) * 4);
 }
 
-void write_time_backward(const Tensor& ddst, int64_t at, Tensor& dsrc) {
-  const int64_t B = dsrc.dim(0), T = dsrc.dim(1), Tmax = ddst.dim(1);
-  const int64_t inner = static_cast<int64_t>(dsrc.numel()) / (B * std::max<int64_t>(T, 1));
-  const float* g = ddst.data<float>();
-  float* d = dsrc.data<float>();
+namespace {
+
+// Adds steps [at, at + T) of the [B, Tmax, …] tensor into the [B, T, …] one (into_window false),
+// or the [B, T, …] one into those steps (into_window true): the backward passes of the cache write
+// and the time slice, each the other's transpose.
+void add_window(const Tensor& window, const Tensor& whole, int64_t at, bool into_window, Tensor& dst) {
+  const int64_t B = window.dim(0), T = window.dim(1), Tmax = whole.dim(1);
+  const int64_t inner = static_cast<int64_t>(window.numel()) / (B * std::max<int64_t>(T, 1));
+  const float* src = (into_window ? whole : window).data<float>();
+  float* d = dst.data<float>();
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < T * inner; ++i) d[b * T * inner + i] += g[(b * Tmax + at) * inner + i];
+    for (int64_t i = 0; i < T * inner; ++i) {
+      const int64_t w = b * T * inner + i, h = (b * Tmax + at) * inner + i;
+      d[into_window ? w : h] += src[into_window ? h : w];
+    }
 }
 
-void slice_time_backward(const Tensor& dy, int64_t start, Tensor& dsrc) {
-  const int64_t B = dy.dim(0), T = dy.dim(1), Tmax = dsrc.dim(1);
-  const int64_t inner = static_cast<int64_t>(dy.numel()) / (B * std::max<int64_t>(T, 1));
-  const float* g = dy.data<float>();
-  float* d = dsrc.data<float>();
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < T * inner; ++i) d[(b * Tmax + start) * inner + i] += g[b * T * inner + i];
-}
+}  // namespace
+
+void write_time_backward(const Tensor& ddst, int64_t at, Tensor& dsrc) { add_window(dsrc, ddst, at, true, dsrc); }
+
+void slice_time_backward(const Tensor& dy, int64_t start, Tensor& dsrc) { add_window(dy, dsrc, start, false, dsrc); }
 
 }  // namespace anatomy::cpu

@@ -214,22 +214,14 @@ void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx) {
     for (int64_t j = 0; j < n; ++j) d[r * w + j] += g[r * n + j];
 }
 
-// The forward rotates each (i, i + half) pair by +angle; its transpose rotates by −angle.
+// The forward rotates each (i, i + half) pair by +angle; its transpose rotates by −angle, which is
+// the forward with the frequencies negated (exactly: negation is exact in float).
 void rope_backward(const Tensor& dy, const std::vector<float>& inv_freq, int64_t past, Tensor& dx) {
-  const int64_t B = dy.dim(0), T = dy.dim(1), H = dy.dim(2), hd = dy.dim(3), half = hd / 2;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t h = 0; h < H; ++h) {
-        const float* g = dy.data<float>() + ((b * T + t) * H + h) * hd;
-        float* d = dx.data<float>() + ((b * T + t) * H + h) * hd;
-        for (int64_t i = 0; i < half; ++i) {
-          const float a = static_cast<float>(past + t) * inv_freq[static_cast<size_t>(i)];
-          const float cs = std::cos(a), sn = std::sin(a);
-          d[i] += g[i] * cs + g[i + half] * sn;
-          d[i + half] += g[i + half] * cs - g[i] * sn;
-        }
-      }
+  std::vector<float> negated(inv_freq.size());
+  for (size_t i = 0; i < inv_freq.size(); ++i) negated[i] = -inv_freq[i];
+  Tensor rotated = Tensor::empty(DType::F32, dy.shape());
+  rope(dy, negated, past, rotated);
+  accumulate(dx, rotated);
 }
 
 }  // namespace anatomy::cpu
