@@ -161,6 +161,16 @@ TEST(Backward, FastKernelsMatchTheirReferences) {
       for (uint64_t j = 0; j < g[0][i].numel(); ++j)
         ASSERT_NEAR(g[1][i].data<float>()[j], g[0][i].data<float>()[j], 1e-4) << "gradient " << i << " element " << j;
   }
+  {  // the forward over many queries as GEMMs per head, against the reference
+    const Tensor lq = random({2, cpu::kGemmAttentionFrom + 6, 4, 8}, 57), lk = random({2, 80, 2, 8}, 58),
+                 lv = random({2, 80, 2, 8}, 59);
+    const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = lq.dim(1) + 4, .window = 9,
+                                   .masked_value = -INFINITY};
+    Tensor ref = Tensor::empty(DType::F32, {2, lq.dim(1), 32}), fast = Tensor::empty(DType::F32, {2, lq.dim(1), 32});
+    cpu::attention_reference(lq, lk, lv, a, ref);
+    ASSERT_TRUE(cpu::attention_gemm(lq, lk, lv, a, fast));
+    for (uint64_t j = 0; j < ref.numel(); ++j) ASSERT_NEAR(fast.data<float>()[j], ref.data<float>()[j], 1e-5) << j;
+  }
   if (!cpu::have_avx2()) GTEST_SKIP() << "no AVX2: the activation fast path does not run here";
   for (Activation act : {Activation::silu, Activation::gelu, Activation::relu}) {
     const Tensor x = random({3, 37}, 54, 4.0f), dy = random({3, 37}, 55);
