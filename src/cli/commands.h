@@ -142,6 +142,7 @@ struct TrainOptions {
   uint64_t seed = 1337;
   std::string resume;  // the --out folder of a run to continue
   std::string dump_batches;  // one JSON line per micro-batch: split, step, offsets
+  bool force = false;        // train even when the memory plan exceeds what is available
   bool save_pt = false;
   std::string format = "table";
   int threads = 0;

@@ -300,6 +300,7 @@ int main(int argc, char** argv) {
   tra->add_option("--resume", trn.resume, "Continue the run whose --out folder this is, from its last complete checkpoint");
   tra->add_option("--dump-batches", trn.dump_batches,
                   "Write each micro-batch's offsets into the data (one JSON line each), to replay the run elsewhere");
+  tra->add_flag("--force", trn.force, "Train even when the planned memory exceeds what is available");
   tra->add_flag("--save-pt", trn.save_pt, "Also write best/best_model.pt, a state_dict torch.load(weights_only=True) reads");
   add_threads(tra, trn.threads);
   add_format(tra, trn.format);

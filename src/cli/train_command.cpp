@@ -77,7 +77,6 @@ Source open_source(const TrainOptions& o, const std::string& last, const std::st
   Source s;
   if (!o.resume.empty()) {
     s.model = models::load_model(last);
-    models::map_weights(s.model);
     s.tok = tokenizer::load_tokenizer(last);
     s.tokenizer = tokenizer_files(last);
     s.config = s.model.config_json;
@@ -100,14 +99,14 @@ Source open_source(const TrainOptions& o, const std::string& last, const std::st
   } else {
     fail(ErrorKind::config, fmt::format("{}: no tokenizer beside it; name one with --tokenizer", source));
   }
-  if (s.from_scratch) {
-    // Weights drawn before training, kept alive by the model's parameters.
-    const int64_t layers = s.config.value("num_hidden_layers", s.config.value("n_layer", s.config.value("n_layers", int64_t{1})));
-    models::bind_weights(s.model.model, train::initial_weights(s.model.model, layers, o.seed));
-  } else {
-    models::map_weights(s.model);
-  }
   return s;
+}
+
+// The weights, once the memory plan has been accepted: drawn (from scratch) or mapped.
+void bind_weights(Source& s, const TrainOptions& o) {
+  if (!s.from_scratch) return models::map_weights(s.model);
+  const int64_t layers = s.config.value("num_hidden_layers", s.config.value("n_layer", s.config.value("n_layers", int64_t{1})));
+  models::bind_weights(s.model.model, train::initial_weights(s.model.model, layers, o.seed));
 }
 
 std::vector<int32_t> encode(const tokenizer::Tokenizer& tok, const std::string& text, int64_t vocab, const std::string& file) {
@@ -257,6 +256,8 @@ Json train_document(const TrainOptions& options, Progress& progress) {
   } else {
     job.data = train::split_stream(encode(*s.tok, text, root.vocab_size(), o.data), recipe.block, o.data);
   }
+  train::check_memory(train::memory_plan(job), o.force);
+  bind_weights(s, o);
   auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   Json d = train::train(job, progress, log);
   d["model"] = prev ? last : (o.config.empty() ? o.model : o.config);

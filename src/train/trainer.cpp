@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "backend/backend.h"
+#include "backend/device.h"
 #include "core/error.h"
 
 namespace anatomy::train {
@@ -49,10 +51,13 @@ std::pair<int64_t, int64_t> longest(const Job& job) {
   return {static_cast<int64_t>(T), static_cast<int64_t>(S)};
 }
 
-// Parameters, their gradients, the optimizer's moments and the measured activation peak.
-io::ordered_json memory_plan(const Job& job, const std::vector<Trainable>& params) {
-  uint64_t weights = 0;
-  for (const Trainable& p : params) weights += p.param->value.nbytes();
+}  // namespace
+
+io::ordered_json memory_plan(const Job& job) {
+  uint64_t weights = 0;  // F32, as trained, once per unique parameter
+  std::set<const nn::Parameter*> seen;
+  for (const nn::ParamRef& ref : nn::parameter_slots(*job.model.model.root))
+    if (seen.insert(ref.param.get()).second) weights += 4 * ref.param->value.numel();
   const int moments = job.recipe.optimizer.kind == "adamw" ? 2 : job.recipe.optimizer.momentum > 0 ? 1 : 0;
   const auto [T, S] = longest(job);
   const uint64_t activations = step_activation_peak(*job.model.model.root, job.recipe.batch, T, S);
@@ -60,6 +65,17 @@ io::ordered_json memory_plan(const Job& job, const std::vector<Trainable>& param
           {"activations_peak_bytes", activations}, {"total_bytes", (2 + moments) * weights + activations},
           {"activations_measured_by", "a meta run of one training step (forward + backward)"}};
 }
+
+void check_memory(const io::ordered_json& plan, bool force) {
+  const uint64_t need = plan["total_bytes"], have = backend::available_memory();
+  if (need > have && !force)
+    fail(ErrorKind::resource, fmt::format("train: this run needs {:.0f} MiB (weights, gradients, optimizer state and the "
+                                          "activations of one step), {:.0f} MiB is available (a smaller --batch or "
+                                          "--block needs less activation memory; --force tries anyway)",
+                                          static_cast<double>(need) / (1 << 20), static_cast<double>(have) / (1 << 20)));
+}
+
+namespace {
 
 double validation_loss(const Job& job, const std::shared_ptr<const backend::Backend>& cpu, std::ostream* record) {
   // The same validation batches at every evaluation, so the numbers compare across steps.
@@ -175,7 +191,7 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
     if (start >= r.steps)
       fail(ErrorKind::config, fmt::format("{}/last is at step {} already; --steps {} leaves nothing to do", job.out, start, r.steps));
   }
-  const io::ordered_json memory = memory_plan(job, params);
+  const io::ordered_json memory = memory_plan(job);
   log(fmt::format("memory: weights {}, gradients {}, optimizer {}, activations at peak {} (a meta run of one step): {}",
                   mib(memory["weights_bytes"]), mib(memory["gradients_bytes"]), mib(memory["optimizer_bytes"]),
                   mib(memory["activations_peak_bytes"]), mib(memory["total_bytes"])));

@@ -50,6 +50,12 @@ struct Job {
   std::string batches_file;
 };
 
+// Bytes of the weights (F32, as trained), their gradients, the optimizer's moments and the
+// activation peak of one step (a meta run of forward + backward): needs no weights bound.
+io::ordered_json memory_plan(const Job& job);
+// A resource error naming the bytes needed and available, unless `force`.
+void check_memory(const io::ordered_json& plan, bool force);
+
 // `log` receives one human-readable line per evaluation (stderr in the CLI).
 io::ordered_json train(Job& job, Progress& progress, const std::function<void(const std::string&)>& log);
 

@@ -253,6 +253,9 @@ def bad_inputs():
     work, data = workspace("bad", dict(CONFIG, vocab_size=65))
     config = os.path.join(work, "config.json")
     short, other = os.path.join(work, "short.txt"), os.path.join(work, "other.txt")
+    huge = os.path.join(work, "huge.json")  # 9.7 billion parameters: 155 GB of weights, gradients and moments
+    with open(huge, "w") as f:
+        json.dump({"n_layer": 48, "n_head": 32, "n_embd": 4096, "block_size": 64, "vocab_size": 65}, f)
     with open(short, "w") as f:
         f.write("to be or not\n")
     with open(other, "w") as f:
@@ -276,6 +279,8 @@ def bad_inputs():
         "--resume with another config": [ANATOMY, "train", "--resume", run, "--config", os.path.join(WORK, "kill", "config.json"),
                                          "--steps", "4"],
         "no --data": [ANATOMY, "train", "--config", config, "--out", os.path.join(work, "new")],
+        "more memory than the machine has (refused before any weight is drawn)": [
+            ANATOMY, "train", "--config", huge, "--data", data, "--out", os.path.join(work, "new"), "--block", "32"],
     }
     for name, args in cases.items():
         r = subprocess.run(args, capture_output=True, text=True)
