@@ -5,7 +5,6 @@
 // for nanoGPT without one the data file's characters (saved as vocab.json). Progress and one
 // line per evaluation go to stderr; the anatomy.train/1 document is built first and rendered.
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -27,13 +26,7 @@ namespace {
 
 using Json = io::ordered_json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (!in) fail(ErrorKind::io, p.string() + ": cannot read");
-  return s.str();
-}
+std::string slurp(const fs::path& p) { return read_text(p.string(), "the tokenizer"); }
 
 // The tokenizer's own files from the folder (or file) it was read from, to travel with every
 // checkpoint; a character vocabulary taken from a .txt file travels as vocab.json.
@@ -241,7 +234,6 @@ Json train_document(const TrainOptions& options, Progress& progress) {
     resumed = prev->state;
     recipe = train::recipe_from_json(resumed->trainer_state.at("recipe"), last + "/trainer_state.json");
     if (o.steps_given) recipe.steps = o.steps;  // a resumed run may be extended; the rest of its recipe stays
-    recipe.schedule.steps = recipe.steps;
   }
   if (!encdec) {
     const int64_t limit = root.max_positions();
@@ -256,7 +248,8 @@ Json train_document(const TrainOptions& options, Progress& progress) {
   } else {
     job.data = train::split_stream(encode(*s.tok, text, root.vocab_size(), o.data), recipe.block, o.data);
   }
-  train::check_memory(train::memory_plan(job), o.force);
+  job.memory = train::memory_plan(job);
+  train::check_memory(job.memory, o.force);
   bind_weights(s, o);
   auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   Json d = train::train(job, progress, log);

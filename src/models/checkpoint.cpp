@@ -61,6 +61,24 @@ void each_unique(const Model& model, Progress& progress, const std::string& what
 
 bool is_float(DType d) { return d == DType::F32 || d == DType::BF16 || d == DType::F16; }
 
+}  // namespace
+
+Tensor converted(const Tensor& from, DType dtype) {
+  Tensor t = Tensor::empty(dtype, from.shape());
+  const auto n = static_cast<int64_t>(t.numel());
+  auto* f32 = reinterpret_cast<float*>(t.raw());
+  auto* half = reinterpret_cast<uint16_t*>(t.raw());
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = element_f32(from, static_cast<uint64_t>(i));
+    if (dtype == DType::F32) f32[i] = v;
+    else half[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+  }
+  return t;
+}
+
+namespace {
+
 // The bound weights named canonically; F32/BF16/F16 ones converted to `dtype` when given.
 io::NamedTensors weights_as(const Model& model, std::optional<DType> dtype, Progress& progress) {
   io::NamedTensors out;
@@ -71,17 +89,7 @@ io::NamedTensors weights_as(const Model& model, std::optional<DType> dtype, Prog
       out.emplace_back(ref.path, from);
       return;
     }
-    Tensor t = Tensor::empty(*dtype, from.shape());
-    const auto n = static_cast<int64_t>(t.numel());
-    auto* f32 = reinterpret_cast<float*>(t.raw());
-    auto* half = reinterpret_cast<uint16_t*>(t.raw());
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = element_f32(from, static_cast<uint64_t>(i));
-      if (*dtype == DType::F32) f32[i] = v;
-      else half[i] = *dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
-    }
-    out.emplace_back(ref.path, std::move(t));
+    out.emplace_back(ref.path, converted(from, *dtype));
   });
   return out;
 }

@@ -25,6 +25,9 @@ void bind_weights(const Model& model, const io::NamedTensors& weights);
 // as synthetic_weights names them; bind them to run the model in that dtype.
 io::NamedTensors cast_weights(const Model& model, DType dtype, Progress& progress = silent_progress());
 
+// A heap copy of an F32/BF16/F16 tensor in `dtype` (F32, BF16, F16).
+Tensor converted(const Tensor& from, DType dtype);
+
 // The bound weights as they are (stored dtype, no copy), named as synthetic_weights names them.
 io::NamedTensors bound_weights(const Model& model);
 

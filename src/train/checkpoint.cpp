@@ -65,6 +65,7 @@ Resumed read_training_checkpoint(const std::string& dir) {
   if (!fs::exists(d / "COMPLETE"))
     fail(ErrorKind::io, fmt::format("{}: no COMPLETE marker, so this checkpoint was not finished; nothing to resume", dir));
   Resumed r;
+  r.dir = dir;
   r.trainer_state = io::load_json_file((d / "trainer_state.json").string());
   r.optimizer = load_tensors((d / "optimizer.safetensors").string());
   return r;

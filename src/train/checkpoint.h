@@ -32,6 +32,7 @@ void write_training_checkpoint(const std::string& dir, const CheckpointContent& 
 // A checkpoint folder's trainer_state.json and optimizer.safetensors (the weights are read as any
 // model folder is). Errors name the folder when it is incomplete.
 struct Resumed {
+  std::string dir;  // the checkpoint folder read (last, or last.previous)
   io::json trainer_state;
   io::NamedTensors optimizer;
 };

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "models/checkpoint.h"
 #include "ops/ops.h"
 #include "ops/tape.h"
 
@@ -12,12 +13,6 @@ namespace {
 
 // nanoGPT's rule: every tensor of two or more dimensions decays; biases and norm scales do not.
 bool decays(const Tensor& t) { return t.shape().size() >= 2; }
-
-Tensor f32_heap_copy(const Tensor& t) {
-  Tensor out = Tensor::empty(DType::F32, t.shape());
-  for (uint64_t i = 0; i < t.numel(); ++i) out.data<float>()[i] = element_f32(t, i);
-  return out;
-}
 
 // Per-token losses of one forward pass, recorded on `tape` when given.
 Tensor token_losses(const nn::LanguageModel& root, const Batch& b, const ops::Context& ctx) {
@@ -49,7 +44,7 @@ std::vector<Trainable> make_trainable(const nn::Module& root) {
     if (!seen.insert(ref.param.get()).second) continue;  // a tied slot: the same object again
     Tensor& v = ref.param->value;
     if (v.is_meta()) fail(ErrorKind::internal, ref.path + ": training needs bound weights");
-    if (v.dtype() != DType::F32 || !v.storage() || v.storage()->kind() != Storage::Kind::heap) v = f32_heap_copy(v);
+    if (v.dtype() != DType::F32 || !v.storage() || v.storage()->kind() != Storage::Kind::heap) v = models::converted(v, DType::F32);
     out.push_back({ref.path, ref.param, Tensor::zeros(DType::F32, v.shape()), decays(v)});
   }
   return out;

@@ -143,7 +143,6 @@ Recipe recipe_from_json(const io::json& j, const std::string& file) {
     r.schedule.lr = j.at("lr");
     r.schedule.warmup = j.at("warmup");
     if (r.schedule.kind == "cosine") r.schedule.min_lr = j.at("min_lr");
-    r.schedule.steps = r.steps;
     return r;
   } catch (const io::json::exception& e) {
     fail_at(ErrorKind::format, file, "recipe", std::string("is not a recipe anatomy wrote: ") + e.what());
@@ -187,11 +186,12 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
     best = s.at("best_val_loss").is_null() ? best : s.at("best_val_loss").get<double>();
     best_step = s.at("best_step");
     rng = Rng(s.at("rng").get<uint64_t>());
-    optimizer->load_state(job.resume->optimizer, job.out + "/last/optimizer.safetensors");
+    optimizer->load_state(job.resume->optimizer, job.resume->dir + "/optimizer.safetensors");
     if (start >= r.steps)
-      fail(ErrorKind::config, fmt::format("{}/last is at step {} already; --steps {} leaves nothing to do", job.out, start, r.steps));
+      fail(ErrorKind::config, fmt::format("{} is at step {} already; --steps {} leaves nothing to do", job.resume->dir, start, r.steps));
   }
-  const io::ordered_json memory = memory_plan(job);
+  if (job.memory.is_null()) job.memory = memory_plan(job);
+  const io::ordered_json& memory = job.memory;
   log(fmt::format("memory: weights {}, gradients {}, optimizer {}, activations at peak {} (a meta run of one step): {}",
                   mib(memory["weights_bytes"]), mib(memory["gradients_bytes"]), mib(memory["optimizer_bytes"]),
                   mib(memory["activations_peak_bytes"]), mib(memory["total_bytes"])));

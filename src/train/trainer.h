@@ -48,6 +48,7 @@ struct Job {
   // When set (token streams only): one JSON line per micro-batch with its split, step and the
   // offsets drawn, so another trainer can replay the same batches (bench/peers/torch_recipe.py).
   std::string batches_file;
+  io::ordered_json memory;  // memory_plan(job), when the caller has made it already
 };
 
 // Bytes of the weights (F32, as trained), their gradients, the optimizer's moments and the

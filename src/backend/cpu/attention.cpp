@@ -23,20 +23,19 @@ void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          Tensor& out) {
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = a.keys, stride = k.dim(1), Hkv = k.dim(2);
   const int64_t rep = Hq / Hkv;
+  const AttentionMask mask(a, T);
   std::vector<float> s(static_cast<size_t>(Tk));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < Hq; ++h)
       for (int64_t t = 0; t < T; ++t) {
         const float* qs = q.data<float>() + ((b * T + t) * Hq + h) * hd;
-        const bool row_masked = a.query_padding && load(*a.query_padding, static_cast<uint64_t>(b * T + t)) == 0.0f;
+        const bool row_masked = mask.row_masked(b, t);
         float mx = -INFINITY;
         for (int64_t j = 0; j < Tk; ++j) {
           const float* ks = k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd;
           float dot = 0;
           for (int64_t e = 0; e < hd; ++e) dot += qs[e] * ks[e];
-          const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
-                              (a.key_padding && load(*a.key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
-          s[j] = masked ? a.masked_value : dot * a.scale;
+          s[j] = mask.masked(b, t, j, row_masked) ? a.masked_value : dot * a.scale;
           mx = std::max(mx, s[j]);
         }
         double sum = 0;
@@ -54,7 +53,7 @@ void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, cons
 // Backward of attention_reference, per (batch, query head), recomputing the probabilities P of
 // each query row: dV_j += P_j·dO; dP_j = dO·V_j; dS_j = P_j·(dP_j − Σ_i P_i·dP_i); for scores that
 // were computed (not masked, which are constants) dQ += scale·dS_j·K_j and dK_j += scale·dS_j·Q.
-// Keys masked with −inf (P = 0) are skipped; a finite fill (−10000) keeps them in P and dV.
+// Keys outside the mask's span (P = 0) are skipped; a finite fill (−10000) keeps them in P and dV.
 // Threads take (batch, KV head) pairs: the query heads sharing a KV head never race on dK, dV.
 void attention_backward_reference(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
                                   const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv) {
@@ -62,9 +61,7 @@ void attention_backward_reference(const Tensor& q, const Tensor& k, const Tensor
   const int64_t rep = Hq / Hkv;
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>(), *dO = dout.data<float>();
   float *dQ = dq.data<float>(), *dK = dk.data<float>(), *dV = dv.data<float>();
-  const bool zero_masked = std::isinf(a.masked_value) && a.masked_value < 0;
-  const std::vector<float> key_keep = a.key_padding ? floats(*a.key_padding) : std::vector<float>();
-  const std::vector<float> query_keep = a.query_padding ? floats(*a.query_padding) : std::vector<float>();
+  const AttentionMask mask(a, T);
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t kh = 0; kh < Hkv; ++kh) {
@@ -76,17 +73,11 @@ void attention_backward_reference(const Tensor& q, const Tensor& k, const Tensor
           const float* qs = Q + ((b * T + t) * Hq + h) * hd;
           const float* go = dO + ((b * T + t) * Hq + h) * hd;
           float* dqs = dQ + ((b * T + t) * Hq + h) * hd;
-          const bool row_masked = !query_keep.empty() && query_keep[b * T + t] == 0.0f;
-          // Keys outside [lo, hi) are causal- or window-masked; with a −inf fill they get P = 0.
-          int64_t lo = 0, hi = Tk;
-          if (zero_masked && !row_masked) {
-            if (a.causal) hi = std::min(Tk, a.past + t + 1);
-            if (a.window > 0) lo = std::max<int64_t>(0, a.past + t - a.window + 1);
-          }
+          const bool row_masked = mask.row_masked(b, t);
+          const auto [lo, hi] = mask.span(t, row_masked);
           float mx = -INFINITY;
           for (int64_t j = lo; j < hi; ++j) {
-            const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
-                                (!key_keep.empty() && key_keep[b * Tk + j] == 0.0f);
+            const bool masked = mask.masked(b, t, j, row_masked);
             computed[j] = !masked;
             float dot = 0;
             if (!masked) {

@@ -37,6 +37,7 @@ __attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y,
 bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out) {
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = a.keys, stride = k.dim(1), Hkv = k.dim(2);
   const int64_t rep = Hq / Hkv;
+  const AttentionMask mask(a, T);
 #pragma omp parallel
   {
     std::vector<float> s(static_cast<size_t>(Tk));
@@ -45,17 +46,11 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const bac
       for (int64_t h = 0; h < Hq; ++h)
         for (int64_t t = 0; t < T; ++t) {
           const float* qs = q.data<float>() + ((b * T + t) * Hq + h) * hd;
-          const bool row_masked = a.query_padding && load(*a.query_padding, static_cast<uint64_t>(b * T + t)) == 0.0f;
-          // Keys past the causal limit are masked; with −∞ they contribute exactly 0 and are skipped.
-          // So are keys before a sliding window.
-          const bool skip = !std::isfinite(a.masked_value) && !row_masked;
-          const int64_t limit = a.causal && skip ? std::min(Tk, a.past + t + 1) : Tk;
-          const int64_t first = a.window > 0 && skip ? std::clamp<int64_t>(a.past + t - a.window + 1, 0, limit) : 0;
+          const bool row_masked = mask.row_masked(b, t);
+          const auto [first, limit] = mask.span(t, row_masked);  // the keys with P > 0
           float mx = -INFINITY;
           for (int64_t j = first; j < limit; ++j) {
-            const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
-                                (a.key_padding && load(*a.key_padding, static_cast<uint64_t>(b * Tk + j)) == 0.0f);
-            s[j] = masked ? a.masked_value : dot(qs, k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
+            s[j] = mask.masked(b, t, j, row_masked) ? a.masked_value : dot(qs, k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
             mx = std::max(mx, s[j]);
           }
           double sum = 0;

@@ -24,15 +24,14 @@ struct Layout {
 
 // Masked, scaled softmax of one head's scores S [T, Tk] in place -> P; `computed` marks the
 // entries that were scores (not fills), whose gradient flows back.
-void masked_softmax(const Layout& l, const backend::AttentionArgs& a, const std::vector<float>& key_keep,
-                    const std::vector<float>& query_keep, int64_t b, float* S, std::vector<char>* computed) {
+void masked_softmax(const Layout& l, const backend::AttentionArgs& a, const AttentionMask& mask, int64_t b, float* S,
+                    std::vector<char>* computed) {
   for (int64_t t = 0; t < l.T; ++t) {
     float* s = S + t * l.Tk;
-    const bool row_masked = !query_keep.empty() && query_keep[b * l.T + t] == 0.0f;
+    const bool row_masked = mask.row_masked(b, t);
     float mx = -INFINITY;
     for (int64_t j = 0; j < l.Tk; ++j) {
-      const bool masked = row_masked || (a.causal && j > a.past + t) || (a.window > 0 && j <= a.past + t - a.window) ||
-                          (!key_keep.empty() && key_keep[b * l.Tk + j] == 0.0f);
+      const bool masked = mask.masked(b, t, j, row_masked);
       if (computed) (*computed)[t * l.Tk + j] = !masked;
       s[j] = masked ? a.masked_value : s[j] * a.scale;
       mx = std::max(mx, s[j]);
@@ -56,15 +55,14 @@ bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const bac
   const Layout l(q, k, a);
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>();
   float* O = out.data<float>();
-  const std::vector<float> key_keep = a.key_padding ? floats(*a.key_padding) : std::vector<float>();
-  const std::vector<float> query_keep = a.query_padding ? floats(*a.query_padding) : std::vector<float>();
+  const AttentionMask mask(a, l.T);
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t b = 0; b < l.B; ++b)
     for (int64_t kh = 0; kh < l.Hkv; ++kh) {
       std::vector<float> S(static_cast<size_t>(l.T * l.Tk));
       for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
         scores(l, Q, K, b, h, kh, S.data());
-        masked_softmax(l, a, key_keep, query_keep, b, S.data(), nullptr);
+        masked_softmax(l, a, mask, b, S.data(), nullptr);
         gemm_f32({S.data(), l.Tk, 1}, {V + l.kv_at(b, kh), l.kv_row(), 1}, O + l.q_at(b, h), l.T, l.hd, l.Tk, false,
                  l.q_row());
       }
@@ -79,8 +77,7 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
   const Layout l(q, k, a);
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>(), *dO = dout.data<float>();
   float *dQ = dq.data<float>(), *dK = dk.data<float>(), *dV = dv.data<float>();
-  const std::vector<float> key_keep = a.key_padding ? floats(*a.key_padding) : std::vector<float>();
-  const std::vector<float> query_keep = a.query_padding ? floats(*a.query_padding) : std::vector<float>();
+  const AttentionMask mask(a, l.T);
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t b = 0; b < l.B; ++b)
     for (int64_t kh = 0; kh < l.Hkv; ++kh) {
@@ -88,7 +85,7 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
       std::vector<char> computed(P.size());
       for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
         scores(l, Q, K, b, h, kh, P.data());
-        masked_softmax(l, a, key_keep, query_keep, b, P.data(), &computed);
+        masked_softmax(l, a, mask, b, P.data(), &computed);
         gemm_f32({dO + l.q_at(b, h), l.q_row(), 1}, {V + l.kv_at(b, kh), 1, l.kv_row()}, dP.data(), l.T, l.Tk, l.hd, false);
         for (int64_t t = 0; t < l.T; ++t) {
           const float* p = P.data() + t * l.Tk;

@@ -35,17 +35,18 @@ void causal_conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, 
   const int64_t B = x.dim(0), T = x.dim(1), C = x.dim(2), K = w.dim(2);
   const float* xs = x.data<float>();
   const float* g = dy.data<float>();
+  const std::vector<float> ws = floats(w);
+  float *dxs = dx.data<float>(), *dws = dw.data<float>(), *dbs = dbias ? dbias->data<float>() : nullptr;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < C; ++c) {  // channels are independent: no two threads share a gradient
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < T; ++t) {
         const float gt = g[(b * T + t) * C + c];
-        if (dbias) dbias->data<float>()[c] += gt;
-        for (int64_t k = 0; k < K; ++k) {
+        if (dbs) dbs[c] += gt;
+        for (int64_t k = std::max<int64_t>(0, K - 1 - t); k < K; ++k) {  // inputs before the sequence are 0
           const int64_t s = t + k - (K - 1);
-          if (s < 0) continue;
-          dw.data<float>()[c * K + k] += gt * xs[(b * T + s) * C + c];
-          dx.data<float>()[(b * T + s) * C + c] += gt * load(w, static_cast<uint64_t>(c * K + k));
+          dws[c * K + k] += gt * xs[(b * T + s) * C + c];
+          dxs[(b * T + s) * C + c] += gt * ws[c * K + k];
         }
       }
   }

@@ -156,13 +156,13 @@ void binary_backward(const Tensor& a, const Tensor& b, BinaryOp op, const Tensor
   const auto n = static_cast<int64_t>(a.numel()), bn = static_cast<int64_t>(b.numel());
   const float* g = dout.data<float>();
   const float* as = a.data<float>();
+  const float* bs = b.data<float>();  // F32: the tape takes gradients of F32 tensors only
   const bool mul = op == BinaryOp::mul;
-  const std::vector<float> bf = mul ? floats(b) : std::vector<float>();
   if (da) {
     float* d = da->data<float>();
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
     for (int64_t r = 0; r < n / bn; ++r)
-      for (int64_t j = 0; j < bn; ++j) d[r * bn + j] += mul ? g[r * bn + j] * bf[j] : g[r * bn + j];
+      for (int64_t j = 0; j < bn; ++j) d[r * bn + j] += mul ? g[r * bn + j] * bs[j] : g[r * bn + j];
   }
   if (db && bn == n) {  // no broadcast: elementwise
     float* d = db->data<float>();
@@ -192,17 +192,20 @@ void clamp_backward(const Tensor& x, float lo, float hi, const Tensor& dy, Tenso
 void dropout(const Tensor& x, float p, uint64_t seed, Tensor& out) {
   const auto n = static_cast<int64_t>(x.numel());
   const float scale = 1.0f / (1.0f - p);
+  const float* xs = x.data<float>();
+  float* o = out.data<float>();
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i)
-    out.data<float>()[i] = uniform_at(seed, static_cast<uint64_t>(i)) < p ? 0.0f : x.data<float>()[i] * scale;
+  for (int64_t i = 0; i < n; ++i) o[i] = uniform_at(seed, static_cast<uint64_t>(i)) < p ? 0.0f : xs[i] * scale;
 }
 
 void dropout_backward(const Tensor& dy, float p, uint64_t seed, Tensor& dx) {
   const auto n = static_cast<int64_t>(dy.numel());
   const float scale = 1.0f / (1.0f - p);
+  const float* g = dy.data<float>();
+  float* d = dx.data<float>();
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i)
-    if (uniform_at(seed, static_cast<uint64_t>(i)) >= p) dx.data<float>()[i] += dy.data<float>()[i] * scale;
+    if (uniform_at(seed, static_cast<uint64_t>(i)) >= p) d[i] += g[i] * scale;
 }
 
 void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx) {

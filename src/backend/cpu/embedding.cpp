@@ -46,14 +46,14 @@ void positions(int64_t past, Tensor& out) {
 // dW[id] += dy row, token by token (a token repeated in the batch adds up).
 void embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dweight) {
   const int64_t C = last(dweight), n = static_cast<int64_t>(ids.numel());
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) rows[i] = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+  const float* g = dy.data<float>();
   float* dw = dweight.data<float>();
 #pragma omp parallel for schedule(static) if (n * C > (1 << 16))
   for (int64_t c0 = 0; c0 < C; c0 += 64)  // columns split between threads: no two write one element
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t id = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
-      const float* g = dy.data<float>() + i * C;
-      for (int64_t c = c0; c < std::min(C, c0 + 64); ++c) dw[id * C + c] += g[c];
-    }
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = c0; c < std::min(C, c0 + 64); ++c) dw[rows[i] * C + c] += g[i * C + c];
 }
 
 }  // namespace anatomy::cpu

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.h"
@@ -71,6 +72,35 @@ void concat_last(const Tensor& a, const Tensor& b, Tensor& out);
 void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
 void rope_reference(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
 bool rope_fast(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out);
+
+// A small tensor (norm weights, biases) as floats.
+std::vector<float> floats(const Tensor& t);
+
+// The one mask rule of the CPU attention kernels: query t of batch b sees key j unless its row is
+// padded, j lies after it (causal) or before its window, or key j is padded. Masks read once.
+class AttentionMask {
+ public:
+  AttentionMask(const backend::AttentionArgs& a, int64_t T)
+      : a_(a), T_(T), key_keep_(a.key_padding ? floats(*a.key_padding) : std::vector<float>()),
+        query_keep_(a.query_padding ? floats(*a.query_padding) : std::vector<float>()) {}
+  bool row_masked(int64_t b, int64_t t) const { return !query_keep_.empty() && query_keep_[b * T_ + t] == 0.0f; }
+  bool masked(int64_t b, int64_t t, int64_t j, bool row_masked) const {
+    return row_masked || (a_.causal && j > a_.past + t) || (a_.window > 0 && j <= a_.past + t - a_.window) ||
+           (!key_keep_.empty() && key_keep_[b * a_.keys + j] == 0.0f);
+  }
+  // The keys [first, last) a row can weigh: with a −∞ fill the causal and window masks give the
+  // others P = 0 exactly, so kernels skip them; with a finite fill (−10000) every key counts.
+  std::pair<int64_t, int64_t> span(int64_t t, bool row_masked) const {
+    if (std::isfinite(a_.masked_value) || row_masked) return {0, a_.keys};
+    const int64_t last = a_.causal ? std::min(a_.keys, a_.past + t + 1) : a_.keys;
+    return {a_.window > 0 ? std::clamp<int64_t>(a_.past + t - a_.window + 1, 0, last) : 0, last};
+  }
+
+ private:
+  const backend::AttentionArgs& a_;
+  int64_t T_;
+  std::vector<float> key_keep_, query_keep_;
+};
 
 // k and v are [B, Tk_stride, Hkv, hd]; the first a.keys steps are read (a KV cache in place).
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out);
@@ -159,8 +189,6 @@ void column_sums(int64_t R, int64_t C, float* out, PerRow&& per_row) {
       for (int64_t j = 0; j < C; ++j) out[j] += acc[j];
 }
 
-// A small tensor (norm weights, biases) as floats.
-std::vector<float> floats(const Tensor& t);
 // Element i of a plain-dtype tensor as float.
 float load(const Tensor& t, uint64_t i);
 

@@ -133,11 +133,13 @@ void gated_rms_norm_backward(const Tensor& y, const Tensor& z, const Tensor& w, 
                              const Tensor& dout, Tensor& dy, Tensor& dz, Tensor* dw) {
   const int64_t d = last(y), gs = d / groups, R = rows(y);
   const std::vector<float> wf = floats(w);
+  float *dys = dy.data<float>(), *dzs = dz.data<float>();
   column_sums(R, d, dw ? dw->data<float>() : nullptr, [&](int64_t r, float* dws) {
     const float* ys = y.data<float>() + r * d;
     const float* zs = z.data<float>() + r * d;
     const float* g = dout.data<float>() + r * d;
-    std::vector<double> v(static_cast<size_t>(d));
+    thread_local std::vector<double> v;  // y∘silu(z) of the row, one buffer per thread
+    v.resize(static_cast<size_t>(d));
     for (int64_t j = 0; j < d; ++j) v[j] = static_cast<double>(ys[j]) * silu(zs[j]);
     for (int64_t k = 0; k < groups; ++k) {
       double ss = 0, vg = 0;
@@ -150,8 +152,8 @@ void gated_rms_norm_backward(const Tensor& y, const Tensor& z, const Tensor& w, 
       for (int64_t j = k * gs; j < (k + 1) * gs; ++j) {
         const double dv = inv * wf[j] * g[j] - v[j] * c;
         const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(zs[j])));
-        dy.data<float>()[r * d + j] += static_cast<float>(dv * zs[j] * s);
-        dz.data<float>()[r * d + j] += static_cast<float>(dv * ys[j] * s * (1.0 + zs[j] * (1.0 - s)));
+        dys[r * d + j] += static_cast<float>(dv * zs[j] * s);
+        dzs[r * d + j] += static_cast<float>(dv * ys[j] * s * (1.0 + zs[j] * (1.0 - s)));
         if (dws) dws[j] += static_cast<float>(g[j] * v[j] * inv);
       }
     }
