@@ -192,6 +192,27 @@ io::ordered_json train_document(const TrainOptions& options, Progress& progress)
 std::string train_command(const TrainOptions& options, Progress& progress);
 std::string bench_command(const BenchOptions& options, Progress& progress);
 
+struct ReportOptions {
+  std::string model, out = "report", lang = "en";
+  std::vector<std::string> sections;  // empty: every section
+  std::string text, tokenizer;        // eval: the text to score
+  std::string train_log;              // the --out folder of the `anatomy train` run that made the model
+  int64_t tokens = 0;                 // 0: 128, or the model's context when shorter
+  int warmup = 2, repeat = 5;
+  bool html = false;
+  bool meta = false;  // nothing run: the sections of the meta run only
+  bool random_weights = false, force = false;
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string device = "cpu";
+  std::string command;  // the command line, for the footer
+};
+// anatomy.report/1 (docs/report.md): the inspect, profile, bench, eval and training documents of
+// one model, gathered; the renderers read nothing else.
+io::ordered_json report_document(const ReportOptions& options, Progress& progress);
+// Writes DIR/report.json, report.md, charts/*.png|svg and (--html) report.html; returns the file list.
+std::string report_command(const ReportOptions& options, Progress& progress);
+
 struct CompareOptions {
   std::vector<std::string> files;  // two or more bench, profile or eval JSON documents of one kind
   std::string format = "table";

@@ -325,6 +325,29 @@ int main(int argc, char** argv) {
   add_format(bnc, ben.format);
   bnc->add_flag("--force", ben.force, "Run even when the predicted memory exceeds what is available");
 
+  cli::ReportOptions rep;
+  auto* rpt = app.add_subcommand("report", "The model's report: Markdown, charts (PNG, SVG) and an offline HTML page, in en, ru, zh-TW or zh-CN");
+  add_model(rpt, rep.model);
+  rpt->add_option("--out", rep.out, "Folder for report.json, report.md, report.html and charts/")->capture_default_str();
+  rpt->add_option("--lang", rep.lang, "Language: en, ru, zh-TW or zh-CN")->capture_default_str()
+      ->check(one_of({"en", "ru", "zh-TW", "zh-CN"}));
+  rpt->add_flag("--html", rep.html, "Also write report.html: one self-contained page that opens offline");
+  rpt->add_option("--sections", rep.sections,
+                  "Comma-separated: summary, config, components, diagram, arithmetic, modules, tensors, flops, memory, "
+                  "profile, bench, eval, training (default: all)")->delimiter(',');
+  rpt->add_option("--tokens", rep.tokens, "Sequence length of the meta run, profile and benchmark (default 128, or the model's context when shorter)")
+      ->check(in_range(1, kMaxTokens));
+  rpt->add_option("--text", rep.text, "A text file to measure perplexity on (needs trained weights)");
+  rpt->add_option("--tokenizer", rep.tokenizer, "Use this tokenizer for --text instead of the model's");
+  rpt->add_option("--train-log", rep.train_log, "The --out folder of the `anatomy train` run that made the model");
+  rpt->add_option("-r,--repeat", rep.repeat, "Timed runs per measurement")->capture_default_str()->check(in_range(1, 1000));
+  rpt->add_option("--warmup", rep.warmup, "Untimed runs before the profile's timed ones")->capture_default_str()->check(in_range(0, 1000));
+  rpt->add_flag("--meta", rep.meta, "Run nothing: only what the meta run knows (no profile, benchmark or perplexity)");
+  add_synthetic(rpt, rep.random_weights, rep.seed);
+  add_threads(rpt, rep.threads);
+  add_device(rpt, rep.device);
+  rpt->add_flag("--force", rep.force, "Run even when the predicted memory exceeds what is available");
+
   cli::CompareOptions cmp;
   auto* cpr = app.add_subcommand("compare", "Bench, profile or eval JSON documents side by side, with ratios to the first");
   cpr->add_option("files", cmp.files, "Two or more documents of one kind (--format json of bench, profile or eval)")
@@ -377,6 +400,10 @@ int main(int argc, char** argv) {
     }
     else if (*cpr)
       out = cli::compare_command(cmp);
+    else if (*rpt) {
+      for (int i = 0; i < argc; ++i) rep.command += (i ? " " : "anatomy") + (i ? std::string(argv[i]) : "");
+      out = cli::report_command(rep, progress);
+    }
     else if (*tkz) {
       if (toko.text_file.empty() && string_opt->count() == 0) throw Error(ErrorKind::config, "tokenize: give the input with --text FILE or --string S");
       out = cli::tokenize_command(toko, progress);

@@ -1,0 +1,37 @@
+// A report as sections of blocks (headings, sentences, lists, tables, charts, the diagram) in one
+// language: `compose` writes the words and formats the document's figures once; the Markdown and
+// HTML renderers only lay the blocks out.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "io/json.h"
+#include "report/catalog.h"
+
+namespace anatomy::report {
+
+struct Block {
+  enum class Kind { heading, paragraph, bullets, table, chart, mermaid };
+  Kind kind = Kind::paragraph;
+  int level = 2;                  // heading
+  std::string text;               // heading, paragraph (`code` spans allowed), chart name, mermaid source
+  std::vector<std::string> items;  // bullets
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<bool> right;  // table: right-aligned (numeric) columns
+};
+
+struct Section {
+  std::string name;  // summary, config, …, footer
+  std::vector<Block> blocks;
+};
+
+// The section names `--sections` accepts, in report order.
+const std::vector<std::string>& section_names();
+std::vector<Section> compose(const io::ordered_json& report, const Catalog& catalog);
+
+std::string render_markdown(const std::vector<Section>& page, const io::ordered_json& report, const Catalog& catalog);
+std::string render_html(const std::vector<Section>& page, const io::ordered_json& report, const Catalog& catalog);
+
+}  // namespace anatomy::report
