@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -81,6 +82,7 @@ Json read_training(const std::string& dir) {
     }
   }
   t["log"] = log;
+  t["best_val_ppl"] = std::exp(best.at("best_val_loss").get<double>());
   return t;
 }
 
@@ -112,8 +114,8 @@ Json report_document(const ReportOptions& o, Progress& progress) {
   Json d = {{"schema", "anatomy.report/1"}, {"anatomy", {{"version", kVersion}, {"build", ANATOMY_BUILD_TYPE}}},
             {"command", o.command}, {"created", now_utc()}, {"lang", o.lang}, {"sections", sections}, {"omitted", Json::array()}};
   d["inspect"] = inspect_document({.model = o.model, .format = "json", .tokens = tokens}, progress);
-  d["model"] = {{"name", o.model}, {"architecture", d["inspect"]["model"]["architecture"]},
-                {"weights", d["inspect"]["source"]["weights"]}, {"source", d["inspect"]["source"]}};
+  d["model"] = {{"name", o.model}, {"architecture", d["inspect"]["model"]["architecture"]}, {"source", d["inspect"]["source"]},
+                {"weights", {{"ran", false}, {"source", d["inspect"]["source"]["path"]}}}};
   const analysis::Processor cpu = analysis::detect_processor();
   d["machine"] = {{"cpu", cpu.model}, {"logical_cpus", cpu.logical_cpus}, {"isa", cpu.isa}, {"kernel_isa", backend::kernel_isa()}};
 
@@ -126,7 +128,9 @@ Json report_document(const ReportOptions& o, Progress& progress) {
                                      .device = o.device, .random_weights = o.random_weights, .seed = o.seed, .format = "json",
                                      .force = o.force},
                                     progress);
-    d["model"]["weights"] = d["profile"]["weights"];
+    const bool synthetic = d["profile"].value("synthetic_weights", false);
+    d["model"]["weights"] = {{"ran", true}, {"synthetic", synthetic}, {"seed", o.seed}, {"dtype", d["profile"]["options"]["weights_dtype"]},
+                             {"source", d["inspect"]["source"]["path"]}, {"description", d["profile"]["weights"]}};
     const int64_t prompt = std::max<int64_t>(1, std::min<int64_t>(32, tokens / 2));
     const int64_t fresh = std::max<int64_t>(1, std::min<int64_t>(32, (context > 0 ? context : 1 << 20) - prompt));
     d["bench"] = bench_document({.model = o.model, .prefill = {tokens}, .decode_tokens = fresh, .warmup = 1, .repeat = o.repeat,

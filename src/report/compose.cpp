@@ -41,7 +41,8 @@ std::string shape(const Json& s) {
 
 std::string scalar(const Json& v, const Catalog& c) {
   if (v.is_boolean()) return c.text(v.get<bool>() ? "value.yes" : "value.no");
-  if (v.is_number_integer()) return c.integer(v.get<int64_t>());
+  // Config and recipe values as the files write them (a seed or a vocabulary size is not grouped).
+  if (v.is_number_integer()) return v.dump();
   if (v.is_number_float()) return fmt::format("{:g}", v.get<double>());
   if (v.is_string()) return v.get<std::string>();
   if (v.is_array()) {
@@ -53,6 +54,13 @@ std::string scalar(const Json& v, const Catalog& c) {
 }
 
 bool has(const Json& j, const char* key) { return j.is_object() && j.contains(key) && !j[key].is_null(); }
+
+// The weights a run used, in words: synthetic (seed, dtype) or the checkpoint's file and dtype.
+std::string weights(const Json& w, const Catalog& c) {
+  if (!w.value("ran", false)) return c.text("weights.not_run", code(w["source"].get<std::string>()));
+  if (w["synthetic"].get<bool>()) return c.text("weights.synthetic", w["seed"].get<uint64_t>(), w["dtype"].get<std::string>());
+  return c.text("weights.checkpoint", code(w["source"].get<std::string>()), w["dtype"].get<std::string>());
+}
 
 // ---- summary -------------------------------------------------------------------------------
 
@@ -66,7 +74,7 @@ Section summary(const Json& r, const Catalog& c) {
   if (params["total_with_tied"] != params["total"])
     items.push_back(c.text("summary.params_torchinfo", c.integer(params["total_with_tied"].get<int64_t>())));
   items.push_back(c.text("summary.size", c.bytes(params["bytes"].get<double>()), ins["model"]["dtype"].get<std::string>()));
-  items.push_back(c.text("summary.weights", r["model"]["weights"].get<std::string>()));
+  items.push_back(c.text("summary.weights", weights(r["model"]["weights"], c)));
   if (has(r, "profile")) {
     const Json& p = r["profile"];
     items.push_back(c.text("summary.device", p["device"].get<std::string>(), r["machine"]["cpu"].get<std::string>(),
@@ -307,7 +315,7 @@ Section profile(const Json& r, const Catalog& c) {
       c.text("profile.flops", c.flops(p["flops"]["total"].get<double>()), c.rate(p["flops"]["gflops_per_s"].get<double>() * 1e9),
              c.percent(p["flops"]["pct_of_peak"].get<double>()), c.rate(p["ceilings"]["gemm_gflops_per_s"].get<double>() * 1e9)),
       c.text("profile.overhead", c.percent(t["overhead_pct"].get<double>()), c.percent(t["sum_error_pct"].get<double>()))};
-  std::vector<Block> blocks = {heading(c.text("section.profile")), paragraph(c.text("profile.weights", p["weights"].get<std::string>())), bullets(items)};
+  std::vector<Block> blocks = {heading(c.text("section.profile")), paragraph(c.text("profile.weights", weights(r["model"]["weights"], c))), bullets(items)};
   for (const auto& ch : r.value("charts", Json::array()))
     for (const char* name : {"layer_time", "type_time", "block_time"})
       if (ch["name"] == name) blocks.push_back(chart(name));
@@ -395,7 +403,7 @@ Section training(const Json& r, const Catalog& c) {
                            c.integer(t["data"]["validation_tokens"].get<int64_t>())));
   items.push_back(c.text("training.steps", c.integer(t["step"].get<int64_t>()), c.integer(t["skipped_steps"].get<int64_t>())));
   items.push_back(c.text("training.best", c.integer(t["best_step"].get<int64_t>()), c.number(t["best_val_loss"].get<double>(), 4),
-                         c.number(std::exp(t["best_val_loss"].get<double>()), 2)));
+                         c.number(t["best_val_ppl"].get<double>(), 2)));
   if (!t["log"].empty() && has(t["log"].back(), "train_loss"))
     items.push_back(c.text("training.last", c.integer(t["log"].back()["step"].get<int64_t>()), c.number(t["log"].back()["train_loss"].get<double>(), 4)));
   blocks.push_back(bullets(items));
@@ -411,8 +419,13 @@ Section footer(const Json& r, const Catalog& c) {
                          m["kernel_isa"].get<std::string>()));
   if (has(r, "profile")) {
     const Json& ce = r["profile"]["ceilings"];
-    items.push_back(c.text("footer.ceilings", c.rate(ce["gemm_gflops_per_s"].get<double>() * 1e9), ce["gemm"].get<std::string>(),
-                           c.number(ce["memory_read_gb_per_s"].get<double>(), 1), ce["source"].get<std::string>()));
+    const Json& g = ce["gemm_shape"];
+    const std::string gemm = fmt::format("{} GEMM {}×{}×{}", g["dtype"].get<std::string>(), g["m"].get<int64_t>(), g["n"].get<int64_t>(), g["k"].get<int64_t>());
+    const std::string origin = !ce["ceilings_file"].get<std::string>().empty()
+                                   ? c.text("footer.ceilings_file", code(ce["ceilings_file"].get<std::string>()), ce["measured_at"].get<std::string>())
+                                   : c.text(ce["quick"].get<bool>() ? "footer.ceilings_quick" : "footer.ceilings_measured", ce["measured_at"].get<std::string>());
+    items.push_back(c.text("footer.ceilings", c.rate(ce["gemm_gflops_per_s"].get<double>() * 1e9), gemm,
+                           c.number(ce["memory_read_gb_per_s"].get<double>(), 1), origin));
   }
   items.push_back(c.text("footer.protocol"));
   items.push_back(c.text("footer.command", code(r["command"].get<std::string>())));
