@@ -327,7 +327,7 @@ int main(int argc, char** argv) {
 
   cli::ReportOptions rep;
   auto* rpt = app.add_subcommand("report", "The model's report: Markdown, charts (PNG, SVG) and an offline HTML page, in en, ru, zh-TW or zh-CN");
-  add_model(rpt, rep.model);
+  add_model(rpt, rep.model);  // or a report.json made earlier: rendered again, nothing measured
   rpt->add_option("--out", rep.out, "Folder for report.json, report.md, report.html and charts/")->capture_default_str();
   rpt->add_option("--lang", rep.lang, "Language: en, ru, zh-TW or zh-CN")->capture_default_str()
       ->check(one_of({"en", "ru", "zh-TW", "zh-CN"}));

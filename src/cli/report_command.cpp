@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -175,9 +176,35 @@ void write_file(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// MODEL is a report.json made earlier: render it again (another language, other sections) without
+// measuring anything.
+std::optional<Json> earlier_report(const ReportOptions& o) {
+  if (fs::path(o.model).extension() != ".json" || !fs::is_regular_file(o.model)) return std::nullopt;
+  Json d = io::load_json_file(o.model);
+  if (!d.is_object() || d.value("schema", std::string()) != "anatomy.report/1") return std::nullopt;
+  for (const char* key : {"inspect", "sections", "omitted", "machine", "model", "diagram", "charts"})
+    if (!d.contains(key)) fail_at(ErrorKind::format, o.model, key, "missing from this anatomy.report/1 document");
+  if (!o.sections.empty()) {
+    Json kept = Json::array();
+    for (const auto& s : chosen_sections(o.sections)) {
+      if (std::find(d["sections"].begin(), d["sections"].end(), s) == d["sections"].end())
+        fail_at(ErrorKind::config, o.model, "sections", "has no section '" + s + "': make the report again with it");
+      kept.push_back(s);
+    }
+    d["sections"] = kept;
+  }
+  d["lang"] = o.lang;
+  return d;
+}
+
+}  // namespace
+
 std::string report_command(const ReportOptions& o, Progress& progress) {
   const report::Catalog catalog(report::parse_lang(o.lang));
-  const Json d = report_document(o, progress);
+  const std::optional<Json> earlier = earlier_report(o);
+  const Json d = earlier ? *earlier : report_document(o, progress);
   const std::vector<report::Section> page = report::compose(d, catalog);
   const fs::path out(o.out);
   if (fs::exists(out) && !fs::is_directory(out)) fail(ErrorKind::io, o.out + ": --out: exists and is not a folder");
