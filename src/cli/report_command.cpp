@@ -132,9 +132,10 @@ Json report_document(const ReportOptions& o, Progress& progress) {
     const bool synthetic = d["profile"].value("synthetic_weights", false);
     d["model"]["weights"] = {{"ran", true}, {"synthetic", synthetic}, {"seed", o.seed}, {"dtype", d["profile"]["options"]["weights_dtype"]},
                              {"source", d["inspect"]["source"]["path"]}, {"description", d["profile"]["weights"]}};
+    // Generation: half the length as the prompt, as many new tokens (at most 32 each), within the context.
     const int64_t prompt = std::max<int64_t>(1, std::min<int64_t>(32, tokens / 2));
-    const int64_t fresh = std::max<int64_t>(1, std::min<int64_t>(32, (context > 0 ? context : 1 << 20) - prompt));
-    d["bench"] = bench_document({.model = o.model, .prefill = {tokens}, .decode_tokens = fresh, .warmup = 1, .repeat = o.repeat,
+    const int64_t fresh = std::max<int64_t>(1, std::min({int64_t{32}, tokens - prompt, (context > 0 ? context : 1 << 20) - prompt}));
+    d["bench"] = bench_document({.model = o.model, .prefill = {tokens}, .decode_tokens = fresh, .warmup = o.warmup, .repeat = o.repeat,
                                  .threads = o.threads, .device = o.device, .random_weights = o.random_weights, .seed = o.seed,
                                  .scaling = scaling_lengths(tokens), .workload = {prompt, fresh, 1}, .format = "json", .force = o.force},
                                 progress);

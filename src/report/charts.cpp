@@ -67,11 +67,11 @@ std::optional<ChartSpec> block_time(const Json& profile) {
 }
 
 std::optional<ChartSpec> runtime_scaling(const Json& bench) {
-  if (!bench.contains("scaling") || bench["scaling"].size() < 2) return std::nullopt;
+  if (!bench.contains("scaling") || bench.at("scaling").size() < 2) return std::nullopt;
   ChartSpec c{.name = "runtime_scaling", .kind = ChartSpec::Kind::lines, .title_key = "chart.runtime_scaling",
               .value_key = "axis.ms", .x_key = "axis.tokens", .log_x = true, .log_y = true};
   c.series.push_back({"series.forward_ms", {}});
-  for (const auto& s : bench["scaling"]) {
+  for (const auto& s : bench.at("scaling")) {
     c.x.push_back(s.at("tokens").get<double>());
     c.series[0].values.push_back(s.at("forward_s").get<double>() * 1e3);
   }
@@ -79,11 +79,11 @@ std::optional<ChartSpec> runtime_scaling(const Json& bench) {
 }
 
 std::optional<ChartSpec> training(const Json& t) {
-  if (!t.contains("log") || t["log"].empty()) return std::nullopt;
+  if (!t.contains("log") || t.at("log").empty()) return std::nullopt;
   ChartSpec c{.name = "training", .kind = ChartSpec::Kind::lines, .title_key = "chart.training",
               .value_key = "axis.loss", .x_key = "axis.step"};
   c.series = {{"series.train_loss", {}}, {"series.val_loss", {}}};
-  for (const auto& e : t["log"]) {
+  for (const auto& e : t.at("log")) {
     c.x.push_back(e.at("step").get<double>());
     c.series[0].values.push_back(number_or_nan(e, "train_loss"));
     c.series[1].values.push_back(number_or_nan(e, "val_loss"));
@@ -101,12 +101,12 @@ std::vector<ChartSpec> chart_specs(const Json& report) {
     if (c) out.push_back(std::move(*c));
   };
   if (report.contains("profile")) {
-    add(layer_time(report["profile"]));
-    add(type_time(report["profile"]));
-    add(block_time(report["profile"]));
+    add(layer_time(report.at("profile")));
+    add(type_time(report.at("profile")));
+    add(block_time(report.at("profile")));
   }
-  if (report.contains("bench")) add(runtime_scaling(report["bench"]));
-  if (report.contains("training")) add(training(report["training"]));
+  if (report.contains("bench")) add(runtime_scaling(report.at("bench")));
+  if (report.contains("training")) add(training(report.at("training")));
   return out;
 }
 

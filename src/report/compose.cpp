@@ -57,9 +57,9 @@ bool has(const Json& j, const char* key) { return j.is_object() && j.contains(ke
 
 // The weights a run used, in words: synthetic (seed, dtype) or the checkpoint's file and dtype.
 std::string weights(const Json& w, const Catalog& c) {
-  if (!w.value("ran", false)) return c.text("weights.not_run", code(w["source"].get<std::string>()));
-  if (w["synthetic"].get<bool>()) return c.text("weights.synthetic", w["seed"].get<uint64_t>(), w["dtype"].get<std::string>());
-  return c.text("weights.checkpoint", code(w["source"].get<std::string>()), w["dtype"].get<std::string>());
+  if (!w.value("ran", false)) return c.text("weights.not_run", code(w.at("source").get<std::string>()));
+  if (w.at("synthetic").get<bool>()) return c.text("weights.synthetic", w.at("seed").get<uint64_t>(), w.at("dtype").get<std::string>());
+  return c.text("weights.checkpoint", code(w.at("source").get<std::string>()), w.at("dtype").get<std::string>());
 }
 
 // ---- summary -------------------------------------------------------------------------------
@@ -68,29 +68,29 @@ Section summary(const Json& r, const Catalog& c) {
   const Json& ins = r.at("inspect");
   const Json& params = ins.at("params");
   std::vector<std::string> items;
-  items.push_back(c.text("summary.model", code(ins["model"]["architecture"].get<std::string>()),
-                         code(ins["model"]["model_type"].get<std::string>())));
-  items.push_back(c.text("summary.params", c.integer(params["total"].get<int64_t>())));
-  if (params["total_with_tied"] != params["total"])
-    items.push_back(c.text("summary.params_torchinfo", c.integer(params["total_with_tied"].get<int64_t>())));
-  items.push_back(c.text("summary.size", c.bytes(params["bytes"].get<double>()), ins["model"]["dtype"].get<std::string>()));
-  items.push_back(c.text("summary.weights", weights(r["model"]["weights"], c)));
+  items.push_back(c.text("summary.model", code(ins.at("model").at("architecture").get<std::string>()),
+                         code(ins.at("model").at("model_type").get<std::string>())));
+  items.push_back(c.text("summary.params", c.integer(params.at("total").get<int64_t>())));
+  if (params.at("total_with_tied") != params.at("total"))
+    items.push_back(c.text("summary.params_torchinfo", c.integer(params.at("total_with_tied").get<int64_t>())));
+  items.push_back(c.text("summary.size", c.bytes(params.at("bytes").get<double>()), ins.at("model").at("dtype").get<std::string>()));
+  items.push_back(c.text("summary.weights", weights(r.at("model").at("weights"), c)));
   if (has(r, "profile")) {
-    const Json& p = r["profile"];
-    items.push_back(c.text("summary.device", p["device"].get<std::string>(), r["machine"]["cpu"].get<std::string>(),
-                           c.integer(p["options"]["threads"].get<int64_t>())));
-    items.push_back(c.text("summary.forward", c.ms(p["timing"]["forward_ms"]["median"].get<double>()),
-                           c.integer(p["options"]["tokens"].get<int64_t>())));
+    const Json& p = r.at("profile");
+    items.push_back(c.text("summary.device", p.at("device").get<std::string>(), r.at("machine").at("cpu").get<std::string>(),
+                           c.integer(p.at("options").at("threads").get<int64_t>())));
+    items.push_back(c.text("summary.forward", c.ms(p.at("timing").at("forward_ms").at("median").get<double>()),
+                           c.integer(p.at("options").at("tokens").get<int64_t>())));
   }
-  if (has(r, "bench") && has(r["bench"], "workload")) {
-    const Json& w = r["bench"]["workload"];
-    items.push_back(c.text("summary.generation", c.ms(w["latency_s"].get<double>() * 1e3), c.integer(w["prompt_tokens"].get<int64_t>()),
-                           c.integer(w["new_tokens"].get<int64_t>()), c.number(w["sequences_per_s"].get<double>(), 2)));
+  if (has(r, "bench") && has(r.at("bench"), "workload")) {
+    const Json& w = r.at("bench").at("workload");
+    items.push_back(c.text("summary.generation", c.ms(w.at("latency_s").get<double>() * 1e3), c.integer(w.at("prompt_tokens").get<int64_t>()),
+                           c.integer(w.at("new_tokens").get<int64_t>()), c.number(w.at("sequences_per_s").get<double>(), 2)));
   }
-  if (has(r, "eval")) items.push_back(c.text("summary.ppl", c.number(r["eval"]["ppl"].get<double>(), 2), code(r["eval"]["text"]["file"].get<std::string>())));
+  if (has(r, "eval")) items.push_back(c.text("summary.ppl", c.number(r.at("eval").at("ppl").get<double>(), 2), code(r.at("eval").at("text").at("file").get<std::string>())));
   if (has(r, "training"))
-    items.push_back(c.text("summary.best", c.integer(r["training"]["best_step"].get<int64_t>()),
-                           c.number(r["training"]["best_val_loss"].get<double>(), 4)));
+    items.push_back(c.text("summary.best", c.integer(r.at("training").at("best_step").get<int64_t>()),
+                           c.number(r.at("training").at("best_val_loss").get<double>(), 4)));
   return {"summary", {heading(c.text("section.summary")), bullets(items)}};
 }
 
@@ -107,15 +107,15 @@ void config_rows(const std::string& prefix, const Json& obj, const Catalog& c, B
 Section config(const Json& r, const Catalog& c) {
   const Json& ins = r.at("inspect");
   Block t = table({c.text("col.field"), c.text("col.value")}, {false, false});
-  t.rows.push_back({code("architecture"), ins["model"]["architecture"].get<std::string>()});
-  t.rows.push_back({code("model_type"), ins["model"]["model_type"].get<std::string>()});
-  t.rows.push_back({code("dtype"), ins["model"]["dtype"].get<std::string>()});
-  config_rows("", ins["config"], c, t);
+  t.rows.push_back({code("architecture"), ins.at("model").at("architecture").get<std::string>()});
+  t.rows.push_back({code("model_type"), ins.at("model").at("model_type").get<std::string>()});
+  t.rows.push_back({code("dtype"), ins.at("model").at("dtype").get<std::string>()});
+  config_rows("", ins.at("config"), c, t);
   std::vector<Block> blocks = {heading(c.text("section.config")), paragraph(c.text("config.intro")), t};
-  const Json& cfg = ins["config"];
-  if (has(cfg, "defaults_used") && !cfg["defaults_used"].empty()) {
+  const Json& cfg = ins.at("config");
+  if (has(cfg, "defaults_used") && !cfg.at("defaults_used").empty()) {
     std::string fields;
-    for (const auto& [k, v] : cfg["defaults_used"].items()) fields += (fields.empty() ? "" : ", ") + code(k) + " = " + scalar(v, c);
+    for (const auto& [k, v] : cfg.at("defaults_used").items()) fields += (fields.empty() ? "" : ", ") + code(k) + " = " + scalar(v, c);
     blocks.push_back(paragraph(c.text("config.defaults", fields, cfg.value("defaults_from", std::string()))));
   }
   return {"config", blocks};
@@ -133,69 +133,70 @@ std::string features(const Json& a, const Catalog& c) {
 Section components(const Json& r, const Catalog& c) {
   const Json& cfg = r.at("inspect").at("config");
   std::vector<std::string> items;
-  if (has(cfg, "layer_pattern") && cfg["layer_pattern"].get<std::string>().find_first_not_of('M') != std::string::npos) {
+  if (has(cfg, "layer_pattern") && cfg.at("layer_pattern").get<std::string>().find_first_not_of('M') != std::string::npos) {
     std::string counts;
-    for (const auto& [k, v] : cfg.value("layer_counts", Json::object()).items())
+    const Json counts_by_kind = cfg.value("layer_counts", Json::object());
+    for (const auto& [k, v] : counts_by_kind.items())
       counts += (counts.empty() ? "" : ", ") + c.text("layer_kind." + k) + " " + c.integer(v.get<int64_t>());
-    items.push_back(c.text("component.hybrid", code(cfg["layer_pattern"].get<std::string>()), counts));
+    items.push_back(c.text("component.hybrid", code(cfg.at("layer_pattern").get<std::string>()), counts));
   }
-  if (has(cfg, "attention") && cfg["attention"]["kind"] != "none") {
-    const Json& a = cfg["attention"];
-    const std::string kind = a["kind"].get<std::string>();
-    const int64_t h = a["heads"], kv = a["kv_heads"];
-    const std::string head_dim = has(cfg, "head_dim") ? c.integer(cfg["head_dim"].get<int64_t>()) : "—";
+  if (has(cfg, "attention") && cfg.at("attention").at("kind") != "none") {
+    const Json& a = cfg.at("attention");
+    const std::string kind = a.at("kind").get<std::string>();
+    const int64_t h = a.at("heads"), kv = a.at("kv_heads");
+    const std::string head_dim = has(cfg, "head_dim") ? c.integer(cfg.at("head_dim").get<int64_t>()) : "—";
     if (kind == "gqa") items.push_back(c.text("component.gqa", c.integer(h), c.integer(kv), c.integer(h / kv), head_dim));
     else if (kind == "mqa") items.push_back(c.text("component.mqa", c.integer(h), head_dim));
     else items.push_back(c.text("component.mha", c.integer(h), head_dim));
     if (!a.value("features", Json::array()).empty()) items.push_back(c.text("component.attention_features", features(a, c)));
   }
   if (has(cfg, "rope")) {
-    const Json& rope = cfg["rope"];
+    const Json& rope = cfg.at("rope");
     std::string scaling = rope.value("scaling", std::string("none"));
-    if (scaling == "none") items.push_back(c.text("component.rope", fmt::format("{:g}", rope["theta"].get<double>())));
+    if (scaling == "none") items.push_back(c.text("component.rope", fmt::format("{:g}", rope.at("theta").get<double>())));
     else {
       std::string details;
       for (const auto& [k, v] : rope.items())
         if (k != "kind" && k != "theta" && k != "scaling") details += (details.empty() ? "" : ", ") + code(k) + " = " + scalar(v, c);
-      items.push_back(c.text("component.rope_scaled", fmt::format("{:g}", rope["theta"].get<double>()), code(scaling), details));
+      items.push_back(c.text("component.rope_scaled", fmt::format("{:g}", rope.at("theta").get<double>()), code(scaling), details));
     }
   }
   if (has(cfg, "position_embedding")) {
-    const Json& pe = cfg["position_embedding"];
-    const std::string kind = pe["kind"].get<std::string>();
-    if (kind == "learned") items.push_back(c.text("component.pos_learned", code(pe.value("table", std::string("wpe"))), c.integer(pe["positions"].get<int64_t>())));
-    else if (kind == "sinusoidal") items.push_back(c.text("component.pos_sinusoidal", c.integer(pe["positions"].get<int64_t>())));
+    const Json& pe = cfg.at("position_embedding");
+    const std::string kind = pe.at("kind").get<std::string>();
+    if (kind == "learned") items.push_back(c.text("component.pos_learned", code(pe.value("table", std::string("wpe"))), c.integer(pe.at("positions").get<int64_t>())));
+    else if (kind == "sinusoidal") items.push_back(c.text("component.pos_sinusoidal", c.integer(pe.at("positions").get<int64_t>())));
     else if (kind == "recurrence") items.push_back(c.text("component.pos_recurrence"));
   }
-  if (has(cfg, "ffn") && cfg["ffn"]["kind"] != "none") {
-    const Json& f = cfg["ffn"];
+  if (has(cfg, "ffn") && cfg.at("ffn").at("kind") != "none") {
+    const Json& f = cfg.at("ffn");
     std::string width = "—";
     for (const char* k : {"intermediate_size", "n_inner", "ffn_width", "ffn_hidden"})
       if (has(cfg, k)) width = c.integer(cfg[k].get<int64_t>());
-    const std::string act = f["activation"].get<std::string>();
-    if (f["kind"] == "gated")
-      items.push_back(c.text("component.ffn_gated", act == "silu" ? "SwiGLU" : act == "gelu" ? "GeGLU" : "GLU (" + act + ")", width, code(f["formula"].get<std::string>())));
-    else items.push_back(c.text("component.ffn_plain", code(act), width, code(f["formula"].get<std::string>())));
+    const std::string act = f.at("activation").get<std::string>();
+    if (f.at("kind") == "gated")
+      items.push_back(c.text("component.ffn_gated", act == "silu" ? "SwiGLU" : act == "gelu" ? "GeGLU" : "GLU (" + act + ")", width, code(f.at("formula").get<std::string>())));
+    else items.push_back(c.text("component.ffn_plain", code(act), width, code(f.at("formula").get<std::string>())));
   }
   if (has(cfg, "ssm_heads"))
-    items.push_back(c.text("component.mamba2", c.integer(cfg["ssm_heads"].get<int64_t>()), c.integer(cfg["ssm_head_dim"].get<int64_t>()),
-                           c.integer(cfg["ssm_state_size"].get<int64_t>()), c.integer(cfg["ssm_groups"].get<int64_t>()),
-                           c.integer(cfg["conv_kernel"].get<int64_t>()), c.integer(cfg["in_proj_width"].get<int64_t>()),
-                           c.integer(cfg["chunk_size"].get<int64_t>())));
+    items.push_back(c.text("component.mamba2", c.integer(cfg.at("ssm_heads").get<int64_t>()), c.integer(cfg.at("ssm_head_dim").get<int64_t>()),
+                           c.integer(cfg.at("ssm_state_size").get<int64_t>()), c.integer(cfg.at("ssm_groups").get<int64_t>()),
+                           c.integer(cfg.at("conv_kernel").get<int64_t>()), c.integer(cfg.at("in_proj_width").get<int64_t>()),
+                           c.integer(cfg.at("chunk_size").get<int64_t>())));
   if (has(cfg, "shared_blocks"))
-    items.push_back(c.text("component.shared", c.integer(cfg["shared_blocks"]["blocks"].get<int64_t>()),
-                           c.integer(cfg["shared_blocks"]["applications"].get<int64_t>())));
+    items.push_back(c.text("component.shared", c.integer(cfg.at("shared_blocks").at("blocks").get<int64_t>()),
+                           c.integer(cfg.at("shared_blocks").at("applications").get<int64_t>())));
   if (has(cfg, "adapters")) {
     std::string on;
-    for (const auto& t : cfg["adapters"]["on"]) on += (on.empty() ? "" : ", ") + code(t.get<std::string>());
-    items.push_back(c.text("component.adapters", c.integer(cfg["adapters"]["rank"].get<int64_t>()), on));
+    for (const auto& t : cfg.at("adapters").at("on")) on += (on.empty() ? "" : ", ") + code(t.get<std::string>());
+    items.push_back(c.text("component.adapters", c.integer(cfg.at("adapters").at("rank").get<int64_t>()), on));
   }
   if (has(cfg, "norm")) {
-    const Json& n = cfg["norm"];
-    items.push_back(c.text("component.norm", c.text("norm." + n["kind"].get<std::string>()), fmt::format("{:g}", n["eps"].get<double>()),
-                           c.text("placement." + n["placement"].get<std::string>())));
+    const Json& n = cfg.at("norm");
+    items.push_back(c.text("component.norm", c.text("norm." + n.at("kind").get<std::string>()), fmt::format("{:g}", n.at("eps").get<double>()),
+                           c.text("placement." + n.at("placement").get<std::string>())));
   }
-  if (has(cfg, "tie_word_embeddings")) items.push_back(c.text(cfg["tie_word_embeddings"].get<bool>() ? "component.tied" : "component.untied"));
+  if (has(cfg, "tie_word_embeddings")) items.push_back(c.text(cfg.at("tie_word_embeddings").get<bool>() ? "component.tied" : "component.untied"));
   return {"components", {heading(c.text("section.components")), bullets(items)}};
 }
 
@@ -210,23 +211,23 @@ Section arithmetic(const Json& r, const Catalog& c) {
   const Json& params = r.at("inspect").at("params");
   Block t = table({c.text("col.component"), c.text("col.type"), c.text("col.formula"), c.text("col.count"), c.text("col.params")},
                   {false, false, false, true, true});
-  for (const auto& e : params["components"]) {
-    const std::string kind = e["kind"].get<std::string>();
-    const std::string indent = e["depth"].get<int64_t>() > 0 ? "&nbsp;&nbsp;&nbsp;" : "";
+  for (const auto& e : params.at("components")) {
+    const std::string kind = e.at("kind").get<std::string>();
+    const std::string indent = e.at("depth").get<int64_t>() > 0 ? "&nbsp;&nbsp;&nbsp;" : "";
     std::string count, formula = e.value("formula", std::string());
-    if (has(e, "layers")) count = c.text("arith.layers", c.integer(e["layers"]["count"].get<int64_t>()), e["layers"]["ranges"].get<std::string>());
-    if (has(e, "applied_at")) count = c.text("arith.applied", c.integer(static_cast<int64_t>(e["applied_at"].size())));
-    if (has(e, "tied_to")) formula = c.text("arith.tied", code(e["tied_to"].get<std::string>()));
-    std::string name = kind == "stack" ? c.text("arith.stack", code(e["name"].get<std::string>())) : code(e["name"].get<std::string>());
-    if (kind == "layer") name = c.text("arith.one_layer", code(e["name"].get<std::string>()));
+    if (has(e, "layers")) count = c.text("arith.layers", c.integer(e.at("layers").at("count").get<int64_t>()), e.at("layers").at("ranges").get<std::string>());
+    if (has(e, "applied_at")) count = c.text("arith.applied", c.integer(static_cast<int64_t>(e.at("applied_at").size())));
+    if (has(e, "tied_to")) formula = c.text("arith.tied", code(e.at("tied_to").get<std::string>()));
+    std::string name = kind == "stack" ? c.text("arith.stack", code(e.at("name").get<std::string>())) : code(e.at("name").get<std::string>());
+    if (kind == "layer") name = c.text("arith.one_layer", code(e.at("name").get<std::string>()));
     if (!formula.empty() && !has(e, "tied_to")) formula = code(formula);
-    t.rows.push_back({indent + name, e["type"].get<std::string>(), formula, count,
-                      c.integer(e["params"].get<int64_t>())});
+    t.rows.push_back({indent + name, e.at("type").get<std::string>(), formula, count,
+                      c.integer(e.at("params").get<int64_t>())});
   }
-  t.rows.push_back({"**" + c.text("arith.total") + "**", "", "", "", "**" + c.integer(params["total"].get<int64_t>()) + "**"});
+  t.rows.push_back({"**" + c.text("arith.total") + "**", "", "", "", "**" + c.integer(params.at("total").get<int64_t>()) + "**"});
   std::vector<Block> blocks = {heading(c.text("section.arithmetic")), t};
-  if (params["total_with_tied"] != params["total"])
-    blocks.push_back(paragraph(c.text("arith.tied_note", c.integer(params["total_with_tied"].get<int64_t>()), c.integer(params["total"].get<int64_t>()))));
+  if (params.at("total_with_tied") != params.at("total"))
+    blocks.push_back(paragraph(c.text("arith.tied_note", c.integer(params.at("total_with_tied").get<int64_t>()), c.integer(params.at("total").get<int64_t>()))));
   return {"arithmetic", blocks};
 }
 
@@ -236,25 +237,25 @@ Section modules(const Json& r, const Catalog& c) {
   Block t = table({c.text("col.module"), c.text("col.type"), c.text("col.output_shape"), c.text("col.params"), c.text("col.flops")},
                   {false, false, false, true, true});
   int64_t shown = 0, total = 0;
-  for (const auto& m : ins["modules"]) {
+  for (const auto& m : ins.at("modules")) {
     ++total;
-    const int64_t d = m["depth"].get<int64_t>();
+    const int64_t d = m.at("depth").get<int64_t>();
     if (d > depth) continue;
     ++shown;
     std::string indent;
     for (int64_t i = 0; i < d; ++i) indent += "&nbsp;&nbsp;";
-    const std::string name = m["name"].get<std::string>().empty() ? "(root)" : m["name"].get<std::string>();
-    t.rows.push_back({indent + code(name), m["type"].get<std::string>(), has(m, "output_shape") ? shape(m["output_shape"]) : "",
-                      c.integer(m["params"].get<int64_t>()), c.flops(m["flops"].get<double>())});
+    const std::string name = m.at("name").get<std::string>().empty() ? "(root)" : m.at("name").get<std::string>();
+    t.rows.push_back({indent + code(name), m.at("type").get<std::string>(), has(m, "output_shape") ? shape(m.at("output_shape")) : "",
+                      c.integer(m.at("params").get<int64_t>()), c.flops(m.at("flops").get<double>())});
   }
-  const Json& params = ins["params"];
+  const Json& params = ins.at("params");
   return {"modules",
           {heading(c.text("section.modules")),
-           paragraph(c.text("modules.intro", c.integer(ins["forward"]["batch"].get<int64_t>()), c.integer(ins["forward"]["tokens"].get<int64_t>()),
+           paragraph(c.text("modules.intro", c.integer(ins.at("forward").at("batch").get<int64_t>()), c.integer(ins.at("forward").at("tokens").get<int64_t>()),
                             c.integer(depth), c.integer(shown), c.integer(total))),
            t,
-           bullets({c.text("modules.total_unique", c.integer(params["total"].get<int64_t>())),
-                    c.text("modules.total_torchinfo", c.integer(params["total_with_tied"].get<int64_t>()))})}};
+           bullets({c.text("modules.total_unique", c.integer(params.at("total").get<int64_t>())),
+                    c.text("modules.total_torchinfo", c.integer(params.at("total_with_tied").get<int64_t>()))})}};
 }
 
 Section tensors(const Json& r, const Catalog& c) {
@@ -262,42 +263,42 @@ Section tensors(const Json& r, const Catalog& c) {
   Block t = table({"#", c.text("col.tensor"), c.text("col.shape"), c.text("col.dtype"), c.text("col.params"), c.text("col.size")},
                   {true, false, false, false, true, true});
   int64_t i = 0;
-  for (const auto& e : params["tensors"])
-    t.rows.push_back({c.integer(++i), code(e["name"].get<std::string>()), shape(e["shape"]), e["dtype"].get<std::string>(),
-                      c.integer(e["count"].get<int64_t>()), c.bytes(e["bytes"].get<double>())});
+  for (const auto& e : params.at("tensors"))
+    t.rows.push_back({c.integer(++i), code(e.at("name").get<std::string>()), shape(e.at("shape")), e.at("dtype").get<std::string>(),
+                      c.integer(e.at("count").get<int64_t>()), c.bytes(e.at("bytes").get<double>())});
   return {"tensors", {heading(c.text("section.tensors")), t,
-                      paragraph(c.text("tensors.total", c.integer(params["total"].get<int64_t>()), c.bytes(params["bytes"].get<double>())))}};
+                      paragraph(c.text("tensors.total", c.integer(params.at("total").get<int64_t>()), c.bytes(params.at("bytes").get<double>())))}};
 }
 
 // ---- cost: FLOPs and memory -----------------------------------------------------------------
 
 Section flops(const Json& r, const Catalog& c) {
   const Json& f = r.at("inspect").at("flops");
-  const double total = f["total_with_elementwise"].get<double>();
+  const double total = f.at("total_with_elementwise").get<double>();
   Block by_class = table({c.text("col.class"), c.text("col.flops"), c.text("col.share")}, {false, true, true});
-  for (const auto& [k, v] : f["by_class"].items())
+  for (const auto& [k, v] : f.at("by_class").items())
     if (v.get<double>() > 0) by_class.rows.push_back({c.text("class." + k), c.flops(v.get<double>()), c.percent(100 * v.get<double>() / total)});
   Block by_type = table({c.text("col.type"), c.text("col.calls"), c.text("col.flops")}, {false, true, true});
-  for (const auto& e : f["by_type"])
-    by_type.rows.push_back({e["type"].get<std::string>(), c.integer(e["calls"].get<int64_t>()), c.flops(e["self_flops"].get<double>())});
-  const Json& fw = r["inspect"]["forward"];
+  for (const auto& e : f.at("by_type"))
+    by_type.rows.push_back({e.at("type").get<std::string>(), c.integer(e.at("calls").get<int64_t>()), c.flops(e.at("self_flops").get<double>())});
+  const Json& fw = r.at("inspect").at("forward");
   return {"flops",
           {heading(c.text("section.flops")),
-           bullets({c.text("flops.total", c.flops(f["total"].get<double>()), c.integer(fw["batch"].get<int64_t>()), c.integer(fw["tokens"].get<int64_t>())),
+           bullets({c.text("flops.total", c.flops(f.at("total").get<double>()), c.integer(fw.at("batch").get<int64_t>()), c.integer(fw.at("tokens").get<int64_t>())),
                     c.text("flops.with_elementwise", c.flops(total))}),
-           by_class, heading(c.text("flops.by_type"), 3), by_type, paragraph(c.text("flops.conventions", f["conventions"].get<std::string>()))}};
+           by_class, heading(c.text("flops.by_type"), 3), by_type, paragraph(c.text("flops.conventions", f.at("conventions").get<std::string>()))}};
 }
 
 Section memory(const Json& r, const Catalog& c) {
   const Json& m = r.at("inspect").at("memory");
-  const Json& fw = r["inspect"]["forward"];
-  std::vector<std::string> items = {c.text("memory.weights", c.bytes(m["weights"].get<double>()))};
-  if (m["kv_cache_per_token"].get<int64_t>() > 0)
-    items.push_back(c.text("memory.kv", c.bytes(m["kv_cache_per_token"].get<double>()), c.bytes(m["kv_cache"].get<double>()),
-                           c.integer(fw["tokens"].get<int64_t>() + fw["context"].get<int64_t>()), m["kv_cache_dtype"].get<std::string>()));
-  if (m["ssm_state"].get<int64_t>() + m["conv_state"].get<int64_t>() > 0)
-    items.push_back(c.text("memory.ssm", c.bytes(m["ssm_state"].get<double>()), c.bytes(m["conv_state"].get<double>()), m["state_dtype"].get<std::string>()));
-  items.push_back(c.text("memory.activations", c.bytes(m["activation_peak"].get<double>()), m["activation_dtype"].get<std::string>()));
+  const Json& fw = r.at("inspect").at("forward");
+  std::vector<std::string> items = {c.text("memory.weights", c.bytes(m.at("weights").get<double>()))};
+  if (m.at("kv_cache_per_token").get<int64_t>() > 0)
+    items.push_back(c.text("memory.kv", c.bytes(m.at("kv_cache_per_token").get<double>()), c.bytes(m.at("kv_cache").get<double>()),
+                           c.integer(fw.at("tokens").get<int64_t>() + fw.at("context").get<int64_t>()), m.at("kv_cache_dtype").get<std::string>()));
+  if (m.at("ssm_state").get<int64_t>() + m.at("conv_state").get<int64_t>() > 0)
+    items.push_back(c.text("memory.ssm", c.bytes(m.at("ssm_state").get<double>()), c.bytes(m.at("conv_state").get<double>()), m.at("state_dtype").get<std::string>()));
+  items.push_back(c.text("memory.activations", c.bytes(m.at("activation_peak").get<double>()), m.at("activation_dtype").get<std::string>()));
   return {"memory", {heading(c.text("section.memory")), bullets(items)}};
 }
 
@@ -305,46 +306,46 @@ Section memory(const Json& r, const Catalog& c) {
 
 Section profile(const Json& r, const Catalog& c) {
   const Json& p = r.at("profile");
-  const Json& t = p["timing"];
-  const Json& fm = t["forward_ms"];
+  const Json& t = p.at("timing");
+  const Json& fm = t.at("forward_ms");
   std::vector<std::string> items = {
-      c.text("profile.forward", c.ms(fm["median"].get<double>()), c.ms(fm["p10"].get<double>()), c.ms(fm["p90"].get<double>()),
-             c.percent(fm["spread_pct"].get<double>()), c.integer(p["options"]["repeat"].get<int64_t>()), c.integer(p["options"]["warmup"].get<int64_t>())),
-      c.text("profile.first", c.ms(t["first_forward_ms"].get<double>())),
-      c.text("profile.tokens", c.number(t["tokens_per_s"].get<double>(), 1), c.integer(p["options"]["tokens"].get<int64_t>())),
-      c.text("profile.flops", c.flops(p["flops"]["total"].get<double>()), c.rate(p["flops"]["gflops_per_s"].get<double>() * 1e9),
-             c.percent(p["flops"]["pct_of_peak"].get<double>()), c.rate(p["ceilings"]["gemm_gflops_per_s"].get<double>() * 1e9)),
-      c.text("profile.overhead", c.percent(t["overhead_pct"].get<double>()), c.percent(t["sum_error_pct"].get<double>()))};
-  std::vector<Block> blocks = {heading(c.text("section.profile")), paragraph(c.text("profile.weights", weights(r["model"]["weights"], c))), bullets(items)};
+      c.text("profile.forward", c.ms(fm.at("median").get<double>()), c.ms(fm.at("p10").get<double>()), c.ms(fm.at("p90").get<double>()),
+             c.percent(fm.at("spread_pct").get<double>()), c.integer(p.at("options").at("repeat").get<int64_t>()), c.integer(p.at("options").at("warmup").get<int64_t>())),
+      c.text("profile.first", c.ms(t.at("first_forward_ms").get<double>())),
+      c.text("profile.tokens", c.number(t.at("tokens_per_s").get<double>(), 1), c.integer(p.at("options").at("tokens").get<int64_t>())),
+      c.text("profile.flops", c.flops(p.at("flops").at("total").get<double>()), c.rate(p.at("flops").at("gflops_per_s").get<double>() * 1e9),
+             c.percent(p.at("flops").at("pct_of_peak").get<double>()), c.rate(p.at("ceilings").at("gemm_gflops_per_s").get<double>() * 1e9)),
+      c.text("profile.overhead", c.percent(t.at("overhead_pct").get<double>()), c.percent(t.at("sum_error_pct").get<double>()))};
+  std::vector<Block> blocks = {heading(c.text("section.profile")), paragraph(c.text("profile.weights", weights(r.at("model").at("weights"), c))), bullets(items)};
   for (const auto& ch : r.value("charts", Json::array()))
     for (const char* name : {"layer_time", "type_time", "block_time"})
-      if (ch["name"] == name) blocks.push_back(chart(name));
+      if (ch.at("name") == name) blocks.push_back(chart(name));
   Block b = table({"#", c.text("col.block"), c.text("col.type"), c.text("col.time"), c.text("col.share"), c.text("col.flops"),
                    c.text("col.rate"), c.text("col.pct_peak"), c.text("col.bound"), c.text("col.pct_ceiling")},
                   {true, false, false, true, true, true, true, true, false, true});
-  for (const auto& e : p["blocks"])
-    b.rows.push_back({c.integer(e["index"].get<int64_t>()), code(e["path"].get<std::string>()), e["type"].get<std::string>(), c.ms(e["ms"].get<double>()),
-                      c.percent(e["pct_of_forward"].get<double>()), c.flops(e["flops"].get<double>()), c.rate(e["gflops_per_s"].get<double>() * 1e9),
-                      c.percent(e["pct_of_peak"].get<double>()), c.text("bound." + e["bound"].get<std::string>()), c.percent(e["pct_of_ceiling"].get<double>())});
+  for (const auto& e : p.at("blocks"))
+    b.rows.push_back({c.integer(e.at("index").get<int64_t>()), code(e.at("path").get<std::string>()), e.at("type").get<std::string>(), c.ms(e.at("ms").get<double>()),
+                      c.percent(e.at("pct_of_forward").get<double>()), c.flops(e.at("flops").get<double>()), c.rate(e.at("gflops_per_s").get<double>() * 1e9),
+                      c.percent(e.at("pct_of_peak").get<double>()), c.text("bound." + e.at("bound").get<std::string>()), c.percent(e.at("pct_of_ceiling").get<double>())});
   if (!b.rows.empty()) blocks.insert(blocks.end(), {heading(c.text("profile.blocks"), 3), paragraph(c.text("profile.blocks_intro")), b});
   Block ty = table({c.text("col.type"), c.text("col.calls"), c.text("col.self_time"), c.text("col.share"), c.text("col.mean_time")},
                    {false, true, true, true, true});
-  for (const auto& e : p["types"])
-    ty.rows.push_back({e["type"].get<std::string>(), c.integer(e["calls_per_pass"].get<int64_t>()), c.ms(e["self_ms"].get<double>()),
-                       c.percent(e["self_pct_of_forward"].get<double>()), c.ms(e["mean_inclusive_ms"].get<double>())});
+  for (const auto& e : p.at("types"))
+    ty.rows.push_back({e.at("type").get<std::string>(), c.integer(e.at("calls_per_pass").get<int64_t>()), c.ms(e.at("self_ms").get<double>()),
+                       c.percent(e.at("self_pct_of_forward").get<double>()), c.ms(e.at("mean_inclusive_ms").get<double>())});
   blocks.insert(blocks.end(), {heading(c.text("profile.types"), 3), ty});
   std::vector<const Json*> slow;
-  for (const auto& m : p["modules"])
-    if (m["self_ms"].get<double>() > 0) slow.push_back(&m);
-  std::stable_sort(slow.begin(), slow.end(), [](const Json* a, const Json* b) { return (*a)["self_ms"].get<double>() > (*b)["self_ms"].get<double>(); });
+  for (const auto& m : p.at("modules"))
+    if (m.at("self_ms").get<double>() > 0) slow.push_back(&m);
+  std::stable_sort(slow.begin(), slow.end(), [](const Json* a, const Json* b) { return (*a).at("self_ms").get<double>() > (*b).at("self_ms").get<double>(); });
   const size_t n = std::min<size_t>(slow.size(), static_cast<size_t>(r.value("slowest", int64_t{20})));
   Block s = table({"#", c.text("col.module"), c.text("col.type"), c.text("col.self_time"), c.text("col.rate"), c.text("col.bound"), c.text("col.pct_ceiling")},
                   {true, false, false, true, true, false, true});
   for (size_t i = 0; i < n; ++i) {
     const Json& m = *slow[i];
-    s.rows.push_back({c.integer(static_cast<int64_t>(i + 1)), code(m["path"].get<std::string>()), m["type"].get<std::string>(), c.ms(m["self_ms"].get<double>()),
-                      c.rate(m["self_gflops_per_s"].get<double>() * 1e9), c.text("bound." + m["bound"].get<std::string>()),
-                      c.percent(m["pct_of_ceiling"].get<double>())});
+    s.rows.push_back({c.integer(static_cast<int64_t>(i + 1)), code(m.at("path").get<std::string>()), m.at("type").get<std::string>(), c.ms(m.at("self_ms").get<double>()),
+                      c.rate(m.at("self_gflops_per_s").get<double>() * 1e9), c.text("bound." + m.at("bound").get<std::string>()),
+                      c.percent(m.at("pct_of_ceiling").get<double>())});
   }
   blocks.insert(blocks.end(), {heading(c.text("profile.slowest", c.integer(static_cast<int64_t>(n))), 3), s});
   return {"profile", blocks};
@@ -353,27 +354,27 @@ Section profile(const Json& r, const Catalog& c) {
 Section bench(const Json& r, const Catalog& c) {
   const Json& b = r.at("bench");
   std::vector<Block> blocks = {heading(c.text("section.bench")),
-                               paragraph(c.text("bench.protocol", c.integer(b["warmup"].get<int64_t>()), c.integer(b["repeat"].get<int64_t>()),
-                                                c.integer(b["threads"].get<int64_t>()), b["dtype"].get<std::string>()))};
+                               paragraph(c.text("bench.protocol", c.integer(b.at("warmup").get<int64_t>()), c.integer(b.at("repeat").get<int64_t>()),
+                                                c.integer(b.at("threads").get<int64_t>()), b.at("dtype").get<std::string>()))};
   std::vector<std::string> items;
-  for (const auto& e : b["prefill"])
-    items.push_back(c.text("bench.prefill", c.integer(e["tokens"].get<int64_t>()), c.number(e["tok_per_s"].get<double>(), 1),
-                           c.ms(e["time_to_first_token_s"].get<double>() * 1e3)));
+  for (const auto& e : b.at("prefill"))
+    items.push_back(c.text("bench.prefill", c.integer(e.at("tokens").get<int64_t>()), c.number(e.at("tok_per_s").get<double>(), 1),
+                           c.ms(e.at("time_to_first_token_s").get<double>() * 1e3)));
   if (has(b, "decode"))
-    items.push_back(c.text("bench.decode", c.integer(b["decode"]["tokens"].get<int64_t>()), c.number(b["decode"]["tok_per_s"].get<double>(), 1),
-                           c.ms(b["decode"]["latency_median_ms"].get<double>()), c.ms(b["decode"]["latency_p90_ms"].get<double>())));
+    items.push_back(c.text("bench.decode", c.integer(b.at("decode").at("tokens").get<int64_t>()), c.number(b.at("decode").at("tok_per_s").get<double>(), 1),
+                           c.ms(b.at("decode").at("latency_median_ms").get<double>()), c.ms(b.at("decode").at("latency_p90_ms").get<double>())));
   if (has(b, "workload")) {
-    const Json& w = b["workload"];
-    items.push_back(c.text("bench.workload", c.integer(w["prompt_tokens"].get<int64_t>()), c.integer(w["new_tokens"].get<int64_t>()),
-                           c.integer(w["batch"].get<int64_t>()), c.ms(w["latency_s"].get<double>() * 1e3), c.number(w["sequences_per_s"].get<double>(), 2)));
+    const Json& w = b.at("workload");
+    items.push_back(c.text("bench.workload", c.integer(w.at("prompt_tokens").get<int64_t>()), c.integer(w.at("new_tokens").get<int64_t>()),
+                           c.integer(w.at("batch").get<int64_t>()), c.ms(w.at("latency_s").get<double>() * 1e3), c.number(w.at("sequences_per_s").get<double>(), 2)));
   }
   blocks.push_back(bullets(items));
   if (has(b, "scaling")) {
     for (const auto& ch : r.value("charts", Json::array()))
-      if (ch["name"] == "runtime_scaling") blocks.push_back(chart("runtime_scaling"));
+      if (ch.at("name") == "runtime_scaling") blocks.push_back(chart("runtime_scaling"));
     Block t = table({c.text("col.tokens"), c.text("col.time"), c.text("col.tok_s")}, {true, true, true});
-    for (const auto& e : b["scaling"])
-      t.rows.push_back({c.integer(e["tokens"].get<int64_t>()), c.ms(e["forward_s"].get<double>() * 1e3), c.number(e["tok_per_s"].get<double>(), 1)});
+    for (const auto& e : b.at("scaling"))
+      t.rows.push_back({c.integer(e.at("tokens").get<int64_t>()), c.ms(e.at("forward_s").get<double>() * 1e3), c.number(e.at("tok_per_s").get<double>(), 1)});
     blocks.insert(blocks.end(), {heading(c.text("bench.scaling"), 3), t});
   }
   return {"bench", blocks};
@@ -383,59 +384,59 @@ Section eval(const Json& r, const Catalog& c) {
   const Json& e = r.at("eval");
   return {"eval",
           {heading(c.text("section.eval")),
-           bullets({c.text("eval.ppl", c.number(e["ppl"].get<double>(), 3)), c.text("eval.nll", c.number(e["nll"].get<double>(), 4)),
-                    c.text("eval.bpb", c.number(e["bits_per_byte"].get<double>(), 4)),
-                    c.text("eval.protocol", e["protocol"].get<std::string>(), c.integer(e["ctx"].get<int64_t>()), c.integer(e["windows"].get<int64_t>()),
-                           c.integer(e["tokens_scored"].get<int64_t>())),
-                    c.text("eval.text", code(e["text"]["file"].get<std::string>()), c.bytes(e["text"]["bytes"].get<double>()))})}};
+           bullets({c.text("eval.ppl", c.number(e.at("ppl").get<double>(), 3)), c.text("eval.nll", c.number(e.at("nll").get<double>(), 4)),
+                    c.text("eval.bpb", c.number(e.at("bits_per_byte").get<double>(), 4)),
+                    c.text("eval.protocol", e.at("protocol").get<std::string>(), c.integer(e.at("ctx").get<int64_t>()), c.integer(e.at("windows").get<int64_t>()),
+                           c.integer(e.at("tokens_scored").get<int64_t>())),
+                    c.text("eval.text", code(e.at("text").at("file").get<std::string>()), c.bytes(e.at("text").at("bytes").get<double>()))})}};
 }
 
 Section training(const Json& r, const Catalog& c) {
   const Json& t = r.at("training");
-  const Json& rec = t["recipe"];
+  const Json& rec = t.at("recipe");
   Block recipe = table({c.text("col.field"), c.text("col.value")}, {false, false});
   for (const auto& [k, v] : rec.items()) recipe.rows.push_back({code(k), scalar(v, c)});
-  std::vector<Block> blocks = {heading(c.text("section.training")), paragraph(c.text("training.source", code(t["dir"].get<std::string>()))),
+  std::vector<Block> blocks = {heading(c.text("section.training")), paragraph(c.text("training.source", code(t.at("dir").get<std::string>()))),
                                recipe};
   std::vector<std::string> items;
   if (has(t, "data"))
-    items.push_back(c.text("training.data", code(t["data"]["file"].get<std::string>()), c.integer(t["data"]["train_tokens"].get<int64_t>()),
-                           c.integer(t["data"]["validation_tokens"].get<int64_t>())));
-  items.push_back(c.text("training.steps", c.integer(t["step"].get<int64_t>()), c.integer(t["skipped_steps"].get<int64_t>())));
-  items.push_back(c.text("training.best", c.integer(t["best_step"].get<int64_t>()), c.number(t["best_val_loss"].get<double>(), 4),
-                         c.number(t["best_val_ppl"].get<double>(), 2)));
-  if (!t["log"].empty() && has(t["log"].back(), "train_loss"))
-    items.push_back(c.text("training.last", c.integer(t["log"].back()["step"].get<int64_t>()), c.number(t["log"].back()["train_loss"].get<double>(), 4)));
+    items.push_back(c.text("training.data", code(t.at("data").at("file").get<std::string>()), c.integer(t.at("data").at("train_tokens").get<int64_t>()),
+                           c.integer(t.at("data").at("validation_tokens").get<int64_t>())));
+  items.push_back(c.text("training.steps", c.integer(t.at("step").get<int64_t>()), c.integer(t.at("skipped_steps").get<int64_t>())));
+  items.push_back(c.text("training.best", c.integer(t.at("best_step").get<int64_t>()), c.number(t.at("best_val_loss").get<double>(), 4),
+                         c.number(t.at("best_val_ppl").get<double>(), 2)));
+  if (!t.at("log").empty() && has(t.at("log").back(), "train_loss"))
+    items.push_back(c.text("training.last", c.integer(t.at("log").back().at("step").get<int64_t>()), c.number(t.at("log").back().at("train_loss").get<double>(), 4)));
   blocks.push_back(bullets(items));
   for (const auto& ch : r.value("charts", Json::array()))
-    if (ch["name"] == "training") blocks.push_back(chart("training"));
+    if (ch.at("name") == "training") blocks.push_back(chart("training"));
   return {"training", blocks};
 }
 
 Section footer(const Json& r, const Catalog& c) {
   std::vector<std::string> items;
   const Json& m = r.at("machine");
-  items.push_back(c.text("footer.machine", m["cpu"].get<std::string>(), c.integer(m["logical_cpus"].get<int64_t>()), scalar(m["isa"], c),
-                         m["kernel_isa"].get<std::string>()));
+  items.push_back(c.text("footer.machine", m.at("cpu").get<std::string>(), c.integer(m.at("logical_cpus").get<int64_t>()), scalar(m.at("isa"), c),
+                         m.at("kernel_isa").get<std::string>()));
   if (has(r, "profile")) {
-    const Json& ce = r["profile"]["ceilings"];
-    const Json& g = ce["gemm_shape"];
-    const std::string gemm = fmt::format("{} GEMM {}×{}×{}", g["dtype"].get<std::string>(), g["m"].get<int64_t>(), g["n"].get<int64_t>(), g["k"].get<int64_t>());
-    const std::string origin = !ce["ceilings_file"].get<std::string>().empty()
-                                   ? c.text("footer.ceilings_file", code(ce["ceilings_file"].get<std::string>()), ce["measured_at"].get<std::string>())
-                                   : c.text(ce["quick"].get<bool>() ? "footer.ceilings_quick" : "footer.ceilings_measured", ce["measured_at"].get<std::string>());
-    items.push_back(c.text("footer.ceilings", c.rate(ce["gemm_gflops_per_s"].get<double>() * 1e9), gemm,
-                           c.number(ce["memory_read_gb_per_s"].get<double>(), 1), origin));
+    const Json& ce = r.at("profile").at("ceilings");
+    const Json& g = ce.at("gemm_shape");
+    const std::string gemm = fmt::format("{} GEMM {}×{}×{}", g.at("dtype").get<std::string>(), g.at("m").get<int64_t>(), g.at("n").get<int64_t>(), g.at("k").get<int64_t>());
+    const std::string origin = !ce.at("ceilings_file").get<std::string>().empty()
+                                   ? c.text("footer.ceilings_file", code(ce.at("ceilings_file").get<std::string>()), ce.at("measured_at").get<std::string>())
+                                   : c.text(ce.at("quick").get<bool>() ? "footer.ceilings_quick" : "footer.ceilings_measured", ce.at("measured_at").get<std::string>());
+    items.push_back(c.text("footer.ceilings", c.rate(ce.at("gemm_gflops_per_s").get<double>() * 1e9), gemm,
+                           c.number(ce.at("memory_read_gb_per_s").get<double>(), 1), origin));
   }
   items.push_back(c.text("footer.protocol"));
-  items.push_back(c.text("footer.command", code(r["command"].get<std::string>())));
-  items.push_back(c.text("footer.version", r["anatomy"]["version"].get<std::string>(), r["anatomy"]["build"].get<std::string>(), r["created"].get<std::string>()));
+  items.push_back(c.text("footer.command", code(r.at("command").get<std::string>())));
+  items.push_back(c.text("footer.version", r.at("anatomy").at("version").get<std::string>(), r.at("anatomy").at("build").get<std::string>(), r.at("created").get<std::string>()));
   return {"footer", {heading(c.text("section.footer")), bullets(items)}};
 }
 
 Section omitted(const Json& o, const Catalog& c) {
-  const std::string name = o["section"].get<std::string>();
-  return {name, {heading(c.text("section." + name)), paragraph(c.text("omitted." + o["reason"].get<std::string>()))}};
+  const std::string name = o.at("section").get<std::string>();
+  return {name, {heading(c.text("section." + name)), paragraph(c.text("omitted." + o.at("reason").get<std::string>()))}};
 }
 
 using Composer = Section (*)(const Json&, const Catalog&);

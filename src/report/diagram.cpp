@@ -24,14 +24,14 @@ std::string label_text(const std::string& s) {
 std::string shape(const Json& m) {
   if (!m.contains("output_shape")) return "";
   std::string out = "[";
-  for (size_t i = 0; i < m["output_shape"].size(); ++i) out += (i ? ", " : "") + std::to_string(m["output_shape"][i].get<int64_t>());
+  for (size_t i = 0; i < m.at("output_shape").size(); ++i) out += (i ? ", " : "") + std::to_string(m.at("output_shape")[i].get<int64_t>());
   return out + "]";
 }
 
 class Writer {
  public:
   explicit Writer(const Json& inspect) : modules_(inspect.at("modules")) {
-    for (size_t i = 0; i < modules_.size(); ++i) index_[modules_[i]["name"].get<std::string>()] = i;
+    for (size_t i = 0; i < modules_.size(); ++i) index_[modules_[i].at("name").get<std::string>()] = i;
   }
 
   std::string node(const std::string& label, const std::string& open = "[\"", const std::string& close = "\"]") {
@@ -45,9 +45,9 @@ class Writer {
     std::vector<const Json*> out;
     const auto it = index_.find(name);
     if (it == index_.end()) return out;
-    const int64_t depth = modules_[it->second]["depth"].get<int64_t>();
-    for (size_t i = it->second + 1; i < modules_.size() && modules_[i]["depth"].get<int64_t>() > depth; ++i)
-      if (modules_[i]["depth"].get<int64_t>() == depth + 1) out.push_back(&modules_[i]);
+    const int64_t depth = modules_[it->second].at("depth").get<int64_t>();
+    for (size_t i = it->second + 1; i < modules_.size() && modules_[i].at("depth").get<int64_t>() > depth; ++i)
+      if (modules_[i].at("depth").get<int64_t>() == depth + 1) out.push_back(&modules_[i]);
     return out;
   }
 
@@ -65,10 +65,10 @@ class Writer {
     out_ += indent_ + "direction TB\n";
     std::string previous;
     for (const Json* child : children(name)) {
-      const std::string full = (*child)["name"].get<std::string>();
+      const std::string full = (*child).at("name").get<std::string>();
       const std::string local = full.substr(name.size() + 1);
-      const std::string text = local + "<br/>" + (*child)["type"].get<std::string>() + "<br/>" + shape(*child);
-      const std::string id_child = nest && !children(full).empty() ? subgraph(full, local + " · " + (*child)["type"].get<std::string>(), false)
+      const std::string text = local + "<br/>" + (*child).at("type").get<std::string>() + "<br/>" + shape(*child);
+      const std::string id_child = nest && !children(full).empty() ? subgraph(full, local + " · " + (*child).at("type").get<std::string>(), false)
                                                                   : node(text);
       if (!previous.empty()) out_ += indent_ + previous + " --> " + id_child + "\n";
       previous = id_child;
@@ -94,27 +94,27 @@ class Writer {
 std::string mermaid_diagram(const Json& inspect) {
   Writer w(inspect);
   const Json& fw = inspect.at("forward");
-  std::string previous = w.node(fmt::format("input_ids<br/>[{}, {}]", fw["batch"].get<int64_t>(), fw["tokens"].get<int64_t>()), "([\"", "\"])");
+  std::string previous = w.node(fmt::format("input_ids<br/>[{}, {}]", fw.at("batch").get<int64_t>(), fw.at("tokens").get<int64_t>()), "([\"", "\"])");
   std::string last_layer;
   for (const auto& c : inspect.at("params").at("components")) {
-    if (c["depth"].get<int64_t>() != 0) continue;
-    const std::string kind = c["kind"].get<std::string>(), name = c["name"].get<std::string>();
+    if (c.at("depth").get<int64_t>() != 0) continue;
+    const std::string kind = c.at("kind").get<std::string>(), name = c.at("name").get<std::string>();
     std::string id;
     if (kind == "stack") continue;
     if (kind == "layer") {
-      const std::string title = fmt::format("{} ×{} · layers {}", c["type"].get<std::string>(), c["layers"]["count"].get<int64_t>(),
-                                            c["layers"]["ranges"].get<std::string>());
+      const std::string title = fmt::format("{} ×{} · layers {}", c.at("type").get<std::string>(), c.at("layers").at("count").get<int64_t>(),
+                                            c.at("layers").at("ranges").get<std::string>());
       id = w.subgraph(name, title, true);
       last_layer = id;
     } else if (kind == "shared_block") {
-      const std::string title = fmt::format("{} · shared, applied ×{}", c["type"].get<std::string>(), c["applied_at"].size());
+      const std::string title = fmt::format("{} · shared, applied ×{}", c.at("type").get<std::string>(), c.at("applied_at").size());
       id = w.subgraph(name, title, true);
       w.edge(last_layer.empty() ? previous : last_layer, id, " -.-> ");
       continue;
     } else {
       const Json* m = w.module(name);
-      std::string text = name + "<br/>" + c["type"].get<std::string>();
-      if (c.contains("tied_to")) text += "<br/>tied to " + c["tied_to"].get<std::string>();
+      std::string text = name + "<br/>" + c.at("type").get<std::string>();
+      if (c.contains("tied_to")) text += "<br/>tied to " + c.at("tied_to").get<std::string>();
       else if (m) text += "<br/>" + shape(*m);
       id = w.node(text);
     }

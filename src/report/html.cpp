@@ -154,7 +154,7 @@ std::string render_html(const std::vector<Section>& page, const io::ordered_json
         case Block::Kind::chart: {
           size_t rows = 12;
           for (const auto& s : specs)
-            if (s["name"] == b.text && s["kind"] == "bars") rows = s["labels"].size();
+            if (s.at("name") == b.text && s.at("kind") == "bars") rows = s.at("labels").size();
           body += fmt::format("<div class=\"chart\" id=\"chart-{}\" style=\"height:{}px\"></div>\n", b.text, std::max<size_t>(320, 90 + 18 * rows));
           break;
         }
@@ -172,7 +172,7 @@ std::string render_html(const std::vector<Section>& page, const io::ordered_json
       "<script type=\"application/json\" id=\"anatomy-report\">{report}</script>\n"
       "<script type=\"application/json\" id=\"anatomy-charts\">{charts}</script>\n"
       "<script>{echarts}</script>\n<script>{mermaid}</script>\n<script>{glue}</script>\n</body>\n</html>\n",
-      fmt::arg("lang", lang_code(c.lang())), fmt::arg("version", report["anatomy"]["version"].get<std::string>()),
+      fmt::arg("lang", lang_code(c.lang())), fmt::arg("version", report.at("anatomy").at("version").get<std::string>()),
       fmt::arg("libs", assets::library_versions()), fmt::arg("title", escape(title)), fmt::arg("style", kStyle),
       fmt::arg("body", body), fmt::arg("report", script_json(report)), fmt::arg("charts", script_json(specs)),
       fmt::arg("echarts", script_text(assets::echarts_js())), fmt::arg("mermaid", script_text(assets::mermaid_js())),

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""`anatomy report` on every catalog model and on a model `anatomy train` made, in all four languages.
+
+Each model's report is measured once (English), then rendered again from its report.json in Russian,
+Traditional and Simplified Chinese. Every report is checked for: all thirteen sections and the footer
+under the catalog's headings; a section left out carries its one sentence and nothing else; no
+"None", "nan", "inf" or "null" and no empty table anywhere; the figures printed are the JSON's
+(parameters, tensor rows, forward time, prefill rate, perplexity, best validation loss), formatted
+as the language writes numbers; every chart the document lists exists as PNG and SVG and is shown;
+the HTML page has every section. Models above 2 B parameters are reported with --meta (nothing run);
+with --quick (the sanitizer build) every model above 200 M parameters is.
+
+usage: report_check.py ANATOMY_BIN WORKDIR [--quick]
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MESSAGES = os.path.join(HERE, "..", "..", "src", "report", "messages")
+ANATOMY, WORK = sys.argv[1], sys.argv[2]
+QUICK = "--quick" in sys.argv[3:]
+LANGS = ["en", "ru", "zh-TW", "zh-CN"]
+SECTIONS = ["summary", "config", "components", "diagram", "arithmetic", "modules", "tensors", "flops", "memory",
+            "profile", "bench", "eval", "training"]
+CATALOG = {lang: json.load(open(os.path.join(MESSAGES, lang + ".json"), encoding="utf-8")) for lang in LANGS}
+failures = []
+
+
+def run(args, expect=0):
+    p = subprocess.run([ANATOMY] + args, capture_output=True, text=True)
+    if p.returncode != expect:
+        raise SystemExit(f"anatomy {' '.join(args)}: exit {p.returncode}, expected {expect}\n{p.stderr}")
+    return p
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+# Numbers as src/report/catalog.cpp writes them.
+def grouped(digits, lang):
+    sep = "\u00a0" if lang == "ru" else ","
+    out = ""
+    for i, ch in enumerate(digits):
+        if i and (len(digits) - i) % 3 == 0:
+            out += sep
+        out += ch
+    return out
+
+
+def integer(v, lang):
+    return ("-" if v < 0 else "") + grouped(str(abs(int(v))), lang)
+
+
+def number(v, decimals, lang):
+    s = f"{abs(v):.{decimals}f}"
+    head, _, tail = s.partition(".")
+    out = grouped(head, lang) + ((("," if lang == "ru" else ".") + tail) if tail else "")
+    return ("-" + out) if v < 0 and out.strip("0,.\u00a0") else out
+
+
+def ms(v, lang):
+    return number(v, 1 if v >= 100 else 2 if v >= 1 else 3, lang) + " " + CATALOG[lang]["unit.ms"]
+
+
+def sections_of(md):
+    """The text under each '## ' heading."""
+    parts = re.split(r"^## (.+)$", md, flags=re.M)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts), 2)}
+
+
+def check_report(folder, lang, label):
+    doc = json.load(open(os.path.join(folder, "report.json"), encoding="utf-8"))
+    md = open(os.path.join(folder, "report.md"), encoding="utf-8").read()
+    html = open(os.path.join(folder, "report.html"), encoding="utf-8").read()
+    cat = CATALOG[lang]
+    where = f"{label} [{lang}]"
+    check(doc["schema"] == "anatomy.report/1" and doc["lang"] == lang, f"{where}: schema/lang")
+    check(doc["sections"] == SECTIONS, f"{where}: sections {doc['sections']}")
+    body = sections_of(md)
+    omitted = {o["section"]: o["reason"] for o in doc["omitted"]}
+    for s in SECTIONS + ["footer"]:
+        title = cat["section." + s]
+        check(title in body, f"{where}: no section '{title}'")
+        check(f'<section id="{s}">' in html, f"{where}: HTML lacks section {s}")
+        text = body.get(title, "")
+        if s in omitted:
+            check(text.strip() == cat["omitted." + omitted[s]], f"{where}: {s} left out without its one sentence: {text.strip()[:80]}")
+        else:
+            check(len(text.strip()) > 20, f"{where}: section {s} is empty")
+    for bad in re.findall(r"(?<![\w.])(None|nan|NaN|inf|Infinity|null)(?![\w.])", md):
+        check(False, f"{where}: '{bad}' printed")
+    lines = md.split("\n")
+    for i, line in enumerate(lines[:-2]):
+        if line.startswith("| :---") or line.startswith("| ---:"):
+            check(lines[i + 1].startswith("|"), f"{where}: an empty table after line {i}")
+    # The figures are the JSON's.
+    ins = doc["inspect"]
+    check(integer(ins["params"]["total"], lang) in body[cat["section.summary"]], f"{where}: parameter count")
+    tensor_rows = [l for l in body[cat["section.tensors"]].split("\n") if re.match(r"^\| [0-9]", l)]
+    check(len(tensor_rows) == len(ins["params"]["tensors"]), f"{where}: {len(tensor_rows)} tensor rows")
+    if "profile" in doc:
+        check(ms(doc["profile"]["timing"]["forward_ms"]["median"], lang) in body[cat["section.profile"]], f"{where}: forward median")
+        check(len(doc["charts"]) >= 3, f"{where}: charts {doc['charts']}")
+    if "bench" in doc:
+        check(number(doc["bench"]["prefill"][0]["tok_per_s"], 1, lang) in body[cat["section.bench"]], f"{where}: prefill rate")
+    if "eval" in doc:
+        check(number(doc["eval"]["ppl"], 3, lang) in body[cat["section.eval"]], f"{where}: perplexity")
+    if "training" in doc:
+        check(number(doc["training"]["best_val_loss"], 4, lang) in body[cat["section.training"]], f"{where}: best loss")
+        check(any(c["name"] == "training" for c in doc["charts"]), f"{where}: no training chart")
+    for c in doc["charts"]:
+        for f in (c["png"], c["svg"]):
+            check(os.path.getsize(os.path.join(folder, f)) > 1000, f"{where}: {f}")
+        check(f"]({c['png']})" in md, f"{where}: {c['png']} not shown")
+    check("```mermaid\nflowchart TD\n" in md, f"{where}: no diagram")
+
+
+def report_all_languages(model, label, extra):
+    first = os.path.join(WORK, label, "en")
+    shutil.rmtree(os.path.join(WORK, label), ignore_errors=True)
+    run(["report", model, "--out", first, "--html"] + extra)
+    check_report(first, "en", label)
+    for lang in LANGS[1:]:
+        folder = os.path.join(WORK, label, lang)
+        run(["report", os.path.join(first, "report.json"), "--lang", lang, "--out", folder, "--html"])
+        check_report(folder, lang, label)
+    print(f"ok {label}")
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    models = json.loads(run(["models", "--format", "json"]).stdout)["models"]
+    for m in models:
+        meta = m["params"] > (200e6 if QUICK else 2e9)
+        extra = ["--meta"] if meta else ["--tokens", "8", "--repeat", "1", "--warmup", "0"]
+        report_all_languages(m["name"], m["name"], extra)
+
+    # A model anatomy train made: its recipe, curve and best checkpoint, and perplexity on its text.
+    text = os.path.join(WORK, "text.txt")
+    with open(text, "w", encoding="utf-8") as f:
+        for i in range(400):
+            f.write(f"The {i % 7} quick brown foxes jump over {i % 5} lazy dogs; the dogs sleep.\n")
+    run(["train", "--config", "nanogpt-shakespeare-char", "--data", text, "--out", os.path.join(WORK, "trained"),
+         "--steps", "30", "--batch", "4", "--eval-every", "10", "--eval-iters", "2"])
+    report_all_languages(os.path.join(WORK, "trained", "best"), "trained_model",
+                         ["--text", text, "--tokens", "16", "--repeat", "1", "--warmup", "0"])
+
+    # Bad input: one line, exit 2, nothing written.
+    bad = os.path.join(WORK, "bad")
+    for args in (["--lang", "de"], ["--sections", "summary,charts"], ["--train-log", WORK]):
+        p = run(["report", "nanogpt-shakespeare-char", "--meta", "--out", bad] + args, expect=2)
+        check(len(p.stderr.strip().split("\n")) == 1, f"bad input {args}: {p.stderr!r}")
+        check(not os.path.exists(bad), f"bad input {args}: {bad} written")
+    foreign = os.path.join(WORK, "foreign.json")
+    with open(foreign, "w") as f:
+        json.dump({"schema": "anatomy.report/1", "inspect": {}}, f)
+    p = run(["report", foreign, "--out", bad], expect=2)
+    check("report.json" not in p.stderr and "foreign.json" in p.stderr, f"foreign report: {p.stderr!r}")
+    if failures:
+        raise SystemExit(f"{len(failures)} failures")
+    print("all reports checked")
+
+
+main()
