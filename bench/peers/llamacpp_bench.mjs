@@ -1,6 +1,10 @@
 // Peer for bench_forward: llama.cpp (prebuilt CPU build inside node-llama-cpp) on a GGUF
 // written by `anatomy convert`: prefill of T tokens and single-token decode steps, medians after
 // a warm-up. usage: node llamacpp_bench.mjs MODEL.gguf [threads] [T] [steps]
+// With $PEER_JSON=FILE the figures are also written there as an anatomy.bench/1 document (the
+// subset docs/bench.md describes), which `anatomy compare` reads beside anatomy's own.
+import fs from "node:fs";
+import os from "node:os";
 import {createRequire} from "node:module";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
@@ -38,5 +42,13 @@ for (let s = 0; s <= steps; s++) {
 const p = median(prefill), d = median(decode);
 console.log(`| llama.cpp (node-llama-cpp 3.22.1) ${path.basename(modelPath)} | prefill T=${T}: ${p.toFixed(2)} s, ` +
             `${(T / p).toFixed(1)} tok/s | decode: ${(d * 1e3).toFixed(1)} ms/token, ${(1 / d).toFixed(2)} tok/s |`);
+if (process.env.PEER_JSON) {
+  const dtype = /f16/i.test(path.basename(modelPath)) ? "F16" : "F32";
+  fs.writeFileSync(process.env.PEER_JSON, JSON.stringify({
+    schema: "anatomy.bench/1", engine: "llama.cpp (node-llama-cpp 3.22.1)", model: path.basename(modelPath), dtype, device: "cpu",
+    threads, machine: {cpu: os.cpus()[0]?.model ?? "unknown"}, warmup: 1, repeat: prefill.length,
+    prefill: [{tokens: T, batch: 1, tok_per_s: T / p, time_to_first_token_s: p}],
+    decode: {tokens: steps, batch: 1, tok_per_s: 1 / d, latency_median_ms: d * 1e3}}, null, 2));
+}
 await context.dispose();
 await model.dispose();

@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """Peer for bench_forward: PyTorch 1.13 eager on the same Llama-3.2-1B-shaped model (vocab
 32000, random f32 weights, 2 threads): prefill of T tokens and decode steps with a KV cache,
-medians after one warm-up. usage: torch_llama.py [threads] [T] [steps]"""
+medians after one warm-up. usage: torch_llama.py [threads] [T] [steps]
+With $PEER_JSON=FILE the figures are also written there as an anatomy.bench/1 document (the subset
+docs/bench.md describes), which `anatomy compare` reads beside anatomy's own."""
+import json
+import os
+import platform
 import sys
 import time
 
@@ -78,3 +83,10 @@ with torch.no_grad():
     flops = L * (2 * T * (d * H * hd + 2 * d * KV * hd + H * hd * d + 3 * d * I) + 4 * H * T * T * hd) + 2 * T * d * V
     print(f"| PyTorch {torch.__version__} F32 | prefill T={T}: {p:.2f} s, {T / p:.1f} tok/s, {flops / p / 1e9:.1f} GFLOP/s "
           f"| decode: {dd * 1e3:.1f} ms/token, {1 / dd:.2f} tok/s |")
+    if os.environ.get("PEER_JSON"):
+        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+        with open(os.environ["PEER_JSON"], "w") as f:
+            json.dump({"schema": "anatomy.bench/1", "engine": f"PyTorch {torch.__version__}", "model": "llama-3.2-1b shape (vocab 32000)",
+                       "dtype": "F32", "device": "cpu", "threads": threads, "machine": {"cpu": cpu}, "warmup": 1,
+                       "repeat": len(prefill), "prefill": [{"tokens": T, "batch": 1, "tok_per_s": T / p, "time_to_first_token_s": p}],
+                       "decode": {"tokens": steps, "batch": 1, "tok_per_s": 1 / dd, "latency_median_ms": dd * 1e3}}, f, indent=2)

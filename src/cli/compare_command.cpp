@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/render.h"
 #include "core/error.h"
+#include "report/page.h"
 
 namespace anatomy::cli {
 namespace {
@@ -100,29 +101,56 @@ std::vector<Row> eval_rows(const std::vector<io::json>&) {
           {{"time", "s", false}, at("/seconds")}};
 }
 
+// A report holds its profile, bench and eval documents: their headline figures, plus the model's size.
+std::vector<Row> report_rows(const std::vector<io::json>&) {
+  return {{{"parameters (unique)", "", false}, at("/inspect/params/total")},
+          {{"weights", "bytes", false}, at("/inspect/params/bytes")},
+          {{"FLOPs per forward", "FLOP", false}, at("/inspect/flops/total")},
+          {{"forward, median", "ms", false}, at("/profile/timing/forward_ms/median")},
+          {{"achieved", "GFLOP/s", true}, at("/profile/flops/gflops_per_s")},
+          {{"of the GEMM ceiling", "%", true}, at("/profile/flops/pct_of_peak")},
+          {{"prefill", "tok/s", true}, [](const io::json& d) -> std::optional<double> {
+             const io::json::json_pointer p("/bench/prefill/0/tok_per_s");
+             return number_at(d, p);
+           }},
+          {{"decode", "tok/s", true}, at("/bench/decode/tok_per_s")},
+          {{"workload", "sequences/s", true}, at("/bench/workload/sequences_per_s")},
+          {{"perplexity", "", false}, at("/eval/ppl")},
+          {{"best validation loss", "nats/token", false}, at("/training/best_val_loss")}};
+}
+
 struct Kind {
   const char* schema;
   const char* name;
   std::vector<Row> (*rows)(const std::vector<io::json>&);
+  const char* required;  // a figure every document of the kind has: without it, the file is not one
 };
-constexpr Kind kKinds[] = {{"anatomy.bench/1", "bench", bench_rows},
-                           {"anatomy.profile/1", "profile", profile_rows},
-                           {"anatomy.eval/1", "eval", eval_rows}};
+constexpr Kind kKinds[] = {{"anatomy.bench/1", "bench", bench_rows, "/prefill"},
+                           {"anatomy.profile/1", "profile", profile_rows, "/timing/forward_ms/median"},
+                           {"anatomy.eval/1", "eval", eval_rows, "/ppl"},
+                           {"anatomy.report/1", "report", report_rows, "/inspect/params/total"}};
 
 const Kind& kind_of(const io::json& d, const std::string& file) {
   if (!d.is_object() || !d.contains("schema") || !d["schema"].is_string())
-    fail_at(ErrorKind::format, file, "schema", "not an anatomy document (bench, profile or eval JSON)");
+    fail_at(ErrorKind::format, file, "schema", "not an anatomy document (bench, profile, eval or report JSON)");
   const std::string schema = d["schema"];
   for (const Kind& k : kKinds)
-    if (schema == k.schema) return k;
+    if (schema == k.schema) {
+      if (!d.contains(io::json::json_pointer(k.required)))
+        fail_at(ErrorKind::format, file, k.required + 1, fmt::format("missing: not a complete {} document", k.schema));
+      return k;
+    }
   fail_at(ErrorKind::unsupported, file, "schema", fmt::format("'{}' cannot be compared (anatomy.bench/1, anatomy.profile/1, "
-                                                               "anatomy.eval/1)", schema));
+                                                               "anatomy.eval/1, anatomy.report/1)", schema));
 }
 
 // "model (device, weights)" as the document states them.
 std::string label(const io::json& d, const std::string& file) {
-  std::string what = d.value("model", std::filesystem::path(file).filename().string());
+  std::string what = d.contains("model") && d["model"].is_string() ? d["model"].get<std::string>()
+                     : d.contains(io::json::json_pointer("/model/name"))  ? d["model"]["name"].get<std::string>()
+                                                                        : std::filesystem::path(file).filename().string();
   std::vector<std::string> facts;
+  if (d.contains("engine") && d["engine"].is_string()) facts.push_back(d["engine"]);  // a peer's document (docs/bench.md)
   for (const char* key : {"device", "dtype"})
     if (d.contains(key) && d[key].is_string()) facts.push_back(d[key]);
   if (d.contains(io::json::json_pointer("/options/weights_dtype"))) facts.push_back(d["options"]["weights_dtype"]);
@@ -171,8 +199,9 @@ Json compare_document(const CompareOptions& o) {
 }
 
 std::string compare_command(const CompareOptions& o) {
-  const Format f = parse_format(o.format);
   const Json d = compare_document(o);
+  if (o.format == "html") return report::render_compare_html(d);
+  const Format f = parse_format(o.format);
   if (f == Format::json) return d.dump(2) + "\n";
   const size_t n = d["documents"].size();
   std::vector<std::string> headers = {"figure", "unit", "better"};

@@ -352,7 +352,8 @@ int main(int argc, char** argv) {
   auto* cpr = app.add_subcommand("compare", "Bench, profile or eval JSON documents side by side, with ratios to the first");
   cpr->add_option("files", cmp.files, "Two or more documents of one kind (--format json of bench, profile or eval)")
       ->required()->expected(2, -1);
-  add_format(cpr, cmp.format);
+  cpr->add_option("--format", cmp.format, "table | md | json | html (one offline page)")->capture_default_str()
+      ->check(one_of({"table", "md", "json", "html"}));
 
   std::string models_format = "table";
   auto* mod = app.add_subcommand("models", "List the built-in catalog of architectures");

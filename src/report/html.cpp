@@ -121,8 +121,10 @@ for(const s of specs){
       yAxis:{type:s.log_y?'log':'value',name:s.value_axis},series};
   c.setOption(option);charts++;
 }
-mermaid.initialize({startOnLoad:false,securityLevel:'strict',theme:'default'});
-mermaid.run({querySelector:'.mermaid'}).catch(e=>errors.push(String(e))).finally(()=>{
+const diagrams=window.mermaid&&document.querySelector('.mermaid')
+  ?(mermaid.initialize({startOnLoad:false,securityLevel:'strict',theme:'default'}),mermaid.run({querySelector:'.mermaid'}))
+  :Promise.resolve();
+diagrams.catch(e=>errors.push(String(e))).finally(()=>{
   document.body.dataset.charts=String(charts);
   document.body.dataset.diagrams=String(document.querySelectorAll('.mermaid svg').length);
   document.body.dataset.errors=String(errors.length);
@@ -131,6 +133,29 @@ mermaid.run({querySelector:'.mermaid'}).catch(e=>errors.push(String(e))).finally
 });
 })();
 )";
+
+// One self-contained page: the style, the body, the JSON payloads, the libraries and the glue.
+std::string html_page(Lang lang, const std::string& title, const std::string& body, const std::string& generator,
+                 const io::ordered_json& document, const io::ordered_json& charts, bool diagrams) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
+      "style-src 'unsafe-inline'; img-src data:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"{generator}; {libs}\">\n"
+      "<title>{title}</title>\n<style>{style}</style>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n{body}</main>\n"
+      "<script type=\"application/json\" id=\"anatomy-report\">{report}</script>\n"
+      "<script type=\"application/json\" id=\"anatomy-charts\">{charts}</script>\n"
+      "<script>{echarts}</script>\n{mermaid}<script>{glue}</script>\n</body>\n</html>\n",
+      fmt::arg("lang", lang_code(lang)), fmt::arg("generator", escape(generator)), fmt::arg("libs", assets::library_versions()),
+      fmt::arg("title", escape(title)), fmt::arg("style", kStyle), fmt::arg("body", body), fmt::arg("report", script_json(document)),
+      fmt::arg("charts", script_json(charts)), fmt::arg("echarts", script_text(assets::echarts_js())),
+      fmt::arg("mermaid", diagrams ? "<script>" + script_text(assets::mermaid_js()) + "</script>\n" : std::string()),
+      fmt::arg("glue", kGlue));
+}
+
+std::string chart_div(const std::string& name, size_t rows) {
+  return fmt::format("<div class=\"chart\" id=\"chart-{}\" style=\"height:{}px\"></div>\n", name, std::max<size_t>(320, 90 + 18 * rows));
+}
 
 }  // namespace
 
@@ -155,7 +180,7 @@ std::string render_html(const std::vector<Section>& page, const io::ordered_json
           size_t rows = 12;
           for (const auto& s : specs)
             if (s.at("name") == b.text && s.at("kind") == "bars") rows = s.at("labels").size();
-          body += fmt::format("<div class=\"chart\" id=\"chart-{}\" style=\"height:{}px\"></div>\n", b.text, std::max<size_t>(320, 90 + 18 * rows));
+          body += chart_div(b.text, rows);
           break;
         }
         case Block::Kind::mermaid: body += "<pre class=\"mermaid\">\n" + escape(b.text) + "</pre>\n"; break;
@@ -163,20 +188,38 @@ std::string render_html(const std::vector<Section>& page, const io::ordered_json
     }
     body += "</section>\n";
   }
-  return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
-      "style-src 'unsafe-inline'; img-src data:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"anatomy {version}; {libs}\">\n"
-      "<title>{title}</title>\n<style>{style}</style>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n{body}</main>\n"
-      "<script type=\"application/json\" id=\"anatomy-report\">{report}</script>\n"
-      "<script type=\"application/json\" id=\"anatomy-charts\">{charts}</script>\n"
-      "<script>{echarts}</script>\n<script>{mermaid}</script>\n<script>{glue}</script>\n</body>\n</html>\n",
-      fmt::arg("lang", lang_code(c.lang())), fmt::arg("version", report.at("anatomy").at("version").get<std::string>()),
-      fmt::arg("libs", assets::library_versions()), fmt::arg("title", escape(title)), fmt::arg("style", kStyle),
-      fmt::arg("body", body), fmt::arg("report", script_json(report)), fmt::arg("charts", script_json(specs)),
-      fmt::arg("echarts", script_text(assets::echarts_js())), fmt::arg("mermaid", script_text(assets::mermaid_js())),
-      fmt::arg("glue", kGlue));
+  return html_page(c.lang(), title, body, "anatomy " + report.at("anatomy").at("version").get<std::string>(), report, specs, true);
+}
+
+std::string render_compare_html(const io::ordered_json& d) {
+  const size_t n = d.at("documents").size();
+  const Catalog c(Lang::en);
+  std::string body = "<ol>\n";
+  for (const auto& doc : d.at("documents"))
+    body += "<li>" + escape(doc.at("label").get<std::string>()) + " — <code>" + escape(doc.at("file").get<std::string>()) + "</code></li>\n";
+  body += "</ol>\n";
+  Block t{.kind = Block::Kind::table, .header = {"figure", "unit", "better"}, .right = {false, false, false}};
+  for (size_t i = 0; i < n; ++i) t.header.push_back(fmt::format("[{}]", i + 1)), t.right.push_back(true);
+  for (size_t i = 1; i < n; ++i) t.header.push_back(fmt::format("[{}]/[1]", i + 1)), t.right.push_back(true);
+  io::ordered_json chart = {{"name", "ratios"}, {"kind", "bars"}, {"title", "Ratio to [1]"}, {"value_axis", "×"}, {"x_axis", ""},
+                            {"labels", io::ordered_json::array()}, {"notes", io::ordered_json::array()}, {"x", io::ordered_json::array()},
+                            {"series", io::ordered_json::array()}, {"log_x", false}, {"log_y", false}};
+  for (size_t i = 1; i < n; ++i) chart["series"].push_back({{"name", fmt::format("[{}]/[1]", i + 1)}, {"values", io::ordered_json::array()}});
+  for (const auto& m : d.at("metrics")) {
+    std::vector<std::string> row = {m.at("name"), m.at("unit"), m.at("better")};
+    for (const auto& v : m.at("values")) row.push_back(v.is_null() ? "—" : fmt::format("{:.4g}", v.get<double>()));
+    for (size_t i = 1; i < n; ++i) {
+      const auto& r = m.at("ratios_to_first").at(i);
+      row.push_back(r.is_null() ? "—" : fmt::format("{:.3f}×", r.get<double>()));
+      chart["series"][i - 1]["values"].push_back(r);
+    }
+    chart["labels"].push_back(m.at("name"));
+    t.rows.push_back(row);
+  }
+  body += html_table(t) + chart_div("ratios", d.at("metrics").size() * (n - 1));
+  const std::string title = fmt::format("Comparison of {} {} documents", n, d.at("kind").get<std::string>());
+  return html_page(Lang::en, title, "<section id=\"compare\">\n" + body + "</section>\n", "anatomy compare", d,
+              io::ordered_json::array({chart}), false);
 }
 
 }  // namespace anatomy::report

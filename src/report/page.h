@@ -33,5 +33,8 @@ std::vector<Section> compose(const io::ordered_json& report, const Catalog& cata
 
 std::string render_markdown(const std::vector<Section>& page, const io::ordered_json& report, const Catalog& catalog);
 std::string render_html(const std::vector<Section>& page, const io::ordered_json& report, const Catalog& catalog);
+// `anatomy compare --format html`: the anatomy.compare/1 document as one offline page — the table of
+// figures and ratios (sortable) and a chart of each document's ratio to the first.
+std::string render_compare_html(const io::ordered_json& compare);
 
 }  // namespace anatomy::report

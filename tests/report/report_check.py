@@ -147,6 +147,7 @@ def main():
     with open(text, "w", encoding="utf-8") as f:
         for i in range(400):
             f.write(f"The {i % 7} quick brown foxes jump over {i % 5} lazy dogs; the dogs sleep.\n")
+    shutil.rmtree(os.path.join(WORK, "trained"), ignore_errors=True)
     run(["train", "--config", "nanogpt-shakespeare-char", "--data", text, "--out", os.path.join(WORK, "trained"),
          "--steps", "30", "--batch", "4", "--eval-every", "10", "--eval-iters", "2"])
     report_all_languages(os.path.join(WORK, "trained", "best"), "trained_model",
@@ -163,6 +164,20 @@ def main():
         json.dump({"schema": "anatomy.report/1", "inspect": {}}, f)
     p = run(["report", foreign, "--out", bad], expect=2)
     check("report.json" not in p.stderr and "foreign.json" in p.stderr, f"foreign report: {p.stderr!r}")
+
+    # compare: two reports side by side (figures the reports hold, ratios to the first), and bad input.
+    a, b = (os.path.join(WORK, m, "en", "report.json") for m in ("nanogpt-shakespeare-char", "trained_model"))
+    cmp = json.loads(run(["compare", a, b, "--format", "json"]).stdout)
+    check(cmp["kind"] == "report" and len(cmp["documents"]) == 2, f"compare: {cmp['kind']}")
+    figures = {m["name"]: m for m in cmp["metrics"]}
+    params = [json.load(open(f))["inspect"]["params"]["total"] for f in (a, b)]
+    check(figures["parameters (unique)"]["values"] == params, f"compare: parameters {figures['parameters (unique)']}")
+    check("perplexity" in figures and figures["perplexity"]["values"][0] is None, "compare: perplexity of the trained model only")
+    html = run(["compare", a, b, "--format", "html"]).stdout
+    check(html.startswith("<!DOCTYPE html>") and "default-src 'none'" in html, "compare --format html")
+    for args in ([a, os.path.join(WORK, "missing.json")], [a, foreign], [a, text]):
+        p = run(["compare"] + args, expect=2)
+        check(len(p.stderr.strip().split("\n")) == 1 and args[1] in p.stderr, f"compare {args[1]}: {p.stderr!r}")
     if failures:
         raise SystemExit(f"{len(failures)} failures")
     print("all reports checked")
