@@ -84,6 +84,9 @@ Json read_training(const std::string& dir) {
   }
   t["log"] = log;
   t["best_val_ppl"] = std::exp(best.at("best_val_loss").get<double>());
+  const io::json& recipe = best.at("recipe");
+  t["tokens_per_step"] = recipe.at("batch").get<int64_t>() * recipe.at("block").get<int64_t>() * recipe.at("accum").get<int64_t>();
+  t["loss"] = "cross_entropy";
   return t;
 }
 
@@ -117,6 +120,17 @@ Json report_document(const ReportOptions& o, Progress& progress) {
   d["inspect"] = inspect_document({.model = o.model, .format = "json", .tokens = tokens}, progress);
   d["model"] = {{"name", o.model}, {"architecture", d["inspect"]["model"]["architecture"]}, {"source", d["inspect"]["source"]},
                 {"weights", {{"ran", false}, {"source", d["inspect"]["source"]["path"]}}}};
+  // The stack's depth and width: layers of every kind, and the hidden size a layer outputs.
+  int64_t layers = 0, hidden = 0;
+  for (const auto& c : d["inspect"]["params"]["components"]) {
+    if (c["kind"] != "layer" || c["depth"] != 0) continue;
+    layers += c["layers"]["count"].get<int64_t>();
+    for (const auto& m : d["inspect"]["modules"])
+      if (hidden == 0 && m["name"] == c["name"] && m.contains("output_shape")) hidden = m["output_shape"].back().get<int64_t>();
+  }
+  d["model"]["layers"] = layers;
+  d["model"]["hidden_size"] = hidden;
+  d["model"]["tokens"] = tokens;
   const analysis::Processor cpu = analysis::detect_processor();
   d["machine"] = {{"cpu", cpu.model}, {"logical_cpus", cpu.logical_cpus}, {"isa", cpu.isa}, {"kernel_isa", backend::kernel_isa()}};
 
@@ -158,7 +172,7 @@ Json report_document(const ReportOptions& o, Progress& progress) {
   for (const auto& e : d["omitted"])
     if (wants(sections, {e["section"].get<std::string>().c_str()})) omitted.push_back(e);
   d["omitted"] = omitted;
-  d["diagram"] = {{"mermaid", report::mermaid_diagram(d["inspect"])}};
+  d["diagram"] = {{"mermaid", report::mermaid_diagram(d["inspect"])}, {"flow", report::data_flow(d["inspect"])}};
   Json charts = Json::array();
   for (const auto& c : report::chart_specs(d))
     charts.push_back({{"name", c.name}, {"png", "charts/" + c.name + ".png"}, {"svg", "charts/" + c.name + ".svg"}});

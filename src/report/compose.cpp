@@ -70,6 +70,9 @@ Section summary(const Json& r, const Catalog& c) {
   std::vector<std::string> items;
   items.push_back(c.text("summary.model", code(ins.at("model").at("architecture").get<std::string>()),
                          code(ins.at("model").at("model_type").get<std::string>())));
+  const Json& model = r.at("model");
+  items.push_back(c.text("summary.shape", c.integer(model.at("layers").get<int64_t>()), c.integer(model.at("hidden_size").get<int64_t>()),
+                         c.integer(ins.at("model").at("vocab_size").get<int64_t>())));
   items.push_back(c.text("summary.params", c.integer(params.at("total").get<int64_t>())));
   if (params.at("total_with_tied") != params.at("total"))
     items.push_back(c.text("summary.params_torchinfo", c.integer(params.at("total_with_tied").get<int64_t>())));
@@ -81,6 +84,8 @@ Section summary(const Json& r, const Catalog& c) {
                            c.integer(p.at("options").at("threads").get<int64_t>())));
     items.push_back(c.text("summary.forward", c.ms(p.at("timing").at("forward_ms").at("median").get<double>()),
                            c.integer(p.at("options").at("tokens").get<int64_t>())));
+    items.push_back(c.text("summary.flops", c.flops(p.at("flops").at("total").get<double>()), c.rate(p.at("flops").at("gflops_per_s").get<double>() * 1e9),
+                           c.percent(p.at("flops").at("pct_of_peak").get<double>())));
   }
   if (has(r, "bench") && has(r.at("bench"), "workload")) {
     const Json& w = r.at("bench").at("workload");
@@ -149,6 +154,13 @@ Section components(const Json& r, const Catalog& c) {
     else if (kind == "mqa") items.push_back(c.text("component.mqa", c.integer(h), head_dim));
     else items.push_back(c.text("component.mha", c.integer(h), head_dim));
     if (!a.value("features", Json::array()).empty()) items.push_back(c.text("component.attention_features", features(a, c)));
+    if (has(cfg, "head_dim")) {
+      const Json feats = a.value("features", Json::array());
+      const bool half = std::find(feats.begin(), feats.end(), "scale_half_head_dim") != feats.end();
+      const int64_t d = cfg.at("head_dim").get<int64_t>();
+      items.push_back(c.text("component.attention_score", code(fmt::format("softmax(Q·Kᵀ / √{} + mask) · V", half ? d / 2 : d)),
+                             c.integer(half ? d / 2 : d)));
+    }
   }
   if (has(cfg, "rope")) {
     const Json& rope = cfg.at("rope");
@@ -204,7 +216,8 @@ Section components(const Json& r, const Catalog& c) {
 
 Section diagram(const Json& r, const Catalog& c) {
   return {"diagram", {heading(c.text("section.diagram")), paragraph(c.text("diagram.intro")),
-                      {.kind = Block::Kind::mermaid, .text = r.at("diagram").at("mermaid").get<std::string>()}}};
+                      {.kind = Block::Kind::mermaid, .text = r.at("diagram").at("mermaid").get<std::string>()},
+                      paragraph(c.text("diagram.flow", code(r.at("diagram").at("flow").get<std::string>())))}};
 }
 
 Section arithmetic(const Json& r, const Catalog& c) {
@@ -320,13 +333,25 @@ Section profile(const Json& r, const Catalog& c) {
   for (const auto& ch : r.value("charts", Json::array()))
     for (const char* name : {"layer_time", "type_time", "block_time"})
       if (ch.at("name") == name) blocks.push_back(chart(name));
-  Block b = table({"#", c.text("col.block"), c.text("col.type"), c.text("col.time"), c.text("col.share"), c.text("col.flops"),
-                   c.text("col.rate"), c.text("col.pct_peak"), c.text("col.bound"), c.text("col.pct_ceiling")},
-                  {true, false, false, true, true, true, true, true, false, true});
+  // The FLOP classes some block has, each a column (seed 003's Mamba / attention / FFN split).
+  std::vector<std::string> classes;
   for (const auto& e : p.at("blocks"))
-    b.rows.push_back({c.integer(e.at("index").get<int64_t>()), code(e.at("path").get<std::string>()), e.at("type").get<std::string>(), c.ms(e.at("ms").get<double>()),
-                      c.percent(e.at("pct_of_forward").get<double>()), c.flops(e.at("flops").get<double>()), c.rate(e.at("gflops_per_s").get<double>() * 1e9),
-                      c.percent(e.at("pct_of_peak").get<double>()), c.text("bound." + e.at("bound").get<std::string>()), c.percent(e.at("pct_of_ceiling").get<double>())});
+    for (const auto& [k, v] : e.at("flops_by_class").items())
+      if (v.get<double>() > 0 && k != "norm" && k != "elementwise" && std::find(classes.begin(), classes.end(), k) == classes.end())
+        classes.push_back(k);
+  Block b = table({"#", c.text("col.block"), c.text("col.type"), c.text("col.time"), c.text("col.share"), c.text("col.flops")},
+                  {true, false, false, true, true, true});
+  for (const auto& k : classes) b.header.push_back(c.text("class." + k)), b.right.push_back(true);
+  for (const char* h : {"col.rate", "col.pct_peak", "col.bound", "col.pct_ceiling"}) b.header.push_back(c.text(h));
+  b.right.insert(b.right.end(), {true, true, false, true});
+  for (const auto& e : p.at("blocks")) {
+    std::vector<std::string> row = {c.integer(e.at("index").get<int64_t>()), code(e.at("path").get<std::string>()), e.at("type").get<std::string>(),
+                                    c.ms(e.at("ms").get<double>()), c.percent(e.at("pct_of_forward").get<double>()), c.flops(e.at("flops").get<double>())};
+    for (const auto& k : classes) row.push_back(c.flops(e.at("flops_by_class").at(k).get<double>()));
+    row.insert(row.end(), {c.rate(e.at("gflops_per_s").get<double>() * 1e9), c.percent(e.at("pct_of_peak").get<double>()),
+                           c.text("bound." + e.at("bound").get<std::string>()), c.percent(e.at("pct_of_ceiling").get<double>())});
+    b.rows.push_back(row);
+  }
   if (!b.rows.empty()) blocks.insert(blocks.end(), {heading(c.text("profile.blocks"), 3), paragraph(c.text("profile.blocks_intro")), b});
   Block ty = table({c.text("col.type"), c.text("col.calls"), c.text("col.self_time"), c.text("col.share"), c.text("col.mean_time")},
                    {false, true, true, true, true});
@@ -403,6 +428,9 @@ Section training(const Json& r, const Catalog& c) {
     items.push_back(c.text("training.data", code(t.at("data").at("file").get<std::string>()), c.integer(t.at("data").at("train_tokens").get<int64_t>()),
                            c.integer(t.at("data").at("validation_tokens").get<int64_t>())));
   items.push_back(c.text("training.steps", c.integer(t.at("step").get<int64_t>()), c.integer(t.at("skipped_steps").get<int64_t>())));
+  items.push_back(c.text("training.tokens_per_step", c.integer(t.at("tokens_per_step").get<int64_t>()), c.integer(rec.at("batch").get<int64_t>()),
+                         c.integer(rec.at("block").get<int64_t>()), c.integer(rec.at("accum").get<int64_t>())));
+  items.push_back(c.text("training.loss." + t.at("loss").get<std::string>()));
   items.push_back(c.text("training.best", c.integer(t.at("best_step").get<int64_t>()), c.number(t.at("best_val_loss").get<double>(), 4),
                          c.number(t.at("best_val_ppl").get<double>(), 2)));
   if (!t.at("log").empty() && has(t.at("log").back(), "train_loss"))

@@ -127,4 +127,19 @@ std::string mermaid_diagram(const Json& inspect) {
   return w.text();
 }
 
+std::string data_flow(const Json& inspect) {
+  std::string out = "input_ids";
+  for (const auto& c : inspect.at("params").at("components")) {
+    if (c.at("depth").get<int64_t>() != 0 || c.at("kind") == "stack" || c.at("kind") == "shared_block") continue;
+    const std::string name = c.at("name").get<std::string>();
+    if (c.at("kind") == "layer") {
+      const std::string stack = name.substr(0, name.rfind('.'));
+      out += fmt::format(" → [{}.{{{}}}] ×{}", stack, c.at("layers").at("ranges").get<std::string>(), c.at("layers").at("count").get<int64_t>());
+    } else {
+      out += " → " + name;
+    }
+  }
+  return out + " → logits";
+}
+
 }  // namespace anatomy::report

@@ -9,5 +9,7 @@
 namespace anatomy::report {
 
 std::string mermaid_diagram(const io::ordered_json& inspect);
+// The same path in one line: "input_ids → model.embed_tokens → model.layers ×28 → … → logits".
+std::string data_flow(const io::ordered_json& inspect);
 
 }  // namespace anatomy::report
