@@ -56,7 +56,7 @@ std::optional<ChartSpec> type_time(const Json& profile) {
 std::optional<ChartSpec> block_time(const Json& profile) {
   const Json& blocks = profile.at("blocks");
   if (blocks.empty()) return std::nullopt;
-  ChartSpec c{.name = "block_time", .title_key = "chart.block_time", .value_key = "axis.pct_of_ceiling"};
+  ChartSpec c{.name = "block_time", .title_key = "chart.block_time", .value_key = "axis.pct_of_ceiling", .note_prefix = "bound."};
   c.series.push_back({"series.pct_of_peak", {}});
   for (const auto& b : blocks) {
     c.labels.push_back(b.at("path").get<std::string>());
@@ -110,6 +110,17 @@ std::vector<ChartSpec> chart_specs(const Json& report) {
   return out;
 }
 
+namespace {
+
+std::vector<std::string> notes(const ChartSpec& c, const Catalog& cat) {
+  if (c.note_prefix.empty()) return c.notes;
+  std::vector<std::string> out;
+  for (const auto& n : c.notes) out.push_back(cat.text(c.note_prefix + n));
+  return out;
+}
+
+}  // namespace
+
 Json chart_json(const ChartSpec& c, const Catalog& cat) {
   Json series = Json::array();
   for (const auto& s : c.series) {
@@ -119,7 +130,7 @@ Json chart_json(const ChartSpec& c, const Catalog& cat) {
   }
   return {{"name", c.name}, {"kind", c.kind == ChartSpec::Kind::bars ? "bars" : "lines"},
           {"title", cat.text(c.title_key)}, {"value_axis", cat.text(c.value_key)},
-          {"x_axis", c.x_key.empty() ? "" : cat.text(c.x_key)}, {"labels", c.labels}, {"notes", c.notes},
+          {"x_axis", c.x_key.empty() ? "" : cat.text(c.x_key)}, {"labels", c.labels}, {"notes", notes(c, cat)},
           {"x", c.x}, {"series", series}, {"log_x", c.log_x}, {"log_y", c.log_y}};
 }
 
@@ -187,7 +198,7 @@ std::vector<double> linear_ticks(double top) {
 }
 
 std::string tick_label(double v, const Catalog& cat) {
-  return v >= 1 && v == std::floor(v) ? cat.integer(static_cast<int64_t>(v)) : cat.figure(v);
+  return (v >= 1 || v == 0) && v == std::floor(v) ? cat.integer(static_cast<int64_t>(v)) : cat.figure(v);
 }
 
 double chart_height(const ChartSpec& c) {
@@ -196,6 +207,7 @@ double chart_height(const ChartSpec& c) {
 
 void draw_bars(const ChartSpec& c, const Catalog& cat, const Painter& p) {
   const std::vector<double>& v = c.series.at(0).values;
+  const std::vector<std::string> note = notes(c, cat);
   double label_w = 0, top = 0;
   for (const auto& l : c.labels) label_w = std::max(label_w, p.width(l, 11));
   label_w = std::min(label_w, kWidth * 0.4);
@@ -223,7 +235,7 @@ void draw_bars(const ChartSpec& c, const Catalog& cat, const Painter& p) {
     cairo_fill(p.cr);
     p.color(0x333333);
     std::string value = cat.figure(v[i]);
-    if (i < c.notes.size() && !c.notes[i].empty()) value += "  " + c.notes[i];
+    if (i < note.size() && !note[i].empty()) value += "  " + note[i];
     p.text(value, x0 + w + 4, y + 1, 10);
   }
   p.color(0x222222);

@@ -23,6 +23,7 @@ struct ChartSpec {
   std::string title_key, value_key, x_key;  // catalog keys: title, value axis, x axis (lines)
   std::vector<std::string> labels;  // bars: one row each (module paths, types: never translated)
   std::vector<std::string> notes;   // bars: text after each bar's value (may be empty)
+  std::string note_prefix;          // when set, each note is a catalog key after this prefix ("bound.")
   std::vector<double> x;            // lines
   std::vector<Series> series;
   bool log_x = false, log_y = false;
