@@ -19,6 +19,8 @@ demo: build
 	./$(BUILD)/anatomy models
 	./$(BUILD)/anatomy inspect llama-3.2-1b
 	./$(BUILD)/anatomy profile gpt2 --tokens 64 --top 5
+	./$(BUILD)/anatomy report gpt2 --tokens 64 --html --out demo-report
+	@echo "report: demo-report/report.md, demo-report/report.html (opens offline), demo-report/charts/"
 
 # The full suite in Release, then the same suite under AddressSanitizer + UBSan (the tokenizer
 # oracles there on the edge-case texts only: ANATOMY_QUICK_ORACLES; without the two longest
