@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS = fuzz_safetensors fuzz_gguf fuzz_pickle fuzz_torch fuzz_config fuzz_json fuzz_tokenizer
+FUZZ_TARGETS = fuzz_safetensors fuzz_gguf fuzz_pickle fuzz_torch fuzz_config fuzz_json fuzz_tokenizer fuzz_report
 JOBS ?= $(shell nproc)
 
 .PHONY: deps build demo test test-asan fuzz-build fuzz bench clean

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 build=$1 seconds=$2
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors gguf pickle torch config json tokenizer)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors gguf pickle torch config json tokenizer report)
 for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
   mkdir -p "$corpus"

@@ -220,7 +220,12 @@ std::string report_command(const ReportOptions& o, Progress& progress) {
   const report::Catalog catalog(report::parse_lang(o.lang));
   const std::optional<Json> earlier = earlier_report(o);
   const Json d = earlier ? *earlier : report_document(o, progress);
-  const std::vector<report::Section> page = report::compose(d, catalog);
+  report::Rendering rendering;
+  try {
+    rendering = report::render(d, catalog, o.html);
+  } catch (Error& e) {
+    throw e.with_context("while rendering " + (earlier ? o.model : std::string("the report")));
+  }
   const fs::path out(o.out);
   if (fs::exists(out) && !fs::is_directory(out)) fail(ErrorKind::io, o.out + ": --out: exists and is not a folder");
   const fs::path tmp = fs::path(out.string() + fmt::format(".partial-{}", getpid()));
@@ -229,12 +234,12 @@ std::string report_command(const ReportOptions& o, Progress& progress) {
   std::vector<std::string> files = {"report.json", "report.md"};
   try {
     write_file(tmp / "report.json", d.dump(2) + "\n");
-    write_file(tmp / "report.md", report::render_markdown(page, d, catalog));
+    write_file(tmp / "report.md", rendering.markdown);
     if (o.html) {
-      write_file(tmp / "report.html", report::render_html(page, d, catalog));
+      write_file(tmp / "report.html", rendering.html);
       files.push_back("report.html");
     }
-    for (const auto& c : report::chart_specs(d)) {
+    for (const auto& c : rendering.charts) {
       report::write_chart(c, catalog, (tmp / "charts").string());
       files.push_back("charts/" + c.name + ".png");
       files.push_back("charts/" + c.name + ".svg");

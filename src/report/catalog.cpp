@@ -75,7 +75,7 @@ std::string Catalog::integer(int64_t v) const {
 }
 
 std::string Catalog::number(double v, int decimals) const {
-  if (!std::isfinite(v)) fail(ErrorKind::internal, "report: a non-finite figure reached a renderer");
+  if (!std::isfinite(v)) fail(ErrorKind::format, "report document: a figure is not a finite number");
   const std::string s = fmt::format("{:.{}f}", std::fabs(v), decimals);
   const size_t dot = s.find('.');
   std::string out = grouped(s.substr(0, dot), group_);

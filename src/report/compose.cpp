@@ -3,7 +3,6 @@
 // those figures in the catalog's language. Nothing here computes a figure; a section without its
 // data says why in one sentence (the document's `omitted` list).
 #include <algorithm>
-#include <cmath>
 
 #include <fmt/format.h>
 
@@ -22,6 +21,9 @@ const std::vector<std::string>& section_names() {
 }
 
 namespace {
+
+constexpr int64_t kModuleDepth = 3;  // rows of the module table (report.json holds every module)
+constexpr size_t kSlowest = 20;      // modules in the slowest-modules table
 
 Block heading(const std::string& text, int level = 2) { return {.kind = Block::Kind::heading, .level = level, .text = text}; }
 Block paragraph(const std::string& text) { return {.kind = Block::Kind::paragraph, .text = text}; }
@@ -246,7 +248,7 @@ Section arithmetic(const Json& r, const Catalog& c) {
 
 Section modules(const Json& r, const Catalog& c) {
   const Json& ins = r.at("inspect");
-  const int64_t depth = r.value("module_depth", int64_t{3});
+  const int64_t depth = kModuleDepth;
   Block t = table({c.text("col.module"), c.text("col.type"), c.text("col.output_shape"), c.text("col.params"), c.text("col.flops")},
                   {false, false, false, true, true});
   int64_t shown = 0, total = 0;
@@ -363,7 +365,7 @@ Section profile(const Json& r, const Catalog& c) {
   for (const auto& m : p.at("modules"))
     if (m.at("self_ms").get<double>() > 0) slow.push_back(&m);
   std::stable_sort(slow.begin(), slow.end(), [](const Json* a, const Json* b) { return (*a).at("self_ms").get<double>() > (*b).at("self_ms").get<double>(); });
-  const size_t n = std::min<size_t>(slow.size(), static_cast<size_t>(r.value("slowest", int64_t{20})));
+  const size_t n = std::min(slow.size(), kSlowest);
   Block s = table({"#", c.text("col.module"), c.text("col.type"), c.text("col.self_time"), c.text("col.rate"), c.text("col.bound"), c.text("col.pct_ceiling")},
                   {true, false, false, true, true, false, true});
   for (size_t i = 0; i < n; ++i) {
@@ -495,6 +497,17 @@ std::vector<Section> compose(const Json& r, const Catalog& c) {
   }
   page.push_back(footer(r, c));
   return page;
+}
+
+Rendering render(const Json& r, const Catalog& c, bool html) {
+  try {
+    const std::vector<Section> page = compose(r, c);
+    Rendering out{.markdown = render_markdown(page, r, c), .charts = chart_specs(r)};
+    if (html) out.html = render_html(page, r, c);
+    return out;
+  } catch (const Json::exception& e) {
+    fail(ErrorKind::format, fmt::format("report document: {}", e.what()));
+  }
 }
 
 }  // namespace anatomy::report

@@ -8,6 +8,7 @@
 
 #include "io/json.h"
 #include "report/catalog.h"
+#include "report/charts.h"
 
 namespace anatomy::report {
 
@@ -26,6 +27,14 @@ struct Section {
   std::string name;  // summary, config, …, footer
   std::vector<Block> blocks;
 };
+
+// Everything a report writes, from its document: a document lacking what a section reads (a
+// report.json edited or written elsewhere) is bad input, ErrorKind::format naming the field.
+struct Rendering {
+  std::string markdown, html;  // html: only when asked for
+  std::vector<ChartSpec> charts;
+};
+Rendering render(const io::ordered_json& report, const Catalog& catalog, bool html);
 
 // The section names `--sections` accepts, in report order.
 const std::vector<std::string>& section_names();

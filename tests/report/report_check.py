@@ -164,6 +164,15 @@ def main():
         json.dump({"schema": "anatomy.report/1", "inspect": {}}, f)
     p = run(["report", foreign, "--out", bad], expect=2)
     check("report.json" not in p.stderr and "foreign.json" in p.stderr, f"foreign report: {p.stderr!r}")
+    # A complete-looking report whose module tree lost a field: refused while rendering, naming it.
+    doc = json.load(open(os.path.join(WORK, "gpt2", "en", "report.json"), encoding="utf-8"))
+    del doc["inspect"]["params"]["total"]
+    broken = os.path.join(WORK, "broken.json")
+    with open(broken, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+    p = run(["report", broken, "--lang", "ru", "--out", bad], expect=2)
+    check(len(p.stderr.strip().split("\n")) == 1 and "broken.json" in p.stderr and "'total'" in p.stderr, f"broken report: {p.stderr!r}")
+    check(not os.path.exists(bad), "broken report: output written")
 
     # compare: two reports side by side (figures the reports hold, ratios to the first), and bad input.
     a, b = (os.path.join(WORK, m, "en", "report.json") for m in ("nanogpt-shakespeare-char", "trained_model"))
