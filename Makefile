@@ -35,7 +35,8 @@ test: build
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANATOMY_SANITIZE=ON -DANATOMY_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && ANATOMY_QUICK_ORACLES=1 ctest --output-on-failure -j$(JOBS) \
+	cd $(ASAN_BUILD) && ANATOMY_QUICK_ORACLES=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  ctest --output-on-failure -j$(JOBS) \
 	  -E '^(llamacpp\.text|tokenizer\.(hf|gguf)\.gemma3)$$'
 
 fuzz-build: deps

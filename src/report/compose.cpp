@@ -22,6 +22,13 @@ const std::vector<std::string>& section_names() {
 
 namespace {
 
+// nlohmann's message without its "[json.exception.out_of_range.403] " prefix.
+std::string json_message(const Json::exception& e) {
+  const std::string m = e.what();
+  const size_t end = m.rfind("] ", m.find(' '));
+  return end == std::string::npos ? m : m.substr(end + 2);
+}
+
 constexpr int64_t kModuleDepth = 3;  // rows of the module table (report.json holds every module)
 constexpr size_t kSlowest = 20;      // modules in the slowest-modules table
 
@@ -492,7 +499,7 @@ std::vector<Section> compose(const Json& r, const Catalog& c) {
     try {
       page.push_back(why != omissions.end() ? omitted(*why, c) : composer(name)(r, c));
     } catch (const Json::exception& e) {
-      fail(ErrorKind::format, fmt::format("report document: section {}: {}", name, e.what()));
+      fail(ErrorKind::format, fmt::format("report document: section {}: {}", name, json_message(e)));
     }
   }
   page.push_back(footer(r, c));
@@ -506,7 +513,7 @@ Rendering render(const Json& r, const Catalog& c, bool html) {
     if (html) out.html = render_html(page, r, c);
     return out;
   } catch (const Json::exception& e) {
-    fail(ErrorKind::format, fmt::format("report document: {}", e.what()));
+    fail(ErrorKind::format, fmt::format("report document: {}", json_message(e)));
   }
 }
 

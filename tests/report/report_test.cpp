@@ -5,7 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <cctype>
 #include <set>
 
 #include "cli/commands.h"
@@ -19,11 +19,26 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// "{0}", "{1}", … in a message. (No std::regex: GCC 12 warns inside it at -O1 under the sanitizers.)
 std::set<std::string> placeholders(const std::string& text) {
   std::set<std::string> out;
-  static const std::regex kPlaceholder(R"(\{[0-9]+\})");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), kPlaceholder); it != std::sregex_iterator(); ++it) out.insert(it->str());
+  for (size_t open = text.find('{'); open != std::string::npos; open = text.find('{', open + 1)) {
+    const size_t close = text.find('}', open);
+    if (close != std::string::npos && close > open + 1 &&
+        text.find_first_not_of("0123456789", open + 1) == close)
+      out.insert(text.substr(open, close - open + 1));
+  }
   return out;
+}
+
+// A message with words, not only names and units: four Latin letters in a row.
+bool has_word(const std::string& text) {
+  int run = 0;
+  for (const char ch : text) {
+    run = std::isalpha(static_cast<unsigned char>(ch)) ? run + 1 : 0;
+    if (run >= 4) return true;
+  }
+  return false;
 }
 
 TEST(ReportCatalog, EveryLanguageHasEveryEnglishMessageWithTheSamePlaceholders) {
@@ -41,13 +56,12 @@ TEST(ReportCatalog, EveryLanguageHasEveryEnglishMessageWithTheSamePlaceholders) 
 
 TEST(ReportCatalog, NonEnglishCatalogsAreTranslated) {
   const Catalog en(Lang::en);
-  static const std::regex kWord("[A-Za-z]{4,}");  // a message with words, not only names and units
   for (const Lang lang : {Lang::ru, Lang::zh_TW, Lang::zh_CN}) {
     const Catalog c(lang);
     int same = 0;
     for (const auto& [key, text] : en.messages())
       if (key.rfind("unit.", 0) != 0 && key.rfind("norm.", 0) != 0 && key != "section.flops" && key != "col.flops" &&
-          std::regex_search(text, kWord) && c.text(key) == text) {
+          has_word(text) && c.text(key) == text) {
         ADD_FAILURE() << lang_code(lang) << " " << key << " is still English: " << text;
         ++same;
       }
