@@ -60,33 +60,42 @@ std::string training_dir(const ReportOptions& o) {
   return "";
 }
 
+// The run's recipe and best checkpoint (best/, or last/ when no evaluation made one), its step
+// count (last/), and every line of its log.
 Json read_training(const std::string& dir) {
   const fs::path root(dir);
-  std::string state_dir;
-  for (const char* sub : {"best", "last"})
-    if (fs::is_regular_file(root / sub / "trainer_state.json")) state_dir = (root / sub).string();
-  if (state_dir.empty()) fail(ErrorKind::io, dir + ": no best/ or last/ checkpoint with trainer_state.json");
-  const io::json best = io::load_json_file((root / (fs::exists(root / "best") ? "best" : "last") / "trainer_state.json").string());
-  const io::json last = io::load_json_file((root / (fs::exists(root / "last") ? "last" : "best") / "trainer_state.json").string());
-  Json t = {{"dir", dir}, {"recipe", best.at("recipe")}, {"step", last.at("step")}, {"best_step", best.at("best_step")},
-            {"best_val_loss", best.at("best_val_loss")}, {"skipped_steps", last.at("skipped_steps")}};
-  if (best.contains("data")) t["data"] = best["data"];
+  const auto state_of = [&](const char* first, const char* second) {
+    const fs::path a = root / first / "trainer_state.json", b = root / second / "trainer_state.json";
+    if (fs::is_regular_file(a)) return a;
+    if (fs::is_regular_file(b)) return b;
+    fail(ErrorKind::io, dir + ": no best/ or last/ checkpoint with trainer_state.json");
+  };
+  const fs::path best_file = state_of("best", "last"), last_file = state_of("last", "best"), log_file = root / "log.jsonl";
+  const io::json best = io::load_json_file(best_file.string()), last = io::load_json_file(last_file.string());
+  Json t;
+  try {
+    const io::json& recipe = best.at("recipe");
+    t = {{"dir", dir}, {"recipe", recipe}, {"step", last.at("step")}, {"best_step", best.at("best_step")},
+         {"best_val_loss", best.at("best_val_loss")}, {"best_val_ppl", std::exp(best.at("best_val_loss").get<double>())},
+         {"skipped_steps", last.at("skipped_steps")},
+         {"tokens_per_step", recipe.at("batch").get<int64_t>() * recipe.at("block").get<int64_t>() * recipe.at("accum").get<int64_t>()},
+         {"loss", "cross_entropy"}};
+    if (best.contains("data")) t["data"] = best["data"];
+  } catch (const io::json::exception& e) {
+    fail_at(ErrorKind::format, best_file.string(), "trainer_state", e.what());
+  }
   Json log = Json::array();
-  std::ifstream in(root / "log.jsonl");
+  std::ifstream in(log_file);
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.empty()) continue;
     try {
-      log.push_back(Json(io::parse_json(line, (root / "log.jsonl").string())));
+      log.push_back(Json(io::parse_json(line, log_file.string())));
     } catch (Error& e) {
-      throw e.with_context(fmt::format("line {} of {}", n, (root / "log.jsonl").string()));
+      throw e.with_context(fmt::format("line {} of {}", n, log_file.string()));
     }
   }
   t["log"] = log;
-  t["best_val_ppl"] = std::exp(best.at("best_val_loss").get<double>());
-  const io::json& recipe = best.at("recipe");
-  t["tokens_per_step"] = recipe.at("batch").get<int64_t>() * recipe.at("block").get<int64_t>() * recipe.at("accum").get<int64_t>();
-  t["loss"] = "cross_entropy";
   return t;
 }
 
@@ -110,8 +119,8 @@ void omit(Json& d, const std::string& section, const std::string& reason) {
 Json report_document(const ReportOptions& o, Progress& progress) {
   report::parse_lang(o.lang);
   const std::vector<std::string> sections = chosen_sections(o.sections);
-  Json probe = inspect_document({.model = o.model, .format = "json"}, progress);
-  const int64_t context = probe["model"].value("max_positions", int64_t{0});
+  const Json probe = inspect_document({.model = o.model, .format = "json"}, progress);
+  const int64_t context = probe.at("model").value("max_positions", int64_t{0});
   const int64_t tokens = o.tokens > 0 ? o.tokens : context > 0 ? std::min<int64_t>(128, context) : 128;
   if (context > 0 && tokens > context)
     fail(ErrorKind::config, fmt::format("--tokens: {} is beyond the model's {} positions", tokens, context));

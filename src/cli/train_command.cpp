@@ -60,6 +60,7 @@ struct Source {
 // to their count (as nanoGPT's prepare.py + train.py do).
 void use_characters(Source& s, const std::string& text, const std::string& data_file) {
   const std::vector<std::string> chars = tokenizer::text_characters(text);
+  if (chars.empty()) fail(ErrorKind::config, data_file + ": --data: the file is empty (nothing to build a vocabulary from or train on)");
   s.tok = tokenizer::char_tokenizer(chars, "characters of the data", data_file);
   s.tokenizer = {{"vocab.json", io::json(chars).dump() + "\n"}};
   s.config["vocab_size"] = chars.size();

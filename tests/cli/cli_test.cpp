@@ -124,6 +124,10 @@ TEST(Cli, BadInputs) {
 
   expect_bad_input("inspect no-such-model", {"no-such-model", "catalog"});
   expect_bad_input("inspect gpt2 --format yaml", {"--format", "yaml"});
+
+  const std::string empty = tmp / "empty.txt";
+  test::write_file(empty, "");
+  expect_bad_input("train --config nanogpt-shakespeare-char --data " + empty + " --out " + (tmp / "run"), {empty, "--data", "empty"});
 }
 
 TEST(Cli, InspectForwardCostJson) {
