@@ -143,11 +143,13 @@ Json report_document(const ReportOptions& o, Progress& progress) {
   const analysis::Processor cpu = analysis::detect_processor();
   d["machine"] = {{"cpu", cpu.model}, {"logical_cpus", cpu.logical_cpus}, {"isa", cpu.isa}, {"kernel_isa", backend::kernel_isa()}};
 
-  const bool timed = wants(sections, {"summary", "profile", "bench"});
+  // The summary repeats what the sections measured: the profile whenever it is asked for, the
+  // benchmark only when its section is (so a report of the seed 002/003 kind runs no generation).
   if (o.meta) {
     for (const char* s : {"profile", "bench", "eval"})
       if (wants(sections, {s})) omit(d, s, "meta");
-  } else if (timed) {
+  }
+  if (!o.meta && wants(sections, {"summary", "profile"})) {
     d["profile"] = profile_document({.model = o.model, .tokens = tokens, .warmup = o.warmup, .repeat = o.repeat, .threads = o.threads,
                                      .device = o.device, .random_weights = o.random_weights, .seed = o.seed, .format = "json",
                                      .force = o.force},
@@ -155,6 +157,8 @@ Json report_document(const ReportOptions& o, Progress& progress) {
     const bool synthetic = d["profile"].value("synthetic_weights", false);
     d["model"]["weights"] = {{"ran", true}, {"synthetic", synthetic}, {"seed", o.seed}, {"dtype", d["profile"]["options"]["weights_dtype"]},
                              {"source", d["inspect"]["source"]["path"]}, {"description", d["profile"]["weights"]}};
+  }
+  if (!o.meta && wants(sections, {"bench"})) {
     // Generation: half the length as the prompt, as many new tokens (at most 32 each), within the context.
     const int64_t prompt = std::max<int64_t>(1, std::min<int64_t>(32, tokens / 2));
     const int64_t fresh = std::max<int64_t>(1, std::min({int64_t{32}, tokens - prompt, (context > 0 ? context : 1 << 20) - prompt}));

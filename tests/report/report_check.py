@@ -8,7 +8,7 @@ under the catalog's headings; a section left out carries its one sentence and no
 (parameters, tensor rows, forward time, prefill rate, perplexity, best validation loss), formatted
 as the language writes numbers; every chart the document lists exists as PNG and SVG and is shown;
 the HTML page has every section. Models above 2 B parameters are reported with --meta (nothing run);
-with --quick (the sanitizer build) every model above 200 M parameters is.
+with --quick (the sanitizer build) every model above 10 M parameters is.
 
 usage: report_check.py ANATOMY_BIN WORKDIR [--quick]
 """
@@ -138,7 +138,7 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     models = json.loads(run(["models", "--format", "json"]).stdout)["models"]
     for m in models:
-        meta = m["params"] > (200e6 if QUICK else 2e9)
+        meta = m["params"] > (10e6 if QUICK else 2e9)
         extra = ["--meta"] if meta else ["--tokens", "8", "--repeat", "1", "--warmup", "0"]
         report_all_languages(m["name"], m["name"], extra)
 
