@@ -288,22 +288,19 @@ void draw_lines(const ChartSpec& c, const Catalog& cat, const Painter& p) {
   const Axis ay = axis_over(all, c.log_y);
   const double left = 80, right = kWidth - 30, top = kTop, bottom = 480 - 60;
   cairo_set_line_width(p.cr, 1);
-  for (const double t : ay.ticks()) {
-    if (t < ay.lo || t > ay.hi) continue;
-    const double y = ay.at(t, bottom, top);
-    p.color(0xdddddd);
-    p.line(left, y, right, y);
-    p.color(0x333333);
-    p.text(tick_label(t, cat), left - 6, y - 7, 10, 1);
-  }
-  for (const double t : ax.ticks()) {
-    if (t < ax.lo || t > ax.hi) continue;
-    const double x = ax.at(t, left, right);
-    p.color(0xdddddd);
-    p.line(x, top, x, bottom);
-    p.color(0x333333);
-    p.text(tick_label(t, cat), x, bottom + 4, 10, 0.5);
-  }
+  // A grid line and its label at each tick of an axis (vertical lines for the x axis).
+  const auto grid = [&](const Axis& a, bool vertical) {
+    for (const double t : a.ticks()) {
+      if (t < a.lo || t > a.hi) continue;
+      const double at = vertical ? a.at(t, left, right) : a.at(t, bottom, top);
+      p.color(0xdddddd);
+      vertical ? p.line(at, top, at, bottom) : p.line(left, at, right, at);
+      p.color(0x333333);
+      vertical ? p.text(tick_label(t, cat), at, bottom + 4, 10, 0.5) : p.text(tick_label(t, cat), left - 6, at - 7, 10, 1);
+    }
+  };
+  grid(ay, false);
+  grid(ax, true);
   double legend_x = left;
   for (size_t s = 0; s < c.series.size(); ++s) {
     const auto& values = c.series[s].values;

@@ -16,31 +16,18 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MESSAGES = os.path.join(HERE, "..", "..", "src", "report", "messages")
+from harness import BAD_WORDS, Checks, catalog, sections_of
+
 ANATOMY, WORK = sys.argv[1], sys.argv[2]
 QUICK = "--quick" in sys.argv[3:]
 LANGS = ["en", "ru", "zh-TW", "zh-CN"]
 SECTIONS = ["summary", "config", "components", "diagram", "arithmetic", "modules", "tensors", "flops", "memory",
             "profile", "bench", "eval", "training"]
-CATALOG = {lang: json.load(open(os.path.join(MESSAGES, lang + ".json"), encoding="utf-8")) for lang in LANGS}
-failures = []
-
-
-def run(args, expect=0):
-    p = subprocess.run([ANATOMY] + args, capture_output=True, text=True)
-    if p.returncode != expect:
-        raise SystemExit(f"anatomy {' '.join(args)}: exit {p.returncode}, expected {expect}\n{p.stderr}")
-    return p
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
+CATALOG = {lang: catalog(lang) for lang in LANGS}
+checks = Checks(ANATOMY)
+run, check = checks.run, checks.check
 
 
 # Numbers as src/report/catalog.cpp writes them.
@@ -69,12 +56,6 @@ def ms(v, lang):
     return number(v, 1 if v >= 100 else 2 if v >= 1 else 3, lang) + " " + CATALOG[lang]["unit.ms"]
 
 
-def sections_of(md):
-    """The text under each '## ' heading."""
-    parts = re.split(r"^## (.+)$", md, flags=re.M)
-    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts), 2)}
-
-
 def check_report(folder, lang, label):
     doc = json.load(open(os.path.join(folder, "report.json"), encoding="utf-8"))
     md = open(os.path.join(folder, "report.md"), encoding="utf-8").read()
@@ -94,7 +75,7 @@ def check_report(folder, lang, label):
             check(text.strip() == cat["omitted." + omitted[s]], f"{where}: {s} left out without its one sentence: {text.strip()[:80]}")
         else:
             check(len(text.strip()) > 20, f"{where}: section {s} is empty")
-    for bad in re.findall(r"(?<![\w.])(None|nan|NaN|inf|Infinity|null)(?![\w.])", md):
+    for bad in BAD_WORDS.findall(md):
         check(False, f"{where}: '{bad}' printed")
     lines = md.split("\n")
     for i, line in enumerate(lines[:-2]):
@@ -187,8 +168,7 @@ def main():
     for args in ([a, os.path.join(WORK, "missing.json")], [a, foreign], [a, text]):
         p = run(["compare"] + args, expect=2)
         check(len(p.stderr.strip().split("\n")) == 1 and args[1] in p.stderr, f"compare {args[1]}: {p.stderr!r}")
-    if failures:
-        raise SystemExit(f"{len(failures)} failures")
+    checks.finish()
     print("all reports checked")
 
 

@@ -16,31 +16,17 @@ usage: seed_check.py ANATOMY_BIN SHARED_DIR WORKDIR
 """
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MESSAGES = os.path.join(HERE, "..", "..", "src", "report", "messages")
+from harness import BAD_WORDS, Checks, catalog, sections_of
+
 ANATOMY, SHARED, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
+checks = Checks(ANATOMY)
+run, check = checks.run, checks.check
 # Seeds 002 and 003 have no generation, perplexity or training: their sections only (the summary,
 # the config's dimensions, the blocks' components and parameters, FLOPs, the profile and its charts).
 SEED_SECTIONS = "summary,config,components,arithmetic,modules,flops,profile"
-
-
-def run(args):
-    p = subprocess.run([ANATOMY] + args, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"anatomy {' '.join(args)}: exit {p.returncode}\n{p.stderr}")
-    return p
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def report(label, model, lang, args):
@@ -49,11 +35,10 @@ def report(label, model, lang, args):
     run(["report", model, "--lang", lang, "--out", out] + args)
     doc = json.load(open(os.path.join(out, "report.json"), encoding="utf-8"))
     md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
-    cat = json.load(open(os.path.join(MESSAGES, lang + ".json"), encoding="utf-8"))
-    parts = re.split(r"^## (.+)$", md, flags=re.M)
-    body = {parts[i].strip(): parts[i + 1] for i in range(1, len(parts), 2)}
+    cat = catalog(lang)
+    body = sections_of(md)
     section = lambda name: body.get(cat["section." + name], "")
-    for bad in re.findall(r"(?<![\w.])(None|nan|NaN|inf|null)(?![\w.])", md):
+    for bad in BAD_WORDS.findall(md):
         check(False, f"{label}: '{bad}' printed")
     return doc, md, section, cat
 
@@ -154,8 +139,7 @@ def main():
     for seed in (seed_001, seed_002, seed_003, seed_004):
         seed()
         print("ok", seed.__name__)
-    if failures:
-        raise SystemExit(f"{len(failures)} failures")
+    checks.finish()
 
 
 main()
