@@ -20,7 +20,7 @@ import sys
 ANATOMY, WORK = sys.argv[1], sys.argv[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--virtual-time-budget=15000"]
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--virtual-time-budget=15000"]
 failures = []
 
 
