@@ -109,10 +109,7 @@ std::vector<Row> report_rows(const std::vector<io::json>&) {
           {{"forward, median", "ms", false}, at("/profile/timing/forward_ms/median")},
           {{"achieved", "GFLOP/s", true}, at("/profile/flops/gflops_per_s")},
           {{"of the GEMM ceiling", "%", true}, at("/profile/flops/pct_of_peak")},
-          {{"prefill", "tok/s", true}, [](const io::json& d) -> std::optional<double> {
-             const io::json::json_pointer p("/bench/prefill/0/tok_per_s");
-             return number_at(d, p);
-           }},
+          {{"prefill", "tok/s", true}, at("/bench/prefill/0/tok_per_s")},
           {{"decode", "tok/s", true}, at("/bench/decode/tok_per_s")},
           {{"workload", "sequences/s", true}, at("/bench/workload/sequences_per_s")},
           {{"perplexity", "", false}, at("/eval/ppl")},

@@ -17,6 +17,8 @@
 #include "backend/device.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/text_file.h"
+#include "models/loader.h"
 #include "report/charts.h"
 #include "report/diagram.h"
 #include "report/page.h"
@@ -119,8 +121,7 @@ void omit(Json& d, const std::string& section, const std::string& reason) {
 Json report_document(const ReportOptions& o, Progress& progress) {
   report::parse_lang(o.lang);
   const std::vector<std::string> sections = chosen_sections(o.sections);
-  const Json probe = inspect_document({.model = o.model, .format = "json"}, progress);
-  const int64_t context = probe.at("model").value("max_positions", int64_t{0});
+  const int64_t context = models::load_model(o.model).model.root->max_positions();  // the config alone, no meta run
   const int64_t tokens = o.tokens > 0 ? o.tokens : context > 0 ? std::min<int64_t>(128, context) : 128;
   if (context > 0 && tokens > context)
     fail(ErrorKind::config, fmt::format("--tokens: {} is beyond the model's {} positions", tokens, context));
@@ -195,17 +196,6 @@ Json report_document(const ReportOptions& o, Progress& progress) {
 
 namespace {
 
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  f.close();
-  if (!f) fail(ErrorKind::io, path.string() + ": cannot write");
-}
-
-}  // namespace
-
-namespace {
-
 // MODEL is a report.json made earlier: render it again (another language, other sections) without
 // measuring anything.
 std::optional<Json> earlier_report(const ReportOptions& o) {
@@ -246,10 +236,10 @@ std::string report_command(const ReportOptions& o, Progress& progress) {
   fs::create_directories(tmp / "charts");
   std::vector<std::string> files = {"report.json", "report.md"};
   try {
-    write_file(tmp / "report.json", d.dump(2) + "\n");
-    write_file(tmp / "report.md", rendering.markdown);
+    write_text_file((tmp / "report.json").string(), d.dump(2) + "\n");
+    write_text_file((tmp / "report.md").string(), rendering.markdown);
     if (o.html) {
-      write_file(tmp / "report.html", rendering.html);
+      write_text_file((tmp / "report.html").string(), rendering.html);
       files.push_back("report.html");
     }
     for (const auto& c : rendering.charts) {

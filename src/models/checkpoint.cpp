@@ -1,7 +1,6 @@
 #include "models/checkpoint.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -10,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "core/text_file.h"
 
 namespace anatomy::models {
 
@@ -144,9 +144,7 @@ void write_checkpoint(const std::string& dir, const json& config, const io::Name
   std::filesystem::create_directories(dir);
   if (max_shard_bytes > 0) io::write_safetensors_sharded(dir, weights, max_shard_bytes);
   else io::write_safetensors(dir + "/model.safetensors", weights);
-  std::ofstream out(dir + "/config.json");
-  out << config.dump(2) << "\n";
-  if (!out) fail(ErrorKind::io, dir + "/config.json: cannot write");
+  write_text_file(dir + "/config.json", config.dump(2) + "\n");
 }
 
 }  // namespace anatomy::models

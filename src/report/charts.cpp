@@ -141,38 +141,46 @@ std::string font_family(Lang lang) {
   return lang == Lang::zh_TW ? "DejaVu Sans, Noto Sans CJK TC" : "DejaVu Sans, Noto Sans CJK SC";
 }
 
+// `text` laid out in the chart font of `lang` at `size` pixels: the one place a pango layout is made.
+class Layout {
+ public:
+  Layout(cairo_t* cr, Lang lang, const std::string& text, double size, bool bold = false)
+      : layout_(pango_cairo_create_layout(cr)) {
+    PangoFontDescription* font = pango_font_description_from_string(font_family(lang).c_str());
+    pango_font_description_set_absolute_size(font, size * PANGO_SCALE);
+    if (bold) pango_font_description_set_weight(font, PANGO_WEIGHT_BOLD);
+    pango_layout_set_font_description(layout_, font);
+    pango_font_description_free(font);
+    pango_layout_set_text(layout_, text.c_str(), -1);
+  }
+  ~Layout() { g_object_unref(layout_); }
+  Layout(const Layout&) = delete;
+  Layout& operator=(const Layout&) = delete;
+
+  PangoLayout* get() const { return layout_; }
+  int width() const {
+    int w = 0, h = 0;
+    pango_layout_get_pixel_size(layout_, &w, &h);
+    return w;
+  }
+
+ private:
+  PangoLayout* layout_;
+};
+
 struct Painter {
   cairo_t* cr;
   Lang lang;
 
   // Draws `text` with its top-left (align 0), top-centre (0.5) or top-right (1) at (x, y); returns its width.
   double text(const std::string& s, double x, double y, double size, double align = 0, bool bold = false) const {
-    PangoLayout* layout = pango_cairo_create_layout(cr);
-    PangoFontDescription* font = pango_font_description_from_string(font_family(lang).c_str());
-    pango_font_description_set_absolute_size(font, size * PANGO_SCALE);
-    if (bold) pango_font_description_set_weight(font, PANGO_WEIGHT_BOLD);
-    pango_layout_set_font_description(layout, font);
-    pango_layout_set_text(layout, s.c_str(), -1);
-    int w = 0, h = 0;
-    pango_layout_get_pixel_size(layout, &w, &h);
+    const Layout layout(cr, lang, s, size, bold);
+    const int w = layout.width();
     cairo_move_to(cr, x - align * w, y);
-    pango_cairo_show_layout(cr, layout);
-    pango_font_description_free(font);
-    g_object_unref(layout);
+    pango_cairo_show_layout(cr, layout.get());
     return w;
   }
-  double width(const std::string& s, double size) const {
-    PangoLayout* layout = pango_cairo_create_layout(cr);
-    PangoFontDescription* font = pango_font_description_from_string(font_family(lang).c_str());
-    pango_font_description_set_absolute_size(font, size * PANGO_SCALE);
-    pango_layout_set_font_description(layout, font);
-    pango_layout_set_text(layout, s.c_str(), -1);
-    int w = 0, h = 0;
-    pango_layout_get_pixel_size(layout, &w, &h);
-    pango_font_description_free(font);
-    g_object_unref(layout);
-    return w;
-  }
+  double width(const std::string& s, double size) const { return Layout(cr, lang, s, size).width(); }
   void color(uint32_t rgb) const {
     cairo_set_source_rgb(cr, ((rgb >> 16) & 255) / 255.0, ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0);
   }
@@ -374,14 +382,7 @@ void write_chart(const ChartSpec& c, const Catalog& cat, const std::string& dir)
 int unknown_glyphs(const std::string& text, Lang lang) {
   cairo_surface_t* s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 8, 8);
   cairo_t* cr = cairo_create(s);
-  PangoLayout* layout = pango_cairo_create_layout(cr);
-  PangoFontDescription* font = pango_font_description_from_string(font_family(lang).c_str());
-  pango_font_description_set_absolute_size(font, 11 * PANGO_SCALE);
-  pango_layout_set_font_description(layout, font);
-  pango_layout_set_text(layout, text.c_str(), -1);
-  const int unknown = pango_layout_get_unknown_glyphs_count(layout);
-  pango_font_description_free(font);
-  g_object_unref(layout);
+  const int unknown = pango_layout_get_unknown_glyphs_count(Layout(cr, lang, text, 11).get());
   cairo_destroy(cr);
   cairo_surface_destroy(s);
   return unknown;

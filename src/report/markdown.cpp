@@ -1,5 +1,7 @@
 // The report as Markdown (GitHub's dialect: pipe tables, ```mermaid fences, images of the PNG charts
 // with their SVG beside them).
+#include <map>
+
 #include <fmt/format.h>
 
 #include "report/charts.h"
@@ -28,15 +30,11 @@ std::string md_table(const Block& b) {
   return out;
 }
 
-std::string chart_title(const io::ordered_json& report, const std::string& name, const Catalog& c) {
-  for (const auto& spec : chart_specs(report))
-    if (spec.name == name) return c.text(spec.title_key);
-  return name;
-}
-
 }  // namespace
 
 std::string render_markdown(const std::vector<Section>& page, const io::ordered_json& report, const Catalog& c) {
+  std::map<std::string, std::string> chart_titles;
+  for (const auto& spec : chart_specs(report)) chart_titles[spec.name] = c.text(spec.title_key);
   std::string out = "# " + c.text("title", report.at("model").at("name").get<std::string>()) + "\n";
   for (const auto& section : page)
     for (const auto& b : section.blocks) {
@@ -49,7 +47,7 @@ std::string render_markdown(const std::vector<Section>& page, const io::ordered_
           break;
         case Block::Kind::table: out += md_table(b); break;
         case Block::Kind::chart:
-          out += fmt::format("![{0}](charts/{1}.png)\n\n[SVG](charts/{1}.svg)\n", chart_title(report, b.text, c), b.text);
+          out += fmt::format("![{0}](charts/{1}.png)\n\n[SVG](charts/{1}.svg)\n", chart_titles.count(b.text) ? chart_titles[b.text] : b.text, b.text);
           break;
         case Block::Kind::mermaid: out += "```mermaid\n" + b.text + "```\n"; break;
       }

@@ -4,24 +4,17 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/text_file.h"
 #include "io/torch_writer.h"
 
 namespace anatomy::train {
 namespace fs = std::filesystem;
 namespace {
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) fail(ErrorKind::io, path.string() + ": cannot write");
-}
 
 // Makes a file's data, or a folder's entries, durable before anything depends on it.
 void sync(const fs::path& path) {
@@ -43,12 +36,12 @@ void write_training_checkpoint(const std::string& dir, const CheckpointContent& 
   for (const Trainable& p : c.params) weights.emplace_back(p.name, p.param->value);
   io::write_safetensors((tmp / "model.safetensors").string(), weights);
   io::write_safetensors((tmp / "optimizer.safetensors").string(), c.optimizer);
-  write_text(tmp / "config.json", c.config.dump(2) + "\n");
-  for (const auto& [name, bytes] : c.tokenizer) write_text(tmp / name, bytes);
+  write_text_file((tmp / "config.json").string(), c.config.dump(2) + "\n");
+  for (const auto& [name, bytes] : c.tokenizer) write_text_file((tmp / name).string(), bytes);
   if (c.state_dict) io::write_torch_state_dict((tmp / "best_model.pt").string(), *c.state_dict);
-  write_text(tmp / "trainer_state.json", c.trainer_state.dump(2) + "\n");
+  write_text_file((tmp / "trainer_state.json").string(), c.trainer_state.dump(2) + "\n");
   for (const auto& entry : fs::directory_iterator(tmp)) sync(entry.path());
-  write_text(tmp / "COMPLETE", "");  // last, once everything it vouches for is on disk
+  write_text_file((tmp / "COMPLETE").string(), "");  // last, once everything it vouches for is on disk
   sync(tmp / "COMPLETE");
   sync(tmp);
   // previous -> .previous, new -> final, then drop the previous: a kill between the renames leaves
