@@ -40,6 +40,12 @@ Block table(std::vector<std::string> header, std::vector<bool> right) {
 }
 Block chart(const std::string& name) { return {.kind = Block::Kind::chart, .text = name}; }
 
+// Adds the chart `name` to `blocks` when the report drew it (its `charts` list).
+void add_chart(const Json& r, const std::string& name, std::vector<Block>& blocks) {
+  for (const auto& ch : r.value("charts", Json::array()))
+    if (ch.at("name") == name) blocks.push_back(chart(name));
+}
+
 std::string code(const std::string& s) { return "`" + s + "`"; }
 
 std::string shape(const Json& s) {
@@ -158,13 +164,14 @@ Section components(const Json& r, const Catalog& c) {
     const Json& a = cfg.at("attention");
     const std::string kind = a.at("kind").get<std::string>();
     const int64_t h = a.at("heads"), kv = a.at("kv_heads");
+    if (kv <= 0) fail(ErrorKind::format, "report document: inspect.config.attention.kv_heads is not positive");  // an edited report.json
+    const Json feats = a.value("features", Json::array());
     const std::string head_dim = has(cfg, "head_dim") ? c.integer(cfg.at("head_dim").get<int64_t>()) : "—";
     if (kind == "gqa") items.push_back(c.text("component.gqa", c.integer(h), c.integer(kv), c.integer(h / kv), head_dim));
     else if (kind == "mqa") items.push_back(c.text("component.mqa", c.integer(h), head_dim));
     else items.push_back(c.text("component.mha", c.integer(h), head_dim));
-    if (!a.value("features", Json::array()).empty()) items.push_back(c.text("component.attention_features", features(a, c)));
+    if (!feats.empty()) items.push_back(c.text("component.attention_features", features(a, c)));
     if (has(cfg, "head_dim")) {
-      const Json feats = a.value("features", Json::array());
       const bool half = std::find(feats.begin(), feats.end(), "scale_half_head_dim") != feats.end();
       const int64_t d = cfg.at("head_dim").get<int64_t>();
       items.push_back(c.text("component.attention_score", code(fmt::format("softmax(Q·Kᵀ / √{} + mask) · V", half ? d / 2 : d)),
@@ -339,9 +346,7 @@ Section profile(const Json& r, const Catalog& c) {
              c.percent(p.at("flops").at("pct_of_peak").get<double>()), c.rate(p.at("ceilings").at("gemm_gflops_per_s").get<double>() * 1e9)),
       c.text("profile.overhead", c.percent(t.at("overhead_pct").get<double>()), c.percent(t.at("sum_error_pct").get<double>()))};
   std::vector<Block> blocks = {heading(c.text("section.profile")), paragraph(c.text("profile.weights", weights(r.at("model").at("weights"), c))), bullets(items)};
-  for (const auto& ch : r.value("charts", Json::array()))
-    for (const char* name : {"layer_time", "type_time", "block_time"})
-      if (ch.at("name") == name) blocks.push_back(chart(name));
+  for (const char* name : {"layer_time", "type_time", "block_time"}) add_chart(r, name, blocks);
   // The FLOP classes some block has, each a column (seed 003's Mamba / attention / FFN split).
   std::vector<std::string> classes;
   for (const auto& e : p.at("blocks"))
@@ -404,8 +409,7 @@ Section bench(const Json& r, const Catalog& c) {
   }
   blocks.push_back(bullets(items));
   if (has(b, "scaling")) {
-    for (const auto& ch : r.value("charts", Json::array()))
-      if (ch.at("name") == "runtime_scaling") blocks.push_back(chart("runtime_scaling"));
+    add_chart(r, "runtime_scaling", blocks);
     Block t = table({c.text("col.tokens"), c.text("col.time"), c.text("col.tok_s")}, {true, true, true});
     for (const auto& e : b.at("scaling"))
       t.rows.push_back({c.integer(e.at("tokens").get<int64_t>()), c.ms(e.at("forward_s").get<double>() * 1e3), c.number(e.at("tok_per_s").get<double>(), 1)});
@@ -445,8 +449,7 @@ Section training(const Json& r, const Catalog& c) {
   if (!t.at("log").empty() && has(t.at("log").back(), "train_loss"))
     items.push_back(c.text("training.last", c.integer(t.at("log").back().at("step").get<int64_t>()), c.number(t.at("log").back().at("train_loss").get<double>(), 4)));
   blocks.push_back(bullets(items));
-  for (const auto& ch : r.value("charts", Json::array()))
-    if (ch.at("name") == "training") blocks.push_back(chart("training"));
+  add_chart(r, "training", blocks);
   return {"training", blocks};
 }
 
