@@ -294,6 +294,7 @@ def every_family():
     """Each family trains from scratch on a character vocabulary (the encoder-decoder on line ->
     next line pairs): the validation loss falls, and the best checkpoint runs."""
     work, data = workspace("families")
+    steps = 20 if os.environ.get("ANATOMY_QUICK_ORACLES") else 40  # shorter in the sanitizer run
     for family in ["llama", "gpt2", "mamba2", "nemotron_h", "zamba2", "transformer_encdec"]:
         cfg = dict(ref.CONFIGS[family])
         for k in ("vocab_size", "enc_voc_size", "dec_voc_size"):
@@ -306,7 +307,7 @@ def every_family():
             json.dump(cfg, f)
         out = os.path.join(work, family)
         r = subprocess.run([ANATOMY, "train", "--config", config, "--tokenizer", data, "--data", data, "--out", out,
-                            "--steps", "40", "--batch", "8", "--block", "16", "--lr", "3e-3", "--eval-every", "10",
+                            "--steps", str(steps), "--batch", "8", "--block", "16", "--lr", "3e-3", "--eval-every", str(steps // 4),
                             "--eval-iters", "4", "--format", "json"] + (["--pairs", "lines"] if "encdec" in family else []),
                            capture_output=True, text=True)
         if r.returncode != 0:
