@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,17 @@ class HostTimeline final : public Timeline {
   std::vector<std::chrono::steady_clock::time_point> stamps_;
 };
 
+// Queued work recorded once and run again without the host issuing each op (a CUDA graph). While a
+// backend records, the positions ops give it — rope's and positions' `past`, write_time's `at`, a
+// causal attention's `past` and `keys` — are read, each time the recording runs, as the recorded
+// value plus `shift`; a non-causal attention (cross attention) keeps its recorded keys. Ops whose
+// position could not follow (slice_time, padding masks, host ids) are refused while recording.
+class Recording {
+ public:
+  virtual ~Recording() = default;
+  virtual void replay(int64_t shift) const = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -66,6 +78,12 @@ class Backend {
   // Waits until the queued work has run (a GPU runs asynchronously to the host).
   virtual void synchronize() const {}
   virtual std::unique_ptr<Timeline> timeline() const { return std::make_unique<HostTimeline>(); }
+  // Records the work `queue` issues instead of running it (nothing runs until replay); null where
+  // the backend runs each op as it is called (the CPU). The memory of tensors made while recording
+  // stays the recording's until it is destroyed.
+  virtual std::unique_ptr<Recording> record(const std::function<void()>& queue) const;
+  // Copies a host tensor into `dst`, a tensor of this device with the same dtype and size (queued).
+  virtual void copy_in(Tensor& dst, const Tensor& host) const;
   // A new activation tensor on this device (uninitialised).
   virtual Tensor allocate(DType dtype, Shape shape) const = 0;
   // A new recurrent-state tensor on this device, zero-filled.

@@ -1,4 +1,6 @@
 // Backends by name, and what a build without CUDA says when asked for it.
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "backend/backend.h"
@@ -17,6 +19,15 @@ void Backend::unsupported(const char* op) const {
   if (device() == Device::meta) return;
   fail(ErrorKind::device, fmt::format("{}: not available on the {} backend (training runs on the CPU)", op,
                                       device_name(device())));
+}
+
+std::unique_ptr<Recording> Backend::record(const std::function<void()>&) const { return nullptr; }
+
+void Backend::copy_in(Tensor& dst, const Tensor& host) const {
+  if (dst.nbytes() != host.nbytes() || dst.dtype() != host.dtype() || !host.is_contiguous())
+    fail(ErrorKind::internal, fmt::format("copy_in: {} {} into {} {}", dtype_name(host.dtype()), shape_str(host.shape()),
+                                          dtype_name(dst.dtype()), shape_str(dst.shape())));
+  if (dst.nbytes() > 0) std::memcpy(dst.raw(), host.raw(), dst.nbytes());
 }
 
 // Training's operations, for backends without them (the CPU backend overrides each).

@@ -70,7 +70,7 @@ io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
     d["decode"] = {{"tokens", o.decode_tokens}, {"batch", o.batch},
                    {"tok_per_s", static_cast<double>(o.decode_tokens * o.batch) / s.time.median},
                    {"latency_median_ms", s.latency.median * 1e3}, {"latency_p90_ms", s.latency.p90 * 1e3},
-                   {"cache", s.cache}, {"time", spread(s.time)}};
+                   {"cache", s.cache}, {"launch", s.launch}, {"time", spread(s.time)}};
     task.update(static_cast<uint64_t>(++done));
   }
   if (!o.scaling.empty()) {

@@ -86,7 +86,8 @@ std::string generate_command(const GenerateOptions& o, Progress& progress) {
                         {"prompt_ids", ids}, {"ids", r.ids}, {"text", r.text}, {"stop_reason", r.stop_reason},
                         {"sampling", {{"temperature", o.temperature}, {"top_k", o.top_k}, {"top_p", o.top_p}, {"min_p", o.min_p},
                                       {"repetition_penalty", o.repetition_penalty}, {"seed", o.seed}}},
-                        {"threads", backend::threads()}, {"device", o.device}, {"cache", r.cache}, {"timing", t}};
+                        {"threads", backend::threads()}, {"device", o.device}, {"cache", r.cache},
+                        {"launch", r.launch}, {"timing", t}};
   return d.dump(2, ' ', false, io::ordered_json::error_handler_t::replace) + "\n";
 }
 

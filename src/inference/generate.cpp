@@ -6,6 +6,7 @@
 
 #include "backend/backend.h"
 #include "core/error.h"
+#include "inference/state_passes.h"
 #include "nn/module.h"
 
 namespace anatomy::inference {
@@ -85,6 +86,8 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
   const int64_t budget = context > 0 ? std::min<int64_t>(context, static_cast<int64_t>(prompt.size()) + o.max_new_tokens)
                                      : static_cast<int64_t>(prompt.size()) + o.max_new_tokens;
   std::optional<nn::State> state(std::in_place, 1, budget);
+  std::optional<StatePasses> passes(std::in_place, lm, ctx, *state, encdec ? &src : nullptr);
+  r.launch = passes->how();
   const auto start = Clock::now();
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
     const auto t0 = Clock::now();
@@ -94,14 +97,13 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
     if (step == 0 || slide) {
       // A fresh pass: the prompt, or the last `context` tokens.
       const int64_t from = slide ? n - context : 0;
+      passes.reset();
       state.emplace(1, step == 0 ? budget : n - from);
+      passes.emplace(lm, ctx, *state, encdec ? &src : nullptr);
       feed = std::span<const int64_t>(all).subspan(static_cast<size_t>(from));
       if (slide) r.cache = "sliding window of " + std::to_string(context) + " tokens (recomputed each step, as nanoGPT)";
     }
-    nn::Run run(ctx, *state);
-    run.last_logits_only = true;
-    run.source_ids = encdec ? &src : nullptr;
-    const Tensor logits = o.backend->to_host(lm.forward_ids(run, ids_tensor(feed)));  // (1, 1, V)
+    const Tensor logits = o.backend->to_host(passes->last_logits(ids_tensor(feed)));  // (1, 1, V)
     if (step == 0) r.prefill_seconds = since(t0);
     const std::span<const float> last(logits.data<float>() + logits.numel() - logits.dim(-1), static_cast<size_t>(logits.dim(-1)));
     const int64_t next = sampler.sample(last, all);

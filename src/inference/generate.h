@@ -40,6 +40,7 @@ struct GenerateResult {
   double decode_seconds = 0;     // every step after the first token
   int64_t decode_steps = 0;      // forward passes after the first token
   std::string cache;             // "kv cache and states", "encoder output and decoder kv cache", "sliding window …"
+  std::string launch;            // how one-token passes ran (StatePasses::how)
 };
 
 // `prompt` holds the decoder's ids (special tokens as the tokenizer adds them); `source` the

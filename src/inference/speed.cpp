@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "inference/generate.h"
+#include "inference/state_passes.h"
 #include "nn/module.h"
 
 namespace anatomy::inference {
@@ -37,10 +38,10 @@ Tensor columns(const Tensor& ids, int64_t from, int64_t n) {
 }
 
 // Runs prefill of `prompt` columns then `steps` single-token passes; calls on_prefill/on_step with
-// the seconds of each. An encoder-decoder takes the `prompt` columns as its source and makes
+// the seconds of each and returns how the single-token passes ran (StatePasses::how). An encoder-decoder takes the `prompt` columns as its source and makes
 // max(steps, 1) single-token passes of its target on its caches; the first, which also encodes
 // the source, is reported as the prefill.
-void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt, int64_t steps,
+std::string run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt, int64_t steps,
                   const std::function<void(double)>& on_prefill, const std::function<void(double)>& on_step,
                   const BackendPtr& device) {
   const nn::LanguageModel& lm = *model.root;
@@ -48,15 +49,15 @@ void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt,
   const ops::Context ctx(device);
   const int64_t B = ids.dim(0);
   const Tensor source = columns(ids, 0, std::max<int64_t>(1, prompt));
-  nn::State state(B, prompt + steps);
+  // An encoder-decoder makes max(steps, 1) passes of its target, the first reported as the prefill.
+  const int64_t passes = std::max<int64_t>(steps, 1);
+  nn::State state(B, encdec ? passes : prompt + steps);
+  StatePasses on_state(lm, ctx, state, encdec ? &source : nullptr);
   // A pass and the greedy choice from its last logits (the ids fed next are fixed in advance, so
   // every run does the same work; the argmax is kept so that the choice's cost is counted).
   int64_t chosen = 0;
   auto pass = [&](const Tensor& feed) {
-    nn::Run run(ctx, state);
-    run.last_logits_only = true;
-    run.source_ids = encdec ? &source : nullptr;
-    const Tensor logits = device->to_host(lm.forward_ids(run, feed));
+    const Tensor logits = device->to_host(on_state.last_logits(feed));
     const float* last = logits.data<float>() + logits.numel() - logits.dim(-1);
     chosen += std::max_element(last, last + logits.dim(-1)) - last;
   };
@@ -66,17 +67,17 @@ void run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt,
     return since(t0);
   };
   if (encdec) {
-    // max(steps, 1) passes, the first reported as the prefill; target ids follow the source's.
-    const int64_t passes = std::max<int64_t>(steps, 1), offset = ids.dim(1) - passes;
-    state = nn::State(B, passes);
+    // Target ids follow the source's.
+    const int64_t offset = ids.dim(1) - passes;
     for (int64_t s = 0; s < passes; ++s) {
       const double t = timed([&] { pass(columns(ids, offset + s, 1)); });
       (s == 0 ? on_prefill : on_step)(t);
     }
-    return;
+    return on_state.how();
   }
   if (prompt > 0) on_prefill(timed([&] { pass(columns(ids, 0, prompt)); }));
   for (int64_t s = 0; s < steps; ++s) on_step(timed([&] { pass(columns(ids, prompt + s, 1)); }));
+  return on_state.how();
 }
 
 }  // namespace
@@ -109,6 +110,7 @@ DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t b
                            const BackendPtr& device) {
   const Tensor ids = random_ids(batch, tokens + 1, model.root->vocab_size(), 2);
   std::vector<double> totals, steps;
+  std::string launch;
   const bool encdec = model.root->source_vocab_size() > 0;
   for (int r = 0; r < warmup + repeat; ++r) {
     double total = 0;
@@ -118,10 +120,11 @@ DecodeSpeed measure_decode(const models::Model& model, int64_t tokens, int64_t b
       total += s;
       if (r >= warmup) steps.push_back(s);
     };
-    run_sequence(model, ids, encdec ? 1 : 0, tokens, encdec ? std::function<void(double)>(step) : [](double) {}, step, device);
+    launch = run_sequence(model, ids, encdec ? 1 : 0, tokens, encdec ? std::function<void(double)>(step) : [](double) {}, step,
+                          device);
     if (r >= warmup) totals.push_back(total);
   }
-  return {tokens, batch, Spread::of(totals), Spread::of(steps), cached_state(*model.root)};
+  return {tokens, batch, Spread::of(totals), Spread::of(steps), cached_state(*model.root), launch};
 }
 
 WorkloadSpeed measure_workload(const models::Model& model, int64_t prompt, int64_t new_tokens, int64_t batch, int warmup,

@@ -28,6 +28,7 @@ struct DecodeSpeed {
   Spread time;      // of all N steps
   Spread latency;   // of single steps, pooled over the timed runs
   std::string cache;  // cached_state() of generate.h
+  std::string launch;  // how the steps ran (StatePasses::how)
 };
 
 struct WorkloadSpeed {

@@ -17,6 +17,7 @@
 #ifdef ANATOMY_HAVE_CUDA
 #include "backend/cuda/kernels.h"
 #endif
+#include "inference/state_passes.h"
 #include "ops/ops.h"
 #include "test_util.h"
 #include "models/checkpoint.h"
@@ -196,6 +197,75 @@ TEST(Cuda, CachedDecodeEqualsOneFullPass) {
     EXPECT_LT(max_abs(full, logits(m, backend::cuda(), std::vector<int64_t>(10, 1))), 2e-5) << family;
   }
 }
+
+// Decode steps through StatePasses: the third and later one-token passes replay a recorded CUDA
+// graph with positions shifted (rope, KV cache slots, the causal and sliding-window masks, GPT-2's
+// learned positions, Mamba states updated in place). Logits equal one full pass, and the same
+// steps run op by op (ANATOMY_CUDA_GRAPHS=0) within float rounding.
+std::vector<float> stepped_logits(const models::Model& m, std::string* how) {
+  const auto gpu = backend::cuda();
+  const ops::Context ctx(gpu);
+  nn::State state(1, static_cast<int64_t>(kIds.size()));
+  inference::StatePasses passes(*m.root, ctx, state, nullptr);
+  *how = passes.how();
+  std::vector<float> out;
+  size_t at = 0;
+  for (int64_t n : {3, 1, 1, 1, 1, 1, 1, 1}) {
+    const Tensor z = gpu->to_host(passes.last_logits(ids_of(kIds, at, static_cast<size_t>(n))));
+    out.insert(out.end(), z.data<float>(), z.data<float>() + z.numel());
+    at += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+TEST(Cuda, RecordedDecodeStepsEqualOpByOp) {
+  for (const auto& [family, config] : families()) {
+    if (family == "transformer_encdec") continue;  // runs op by op (its position table grows)
+    models::Model m = models::build_model(config, "test");
+    const auto w = models::synthetic_weights(m, 11, DType::F32, 0.2f);
+    models::bind_weights(m, w);
+    models::upload_weights(m, *backend::cuda());
+    // The full pass's logits at the positions the stepped passes end on (2, 3, …, 9).
+    const auto full = logits(m, backend::cuda(), {10});
+    const int64_t V = m.root->vocab_size();
+    const std::vector<float> want(full.begin() + 2 * V, full.end());
+    std::string how, how_plain;
+    const auto replayed = stepped_logits(m, &how);
+    setenv("ANATOMY_CUDA_GRAPHS", "0", 1);
+    const auto plain = stepped_logits(m, &how_plain);
+    unsetenv("ANATOMY_CUDA_GRAPHS");
+    EXPECT_NE(how.find("CUDA graph"), std::string::npos) << family << ": " << how;
+    EXPECT_NE(how_plain.find("op by op"), std::string::npos) << family << ": " << how_plain;
+    EXPECT_LT(max_abs(replayed, want), 2e-5) << family;
+    EXPECT_LT(max_abs(replayed, plain), 1e-6) << family;
+  }
+}
+
+#ifdef ANATOMY_HAVE_CUDA
+// Decode attention with the keys split over several blocks (one query row per head leaves most
+// SMs idle) against the CPU's scalar reference: GQA, a long cache read in place, causal and
+// sliding window, one and four query steps.
+TEST(Cuda, SplitKeyAttentionMatchesTheReference) {
+  const auto gpu = backend::cuda();
+  const ops::Context ctx(gpu);
+  const ops::Context reference(backend::cpu());
+  const int64_t B = 2, Hq = 8, Hkv = 2, hd = 64, slots = 2048;
+  for (int64_t T : {1, 4})
+    for (int64_t window : {0, 300}) {
+      const int64_t past = 1500, keys = past + T;
+      const Tensor q = test::random_tensor(DType::F32, {B, T, Hq, hd}, 21), k = test::random_tensor(DType::F32, {B, slots, Hkv, hd}, 22),
+                   v = test::random_tensor(DType::F32, {B, slots, Hkv, hd}, 23);
+      const ops::AttentionOptions o{.scale = 0.125f, .past = past, .keys = keys, .window = window};
+      const uint64_t before = cuda::attention_split_runs();
+      const Tensor got = gpu->to_host(ops::attention(ctx, gpu->upload(q), gpu->upload(k), gpu->upload(v), o));
+      EXPECT_EQ(cuda::attention_split_runs(), before + 1) << "the split-key path did not run";
+      const Tensor want = ops::attention(reference, q, k, v, o);
+      for (uint64_t i = 0; i < want.numel(); ++i)
+        ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-5 * (1 + std::abs(want.data<float>()[i])))
+            << "T " << T << " window " << window << " at " << i;
+    }
+}
+#endif
 
 TEST(Cuda, ProfileInvariantsWithEventTiming) {
   for (const auto& [family, config] : test::small_configs())

@@ -24,7 +24,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CASES = [
     ("Zamba2-1.2B T=35 forward", "zamba2-1.2b", 35, "prefill", 40),
     ("Llama-3.2-1B T=512 prefill", "llama-3.2-1b", 512, "prefill", 30),
-    ("Llama-3.2-3B decode", "llama-3.2-3b", 64, "decode", 50),
+    ("Llama-3.2-3B decode", "llama-3.2-3b", 64, "decode", 60),
     ("NVIDIA-Nemotron-Nano-9B-v2 T=61 forward", "nemotron-nano-9b-v2", 61, "prefill", 45),
 ]
 
@@ -89,15 +89,25 @@ def hf_times(model, tokens, mode, vocab):
         return {"step_ms": steps[len(steps) // 2], "tok_per_s": 1000.0 / steps[len(steps) // 2]}
 
 
-def anatomy_times(anatomy, source, tokens, mode, random):
-    args = [anatomy, "bench", source, "--device", "cuda", "--format", "json", "--repeat", "10", "--warmup", "2"]
-    args += ["-p", str(tokens), "-n", "0"] if mode == "prefill" else ["-p", "16", "-n", str(tokens)]
+def anatomy_bench(anatomy, source, random, args, env=None):
+    args = [anatomy, "bench", source, "--device", "cuda", "--format", "json", "--repeat", "10", "--warmup", "2"] + args
     if random:
         args += ["--random-weights", "--dtype", "bf16"]
-    d = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True,
+                                     env=dict(os.environ, **(env or {}))).stdout)
+
+
+def anatomy_times(anatomy, source, tokens, mode, random):
     if mode == "prefill":
+        d = anatomy_bench(anatomy, source, random, ["-p", str(tokens), "-n", "0"])
         return {"forward_ms": d["prefill"][0]["time"]["median_s"] * 1e3, "weights": d["weights"]}
-    return {"step_ms": d["decode"]["latency_median_ms"], "tok_per_s": d["decode"]["tok_per_s"], "weights": d["weights"]}
+    # Decode steps (llama-bench's tg: from an empty cache), then the same steps op by op (no CUDA
+    # graph) for the difference the graph makes.
+    d = anatomy_bench(anatomy, source, random, ["-p", "16", "-n", str(tokens)])
+    plain = anatomy_bench(anatomy, source, random, ["-p", "16", "-n", str(tokens)], {"ANATOMY_CUDA_GRAPHS": "0"})
+    return {"step_ms": d["decode"]["latency_median_ms"], "tok_per_s": d["decode"]["tok_per_s"], "launch": d["decode"]["launch"],
+            "op_by_op_step_ms": plain["decode"]["latency_median_ms"], "op_by_op_launch": plain["decode"]["launch"],
+            "weights": d["weights"]}
 
 
 def main():
@@ -140,6 +150,9 @@ def main():
             row["speedup_vs_transformers"] = row["transformers"][key] / row["anatomy"][key]
             if mode == "decode":
                 row["pct_of_read_bandwidth"] = 100 * row["weight_bytes"] / (row["anatomy"]["step_ms"] / 1e3) / (read_gbs * 1e9)
+            if mode == "decode":
+                print(f"{label}: {row['anatomy']['launch']}; op by op {row['anatomy']['op_by_op_step_ms']:.2f} ms per step",
+                      flush=True)
             print(f"{label}: anatomy {row['anatomy'][key]:.2f} ms, transformers {row['transformers'][key]:.2f} ms, "
                   f"{row['speedup_vs_transformers']:.2f}x" + (f", {row['pct_of_read_bandwidth']:.0f}% of {read_gbs:.0f} GB/s"
                                                               if mode == "decode" else "") +

@@ -1,11 +1,13 @@
 // Scaled dot-product attention, flash-style: K/V are streamed through shared memory in tiles of
 // 32 keys and each query row keeps a running max, sum and output (online softmax), so scores never
 // reach device memory. A block holds 8 query rows of one KV head (GQA: the query heads that share
-// it, and consecutive time steps), which read the same tiles.
+// it, and consecutive time steps), which read the same tiles. When those blocks are too few to fill
+// the GPU (decode: one query row per head), the keys are split over several blocks as well.
 //
 // Masked keys take the score `masked_value` exactly as the CPU reference does (a finite fill such
 // as −10000 still weighs in when a whole row is masked); with −inf they contribute nothing, and
 // tiles past every row's causal limit are skipped.
+#include <algorithm>
 #include <atomic>
 
 #include "backend/cuda/device_util.cuh"
@@ -13,7 +15,7 @@
 namespace anatomy::cuda {
 namespace {
 
-std::atomic<uint64_t> g_gemm_runs{0};
+std::atomic<uint64_t> g_gemm_runs{0}, g_split_runs{0};
 
 // Whether the query at step t of batch row b is padding (its whole row is masked).
 __device__ __forceinline__ bool row_masked(const AttentionShape& a, int64_t b, int64_t t) {
@@ -31,14 +33,34 @@ constexpr int kRows = 8;   // warps per block, one query row each
 constexpr int kKeys = 32;  // keys per tile, one per lane when scoring
 constexpr int kMaxChunks = 8;  // hd ≤ 256: each lane holds hd / 32 output elements
 
-__global__ void attention_kernel(const float* q, const float* k, const float* v, AttentionShape a, float* out) {
+// Moves a recorded causal attention to the position of this replay.
+__device__ __forceinline__ void follow_position(AttentionShape& a) {
+  if (a.shift && a.causal) {
+    a.past += *a.shift;
+    a.keys += *a.shift;
+  }
+}
+
+// Row (b, t, h) of the output's partial results, split-K: [max, sum, output[hd]] per split.
+__device__ __forceinline__ float* partial_row(float* part, const AttentionShape& a, int64_t b, int64_t t, int64_t h,
+                                              int splits, int split) {
+  return part + (((b * a.Hq + h) * a.T + t) * splits + split) * (a.hd + 2);
+}
+
+// A block: kRows query rows of one KV head over its share of the keys. Without splits it writes
+// the normalised output; with them (blockIdx.z = b · splits + split) each split takes a run of
+// whole tiles and writes its rows' unnormalised partials for merge_kernel.
+template <bool kSplit>
+__global__ void attention_kernel(const float* q, const float* k, const float* v, AttentionShape a, float* out, int splits) {
   extern __shared__ float smem[];
+  follow_position(a);
   const int64_t hd = a.hd, rep = a.Hq / a.Hkv, rows_per_kv = rep * a.T;
   float* ks = smem;                          // [kKeys][hd + 1] (padded: lane j reads row j)
   float* vs = ks + kKeys * (hd + 1);         // [kKeys][hd]
   float* qs = vs + kKeys * hd;               // [kRows][hd]
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int64_t b = blockIdx.z, g = blockIdx.y, r = static_cast<int64_t>(blockIdx.x) * kRows + warp;
+  const int64_t b = blockIdx.z / splits, g = blockIdx.y, r = static_cast<int64_t>(blockIdx.x) * kRows + warp;
+  const int split = static_cast<int>(blockIdx.z % splits);
   const bool active = r < rows_per_kv;
   const int64_t h = g * rep + (active ? r / a.T : 0), t = active ? r % a.T : 0;
   const float* qrow = q + ((b * a.T + t) * a.Hq + h) * hd;
@@ -54,14 +76,22 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
     for (int64_t rr = static_cast<int64_t>(blockIdx.x) * kRows; rr <= last_row; ++rr) tmax = max(tmax, rr % a.T);
     limit = min(a.keys, a.past + tmax + 1);
   }
+  // Keys that exist for this block: its split's range (each key in exactly one split).
+  int64_t begin = 0, end = a.keys;
+  if (kSplit) {
+    const int64_t chunk = ((limit + splits - 1) / splits + kKeys - 1) / kKeys * kKeys;
+    begin = min(limit, split * chunk);
+    end = min(limit, begin + chunk);
+    limit = end;
+  }
   float m = -INFINITY, l = 0.0f, o[kMaxChunks];
   for (int c = 0; c < kMaxChunks; ++c) o[c] = 0.0f;
 
-  for (int64_t j0 = 0; j0 < limit; j0 += kKeys) {
+  for (int64_t j0 = begin; j0 < limit; j0 += kKeys) {
     __syncthreads();
     for (int64_t i = threadIdx.x; i < kKeys * hd; i += blockDim.x) {
       const int64_t j = i / hd, e = i % hd, key = j0 + j;
-      const bool in = key < a.keys;
+      const bool in = key < end;
       const int64_t at = ((b * a.stride + key) * a.Hkv + g) * hd + e;
       ks[j * (hd + 1) + e] = in ? k[at] : 0.0f;
       vs[j * hd + e] = in ? v[at] : 0.0f;
@@ -69,7 +99,7 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
     __syncthreads();
     const int64_t key = j0 + lane;
     float s = -INFINITY;  // keys past the end do not exist: weight 0
-    if (key < a.keys) {
+    if (key < end) {
       if (masked(a, row, b, t, key)) {
         s = a.masked_value;
       } else {
@@ -84,7 +114,7 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
     l = l * corr + warp_sum(p);
     m = m_new;
     for (int c = 0; c < kMaxChunks; ++c) o[c] *= corr;
-    const int keys_here = static_cast<int>(a.keys - j0 < kKeys ? a.keys - j0 : kKeys);
+    const int keys_here = static_cast<int>(end - j0 < kKeys ? end - j0 : kKeys);
     for (int j = 0; j < keys_here; ++j) {
       const float pj = __shfl_sync(0xffffffffu, p, j);
 #pragma unroll
@@ -95,11 +125,33 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
     }
   }
   if (!active) return;
-  float* orow = out + ((b * a.T + t) * a.Hq + h) * hd;
+  float* orow = kSplit ? partial_row(out, a, b, t, h, splits, split) + 2 : out + ((b * a.T + t) * a.Hq + h) * hd;
+  if (kSplit && lane == 0) {
+    orow[-2] = m;
+    orow[-1] = l;
+  }
 #pragma unroll
   for (int c = 0; c < kMaxChunks; ++c) {
     const int64_t e = lane + 32 * c;
-    if (e < hd) orow[e] = o[c] / l;
+    if (e < hd) orow[e] = kSplit ? o[c] : o[c] / l;
+  }
+}
+
+// One warp per output row (b, t, h): the splits' partials rescaled to their common maximum.
+__global__ void merge_kernel(const float* part, AttentionShape a, int splits, float* out) {
+  const int64_t row = blockIdx.x, h = row % a.Hq, t = (row / a.Hq) % a.T, b = row / (a.Hq * a.T);
+  const float* p0 = partial_row(const_cast<float*>(part), a, b, t, h, splits, 0);
+  const int64_t width = a.hd + 2;
+  float mx = -INFINITY;
+  for (int s = 0; s < splits; ++s) mx = fmaxf(mx, p0[s * width]);
+  float l = 0.0f;
+  for (int s = 0; s < splits; ++s)
+    if (p0[s * width] != -INFINITY) l += p0[s * width + 1] * expf(p0[s * width] - mx);
+  for (int64_t e = threadIdx.x; e < a.hd; e += 32) {
+    float acc = 0.0f;
+    for (int s = 0; s < splits; ++s)
+      if (p0[s * width] != -INFINITY) acc += p0[s * width + 2 + e] * expf(p0[s * width] - mx);
+    out[row * a.hd + e] = acc / l;
   }
 }
 
@@ -166,22 +218,49 @@ void attention_gemm(const float* q, const float* k, const float* v, const Attent
   ++g_gemm_runs;
 }
 
-}  // namespace
+// Splits of the keys for a grid of `blocks` blocks: about two blocks per SM, each split at least
+// two tiles of the cache's slots (so that the count is fixed for a cache, whatever its use).
+int split_count(const AttentionShape& a, int64_t blocks) {
+  static const int sms = [] {
+    int device = 0, count = 0;
+    ANATOMY_CUDA_CHECK(cudaGetDevice(&device));
+    ANATOMY_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
+    return count;
+  }();
+  const int64_t wanted = (2 * sms + blocks - 1) / blocks, most = a.stride / (2 * kKeys);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({wanted, most, 64})));
+}
 
-uint64_t attention_gemm_runs() { return g_gemm_runs.load(); }
-
-void attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s) {
-  if (a.B * a.T * a.Hq == 0) return;
-  if (gemm_path(a)) return attention_gemm(q, k, v, a, out, s);
+template <bool kSplit>
+void launch_attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, int splits,
+                      cudaStream_t s) {
   const size_t smem = sizeof(float) * static_cast<size_t>(kKeys * (a.hd + 1) + kKeys * a.hd + kRows * a.hd);
   static size_t raised = 48 * 1024;
   if (smem > raised) {
-    ANATOMY_CUDA_CHECK(cudaFuncSetAttribute(attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    ANATOMY_CUDA_CHECK(cudaFuncSetAttribute(attention_kernel<kSplit>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
     raised = smem;
   }
-  const dim3 grid(blocks_for(a.Hq / a.Hkv * a.T, kRows), static_cast<unsigned>(a.Hkv), static_cast<unsigned>(a.B));
-  attention_kernel<<<grid, kRows * 32, smem, s>>>(q, k, v, a, out);
+  const dim3 grid(blocks_for(a.Hq / a.Hkv * a.T, kRows), static_cast<unsigned>(a.Hkv), static_cast<unsigned>(a.B * splits));
+  attention_kernel<kSplit><<<grid, kRows * 32, smem, s>>>(q, k, v, a, out, splits);
   check_launch("attention");
+}
+
+}  // namespace
+
+uint64_t attention_gemm_runs() { return g_gemm_runs.load(); }
+uint64_t attention_split_runs() { return g_split_runs.load(); }
+
+void attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s) {
+  if (a.B * a.T * a.Hq == 0) return;
+  if (!a.shift && gemm_path(a)) return attention_gemm(q, k, v, a, out, s);
+  const int64_t blocks = static_cast<int64_t>(blocks_for(a.Hq / a.Hkv * a.T, kRows)) * a.Hkv * a.B;
+  const int splits = split_count(a, blocks);
+  if (splits == 1) return launch_attention<false>(q, k, v, a, out, 1, s);
+  const Tensor part = device_empty(DType::F32, {a.B * a.T * a.Hq * splits * (a.hd + 2)});
+  launch_attention<true>(q, k, v, a, part.data<float>(), splits, s);
+  merge_kernel<<<static_cast<unsigned>(a.B * a.T * a.Hq), 32, 0, s>>>(part.data<float>(), a, splits, out);
+  check_launch("attention: merge splits");
+  ++g_split_runs;
 }
 
 }  // namespace anatomy::cuda

@@ -4,6 +4,7 @@
 // over per call. Everything is queued on one stream; the host waits only in to_host and
 // synchronize.
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -40,6 +41,12 @@ namespace {
 // hundreds of activations; cudaMallocAsync and cudaFreeAsync cost microseconds each, which decode
 // and short prefills pay per op). All work runs on one stream in order, so a block the host frees
 // after its last use was queued can serve work queued later: that work runs after the last use.
+// The blocks a recording was made with: every block handed out while it was recorded stays its
+// own (never handed out again) until it is destroyed, since each replay writes them again.
+struct RecordedBlocks {
+  std::vector<std::pair<void*, size_t>> kept;  // freed by their tensors, held for the replays
+};
+
 class BlockCache {
  public:
   // Size classes: multiples of 512 bytes up to 1 MiB, of 2 MiB above.
@@ -54,24 +61,43 @@ class BlockCache {
       if (it != free_.end() && !it->second.empty()) {
         void* p = it->second.back();
         it->second.pop_back();
+        if (recording_) owner_[p] = recording_;
         return p;
       }
     }
     void* p = nullptr;
     if (cudaMalloc(&p, bytes) != cudaSuccess) {
       (void)cudaGetLastError();
-      release();  // cached blocks of other sizes may make room
+      free_cached();  // cached blocks of other sizes may make room
       ANATOMY_CUDA_CHECK(cudaMalloc(&p, bytes));
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (recording_) owner_[p] = recording_;
     return p;
   }
   void put(void* p, size_t bytes) {
     std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = owner_.find(p); it != owner_.end()) {
+      it->second->kept.emplace_back(p, bytes);
+      return;
+    }
     free_[bytes].push_back(p);
+  }
+  // Blocks handed out from now on belong to `r` (null: to nobody).
+  void record_into(RecordedBlocks* r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    recording_ = r;
+  }
+  // A recording is gone: its blocks serve anyone again.
+  void release(RecordedBlocks* r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(owner_, [r](const auto& entry) { return entry.second == r; });
+    for (const auto& [p, bytes] : r->kept) free_[bytes].push_back(p);
+    r->kept.clear();
   }
 
  private:
-  void release() {
+  void free_cached() {
     std::lock_guard<std::mutex> lock(mu_);
     ANATOMY_CUDA_CHECK(cudaStreamSynchronize(stream()));
     for (auto& [bytes, blocks] : free_)
@@ -80,6 +106,8 @@ class BlockCache {
   }
   std::mutex mu_;
   std::map<size_t, std::vector<void*>> free_;
+  RecordedBlocks* recording_ = nullptr;
+  std::map<void*, RecordedBlocks*> owner_;
 };
 
 BlockCache& blocks() {
@@ -111,6 +139,16 @@ Tensor device_zeros(DType dtype, Shape shape) {
 }
 
 namespace {
+
+// The shift of the recording being made (device memory), null when none is.
+const int64_t* g_recording_shift = nullptr;
+
+Position position(int64_t value) { return {value, g_recording_shift}; }
+
+void refuse_while_recording(const char* what) {
+  if (g_recording_shift)
+    fail(ErrorKind::internal, fmt::format("cuda: {} cannot be part of a recorded step", what));
+}
 
 Elem elem(const Tensor& t, const char* op) {
   switch (t.dtype()) {
@@ -157,6 +195,7 @@ Tensor copied(const std::vector<T>& host, DType dtype, const Shape& shape) {
 Tensor device_ids(const Tensor& ids) {
   if (ids.device() == Device::cuda && ids.dtype() == DType::I64) return ids;
   if (ids.device() == Device::cuda) fail(ErrorKind::internal, "cuda: I32 ids on the device are not supported");
+  refuse_while_recording("token ids from the host");
   std::vector<int64_t> host(ids.numel());
   for (uint64_t i = 0; i < ids.numel(); ++i)
     host[i] = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
@@ -165,6 +204,7 @@ Tensor device_ids(const Tensor& ids) {
 
 // A padding mask (host or device) on the device, as F32.
 Tensor device_mask(const Tensor& m) {
+  refuse_while_recording("a padding mask");
   if (m.device() == Device::cuda) return m;
   std::vector<float> host(m.numel());
   for (uint64_t i = 0; i < m.numel(); ++i) host[i] = element_f32(m, i);
@@ -172,6 +212,47 @@ Tensor device_mask(const Tensor& m) {
 }
 
 int64_t rows(const Tensor& t) { return static_cast<int64_t>(t.numel()) / std::max<int64_t>(1, t.dim(-1)); }
+
+// A CUDA graph of the work queued while recording, and the blocks it was made with.
+class CudaRecording final : public backend::Recording {
+ public:
+  CudaRecording() : shift_(device_zeros(DType::I64, {1})) {}
+  ~CudaRecording() override {
+    (void)cudaStreamSynchronize(stream());  // no replay still running
+    if (exec_) cudaGraphExecDestroy(exec_);
+    blocks().release(&blocks_);
+  }
+  void replay(int64_t shift) const override {
+    fill_i64(shift_.data<int64_t>(), shift, stream());
+    ANATOMY_CUDA_CHECK(cudaGraphLaunch(exec_, stream()));
+  }
+  void make(const std::function<void()>& queue) {
+    g_recording_shift = shift_.data<int64_t>();
+    blocks().record_into(&blocks_);
+    ANATOMY_CUDA_CHECK(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed));
+    cudaGraph_t graph = nullptr;
+    try {
+      queue();
+    } catch (...) {
+      if (stop(graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    ANATOMY_CUDA_CHECK(stop(graph));
+    const cudaError_t made = cudaGraphInstantiate(&exec_, graph, 0);
+    cudaGraphDestroy(graph);
+    ANATOMY_CUDA_CHECK(made);
+  }
+
+ private:
+  static cudaError_t stop(cudaGraph_t& graph) {
+    g_recording_shift = nullptr;
+    blocks().record_into(nullptr);
+    return cudaStreamEndCapture(stream(), &graph);
+  }
+  Tensor shift_;
+  RecordedBlocks blocks_;
+  cudaGraphExec_t exec_ = nullptr;
+};
 
 class EventTimeline final : public backend::Timeline {
  public:
@@ -223,6 +304,18 @@ class CudaBackend final : public backend::Backend {
   }
   void synchronize() const override { ANATOMY_CUDA_CHECK(cudaStreamSynchronize(stream())); }
   std::unique_ptr<backend::Timeline> timeline() const override { return std::make_unique<EventTimeline>(); }
+  std::unique_ptr<backend::Recording> record(const std::function<void()>& queue) const override {
+    auto r = std::make_unique<CudaRecording>();
+    r->make(queue);
+    return r;
+  }
+  void copy_in(Tensor& dst, const Tensor& host) const override {
+    require_device(dst, "copy_in");
+    if (dst.nbytes() != host.nbytes() || dst.dtype() != host.dtype() || host.device() != Device::cpu || !host.is_contiguous())
+      fail(ErrorKind::internal, fmt::format("cuda copy_in: {} {} into {}", dtype_name(host.dtype()), shape_str(host.shape()),
+                                            shape_str(dst.shape())));
+    if (dst.nbytes() > 0) ANATOMY_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), host.raw(), dst.nbytes(), cudaMemcpyHostToDevice, stream()));
+  }
 
   void embedding(const Tensor& weight, const Tensor& ids, Tensor& out) const override {
     const Weight w = cuda::weight(weight, "embedding");
@@ -274,7 +367,7 @@ class CudaBackend final : public backend::Backend {
                       f32_out(out, "concat_last"), stream());
   }
   void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) const override {
-    cuda::rope(f32(x, "rope"), frequencies(inv_freq), past, x.dim(0), x.dim(1), x.dim(2), x.dim(3), f32_out(out, "rope"),
+    cuda::rope(f32(x, "rope"), frequencies(inv_freq), position(past), x.dim(0), x.dim(1), x.dim(2), x.dim(3), f32_out(out, "rope"),
                stream());
   }
   void attention(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
@@ -283,7 +376,8 @@ class CudaBackend final : public backend::Backend {
     const std::optional<Tensor> kp = a.key_padding ? std::optional(device_mask(*a.key_padding)) : std::nullopt;
     const std::optional<Tensor> qp = a.query_padding ? std::optional(device_mask(*a.query_padding)) : std::nullopt;
     const AttentionShape sh{q.dim(0), q.dim(1), q.dim(2), q.dim(3), k.dim(1), k.dim(2), a.keys, a.scale, a.causal, a.past,
-                            a.window, a.masked_value, kp ? kp->data<float>() : nullptr, qp ? qp->data<float>() : nullptr};
+                            a.window, a.masked_value, kp ? kp->data<float>() : nullptr, qp ? qp->data<float>() : nullptr,
+                            g_recording_shift};
     cuda::attention(f32(q, "attention"), f32(k, "attention"), f32(v, "attention"), sh, f32_out(out, "attention"), stream());
   }
   void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out) const override {
@@ -301,15 +395,12 @@ class CudaBackend final : public backend::Backend {
                    sh, f32_out(state, "ssm_scan"), f32_out(out, "ssm_scan"), stream());
   }
   void write_time(Tensor& dst, const Tensor& src, int64_t at) const override {
-    const int64_t B = src.dim(0), T = src.dim(1), Tmax = dst.dim(1);
-    const int64_t inner = static_cast<int64_t>(src.numel()) / (B * std::max<int64_t>(T, 1));
-    if (B * T * inner == 0) return;
-    const size_t row = static_cast<size_t>(T * inner) * 4;
-    ANATOMY_CUDA_CHECK(cudaMemcpy2DAsync(f32_out(dst, "write_time") + at * inner, static_cast<size_t>(Tmax * inner) * 4,
-                                         f32(src, "write_time"), row, row, static_cast<size_t>(B), cudaMemcpyDeviceToDevice,
-                                         stream()));
+    const int64_t B = src.dim(0), T = src.dim(1);
+    const int64_t inner = static_cast<int64_t>(src.numel()) / std::max<int64_t>(B * T, 1);
+    cuda::write_time(f32(src, "write_time"), B, T, inner, dst.dim(1), position(at), f32_out(dst, "write_time"), stream());
   }
   void slice_time(const Tensor& src, int64_t start, Tensor& out) const override {
+    refuse_while_recording("slice_time");
     const int64_t B = out.dim(0), T = out.dim(1), Tmax = src.dim(1);
     const int64_t inner = static_cast<int64_t>(out.numel()) / (B * std::max<int64_t>(T, 1));
     if (B * T * inner == 0) return;
@@ -323,7 +414,7 @@ class CudaBackend final : public backend::Backend {
   }
   void positions(int64_t past, Tensor& out) const override {
     require_device(out, "positions");
-    cuda::positions(past, out.dim(0), out.dim(1), out.data<int64_t>(), stream());
+    cuda::positions(position(past), out.dim(0), out.dim(1), out.data<int64_t>(), stream());
   }
   void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out) const override {
     const Tensor t = device_ids(targets);

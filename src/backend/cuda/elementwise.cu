@@ -57,10 +57,11 @@ __global__ void concat_kernel(const float* a, int64_t na, const float* b, int64_
 }
 
 // One thread per rotated pair (b, t, h, i).
-__global__ void rope_kernel(const float* x, const float* inv_freq, int64_t past, int64_t T, int64_t H, int64_t hd,
+__global__ void rope_kernel(const float* x, const float* inv_freq, Position at, int64_t T, int64_t H, int64_t hd,
                             int64_t pairs, float* out) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= pairs) return;
+  const int64_t past = at.get();
   const int64_t half = hd / 2, f = i % half, row = i / half, t = (row / H) % T;
   const float a = static_cast<float>(past + t) * inv_freq[f];
   float sn, cs;
@@ -70,6 +71,15 @@ __global__ void rope_kernel(const float* x, const float* inv_freq, int64_t past,
   const float x0 = xs[f], x1 = xs[f + half];
   o[f] = x0 * cs - x1 * sn;
   o[f + half] = x1 * cs + x0 * sn;
+}
+
+__global__ void write_time_kernel(const float* src, int64_t T, int64_t inner, int64_t Tmax, Position at, int64_t n,
+                                  float* dst) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const int64_t t0 = at.get();
+  if (i >= n || t0 < 0 || t0 + T > Tmax) return;
+  const int64_t b = i / (T * inner), r = i % (T * inner);
+  dst[(b * Tmax + t0) * inner + r] = src[i];
 }
 
 }  // namespace
@@ -111,12 +121,20 @@ void concat_last(const float* a, int64_t na, const float* b, int64_t nb, int64_t
   check_launch("concat_last");
 }
 
-void rope(const float* x, const float* inv_freq, int64_t past, int64_t B, int64_t T, int64_t H, int64_t hd, float* out,
+void rope(const float* x, const float* inv_freq, Position past, int64_t B, int64_t T, int64_t H, int64_t hd, float* out,
           cudaStream_t s) {
   const int64_t pairs = B * T * H * (hd / 2);
   if (pairs == 0) return;
   rope_kernel<<<blocks_for(pairs, kThreads), kThreads, 0, s>>>(x, inv_freq, past, T, H, hd, pairs, out);
   check_launch("rope");
+}
+
+void write_time(const float* src, int64_t B, int64_t T, int64_t inner, int64_t Tmax, Position at, float* dst,
+                cudaStream_t s) {
+  const int64_t n = B * T * inner;
+  if (n == 0) return;
+  write_time_kernel<<<blocks_for(n, kThreads), kThreads, 0, s>>>(src, T, inner, Tmax, at, n, dst);
+  check_launch("write_time");
 }
 
 }  // namespace anatomy::cuda

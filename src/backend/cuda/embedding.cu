@@ -22,10 +22,12 @@ __global__ void sinusoid_kernel(float* out, int64_t T, int64_t d) {
   out[i] = static_cast<float>(j % 2 == 0 ? sin(angle) : cos(angle));
 }
 
-__global__ void positions_kernel(int64_t past, int64_t B, int64_t T, int64_t* out) {
+__global__ void positions_kernel(Position past, int64_t B, int64_t T, int64_t* out) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i < B * T) out[i] = past + i % T;
+  if (i < B * T) out[i] = past.get() + i % T;
 }
+
+__global__ void fill_i64_kernel(int64_t* p, int64_t value) { *p = value; }
 
 }  // namespace
 
@@ -41,10 +43,15 @@ void sinusoid_table(float* out, int64_t T, int64_t d, cudaStream_t s) {
   check_launch("sinusoid_table");
 }
 
-void positions(int64_t past, int64_t B, int64_t T, int64_t* out, cudaStream_t s) {
+void positions(Position past, int64_t B, int64_t T, int64_t* out, cudaStream_t s) {
   if (B * T == 0) return;
   positions_kernel<<<blocks_for(B * T, 256), 256, 0, s>>>(past, B, T, out);
   check_launch("positions");
+}
+
+void fill_i64(int64_t* p, int64_t value, cudaStream_t s) {
+  fill_i64_kernel<<<1, 1, 0, s>>>(p, value);
+  check_launch("fill_i64");
 }
 
 }  // namespace anatomy::cuda

@@ -12,11 +12,23 @@
 
 namespace anatomy::cuda {
 
+// A token position as ops give it. Inside a recording (backend.h's Recording) `shift` points at
+// the device value each replay adds, so one recorded step serves every later position.
+struct Position {
+  int64_t value = 0;
+  const int64_t* shift = nullptr;
+#ifdef __CUDACC__
+  __device__ __forceinline__ int64_t get() const { return shift ? value + *shift : value; }
+#endif
+};
+
 // embedding.cu
 void embedding(const void* weight, Elem wt, int64_t V, int64_t d, const int64_t* ids, int64_t n, float* out,
                cudaStream_t s);
 void sinusoid_table(float* out, int64_t T, int64_t d, cudaStream_t s);
-void positions(int64_t past, int64_t B, int64_t T, int64_t* out, cudaStream_t s);
+void positions(Position past, int64_t B, int64_t T, int64_t* out, cudaStream_t s);
+// *p = value, queued (a recording's shift, set before each replay).
+void fill_i64(int64_t* p, int64_t value, cudaStream_t s);
 
 // linear.cu: out[M, N] = x[M, K] · W^T (+ bias) through cuBLASLt. W is [N, K] (nn.Linear) or
 // [K, N] (w_in_out, GPT-2's Conv1D). F32 weights run an F32 GEMM (no TF32); BF16/F16 weights a
@@ -48,11 +60,15 @@ void clamp(const float* x, float lo, float hi, int64_t n, float* out, cudaStream
 void slice_last(const float* x, int64_t rows, int64_t in_width, int64_t start, int64_t out_width, float* out,
                 cudaStream_t s);
 void concat_last(const float* a, int64_t na, const float* b, int64_t nb, int64_t rows, float* out, cudaStream_t s);
-void rope(const float* x, const float* inv_freq, int64_t past, int64_t B, int64_t T, int64_t H, int64_t hd, float* out,
+void rope(const float* x, const float* inv_freq, Position past, int64_t B, int64_t T, int64_t H, int64_t hd, float* out,
           cudaStream_t s);
+// KV cache append: src [B, T, inner] into dst [B, Tmax, inner] at time `at` (nothing is written
+// where at + T would pass Tmax).
+void write_time(const float* src, int64_t B, int64_t T, int64_t inner, int64_t Tmax, Position at, float* dst,
+                cudaStream_t s);
 
 // attention.cu: q [B, T, Hq, hd], k/v [B, stride, Hkv, hd] of which `keys` steps are read; online
-// softmax (flash-style), f32.
+// softmax (flash-style), f32. In a recording, a causal attention's past and keys move by `shift`.
 struct AttentionShape {
   int64_t B, T, Hq, hd, stride, Hkv, keys;
   float scale;
@@ -61,12 +77,16 @@ struct AttentionShape {
   float masked_value;
   const float* key_padding;    // [B, keys] or null
   const float* query_padding;  // [B, T] or null
+  const int64_t* shift = nullptr;
 };
-// Prefill (T ≥ 32, scores within 1 GiB) runs as batched GEMMs per KV head with a masked softmax
-// between them (tensor-core-free f32, exact to the reference's semantics); the rest, decode
-// included, as the flash-style kernel.
+// Prefill (T ≥ 32, scores within 1 GiB, not recorded) runs as batched GEMMs per KV head with a
+// masked softmax between them (tensor-core-free f32, exact to the reference's semantics); the
+// rest, decode included, as the flash-style kernel, its keys split over several blocks (split-K,
+// partial results merged by a second kernel) when the query rows alone would leave most SMs idle.
+// The split count follows the cache's size, not the keys used, so a recorded step keeps its grid.
 void attention(const float* q, const float* k, const float* v, const AttentionShape& a, float* out, cudaStream_t s);
 uint64_t attention_gemm_runs();
+uint64_t attention_split_runs();
 
 // conv.cu: depthwise causal conv1d; x [B, T, C], w [C, 1, K], state [B, C, K − 1] updated.
 void causal_conv1d(const float* x, const void* w, Elem wt, const void* bias, Elem bt, int64_t B, int64_t T, int64_t C,
