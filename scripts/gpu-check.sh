@@ -1,7 +1,8 @@
 #!/bin/bash
-# Everything that needs a GPU, run on a GPU machine (H100/H200) in one go: the CUDA op tests and
-# model tests, generate/eval/bench on the GPU against the CPU, the GPU's ceilings, the golden check against Hugging Face transformers, a profile,
-# and the benchmarks beside transformers. Needs what scripts/gpu-pack.sh put in .gpu/ (built on
+# Everything that needs a GPU, run on a GPU machine (H100/H200) in one go, in order of value: the
+# CUDA op and model tests, the GPU's ceilings, the benchmarks beside transformers, the host's share
+# of a pass (bench_host_share), generate/eval/bench on the GPU against the CPU, the golden check
+# against Hugging Face transformers, and profiles. Needs what scripts/gpu-pack.sh put in .gpu/ (built on
 # the development machine), python3 with torch and transformers, and the machine's CUDA libraries.
 # Writes its log and JSON to OUT (at most 8 files); the whole run fits in GPU_CHECK_SECONDS
 # (default 450): steps run in order of value, and the benchmarks skip what no longer fits.
@@ -26,7 +27,7 @@ step() {
   case " ${GPU_CHECK_STEPS:-$name} " in *" $name "*) ;; *) return 0 ;; esac
   say "== $name ($(left) s of the budget left)"
   local t0=$(date +%s)
-  "$@" > /tmp/anatomy-gpu/$name.log 2>&1
+  if declare -F "$1" > /dev/null; then "$@"; else timeout "$(left)" "$@"; fi > /tmp/anatomy-gpu/$name.log 2>&1
   local rc=$?
   cat /tmp/anatomy-gpu/$name.log >> "$LOG"
   tail -n "${TAIL:-12}" /tmp/anatomy-gpu/$name.log
@@ -52,12 +53,13 @@ profile_json() {  # MODEL OUT_NAME ARGS...: the profile as JSON, its forward tim
 }
 step ops "$BIN/ops_test" --gtest_filter='*cuda*:*Cuda*'
 step models "$BIN/gpu_test"
-step commands tests/gpu/commands_check.sh "$BIN/anatomy" /tmp/anatomy-gpu/commands
 step device sh -c "'$BIN/anatomy' device --device cuda --format json > '$OUT/device.json' && '$BIN/anatomy' device --device cuda"
+step bench python3 tests/gpu/hf_bench.py "$BIN/anatomy" /tmp/anatomy-gpu/bench "$OUT/bench.json" "$(( $(left) - 150 ))" ${BENCH_CASES:-}
+step host_share sh -c "for c in 'llama-3.2-3b 16 --decode' 'zamba2-1.2b 35' 'llama-3.2-1b 512' 'nemotron-nano-9b-v2 61'; do '$BIN/bench_host_share' \$c 20; done"
+step commands tests/gpu/commands_check.sh "$BIN/anatomy" /tmp/anatomy-gpu/commands
 step hf_golden python3 tests/gpu/hf_check.py "$BIN/anatomy" /tmp/anatomy-gpu/hf "$OUT/hf_golden.json" ${HF_FAMILIES:-}
-step profile profile_json zamba2-1.2b profile_zamba2 --tokens 35
+step profile3b_decode profile_json llama-3.2-3b profile_llama3b_decode_2048 --decode --context 2048
 step profile9b profile_json nemotron-nano-9b-v2 profile_nemotron9b --tokens 61
-step profile3b_decode profile_json llama-3.2-3b profile_llama3b_decode --decode --context 16
+step profile profile_json zamba2-1.2b profile_zamba2 --tokens 35
 step profile1b profile_json llama-3.2-1b profile_llama1b --tokens 512
-step bench python3 tests/gpu/hf_bench.py "$BIN/anatomy" /tmp/anatomy-gpu/bench "$OUT/bench.json" "$(( $(left) - 20 ))" ${BENCH_CASES:-}
 say "== done in $(($(date +%s) - START)) s"
