@@ -1,7 +1,7 @@
 #!/bin/bash
 # Everything that needs a GPU, run on a GPU machine (H100/H200) in one go, in order of value: the
 # CUDA op and model tests, the GPU's ceilings, the benchmarks beside transformers, the host's share
-# of a pass (bench_host_share), generate/eval/bench on the GPU against the CPU, the golden check
+# of a pass (bench_host_share), single ops' GPU time (bench_cuda_ops), generate/eval/bench on the GPU against the CPU, the golden check
 # against Hugging Face transformers, and profiles. Needs what scripts/gpu-pack.sh put in .gpu/ (built on
 # the development machine), python3 with torch and transformers, and the machine's CUDA libraries.
 # Writes its log and JSON to OUT (at most 8 files); the whole run fits in GPU_CHECK_SECONDS
@@ -56,6 +56,7 @@ step models "$BIN/gpu_test"
 step device sh -c "'$BIN/anatomy' device --device cuda --format json > '$OUT/device.json' && '$BIN/anatomy' device --device cuda"
 step bench python3 tests/gpu/hf_bench.py "$BIN/anatomy" /tmp/anatomy-gpu/bench "$OUT/bench.json" "$(( $(left) - 150 ))" ${BENCH_CASES:-}
 step host_share sh -c "for c in 'llama-3.2-3b 16 --decode' 'zamba2-1.2b 35' 'llama-3.2-1b 512' 'nemotron-nano-9b-v2 61'; do '$BIN/bench_host_share' \$c 20; done"
+step ops_time "$BIN/bench_cuda_ops"
 step commands tests/gpu/commands_check.sh "$BIN/anatomy" /tmp/anatomy-gpu/commands
 step hf_golden python3 tests/gpu/hf_check.py "$BIN/anatomy" /tmp/anatomy-gpu/hf "$OUT/hf_golden.json" ${HF_FAMILIES:-}
 step profile3b_decode profile_json llama-3.2-3b profile_llama3b_decode_2048 --decode --context 2048
