@@ -41,6 +41,20 @@ __device__ __forceinline__ void follow_position(AttentionShape& a) {
   }
 }
 
+// q · k over n elements in four independent sums (a lane's dot product is a serial chain otherwise).
+__device__ __forceinline__ float dot(const float* q, const float* k, int n) {
+  float d0 = 0.0f, d1 = 0.0f, d2 = 0.0f, d3 = 0.0f;
+  int e = 0;
+  for (; e + 4 <= n; e += 4) {
+    d0 += q[e] * k[e];
+    d1 += q[e + 1] * k[e + 1];
+    d2 += q[e + 2] * k[e + 2];
+    d3 += q[e + 3] * k[e + 3];
+  }
+  for (; e < n; ++e) d0 += q[e] * k[e];
+  return (d0 + d1) + (d2 + d3);
+}
+
 // Row (b, t, h) of the output's partial results, split-K: [max, sum, output[hd]] per split.
 __device__ __forceinline__ float* partial_row(float* part, const AttentionShape& a, int64_t b, int64_t t, int64_t h,
                                               int splits, int split) {
@@ -55,6 +69,7 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
   extern __shared__ float smem[];
   follow_position(a);
   const int64_t hd = a.hd, rep = a.Hq / a.Hkv, rows_per_kv = rep * a.T;
+  const int hdi = static_cast<int>(hd);
   float* ks = smem;                          // [kKeys][hd + 1] (padded: lane j reads row j)
   float* vs = ks + kKeys * (hd + 1);         // [kKeys][hd]
   float* qs = vs + kKeys * hd;               // [kRows][hd]
@@ -89,8 +104,9 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
 
   for (int64_t j0 = begin; j0 < limit; j0 += kKeys) {
     __syncthreads();
-    for (int64_t i = threadIdx.x; i < kKeys * hd; i += blockDim.x) {
-      const int64_t j = i / hd, e = i % hd, key = j0 + j;
+    for (int i = threadIdx.x; i < kKeys * hdi; i += blockDim.x) {  // 32-bit: 64-bit division is slow here
+      const int j = i / hdi, e = i - j * hdi;
+      const int64_t key = j0 + j;
       const bool in = key < end;
       const int64_t at = ((b * a.stride + key) * a.Hkv + g) * hd + e;
       ks[j * (hd + 1) + e] = in ? k[at] : 0.0f;
@@ -103,9 +119,7 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
       if (masked(a, row, b, t, key)) {
         s = a.masked_value;
       } else {
-        float dot = 0.0f;
-        for (int64_t e = 0; e < hd; ++e) dot += qs[warp * hd + e] * ks[lane * (hd + 1) + e];
-        s = dot * a.scale;
+        s = dot(qs + warp * hd, ks + lane * (hd + 1), hdi) * a.scale;
       }
     }
     const float m_new = fmaxf(m, warp_max(s));
@@ -219,7 +233,7 @@ void attention_gemm(const float* q, const float* k, const float* v, const Attent
 }
 
 // Splits of the keys for a grid of `blocks` blocks: about two blocks per SM, each split at least
-// two tiles of the cache's slots (so that the count is fixed for a cache, whatever its use).
+// one tile of the cache's slots (so that the count is fixed for a cache, whatever its use).
 int split_count(const AttentionShape& a, int64_t blocks) {
   static const int sms = [] {
     int device = 0, count = 0;
@@ -227,7 +241,7 @@ int split_count(const AttentionShape& a, int64_t blocks) {
     ANATOMY_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
     return count;
   }();
-  const int64_t wanted = (2 * sms + blocks - 1) / blocks, most = a.stride / (2 * kKeys);
+  const int64_t wanted = (2 * sms + blocks - 1) / blocks, most = a.stride / kKeys;
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({wanted, most, 64})));
 }
 

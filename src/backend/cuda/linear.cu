@@ -172,13 +172,32 @@ struct Pack<float> {
 constexpr int kGemvWarps = 8;  // output rows per block, one warp each
 constexpr int kGemvMaxRows = 8;
 
+// acc[m] += x[m, k : k + V] · wf for a pack of V weights at k.
+template <class W, int M>
+__device__ __forceinline__ void gemv_pack(const float* __restrict__ x, int64_t K, int64_t k, const float* wf, float* acc) {
+  constexpr int V = Pack<W>::n;
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    const float4* xp = reinterpret_cast<const float4*>(x + m * K + k);
+#pragma unroll
+    for (int j = 0; j < V / 4; ++j) {
+      const float4 xv = __ldg(xp + j);
+      acc[m] += wf[4 * j] * xv.x + wf[4 * j + 1] * xv.y + wf[4 * j + 2] * xv.z + wf[4 * j + 3] * xv.w;
+    }
+  }
+}
+
+constexpr int kGemvDepth = 4;  // packs of W each lane has in flight before using them
+
 // out[m, n] = x[m, :] · W[n, :] (+ bias[n]) for M ≤ 8: a warp per output column n, each lane
-// striding over K in 16-byte packs of W and keeping M sums.
+// striding over K in 16-byte packs of W and keeping M sums. The packs are loaded kGemvDepth at a
+// time before any is used, so that enough bytes are in flight to cover the memory's latency (a
+// decode step's rows are short: one latency round per pack would leave the bandwidth unused).
 template <class W, int M>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const float* __restrict__ x, const W* __restrict__ w,
                                                                const void* bias, Elem bt, int64_t N, int64_t K,
                                                                float* __restrict__ out) {
-  constexpr int V = Pack<W>::n;
+  constexpr int V = Pack<W>::n, kStride = 32 * V;
   const int lane = threadIdx.x % 32;
   const int64_t n = static_cast<int64_t>(blockIdx.x) * kGemvWarps + threadIdx.x / 32;
   if (n >= N) return;
@@ -186,19 +205,18 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const float* __re
   float acc[M];
 #pragma unroll
   for (int m = 0; m < M; ++m) acc[m] = 0.0f;
-#pragma unroll 4
-  for (int64_t k = static_cast<int64_t>(lane) * V; k < K; k += 32 * V) {
+  int64_t k = static_cast<int64_t>(lane) * V;
+  for (; k + (kGemvDepth - 1) * kStride < K; k += kGemvDepth * kStride) {
+    float wf[kGemvDepth][V];
+#pragma unroll
+    for (int u = 0; u < kGemvDepth; ++u) Pack<W>::load(row + k + u * kStride, wf[u]);
+#pragma unroll
+    for (int u = 0; u < kGemvDepth; ++u) gemv_pack<W, M>(x, K, k + u * kStride, wf[u], acc);
+  }
+  for (; k < K; k += kStride) {
     float wf[V];
     Pack<W>::load(row + k, wf);
-#pragma unroll
-    for (int m = 0; m < M; ++m) {
-      const float4* xp = reinterpret_cast<const float4*>(x + m * K + k);
-#pragma unroll
-      for (int j = 0; j < V / 4; ++j) {
-        const float4 xv = __ldg(xp + j);
-        acc[m] += wf[4 * j] * xv.x + wf[4 * j + 1] * xv.y + wf[4 * j + 2] * xv.z + wf[4 * j + 3] * xv.w;
-      }
-    }
+    gemv_pack<W, M>(x, K, k, wf, acc);
   }
 #pragma unroll
   for (int m = 0; m < M; ++m) acc[m] = warp_sum(acc[m]);
