@@ -161,29 +161,37 @@ TEST(Cuda, PrefillAttentionMatchesTheReference) {
 
 #endif
 
-// The scan over several chunks of staged steps, at Nemotron-H's head and state sizes, against the
-// CPU's scalar reference (outputs and the final state).
-TEST(Cuda, ScanOverManyChunksMatchesTheReference) {
+#ifdef ANATOMY_HAVE_CUDA
+// Both scans against the CPU's scalar reference (outputs and the final state): the chunked SSD
+// form (prefill, T ≥ 16: several chunks, the last one partial) and the recurrence (short passes),
+// at Nemotron-H's head and state sizes and at smaller state sizes (other lanes per entry).
+TEST(Cuda, ScansMatchTheReference) {
   const auto gpu = backend::cuda();
   const ops::Context ctx(gpu);
-  const int64_t B = 2, T = 40, H = 4, P = 20, G = 2, N = 128;
-  const Tensor x = test::random_tensor(DType::F32, {B, T, H, P}, 1), Bm = test::random_tensor(DType::F32, {B, T, G, N}, 2),
-               Cm = test::random_tensor(DType::F32, {B, T, G, N}, 3), D = test::random_tensor(DType::F32, {H}, 4),
-               dt = test::random_tensor(DType::F32, {B, T, H}, 5, 0.01f, 0.5f), A = test::random_tensor(DType::F32, {H}, 6, -2, -0.1f),
-               state = test::random_tensor(DType::F32, {B, H, P, N}, 7);
-  Tensor want_state = Tensor::empty(DType::F32, state.shape()), want = Tensor::empty(DType::F32, x.shape());
-  std::memcpy(want_state.raw(), state.raw(), state.nbytes());
-  cpu::ssm_scan_reference(x, dt, A, Bm, Cm, D, want_state, want);
-  Tensor s = gpu->upload(state);
-  const Tensor got = gpu->to_host(ops::ssm_scan(ctx, gpu->upload(x), gpu->upload(dt), gpu->upload(A), gpu->upload(Bm),
-                                                gpu->upload(Cm), gpu->upload(D), s));
-  const Tensor got_state = gpu->to_host(s);
-  for (uint64_t i = 0; i < want.numel(); ++i)
-    ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-4 * (1 + std::abs(want.data<float>()[i]))) << "y at " << i;
-  for (uint64_t i = 0; i < want_state.numel(); ++i)
-    ASSERT_NEAR(got_state.data<float>()[i], want_state.data<float>()[i], 1e-4 * (1 + std::abs(want_state.data<float>()[i])))
-        << "state at " << i;
+  const int64_t B = 2, H = 4, P = 20, G = 2;
+  for (const auto& [T, N] : std::vector<std::pair<int64_t, int64_t>>{{40, 128}, {70, 64}, {5, 128}, {3, 16}, {1, 64}}) {
+    const Tensor x = test::random_tensor(DType::F32, {B, T, H, P}, 1), Bm = test::random_tensor(DType::F32, {B, T, G, N}, 2),
+                 Cm = test::random_tensor(DType::F32, {B, T, G, N}, 3), D = test::random_tensor(DType::F32, {H}, 4),
+                 dt = test::random_tensor(DType::F32, {B, T, H}, 5, 0.01f, 0.5f), A = test::random_tensor(DType::F32, {H}, 6, -2, -0.1f),
+                 state = test::random_tensor(DType::F32, {B, H, P, N}, 7);
+    Tensor want_state = Tensor::empty(DType::F32, state.shape()), want = Tensor::empty(DType::F32, x.shape());
+    std::memcpy(want_state.raw(), state.raw(), state.nbytes());
+    cpu::ssm_scan_reference(x, dt, A, Bm, Cm, D, want_state, want);
+    Tensor s = gpu->upload(state);
+    const uint64_t before = cuda::ssd_runs();
+    const Tensor got = gpu->to_host(ops::ssm_scan(ctx, gpu->upload(x), gpu->upload(dt), gpu->upload(A), gpu->upload(Bm),
+                                                  gpu->upload(Cm), gpu->upload(D), s));
+    EXPECT_EQ(cuda::ssd_runs() - before, T >= 16 ? 1u : 0u) << "T=" << T << ": the expected scan did not run";
+    const Tensor got_state = gpu->to_host(s);
+    for (uint64_t i = 0; i < want.numel(); ++i)
+      ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-4 * (1 + std::abs(want.data<float>()[i])))
+          << "T=" << T << " N=" << N << " y at " << i;
+    for (uint64_t i = 0; i < want_state.numel(); ++i)
+      ASSERT_NEAR(got_state.data<float>()[i], want_state.data<float>()[i], 1e-4 * (1 + std::abs(want_state.data<float>()[i])))
+          << "T=" << T << " N=" << N << " state at " << i;
+  }
 }
+#endif
 
 TEST(Cuda, CachedDecodeEqualsOneFullPass) {
   for (const auto& [family, config] : families()) {

@@ -91,7 +91,7 @@ def check(anatomy, workdir, family, cfg):
                     "--scale", SCALE.get(family, "0.1"),
                     "--safetensors", os.path.join(folder, "model.safetensors")], check=True, capture_output=True, text=True)
     rng = np.random.default_rng(3)
-    ids = [int(i) for i in rng.integers(3, min(cfg.get("vocab_size", 50257), 30000), size=12)]
+    ids = [int(i) for i in rng.integers(3, min(cfg.get("vocab_size", 50257), 30000), size=40)]  # 40: the GPU scan runs its chunked form (T ≥ 16), two chunks
     theirs, theirs_f32, problems = hf_logits(folder, ids)
     row = {"family": family, "ids": ids, "loading_problems": problems, "max_abs_logit": float(np.abs(theirs).max()),
            "hf_f32_vs_f64": float(np.abs(theirs_f32 - theirs).max())}

@@ -92,11 +92,13 @@ uint64_t attention_split_runs();
 void causal_conv1d(const float* x, const void* w, Elem wt, const void* bias, Elem bt, int64_t B, int64_t T, int64_t C,
                    int64_t K, float* state, float* out, cudaStream_t s);
 
-// ssm.cu: the Mamba2 selective scan, recurrent form; state [B, H, P, N] updated.
+// ssm.cu: the Mamba2 selective scan; state [B, H, P, N] updated. Prefill (T ≥ 16, a head's state
+// within shared memory) runs the chunked SSD form, the rest the recurrence.
 struct ScanShape {
   int64_t B, T, H, P, G, N;
 };
 int64_t max_state_size();
+uint64_t ssd_runs();  // scans the chunked form ran so far (tests assert which path ran)
 void ssm_scan(const float* x, const float* dt, const void* A, Elem At, const float* Bm, const float* Cm, const void* D,
               Elem Dt, const ScanShape& sh, float* state, float* out, cudaStream_t s);
 
