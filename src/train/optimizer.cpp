@@ -172,13 +172,17 @@ double learning_rate(const Schedule& s, int64_t step) {
 
 double clip_gradients(std::vector<Trainable>& params, double clip) {
   double ss = 0;
-  for (const Trainable& p : params)
-    for (int64_t j = 0; j < count(p); ++j) ss += static_cast<double>(p.grad.data<float>()[j]) * p.grad.data<float>()[j];
+  for (const Trainable& p : params) {
+    const float* g = p.grad.data<float>();
+    for (int64_t j = 0, n = count(p); j < n; ++j) ss += static_cast<double>(g[j]) * g[j];
+  }
   const double norm = std::sqrt(ss);
   if (clip > 0 && norm > clip && std::isfinite(norm)) {
     const auto scale = static_cast<float>(clip / (norm + 1e-6));
-    for (Trainable& p : params)
-      for (int64_t j = 0; j < count(p); ++j) p.grad.data<float>()[j] *= scale;
+    for (Trainable& p : params) {
+      float* g = p.grad.data<float>();
+      for (int64_t j = 0, n = count(p); j < n; ++j) g[j] *= scale;
+    }
   }
   return norm;
 }

@@ -246,8 +246,10 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
       for (const auto& [op, s] : l.backward_by_op) backward_by_op[op] += s;
     }
     if (r.accum > 1)  // each micro-batch added the gradient of its own mean: average them
-      for (Trainable& p : params)
-        for (uint64_t j = 0; j < p.grad.numel(); ++j) p.grad.data<float>()[j] /= static_cast<float>(r.accum);
+      for (Trainable& p : params) {
+        float* g = p.grad.data<float>();
+        for (uint64_t j = 0, n = p.grad.numel(); j < n; ++j) g[j] /= static_cast<float>(r.accum);
+      }
     const double loss = loss_sum / static_cast<double>(r.accum);
     const double norm = clip_gradients(params, r.clip);
     const double lr = learning_rate(r.schedule, step);

@@ -38,6 +38,9 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const bac
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = a.keys, stride = k.dim(1), Hkv = k.dim(2);
   const int64_t rep = Hq / Hkv;
   const AttentionMask mask(a, T);
+  // Pointers taken once: Tensor::data() per key costs more than the dot product at small head sizes.
+  const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>();
+  float* O = out.data<float>();
 #pragma omp parallel
   {
     std::vector<float> s(static_cast<size_t>(Tk));
@@ -45,21 +48,21 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const bac
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < Hq; ++h)
         for (int64_t t = 0; t < T; ++t) {
-          const float* qs = q.data<float>() + ((b * T + t) * Hq + h) * hd;
+          const float* qs = Q + ((b * T + t) * Hq + h) * hd;
           const bool row_masked = mask.row_masked(b, t);
           const auto [first, limit] = mask.span(t, row_masked);  // the keys with P > 0
           float mx = -INFINITY;
           for (int64_t j = first; j < limit; ++j) {
-            s[j] = mask.masked(b, t, j, row_masked) ? a.masked_value : dot(qs, k.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
+            s[j] = mask.masked(b, t, j, row_masked) ? a.masked_value : dot(qs, K + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
             mx = std::max(mx, s[j]);
           }
           double sum = 0;
           for (int64_t j = first; j < limit; ++j) sum += (s[j] = std::exp(s[j] - mx));
-          float* o = out.data<float>() + (b * T + t) * Hq * hd + h * hd;
+          float* o = O + (b * T + t) * Hq * hd + h * hd;
           std::fill(o, o + hd, 0.0f);
           const auto inv = static_cast<float>(1.0 / sum);
           for (int64_t j = first; j < limit; ++j)
-            axpy(s[j] * inv, v.data<float>() + ((b * stride + j) * Hkv + h / rep) * hd, o, hd);
+            axpy(s[j] * inv, V + ((b * stride + j) * Hkv + h / rep) * hd, o, hd);
         }
   }
   return true;

@@ -2,6 +2,7 @@
 
 #include <cpuid.h>
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <omp.h>
 
@@ -157,6 +158,12 @@ void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
 
 }  // namespace
 
+namespace {
+std::atomic<uint64_t> small_gemm_counter{0};
+}  // namespace
+
+uint64_t small_gemm_runs() { return small_gemm_counter.load(); }
+
 void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t ldc) {
   if (ldc == 0) ldc = N;
   if (M == 0 || N == 0) return;
@@ -164,6 +171,11 @@ void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, b
     if (!accumulate)
       for (int64_t m = 0; m < M; ++m) std::fill(c + m * ldc, c + m * ldc + N, 0.0f);
     return;
+  }
+  if (M * N * K <= kSmallGemmWork && have_avx2()) {
+    small_gemm_counter.fetch_add(1, std::memory_order_relaxed);
+    return small_gemm_avx2(a.data, a.row_stride, a.col_stride, b.data, b.row_stride, b.col_stride, c, ldc, M, N, K,
+                           accumulate);
   }
   static StridedGemm g;
   g.run(a, b, c, M, N, K, accumulate, ldc);

@@ -24,11 +24,17 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
 // (row, column), so transposed operands are views; C's rows are ldc apart (0: N). Used by the
 // backward passes of linear and attention and by attention over long sequences. Safe to call from
 // several threads at once (inside an OpenMP region oneDNN runs it on the calling thread).
+// Up to kSmallGemmWork multiply-adds (M·N·K) it runs an AVX2 kernel of its own instead: a oneDNN
+// call costs microseconds of set-up, more than such a GEMM's arithmetic (training attention's
+// per-head GEMMs at 32 × 32 × 16 are thousands of calls per step).
+constexpr int64_t kSmallGemmWork = 64 * 64 * 64;
 struct Operand {
   const float* data;
   int64_t row_stride, col_stride;
 };
 void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t ldc = 0);
+// Calls gemm_f32 sent to its own small-GEMM kernel so far (tests assert which path ran).
+uint64_t small_gemm_runs();
 
 // Bytes of f32 copies of half-precision weights kept for prefill.
 uint64_t widened_weight_bytes();

@@ -1,8 +1,10 @@
 // AVX2 + FMA + F16C kernels of the linear fast path (compiled with those flags; callers check
-// have_avx2() first): GEMV for decode, the register-blocked small-M kernel, half -> f32 widening.
+// have_avx2() first): GEMV for decode, the register-blocked small-M kernel, small strided GEMMs,
+// half -> f32 widening.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "backend/cpu/avx2.h"
 #include "backend/cpu/gemm_kernels.h"
@@ -92,6 +94,46 @@ __attribute__((target("avx2,fma,f16c"))) void small_m(const float* x, int64_t M,
 }
 
 
+// C[M, N] (+)= A[M, K]·B[K, N] for GEMMs too small to pay for a oneDNN call (the per-head GEMMs of
+// attention at training shapes: 32 × 32 × 16): B packed once into rows of N, then 4 rows of C × 16
+// columns at a time in 8 accumulators, each k one broadcast of A per row and two loads of B.
+template <int R>
+__attribute__((target("avx2,fma"))) void small_gemm_rows(const float* A, int64_t a_rs, int64_t a_cs, const float* B,
+                                                        int64_t N, int64_t K, float* C, int64_t ldc, bool accumulate) {
+  int64_t n0 = 0;
+  for (; n0 + 16 <= N; n0 += 16) {
+    __m256 acc[R][2];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 2; ++j)
+        acc[r][j] = accumulate ? _mm256_loadu_ps(C + r * ldc + n0 + 8 * j) : _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; ++k) {
+      const __m256 b0 = _mm256_loadu_ps(B + k * N + n0), b1 = _mm256_loadu_ps(B + k * N + n0 + 8);
+      for (int r = 0; r < R; ++r) {
+        const __m256 a = _mm256_broadcast_ss(A + r * a_rs + k * a_cs);
+        acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 2; ++j) _mm256_storeu_ps(C + r * ldc + n0 + 8 * j, acc[r][j]);
+  }
+  for (; n0 + 8 <= N; n0 += 8) {
+    __m256 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = accumulate ? _mm256_loadu_ps(C + r * ldc + n0) : _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; ++k) {
+      const __m256 b = _mm256_loadu_ps(B + k * N + n0);
+      for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * a_rs + k * a_cs), b, acc[r]);
+    }
+    for (int r = 0; r < R; ++r) _mm256_storeu_ps(C + r * ldc + n0, acc[r]);
+  }
+  for (; n0 < N; ++n0)
+    for (int r = 0; r < R; ++r) {
+      float s = accumulate ? C[r * ldc + n0] : 0.0f;
+      for (int64_t k = 0; k < K; ++k) s += A[r * a_rs + k * a_cs] * B[k * N + n0];
+      C[r * ldc + n0] = s;
+    }
+}
+
 }  // namespace
 
 void gemv_avx2(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
@@ -104,6 +146,25 @@ void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
   if (w.dtype() == DType::F32) small_m<DType::F32>(x, M, K, w, N, out);
   else if (w.dtype() == DType::BF16) small_m<DType::BF16>(x, M, K, w, N, out);
   else small_m<DType::F16>(x, M, K, w, N, out);
+}
+
+void small_gemm_avx2(const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t b_rs, int64_t b_cs, float* C,
+                     int64_t ldc, int64_t M, int64_t N, int64_t K, bool accumulate) {
+  thread_local std::vector<float> packed;
+  const float* Bp = B;
+  if (b_cs != 1 || b_rs != N) {
+    packed.resize(static_cast<size_t>(K * N));
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n) packed[static_cast<size_t>(k * N + n)] = B[k * b_rs + n * b_cs];
+    Bp = packed.data();
+  }
+  int64_t m = 0;
+  for (; m + 4 <= M; m += 4) small_gemm_rows<4>(A + m * a_rs, a_rs, a_cs, Bp, N, K, C + m * ldc, ldc, accumulate);
+  const float *Ar = A + m * a_rs;
+  float* Cr = C + m * ldc;
+  if (M - m == 3) small_gemm_rows<3>(Ar, a_rs, a_cs, Bp, N, K, Cr, ldc, accumulate);
+  if (M - m == 2) small_gemm_rows<2>(Ar, a_rs, a_cs, Bp, N, K, Cr, ldc, accumulate);
+  if (M - m == 1) small_gemm_rows<1>(Ar, a_rs, a_cs, Bp, N, K, Cr, ldc, accumulate);
 }
 
 void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst) {

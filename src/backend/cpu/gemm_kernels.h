@@ -14,5 +14,8 @@ void gemv_avx2(const float* x, int64_t K, const Tensor& w, int64_t N, float* out
 void gemv_avx512(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
 void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out);
 void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst);  // bf16/f16 rows
+// C[M, N] (+)= A[M, K]·B[K, N] with element strides (row, column) for A and B; C's rows ldc apart.
+void small_gemm_avx2(const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t b_rs, int64_t b_cs, float* C,
+                     int64_t ldc, int64_t M, int64_t N, int64_t K, bool accumulate);
 
 }  // namespace anatomy::cpu
