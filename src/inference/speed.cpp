@@ -38,18 +38,18 @@ Tensor columns(const Tensor& ids, int64_t from, int64_t n) {
 }
 
 // Runs prefill of `prompt` columns then `steps` single-token passes; calls on_prefill/on_step with
-// the seconds of each and returns how the single-token passes ran (StatePasses::how). An encoder-decoder takes the `prompt` columns as its source and makes
-// max(steps, 1) single-token passes of its target on its caches; the first, which also encodes
-// the source, is reported as the prefill.
+// the seconds of each; returns how the single-token passes ran (StatePasses::how). An
+// encoder-decoder takes the `prompt` columns as its source and makes max(steps, 1) single-token
+// passes of its target on its caches; the first, which also encodes the source, is reported as
+// the prefill.
 std::string run_sequence(const models::Model& model, const Tensor& ids, int64_t prompt, int64_t steps,
-                  const std::function<void(double)>& on_prefill, const std::function<void(double)>& on_step,
-                  const BackendPtr& device) {
+                         const std::function<void(double)>& on_prefill, const std::function<void(double)>& on_step,
+                         const BackendPtr& device) {
   const nn::LanguageModel& lm = *model.root;
   const bool encdec = lm.source_vocab_size() > 0;
   const ops::Context ctx(device);
   const int64_t B = ids.dim(0);
   const Tensor source = columns(ids, 0, std::max<int64_t>(1, prompt));
-  // An encoder-decoder makes max(steps, 1) passes of its target, the first reported as the prefill.
   const int64_t passes = std::max<int64_t>(steps, 1);
   nn::State state(B, encdec ? passes : prompt + steps);
   StatePasses on_state(lm, ctx, state, encdec ? &source : nullptr);

@@ -37,16 +37,16 @@ cudaStream_t stream() {
 
 namespace {
 
-// Device blocks cached by size class and handed out again without a CUDA call (a forward makes
-// hundreds of activations; cudaMallocAsync and cudaFreeAsync cost microseconds each, which decode
-// and short prefills pay per op). All work runs on one stream in order, so a block the host frees
-// after its last use was queued can serve work queued later: that work runs after the last use.
 // The blocks a recording was made with: every block handed out while it was recorded stays its
 // own (never handed out again) until it is destroyed, since each replay writes them again.
 struct RecordedBlocks {
   std::vector<std::pair<void*, size_t>> kept;  // freed by their tensors, held for the replays
 };
 
+// Device blocks cached by size class and handed out again without a CUDA call (a forward makes
+// hundreds of activations; cudaMallocAsync and cudaFreeAsync cost microseconds each, which decode
+// and short prefills pay per op). All work runs on one stream in order, so a block the host frees
+// after its last use was queued can serve work queued later: that work runs after the last use.
 class BlockCache {
  public:
   // Size classes: multiples of 512 bytes up to 1 MiB, of 2 MiB above.
