@@ -2,13 +2,14 @@
 // Nemotron-H-9B Mamba mixer at T = 61 and a Llama-3.2-3B decode step — each op queued 50 times
 // between two events, after warm-up (the GPU's own time; no host in the way at that depth).
 // usage: bench_cuda_ops
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <random>
 #include <string>
 
 #include "backend/backend.h"
-#include "core/half.h"
+#include "models/checkpoint.h"
 #include "ops/ops.h"
 
 using namespace anatomy;
@@ -18,13 +19,9 @@ namespace {
 Tensor random(const backend::Backend& gpu, DType dtype, Shape shape, uint32_t seed, float lo = -0.5f, float hi = 0.5f) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> u(lo, hi);
-  Tensor t = Tensor::empty(dtype, std::move(shape));
-  for (uint64_t i = 0; i < t.numel(); ++i) {
-    const float v = u(rng);
-    if (dtype == DType::F32) t.data<float>()[i] = v;
-    else t.data<uint16_t>()[i] = f32_to_bf16(v);
-  }
-  return gpu.upload(t);
+  Tensor t = Tensor::empty(DType::F32, std::move(shape));
+  std::generate(t.data<float>(), t.data<float>() + t.numel(), [&] { return u(rng); });
+  return gpu.upload(dtype == DType::F32 ? t : models::converted(t, dtype));
 }
 
 void time_op(const backend::Backend& gpu, const std::string& name, double bytes, const std::function<void()>& op) {
