@@ -114,6 +114,8 @@ TEST(Generate, SameSeedSameTextAndGreedyFollowsFullForwards) {
   EXPECT_EQ(a.text, t.tok->decode(std::vector<int32_t>(a.ids.begin(), a.ids.end())));
   o.sampling = {.temperature = 0};
   const auto g = generate(t.model, *t.tok, {0, 1}, {}, o, [](std::string_view) {});
+  EXPECT_EQ(g.launch, "op by op");  // the CPU runs each op as it is called: nothing to record
+  EXPECT_EQ(backend::cpu()->record([] {}), nullptr);
   std::vector<int64_t> seq = {0, 1};
   for (const int64_t id : g.ids) {
     const auto z = t.full_last(seq);
