@@ -1,8 +1,10 @@
 // The CUDA backend on whole models: every family's logits on the GPU against the CPU engine on the
 // same synthetic weights (f32 within 1e-4 relative; bf16 weights within 5e-2 absolute, the GEMM
-// rounding activations to bf16), cached decode on the GPU equal to one full pass, and the
-// profiler's invariants with event timing (Σ self = root inclusive; FLOPs and bytes equal to the
-// meta run). Exits 77 (CTest's skip) with one line saying why when there is no GPU. The per-op
+// rounding activations to bf16), cached decode on the GPU equal to one full pass, decode steps
+// replayed from a recorded CUDA graph equal to the same steps op by op, and the profiler's
+// invariants with event timing (Σ self = root inclusive; FLOPs and bytes equal to the meta run);
+// and the kernels with several paths (linear, attention, scan) against the CPU's scalar reference,
+// each asserting which path ran. Exits 77 (CTest's skip) with one line saying why when there is no GPU. The per-op
 // comparisons are tests/ops (its cuda instance).
 #include <gtest/gtest.h>
 
