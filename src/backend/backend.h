@@ -166,6 +166,8 @@ class Backend {
  protected:
   // A device error naming the op this backend cannot run (nothing on the meta backend).
   void unsupported(const char* op) const;
+  // copy_in's contract: a contiguous host tensor of dst's dtype and size (an internal error if not).
+  static void require_copyable(const Tensor& dst, const Tensor& host);
 };
 
 // The CPU backend (backend/cpu/): one shared instance.

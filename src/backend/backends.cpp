@@ -23,10 +23,14 @@ void Backend::unsupported(const char* op) const {
 
 std::unique_ptr<Recording> Backend::record(const std::function<void()>&) const { return nullptr; }
 
-void Backend::copy_in(Tensor& dst, const Tensor& host) const {
-  if (dst.nbytes() != host.nbytes() || dst.dtype() != host.dtype() || !host.is_contiguous())
+void Backend::require_copyable(const Tensor& dst, const Tensor& host) {
+  if (dst.nbytes() != host.nbytes() || dst.dtype() != host.dtype() || host.device() != Device::cpu || !host.is_contiguous())
     fail(ErrorKind::internal, fmt::format("copy_in: {} {} into {} {}", dtype_name(host.dtype()), shape_str(host.shape()),
                                           dtype_name(dst.dtype()), shape_str(dst.shape())));
+}
+
+void Backend::copy_in(Tensor& dst, const Tensor& host) const {
+  require_copyable(dst, host);
   if (dst.nbytes() > 0) std::memcpy(dst.raw(), host.raw(), dst.nbytes());
 }
 

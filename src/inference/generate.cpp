@@ -87,7 +87,6 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
                                      : static_cast<int64_t>(prompt.size()) + o.max_new_tokens;
   std::optional<nn::State> state(std::in_place, 1, budget);
   std::optional<StatePasses> passes(std::in_place, lm, ctx, *state, encdec ? &src : nullptr);
-  r.launch = passes->how();
   const auto start = Clock::now();
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
     const auto t0 = Clock::now();
@@ -124,6 +123,7 @@ GenerateResult generate(const models::Model& model, const tokenizer::Tokenizer& 
       break;
     }
   }
+  r.launch = passes->how();
   if (r.stop_reason.empty()) r.stop_reason = "max_new_tokens";
   stream.flush();
   r.text = stream.text();

@@ -23,14 +23,8 @@ bool graphs_allowed(std::string* why) {
 
 StatePasses::StatePasses(const nn::LanguageModel& lm, const ops::Context& ctx, nn::State& state, const Tensor* source_ids)
     : lm_(lm), ctx_(ctx), state_(state), source_ids_(source_ids) {
-  if (ctx.backend().device() != Device::cuda) {
-    how_ = "op by op";
-  } else if (lm.source_vocab_size() > 0) {
-    how_ = "op by op (an encoder-decoder's position table and target mask grow with each step)";
-  } else if (graphs_allowed(&how_)) {
-    recordable_ = true;
-    how_ = "CUDA graph: one recorded step replayed per token";
-  }
+  if (lm.source_vocab_size() > 0) how_ = "op by op (an encoder-decoder's position table and target mask grow with each step)";
+  else recordable_ = graphs_allowed(&how_);
 }
 
 Tensor StatePasses::op_by_op(const Tensor& ids) {
@@ -42,15 +36,23 @@ Tensor StatePasses::op_by_op(const Tensor& ids) {
 
 Tensor StatePasses::last_logits(const Tensor& ids) {
   if (!recordable_ || ids.dim(1) != 1 || ids.dtype() != DType::I64) return op_by_op(ids);
-  if (recording_ && ids.shape() == ids_.shape()) return replay(ids);
-  if (recording_ || single_passes_++ == 0) return op_by_op(ids);
+  if (recording_) return ids.shape() == ids_.shape() ? replay(ids) : op_by_op(ids);
+  if (!settled_) {
+    settled_ = true;
+    return op_by_op(ids);
+  }
   // Record this pass (nothing runs while recording; the host-side state advances as it would),
-  // then run it.
+  // then run it. A backend that runs each op as it is called records nothing: the pass runs so.
   const auto& backend = ctx_.backend();
   ids_ = backend.allocate(DType::I64, ids.shape());
   backend.copy_in(ids_, ids);
   recorded_past_ = state_.past;
   recording_ = backend.record([&] { logits_ = op_by_op(ids_); });
+  if (!recording_) {
+    recordable_ = false;
+    return op_by_op(ids);
+  }
+  how_ = "CUDA graph: one recorded step replayed per token";
   recording_->replay(0);
   return logits_;
 }

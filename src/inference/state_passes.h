@@ -19,7 +19,8 @@ class StatePasses {
   // The last position's logits (B, 1, V) on the backend's device after a pass over `ids` (B, T);
   // valid until the next pass.
   Tensor last_logits(const Tensor& ids);
-  // How one-token passes run: "CUDA graph: …" or "op by op (why)".
+  // How the one-token passes so far ran: "CUDA graph: …" once a step was recorded, else "op by op"
+  // (and why, where the model or the environment ruled recording out).
   const std::string& how() const { return how_; }
 
  private:
@@ -31,8 +32,8 @@ class StatePasses {
   nn::State& state_;
   const Tensor* source_ids_;
   bool recordable_ = false;
-  std::string how_;
-  int single_passes_ = 0;
+  std::string how_ = "op by op";
+  bool settled_ = false;  // a one-token pass ran op by op (per-shape choices, tables, state tensors made)
   std::unique_ptr<backend::Recording> recording_;
   Tensor ids_, logits_;  // the recorded step's input (device) and output
   int64_t recorded_past_ = 0;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <numeric>
 
 #include "analysis/profile.h"
@@ -55,6 +56,19 @@ Tensor ids_of(const std::vector<int64_t>& v, size_t from, size_t n) {
   return t;
 }
 
+// The logits `pass` returns for the ids fed in chunks, concatenated (as host floats).
+std::vector<float> chunked(const backend::Backend& device, const std::vector<int64_t>& chunks,
+                           const std::function<Tensor(const Tensor& ids)>& pass) {
+  std::vector<float> out;
+  size_t at = 0;
+  for (int64_t n : chunks) {
+    const Tensor z = device.to_host(pass(ids_of(kIds, at, static_cast<size_t>(n))));
+    out.insert(out.end(), z.data<float>(), z.data<float>() + z.numel());
+    at += static_cast<size_t>(n);
+  }
+  return out;
+}
+
 // Logits of every position, the ids fed in chunks, on `device`.
 std::vector<float> logits(const models::Model& m, const std::shared_ptr<const backend::Backend>& device,
                           const std::vector<int64_t>& chunks) {
@@ -63,14 +77,7 @@ std::vector<float> logits(const models::Model& m, const std::shared_ptr<const ba
   nn::Run run(ctx, state);
   const Tensor source = ids_of(kIds, 0, 6);
   run.source_ids = m.root->source_vocab_size() > 0 ? &source : nullptr;
-  std::vector<float> out;
-  size_t at = 0;
-  for (int64_t n : chunks) {
-    const Tensor z = device->to_host(m.root->forward_ids(run, ids_of(kIds, at, static_cast<size_t>(n))));
-    out.insert(out.end(), z.data<float>(), z.data<float>() + z.numel());
-    at += static_cast<size_t>(n);
-  }
-  return out;
+  return chunked(*device, chunks, [&](const Tensor& ids) { return m.root->forward_ids(run, ids); });
 }
 
 double max_abs(const std::vector<float>& a, const std::vector<float>& b, double* max_ref = nullptr) {
@@ -217,14 +224,8 @@ std::vector<float> stepped_logits(const models::Model& m, std::string* how) {
   const ops::Context ctx(gpu);
   nn::State state(1, static_cast<int64_t>(kIds.size()));
   inference::StatePasses passes(*m.root, ctx, state, nullptr);
+  const auto out = chunked(*gpu, {3, 1, 1, 1, 1, 1, 1, 1}, [&](const Tensor& ids) { return passes.last_logits(ids); });
   *how = passes.how();
-  std::vector<float> out;
-  size_t at = 0;
-  for (int64_t n : {3, 1, 1, 1, 1, 1, 1, 1}) {
-    const Tensor z = gpu->to_host(passes.last_logits(ids_of(kIds, at, static_cast<size_t>(n))));
-    out.insert(out.end(), z.data<float>(), z.data<float>() + z.numel());
-    at += static_cast<size_t>(n);
-  }
   return out;
 }
 

@@ -311,9 +311,7 @@ class CudaBackend final : public backend::Backend {
   }
   void copy_in(Tensor& dst, const Tensor& host) const override {
     require_device(dst, "copy_in");
-    if (dst.nbytes() != host.nbytes() || dst.dtype() != host.dtype() || host.device() != Device::cpu || !host.is_contiguous())
-      fail(ErrorKind::internal, fmt::format("cuda copy_in: {} {} into {}", dtype_name(host.dtype()), shape_str(host.shape()),
-                                            shape_str(dst.shape())));
+    require_copyable(dst, host);
     if (dst.nbytes() > 0) ANATOMY_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), host.raw(), dst.nbytes(), cudaMemcpyHostToDevice, stream()));
   }
 
