@@ -1,22 +1,22 @@
-// Benchmark: y[M, N] = x[M, K]·Wᵀ with W stored [N, K] (f32, as the engine keeps nn.Linear
-// weights), 2 threads, for the M of decode, small batches and prefill: OpenBLAS sgemm, oneDNN
-// matmul (stored layout, and weights packed once into oneDNN's preferred layout), and anatomy's
-// dispatch (which picks its own kernel for small M).
+// Benchmark: y[M, N] = x[M, K]·Wᵀ with W stored [N, K] as the engine keeps nn.Linear weights
+// (f32 by default, or bf16/f16), on the engine's threads, for the M of decode, small batches and
+// prefill: each prefill path of the linear op on its own (cpu::linear_through: oneDNN on the stored
+// view and on a copy reordered into its preferred layout, the own kernel on packed panels,
+// OpenBLAS, the register-blocked kernel), then the linear op's dispatch with the path its built-in
+// plan picks (the calibration `anatomy device` keeps is not read here).
 // Median of 7 after 2 warm-ups; GFLOP/s = 2·M·N·K / time.
-//   bench_gemm_sweep [N] [K]
-#include <cblas.h>
-
+//   bench_gemm_sweep [N] [K] [F32|BF16|F16] [threads]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/cpu/gemm.h"
 #include "backend/device.h"
+#include "core/half.h"
 
 using namespace anatomy;
 
@@ -38,55 +38,34 @@ double median_seconds(F&& f) {
 
 int main(int argc, char** argv) {
   const int64_t N = argc > 1 ? std::atoll(argv[1]) : 8192, K = argc > 2 ? std::atoll(argv[2]) : 2048;
+  const std::string d = argc > 3 ? argv[3] : "F32";
+  const DType dtype = d == "BF16" ? DType::BF16 : d == "F16" ? DType::F16 : DType::F32;
   backend::apply_isa_cap();
-  backend::set_threads(2);
-  openblas_set_num_threads(2);
+  backend::set_threads(argc > 4 ? std::atoi(argv[4]) : 2);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
-  Tensor w = Tensor::empty(DType::F32, {N, K});
-  for (uint64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = u(rng);
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream stream(eng);
-  std::printf("| M | OpenBLAS sgemm | oneDNN matmul | oneDNN, weights packed once | anatomy linear | anatomy path |\n"
-              "|---|---|---|---|---|---|\n");
+  Tensor w = Tensor::empty(dtype, {N, K});
+  for (uint64_t i = 0; i < w.numel(); ++i) {
+    const float v = u(rng);
+    if (dtype == DType::F32) w.data<float>()[i] = v;
+    else w.data<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+  }
+  std::printf("%s weights [%lld, %lld], GFLOP/s (—: the path does not run here)\n\n| M |", dtype_name(dtype),
+              static_cast<long long>(N), static_cast<long long>(K));
+  for (cpu::LinearPath p : cpu::kLinearPaths) std::printf(" %s |", cpu::path_name(p));
+  std::printf(" anatomy linear | its path |\n|---|---|---|---|---|---|---|---|\n");
   for (int64_t M : {1, 2, 4, 8, 16, 32, 61, 128, 512}) {
     Tensor x = Tensor::empty(DType::F32, {M, K}), y = Tensor::empty(DType::F32, {M, N});
     for (uint64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
     const double flops = 2.0 * static_cast<double>(M * N * K);
-    const double blas = median_seconds([&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
-                  1.0f, x.data<float>(), static_cast<int>(K), w.data<float>(), static_cast<int>(K), 0.0f,
-                  y.data<float>(), static_cast<int>(N));
-    });
-    using dt = dnnl::memory::data_type;
-    const dnnl::memory::desc a({M, K}, dt::f32, dnnl::memory::dims{K, 1}), b({K, N}, dt::f32, dnnl::memory::dims{1, K}),
-        c({M, N}, dt::f32, dnnl::memory::dims{N, 1});
-    dnnl::matmul mm(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), eng));
-    dnnl::memory am(a, eng, x.data<float>()), bm(b, eng, w.data<float>()), cm(c, eng, y.data<float>());
-    const double onednn = median_seconds([&] {
-      mm.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-      stream.wait();
-    });
-    // The same matmul with the weights in the layout oneDNN prefers (format any), reordered once
-    // beforehand as a load-time packing would: what a per-call strided view costs.
-    const dnnl::memory::desc b_any({K, N}, dt::f32, dnnl::memory::format_tag::any);
-    const dnnl::matmul::primitive_desc packed_pd(dnnl::matmul::desc(a, b_any, c), eng);
-    // Whether this M wants the weights in the same layout as a 128-token prefill (one packed copy
-    // per weight could then serve every M).
-    const dnnl::memory::desc a128({128, K}, dt::f32, dnnl::memory::dims{K, 1}), c128({128, N}, dt::f32, dnnl::memory::dims{N, 1});
-    const bool same_layout = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a128, b_any, c128), eng).weights_desc() == packed_pd.weights_desc();
-    dnnl::memory packed(packed_pd.weights_desc(), eng);
-    dnnl::reorder(bm, packed).execute(stream, bm, packed);
-    stream.wait();
-    dnnl::matmul packed_mm(packed_pd);
-    const double prepacked = median_seconds([&] {
-      packed_mm.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DST, cm}});
-      stream.wait();
-    });
+    std::printf("| %lld |", static_cast<long long>(M));
+    for (cpu::LinearPath p : cpu::kLinearPaths) {
+      if (M == 1 || !cpu::linear_through(p, x, w, y)) std::printf(" — |");
+      else std::printf(" %.1f |", flops / median_seconds([&] { cpu::linear_through(p, x, w, y); }) / 1e9);
+    }
     const double ours = median_seconds([&] { cpu::linear_fast(x, w, nullptr, false, y); });
-    const char* path = M == 1 ? "GEMV" : "oneDNN";
-    std::printf("| %lld | %.1f | %.1f | %.1f%s | %.1f | %s |\n", static_cast<long long>(M), flops / blas / 1e9,
-                flops / onednn / 1e9, flops / prepacked / 1e9, same_layout ? "" : " (layout ≠ M=128's)", flops / ours / 1e9, path);
+    std::printf(" %.1f | %s |\n", flops / ours / 1e9,
+                M == 1 ? "GEMV" : cpu::path_name(cpu::planned_path(dtype, M)));
   }
   return 0;
 }

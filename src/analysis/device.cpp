@@ -55,6 +55,20 @@ double median_seconds(F&& f, int min_reps, double min_seconds) {
   return stats_of(std::move(times)).median;
 }
 
+// Values in [-1, 1) from a fixed hash: a GPU multiplies zeros faster than data (seen: 13 % for a
+// bf16 GEMM on an H200), so a ceiling is measured on non-zero operands.
+Tensor varied(DType dtype, Shape shape) {
+  Tensor t = Tensor::empty(dtype, std::move(shape));
+  const auto n = static_cast<int64_t>(t.numel());
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = static_cast<float>((static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull) >> 40) / 8388608.0f - 1.0f;
+    if (dtype == DType::F32) t.data<float>()[i] = v;
+    else t.data<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+  }
+  return t;
+}
+
 GemmCeiling measure_gemm(DType dtype, int64_t m, int64_t n, int64_t k, const std::string& kind, bool quick) {
   Tensor x = Tensor::empty(DType::F32, {m, k});
   Tensor w = Tensor::zeros(dtype, {n, k});  // values do not change the time of a dense GEMM
@@ -171,12 +185,65 @@ Processor detect_processor() {
   return p;
 }
 
+std::vector<backend::GemmPlanStep> calibrate_gemm_paths(bool quick, std::vector<PathTiming>& timings, Progress& progress) {
+  // A weight of the 1B-class models' attention/MLP shapes (32 MiB in f32, beyond L2) and the M of
+  // every range a prefill or a batch of decodes falls in.
+  const int64_t n = quick ? 256 : 4096, k = quick ? 128 : 2048;
+  const std::vector<int64_t> ms = quick ? std::vector<int64_t>{2, 8, 32} : std::vector<int64_t>{2, 4, 8, 16, 32, 64, 128, 256};
+  std::vector<std::string> paths;
+  for (const auto& p : backend::gemm_paths())
+    if (backend::gemm_path_unavailable(p).empty()) paths.push_back(p);
+  std::vector<backend::GemmPlanStep> plan;
+  timings.clear();
+  ProgressTask task(progress, "timing the prefill GEMM paths", 3 * ms.size());
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    const Tensor w = varied(dtype, {n, k});
+    for (int64_t m : ms) {
+      const Tensor x = varied(DType::F32, {m, k});
+      Tensor out = Tensor::empty(DType::F32, {m, n});
+      PathTiming t{dtype_name(dtype), m, n, k, {}, ""};
+      // Rounds that run every path once, so that a burst of noise on a shared machine hits all
+      // paths alike; the median of each path's rounds.
+      std::vector<std::string> ran;
+      for (const auto& p : paths)
+        if (backend::linear_through(p, x, w, out)) ran.push_back(p);  // warm-up; false: over the copies' budget
+      std::vector<std::vector<double>> times(ran.size());
+      for (int round = 0; round < (quick ? 1 : 5); ++round)
+        for (size_t i = 0; i < ran.size(); ++i) {
+          const auto t0 = Clock::now();
+          backend::linear_through(ran[i], x, w, out);
+          times[i].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        }
+      double best = 0;
+      for (size_t i = 0; i < ran.size(); ++i) {
+        const double gflops = 2.0 * static_cast<double>(m * n * k) / stats_of(std::move(times[i])).median / 1e9;
+        t.gflops.emplace_back(ran[i], gflops);
+        if (gflops > best) best = gflops, t.fastest = ran[i];
+      }
+      if (t.fastest.empty()) break;  // half weights without AVX2: the reference kernel runs them
+      if (plan.empty() || plan.back().dtype != t.dtype || plan.back().path != t.fastest) plan.push_back({t.dtype, m, t.fastest});
+      timings.push_back(std::move(t));
+      task.update(timings.size());
+    }
+  }
+  return plan;
+}
+
+void apply_gemm_plan(const Ceilings& c) {
+  if (c.device != "cpu" || c.gemm_plan.empty()) return;
+  const std::string where = !c.from_file.empty() ? c.from_file + " ($ANATOMY_CEILINGS)" : c.cache_file.empty() ? "this run" : c.cache_file;
+  backend::set_gemm_plan({c.gemm_plan, fmt::format("calibrated {} ({})", c.measured_at, where)});
+}
+
 Ceilings measure_ceilings(bool quick, Progress& progress) {
   Ceilings c;
   c.processor = detect_processor();
   c.build = build_id();
   c.measured_at = utc_now();
   c.quick = quick;
+  // The paths first, so that the ceilings below are measured through the ones chosen.
+  c.gemm_plan = calibrate_gemm_paths(quick, c.path_timings, progress);
+  apply_gemm_plan(c);
   // Large square, a prefill MLP projection (T = 128, 2048 → 8192) and a small batch that takes
   // the register-blocked half-precision path.
   const int64_t s = quick ? 4 : 1;
@@ -228,26 +295,38 @@ Ceilings device_ceilings(bool recalibrate, Progress& progress) {
     }
     if (c.quick) fail(ErrorKind::config, fmt::format("{} ($ANATOMY_CEILINGS): quick calibration results are not ceilings", f));
     c.from_file = f;
+    apply_gemm_plan(c);
     return c;
   }
-  return cached_ceilings(recalibrate, [&] { return measure_ceilings(false, progress); });
+  Ceilings c = cached_ceilings(recalibrate, [&] { return measure_ceilings(false, progress); });
+  apply_gemm_plan(c);  // again: the cache file's name is known only now
+  return c;
+}
+
+std::string use_calibrated_gemm_plan() {
+  if (const char* f = std::getenv("ANATOMY_CEILINGS"); f && *f) {
+    device_ceilings(false);  // reads the file, measures nothing
+  } else {
+    const Processor p = detect_processor();
+    const std::string build = build_id();
+    const fs::path file = cache_file(p, build, "");
+    std::error_code ec;
+    if (!file.empty() && fs::exists(file, ec)) {
+      try {
+        Ceilings c = ceilings_from_json(io::load_json_file(file.string()));
+        c.cache_file = file.string();
+        if (c.build == build && c.processor.threads == p.threads && !c.quick) apply_gemm_plan(c);
+      } catch (const Error&) {
+        throw;  // a path of the plan that does not run here
+      } catch (const std::exception&) {
+        // A damaged cache: the built-in plan stays; `anatomy device` measures again.
+      }
+    }
+  }
+  return backend::gemm_plan().source;
 }
 
 namespace {
-
-// Values in [-1, 1) from a fixed hash: a GPU multiplies zeros faster than data (seen: 13 % for a
-// bf16 GEMM on an H200), so a ceiling is measured on non-zero operands.
-Tensor varied(DType dtype, Shape shape) {
-  Tensor t = Tensor::empty(dtype, std::move(shape));
-  const auto n = static_cast<int64_t>(t.numel());
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = static_cast<float>((static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull) >> 40) / 8388608.0f - 1.0f;
-    if (dtype == DType::F32) t.data<float>()[i] = v;
-    else t.data<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
-  }
-  return t;
-}
 
 // One GEMM through the CUDA backend's linear op, timed with events on its stream.
 GemmCeiling measure_gpu_gemm(DType dtype, int64_t m, int64_t n, int64_t k, const std::string& kind, int repeats) {
@@ -312,6 +391,30 @@ FmaPeak fma_peak(const Processor& p, const std::string& kernel_isa) {
                               units == 1 ? "" : "s", lanes, kernel_isa, p.max_mhz / 1000.0, p.clock_source)};
 }
 
+namespace {
+
+io::ordered_json steps_json(const std::vector<backend::GemmPlanStep>& steps) {
+  io::ordered_json plan = io::ordered_json::array();
+  for (const auto& s : steps) plan.push_back({{"dtype", s.dtype}, {"m_from", s.m_from}, {"path", s.path}});
+  return plan;
+}
+
+io::ordered_json gemm_paths_json(const Ceilings& c) {
+  io::ordered_json plan = steps_json(c.gemm_plan), measured = io::ordered_json::array();
+  for (const auto& t : c.path_timings) {
+    io::ordered_json g = io::ordered_json::object();
+    for (const auto& [path, gflops] : t.gflops) g[path] = gflops;
+    measured.push_back({{"dtype", t.dtype}, {"m", t.m}, {"n", t.n}, {"k", t.k}, {"gflops", g}, {"fastest", t.fastest}});
+  }
+  return {{"plan", plan}, {"measured", measured}};
+}
+
+}  // namespace
+
+io::ordered_json gemm_plan_json(const backend::GemmPlan& plan) {
+  return {{"source", plan.source}, {"plan", steps_json(plan.steps)}};
+}
+
 io::ordered_json to_json(const Ceilings& c) {
   const Processor& p = c.processor;
   io::ordered_json gemm = io::ordered_json::array();
@@ -331,6 +434,7 @@ io::ordered_json to_json(const Ceilings& c) {
           {"source", c.source()},
           {"gemm", gemm},
           {"memory", memory},
+          {"gemm_paths", gemm_paths_json(c)},
           {"cache_file", c.cache_file},
           {"from_cache", c.from_cache}};
 }
@@ -350,6 +454,14 @@ Ceilings ceilings_from_json(const io::json& j) {
   c.read_gbs = j.at("memory").at("read_gbs");
   c.triad_gbs = j.at("memory").value("triad_gbs", 0.0);
   c.copy_gbs = j.at("memory").value("copy_gbs", 0.0);
+  if (j.contains("gemm_paths")) {
+    for (const auto& st : j["gemm_paths"].at("plan")) c.gemm_plan.push_back({st.at("dtype"), st.at("m_from"), st.at("path")});
+    for (const auto& t : j["gemm_paths"].at("measured")) {
+      PathTiming pt{t.at("dtype"), t.at("m"), t.at("n"), t.at("k"), {}, t.at("fastest")};
+      for (const auto& [path, g] : t.at("gflops").items()) pt.gflops.emplace_back(path, g.get<double>());
+      c.path_timings.push_back(std::move(pt));
+    }
+  }
   if (c.gemm.empty() || c.read_gbs <= 0) fail(ErrorKind::format, "device cache: no measurements");
   return c;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "backend/device.h"
 #include "core/progress.h"
 #include "io/json.h"
 
@@ -30,6 +31,14 @@ struct GemmCeiling {
   double gflops = 0;       // median over repeats
 };
 
+// One size of the calibration of the prefill GEMM paths: GFLOP/s of each path that runs here.
+struct PathTiming {
+  std::string dtype;
+  int64_t m = 0, n = 0, k = 0;
+  std::vector<std::pair<std::string, double>> gflops;  // path -> GFLOP/s (median)
+  std::string fastest;
+};
+
 struct Ceilings {
   std::string device = "cpu";  // cpu | cuda: what the GEMM and memory figures were measured on
   io::ordered_json gpu;        // cuda: name, multiprocessors, memory, driver and runtime versions
@@ -40,6 +49,10 @@ struct Ceilings {
   std::vector<GemmCeiling> gemm;
   double read_gbs = 0, triad_gbs = 0;  // cuda: triad_gbs is 0 and copy_gbs the device-to-device copy
   double copy_gbs = 0;
+  // CPU: the prefill GEMM path per weight dtype and range of M, chosen from path_timings (the
+  // fastest at each measured M, from that M up to the next); empty in ceilings from older builds.
+  std::vector<backend::GemmPlanStep> gemm_plan;
+  std::vector<PathTiming> path_timings;
   std::string cache_file;   // where it was loaded from or saved to; "" when not cached
   bool from_cache = false;
   std::string from_file;    // $ANATOMY_CEILINGS, when the ceilings came from there
@@ -72,6 +85,19 @@ Ceilings device_ceilings(bool recalibrate, Progress& progress = silent_progress(
 // The cache logic of device_ceilings with the measurement passed in (tests use a fake one);
 // `device` keys the cache ("" for the CPU, the GPU's name for CUDA).
 Ceilings cached_ceilings(bool recalibrate, const std::function<Ceilings()>& measure, const std::string& device = "");
+
+// Times every prefill GEMM path that runs here at each M of the plan's ranges, for each weight
+// dtype, and returns the plan that keeps the fastest (the timings in `timings`).
+std::vector<backend::GemmPlanStep> calibrate_gemm_paths(bool quick, std::vector<PathTiming>& timings,
+                                                        Progress& progress = silent_progress());
+// Puts a CPU ceilings' GEMM plan in effect (nothing for GPU ceilings or ones without a plan).
+void apply_gemm_plan(const Ceilings& c);
+// For commands that run models: the plan of the ceilings in $ANATOMY_CEILINGS or in the cache for
+// this machine and build, when there are such, put in effect without measuring anything; else the
+// built-in plan stays. Returns the source of the plan in effect.
+std::string use_calibrated_gemm_plan();
+// {"source": …, "plan": [{"dtype", "m_from", "path"}, …]}: the plan in effect, for documents.
+io::ordered_json gemm_plan_json(const backend::GemmPlan& plan);
 
 // The GPU's ceilings (the CUDA backend): GEMM TFLOP/s per weight dtype through the backend's own
 // linear path (cuBLASLt; f32 without TF32), HBM read and copy GB/s; cached per GPU and build

@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "core/tensor.h"
 
 namespace anatomy::backend {
 
@@ -18,12 +21,33 @@ std::string kernel_isa();
 // startup, before any kernel runs; throws a config error naming the variable for other values.
 void apply_isa_cap();
 
+// The CPU linear op's prefill GEMM paths (M ≥ 2; backend/cpu/gemm.h): "onednn",
+// "onednn_reordered", "packed", "openblas", "registers", and the plan that picks one per weight
+// dtype and range of M — built-in, or the calibration of `anatomy device` (analysis/device.h).
+struct GemmPlanStep {
+  std::string dtype;  // F32, BF16, F16
+  int64_t m_from = 2;  // up to the next step of the same dtype
+  std::string path;
+};
+struct GemmPlan {
+  std::vector<GemmPlanStep> steps;
+  std::string source;  // where the plan came from
+};
+std::vector<std::string> gemm_paths();                      // every path, runnable here or not
+std::string gemm_path_unavailable(const std::string& path);  // "" when it runs here, else why not
+// y[M, N] = x[M, K]·Wᵀ through `path` alone (no fallback); false when it cannot run this weight here.
+bool linear_through(const std::string& path, const Tensor& x, const Tensor& w, Tensor& out);
+GemmPlan gemm_plan();            // the plan in effect
+GemmPlan default_gemm_plan();
+// Before any model runs; throws a config error naming plan.source for a path that does not run here.
+void set_gemm_plan(const GemmPlan& plan);
+
 // Memory probes: MemAvailable of /proc/meminfo (0 when unreadable), and the rates at which this
 // machine streams arrays far larger than its caches with the engine's thread pool.
 uint64_t available_memory();
-// Bytes of f32 copies the backend keeps of half-precision weights to run prefill GEMMs in f32
-// (made once per weight while half the available memory allows).
-uint64_t widened_weight_bytes();
+// Bytes of weight copies the backend keeps for prefill GEMMs (f32 copies of half weights, packed
+// panels; made once per weight while half the available memory allows).
+uint64_t prepared_weight_bytes();
 double stream_read(const float* a, int64_t n);  // returns the sum so the loads cannot be elided
 void stream_triad(float* a, const float* b, const float* c, float s, int64_t n);
 

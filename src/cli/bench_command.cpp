@@ -34,6 +34,7 @@ uint64_t peak_rss_bytes() {
 
 io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
   backend::set_threads(o.threads);
+  analysis::use_calibrated_gemm_plan();  // the GEMM paths `anatomy device` chose here
   models::LoadedModel lm = models::load_model(o.model);
   const nn::LanguageModel& root = *lm.model.root;
   int64_t longest = o.decode_tokens;
@@ -91,7 +92,8 @@ io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
     task.update(static_cast<uint64_t>(++done));
   }
   d["peak_rss_bytes"] = peak_rss_bytes();
-  d["widened_weight_bytes"] = backend::widened_weight_bytes();
+  d["prepared_weight_bytes"] = backend::prepared_weight_bytes();
+  if (o.device != "cuda") d["gemm_paths"] = analysis::gemm_plan_json(backend::gemm_plan());
   return d;
 }
 
@@ -130,9 +132,10 @@ std::string bench_command(const BenchOptions& o, Progress& progress) {
   out += fmt::format("\n{} · {} threads · {} · {} warm-up + {} timed runs each (medians) · peak RSS {}\n",
                      d["machine"]["cpu"].get<std::string>(), d["threads"].get<int>(), d["weights"].get<std::string>(),
                      o.warmup, o.repeat, short_bytes(d["peak_rss_bytes"].get<uint64_t>()));
-  if (const auto widened = d["widened_weight_bytes"].get<uint64_t>(); widened > 0)
-    out += fmt::format("Prefill ran half-precision weights through f32 copies made once ({}; decode reads the half weights).\n",
-                       short_bytes(widened));
+  if (const auto prepared = d["prepared_weight_bytes"].get<uint64_t>(); prepared > 0)
+    out += fmt::format("Prefill ran weights through copies made once for its GEMM paths ({}; decode reads the stored weights).\n",
+                       short_bytes(prepared));
+  if (d.contains("gemm_paths")) out += fmt::format("Prefill GEMM paths: {}.\n", d["gemm_paths"]["source"].get<std::string>());
   return out;
 }
 

@@ -1,5 +1,7 @@
 // `anatomy device`: the processor and the measured ceilings every efficiency figure divides by.
 // The document is the ceilings' own JSON (the cache format); the tables are rendered from it.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "analysis/device.h"
@@ -23,6 +25,34 @@ io::ordered_json device_document(const DeviceOptions& o, Progress& progress) {
   d["fma_peak_basis"] = peak.basis;
   return d;
 }
+
+namespace {
+
+// The calibration of the prefill GEMM paths: GFLOP/s of each path per weight dtype and M, and the
+// one the plan keeps from that M on.
+std::string gemm_paths_table(const io::ordered_json& g, Format f) {
+  std::vector<std::string> paths;
+  for (const auto& t : g["measured"])
+    for (const auto& [path, v] : t["gflops"].items())
+      if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
+  std::vector<std::string> head = {"weights", "M"};
+  head.insert(head.end(), paths.begin(), paths.end());
+  head.emplace_back("chosen");
+  std::vector<Table::Align> align(head.size(), Table::Align::right);
+  align[0] = align.back() = Table::Align::left;
+  Table t(head, align);
+  for (const auto& m : g["measured"]) {
+    std::vector<std::string> row = {m["dtype"], std::to_string(m["m"].get<int64_t>())};
+    for (const auto& p : paths) row.push_back(m["gflops"].contains(p) ? fmt::format("{:.1f}", m["gflops"][p].get<double>()) : "—");
+    row.push_back(m["fastest"]);
+    t.add(row);
+  }
+  const auto& first = g["measured"][0];
+  return heading(fmt::format("Prefill GEMM paths, GFLOP/s at N = {}, K = {} (the fastest is used from its M to the next)",
+                             first["n"].get<int64_t>(), first["k"].get<int64_t>()), f) + t.render(f) + "\n";
+}
+
+}  // namespace
 
 std::string device_command(const DeviceOptions& o, Progress& progress) {
   const Format f = parse_format(o.format);
@@ -75,6 +105,7 @@ std::string device_command(const DeviceOptions& o, Progress& progress) {
   } else {
     out += heading("GEMM ceilings (the engine's linear op, f32 activations)", f) + gemm.render(f) + "\n";
   }
+  if (d["device"] == "cpu" && !d["gemm_paths"]["measured"].empty()) out += gemm_paths_table(d["gemm_paths"], f);
   out += heading("Memory bandwidth", f) + mem.render(f) + "\n";
   out += fmt::format("Source: {}.\n", d["source"].get<std::string>());
   const std::string cache = d["cache_file"];

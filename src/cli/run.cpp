@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "analysis/guards.h"
+#include "analysis/device.h"
 #include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/ids.h"
@@ -55,6 +56,7 @@ double dump_gradients(const nn::LanguageModel& root, const std::vector<int64_t>&
 
 Json run_document(const RunOptions& o, Progress& progress) {
   backend::set_threads(o.threads);
+  analysis::use_calibrated_gemm_plan();  // the GEMM paths `anatomy device` chose here
   models::LoadedModel lm = models::load_model(o.model);
   const nn::LanguageModel& root = *lm.model.root;
   const std::vector<int64_t> ids = parse_ids(o.ids, root.vocab_size());

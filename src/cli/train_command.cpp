@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/device.h"
 #include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/render.h"
@@ -204,6 +205,7 @@ void require_same_config(const TrainOptions& o, const io::json& trained, const s
 
 Json train_document(const TrainOptions& options, Progress& progress) {
   backend::set_threads(options.threads);
+  analysis::use_calibrated_gemm_plan();  // the GEMM paths `anatomy device` chose here
   TrainOptions o = options;
   std::optional<Previous> prev;
   if (!o.resume.empty()) {

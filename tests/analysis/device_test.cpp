@@ -2,6 +2,7 @@
 // and build, is re-read, and is replaced when damaged or when recalibrating.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "analysis/device.h"
@@ -99,6 +100,62 @@ TEST(Device, QuickResultsAreNeverCeilings) {
   EXPECT_EQ(device_ceilings(false).from_file, file);
   ::unsetenv("ANATOMY_CEILINGS");
   ::unsetenv("ANATOMY_CACHE_DIR");
+}
+
+// The calibration keeps, from each measured M on, the path that was fastest there; the plan
+// survives the cache, commands take it from the cache without measuring, and a plan naming a path
+// this build or CPU cannot run is refused with the file named.
+TEST(Device, CalibrationKeepsTheFastestPathPerRangeOfM) {
+  std::vector<PathTiming> timings;
+  const auto plan = calibrate_gemm_paths(/*quick=*/true, timings);
+  ASSERT_FALSE(timings.empty());
+  ASSERT_FALSE(plan.empty());
+  for (const auto& t : timings) {
+    double best = 0;
+    for (const auto& [path, gflops] : t.gflops) {
+      EXPECT_GT(gflops, 0) << path;
+      EXPECT_EQ(backend::gemm_path_unavailable(path), "") << path;
+      best = std::max(best, gflops);
+    }
+    const auto fastest = std::find_if(t.gflops.begin(), t.gflops.end(), [&](const auto& g) { return g.first == t.fastest; });
+    ASSERT_NE(fastest, t.gflops.end());
+    EXPECT_EQ(fastest->second, best) << t.dtype << " M=" << t.m;
+    // The plan sends this M to that path: the last step of the dtype at or below M.
+    std::string planned;
+    for (const auto& s : plan)
+      if (s.dtype == t.dtype && s.m_from <= t.m) planned = s.path;
+    EXPECT_EQ(planned, t.fastest) << t.dtype << " M=" << t.m;
+  }
+}
+
+TEST(Device, CommandsTakeThePlanFromTheCache) {
+  test::TempDir dir;
+  ::setenv("ANATOMY_CACHE_DIR", dir.path().c_str(), 1);
+  const backend::GemmPlan saved = backend::gemm_plan();
+  EXPECT_EQ(use_calibrated_gemm_plan(), saved.source);  // no cache: the plan stays
+  Ceilings c = measure_ceilings(true);
+  c.quick = false;
+  c.gemm_plan = {{"F32", 2, "onednn"}, {"F32", 40, "onednn_reordered"}};
+  if (!backend::gemm_path_unavailable("onednn_reordered").empty()) c.gemm_plan.pop_back();
+  const Ceilings cached = cached_ceilings(false, [&] { return c; });
+  const std::string source = use_calibrated_gemm_plan();
+  EXPECT_NE(source.find(cached.cache_file), std::string::npos) << source;
+  EXPECT_EQ(backend::gemm_plan().steps.size(), c.gemm_plan.size());
+  EXPECT_EQ(ceilings_from_json(io::json::parse(to_json(cached).dump())).gemm_plan.size(), c.gemm_plan.size());
+
+  c.gemm_plan = {{"F32", 2, "no_such_path"}};
+  const std::string file = dir.path() + "/other.json";
+  test::write_file(file, to_json(c).dump());
+  ::setenv("ANATOMY_CEILINGS", file.c_str(), 1);
+  try {
+    use_calibrated_gemm_plan();
+    ADD_FAILURE() << "a plan naming an unknown path was taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+  }
+  ::unsetenv("ANATOMY_CEILINGS");
+  ::unsetenv("ANATOMY_CACHE_DIR");
+  backend::set_gemm_plan(saved);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/cpu/gemm.h"
@@ -40,7 +41,48 @@ void apply_isa_cap() {
   }
 }
 
-uint64_t widened_weight_bytes() { return cpu::widened_weight_bytes(); }
+uint64_t prepared_weight_bytes() { return cpu::prepared_weight_bytes(); }
+
+namespace {
+
+cpu::LinearPath path_named(const std::string& name, const std::string& source) {
+  for (cpu::LinearPath p : cpu::kLinearPaths)
+    if (name == cpu::path_name(p)) return p;
+  fail(ErrorKind::config, fmt::format("{}: '{}' is not a GEMM path of this build", source, name));
+}
+
+GemmPlan to_gemm_plan(const cpu::LinearPlan& plan) {
+  GemmPlan g{{}, plan.source};
+  for (const auto& s : plan.steps) g.steps.push_back({dtype_name(s.dtype), s.m_from, cpu::path_name(s.path)});
+  return g;
+}
+
+}  // namespace
+
+std::vector<std::string> gemm_paths() {
+  std::vector<std::string> names;
+  for (cpu::LinearPath p : cpu::kLinearPaths) names.emplace_back(cpu::path_name(p));
+  return names;
+}
+
+std::string gemm_path_unavailable(const std::string& path) { return cpu::path_unavailable(path_named(path, "gemm path")); }
+
+bool linear_through(const std::string& path, const Tensor& x, const Tensor& w, Tensor& out) {
+  return cpu::linear_through(path_named(path, "gemm path"), x, w, out);
+}
+
+GemmPlan gemm_plan() { return to_gemm_plan(cpu::linear_plan()); }
+GemmPlan default_gemm_plan() { return to_gemm_plan(cpu::default_linear_plan()); }
+
+void set_gemm_plan(const GemmPlan& plan) {
+  cpu::LinearPlan p{{}, plan.source};
+  for (const auto& s : plan.steps) {
+    const DType d = s.dtype == "F32" ? DType::F32 : s.dtype == "BF16" ? DType::BF16 : s.dtype == "F16" ? DType::F16 : DType::I64;
+    if (d == DType::I64) fail(ErrorKind::config, fmt::format("{}: GEMM plan names dtype '{}' (F32, BF16 or F16)", plan.source, s.dtype));
+    p.steps.push_back({d, s.m_from, path_named(s.path, plan.source)});
+  }
+  cpu::set_linear_plan(std::move(p));
+}
 
 uint64_t available_memory() {
   std::ifstream in("/proc/meminfo");

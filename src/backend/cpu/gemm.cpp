@@ -15,9 +15,15 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <fmt/format.h>
+#ifdef ANATOMY_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
 #include "backend/cpu/gemm_kernels.h"
 #include "backend/cpu/kernels.h"
 #include "backend/device.h"
+#include "core/error.h"
 #include "core/half.h"
 
 namespace anatomy::cpu {
@@ -54,6 +60,49 @@ struct Dnnl {
                    const_cast<float*>(w));
     dnnl::memory c({{M, N}, dt::f32, dnnl::memory::dims{ldc, 1}}, engine, out);
     mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    stream.wait();
+  }
+
+  // The weights layout oneDNN picks for a 128-token prefill when free to choose (format any): the
+  // onednn_reordered path keeps each weight reordered into it and runs every M on that layout.
+  std::map<std::pair<int64_t, int64_t>, dnnl::memory::desc> layouts;
+  std::map<std::tuple<int64_t, int64_t, int64_t>, dnnl::matmul> reordered;
+
+  dnnl::memory::desc layout(int64_t N, int64_t K) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = layouts.find({N, K});
+    if (it != layouts.end()) return it->second;
+    using dt = dnnl::memory::data_type;
+    const dnnl::matmul::primitive_desc pd(
+        dnnl::matmul::desc({{128, K}, dt::f32, dnnl::memory::dims{K, 1}}, {{K, N}, dt::f32, dnnl::memory::format_tag::any},
+                           {{128, N}, dt::f32, dnnl::memory::dims{N, 1}}),
+        engine);
+    return layouts.emplace(std::make_pair(N, K), pd.weights_desc()).first->second;
+  }
+
+  // w: [N, K] f32 rows; dst: layout(N, K).get_size() bytes.
+  void reorder(const float* w, int64_t N, int64_t K, void* dst) {
+    using dt = dnnl::memory::data_type;
+    dnnl::memory src({{K, N}, dt::f32, dnnl::memory::dims{1, K}}, engine, const_cast<float*>(w));
+    dnnl::memory out(layout(N, K), engine, dst);
+    dnnl::reorder(src, out).execute(stream, src, out);
+    stream.wait();
+  }
+
+  void run_reordered(const float* x, const void* w, float* out, int64_t M, int64_t N, int64_t K) {
+    using dt = dnnl::memory::data_type;
+    const dnnl::memory::desc wd = layout(N, K), ad({M, K}, dt::f32, dnnl::memory::dims{K, 1}),
+                             cd({M, N}, dt::f32, dnnl::memory::dims{N, 1});
+    dnnl::matmul* mm = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = reordered.find({M, N, K});
+      if (it == reordered.end())
+        it = reordered.emplace(std::make_tuple(M, N, K), dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(ad, wd, cd), engine))).first;
+      mm = &it->second;
+    }
+    dnnl::memory a(ad, engine, const_cast<float*>(x)), b(wd, engine, const_cast<void*>(w)), c(cd, engine, out);
+    mm->execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
     stream.wait();
   }
 };
@@ -101,51 +150,73 @@ Dnnl& dnnl_state() {
   return d;
 }
 
-// Half-precision weights in a prefill (M > kSmallM) are widened to f32 once per weight and kept,
-// when memory allows, so that every later prefill runs one f32 GEMM over the whole weight; decode
-// keeps reading the half weights (GEMV). Entries are tied to the weight's storage and dropped when
-// it is freed. The budget is half the memory available at the first widening.
-struct Widened {
+// Weights prepared for prefill and kept: half weights widened to f32 (for oneDNN and OpenBLAS),
+// weights of any dtype packed into panels (the own kernel) or reordered into oneDNN's preferred
+// layout. Entries are tied to the weight's
+// storage and dropped once it is freed. The budget is half the memory available at the first.
+enum class Form { widened, packed, reordered };
+
+struct Prepared {
   struct Entry {
     std::weak_ptr<Storage> storage;
-    std::vector<float> data;
+    std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+    uint64_t bytes = 0;
   };
   std::mutex mu;
-  std::map<const void*, Entry> entries;
+  std::map<std::pair<const void*, Form>, Entry> entries;
   uint64_t bytes = 0, budget = 0;
 
-  const float* get(const Tensor& w, int64_t N, int64_t K) {
-    std::lock_guard<std::mutex> lock(mu);
-    const void* key = w.raw();
-    if (auto it = entries.find(key); it != entries.end()) {
-      if (it->second.storage.lock() == w.storage()) return it->second.data.data();
-      bytes -= it->second.data.size() * sizeof(float);
-      entries.erase(it);
-    }
-    for (auto it = entries.begin(); it != entries.end();)  // weights freed since
+  void drop_freed() {
+    for (auto it = entries.begin(); it != entries.end();)
       if (it->second.storage.expired()) {
-        bytes -= it->second.data.size() * sizeof(float);
+        bytes -= it->second.bytes;
         it = entries.erase(it);
       } else {
         ++it;
       }
+  }
+
+  // nullptr when the copy would exceed the budget.
+  const float* get(const Tensor& w, int64_t N, int64_t K, Form form) {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto key = std::make_pair(static_cast<const void*>(w.raw()), form);
+    if (auto it = entries.find(key); it != entries.end()) {
+      if (it->second.storage.lock() == w.storage()) return it->second.data.get();
+      bytes -= it->second.bytes;  // another weight at a freed one's address
+      entries.erase(it);
+    }
+    drop_freed();
     if (budget == 0) budget = std::max<uint64_t>(1, backend::available_memory() / 2);
-    const uint64_t need = static_cast<uint64_t>(N * K) * sizeof(float);
+    const uint64_t size = form == Form::packed      ? static_cast<uint64_t>(packed_weight_floats(N, K)) * sizeof(float)
+                          : form == Form::reordered ? dnnl_state().layout(N, K).get_size()
+                                                    : static_cast<uint64_t>(N * K) * sizeof(float);
+    const uint64_t need = (size + 63) / 64 * 64;
     if (bytes + need > budget) return nullptr;
-    Entry e{w.storage(), std::vector<float>(static_cast<size_t>(N * K))};
-    to_f32_avx2(w, 0, N, K, e.data.data());
+    Entry e{w.storage(), {static_cast<float*>(std::aligned_alloc(64, need)), &std::free}, need};
+    if (!e.data) return nullptr;
+    if (form == Form::packed) {
+      pack_weight_avx2(w, N, K, e.data.get());
+    } else if (form == Form::widened) {
+      to_f32_avx2(w, 0, N, K, e.data.get());
+    } else if (w.dtype() == DType::F32) {
+      dnnl_state().reorder(w.data<float>(), N, K, e.data.get());
+    } else {
+      std::vector<float> wide(static_cast<size_t>(N * K));
+      to_f32_avx2(w, 0, N, K, wide.data());
+      dnnl_state().reorder(wide.data(), N, K, e.data.get());
+    }
     bytes += need;
-    return entries.emplace(key, std::move(e)).first->second.data.data();
+    return entries.emplace(key, std::move(e)).first->second.data.get();
   }
 };
 
-Widened& widened() {
-  static Widened w;
-  return w;
+Prepared& prepared() {
+  static Prepared p;
+  return p;
 }
 
-// Half-precision weights over the widening budget: 512 rows at a time, widened into a scratch
-// block and multiplied.
+// Half-precision weights over the budget: 512 rows at a time, widened into a scratch block and
+// multiplied.
 void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out) {
   constexpr int64_t kBlock = 512;
   std::vector<float> scratch(static_cast<size_t>(std::min(kBlock, N) * K));
@@ -154,6 +225,24 @@ void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
     to_f32_avx2(w, n0, nb, K, scratch.data());
     dnnl_state().run(x, scratch.data(), out + n0, M, nb, K, N, false);
   }
+}
+
+void openblas_gemm(const float* x, const float* w, float* out, int64_t M, int64_t N, int64_t K) {
+#ifdef ANATOMY_HAVE_OPENBLAS
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(M), static_cast<blasint>(N),
+              static_cast<blasint>(K), 1.0f, x, static_cast<blasint>(K), w, static_cast<blasint>(K), 0.0f, out,
+              static_cast<blasint>(N));
+#else
+  (void)x, (void)w, (void)out, (void)M, (void)N, (void)K;
+  fail(ErrorKind::internal, "OpenBLAS path called in a build without OpenBLAS");
+#endif
+}
+
+std::atomic<uint64_t> path_counters[std::size(kLinearPaths)];
+
+LinearPlan& plan_state() {
+  static LinearPlan plan = default_linear_plan();
+  return plan;
 }
 
 }  // namespace
@@ -181,10 +270,111 @@ void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, b
   g.run(a, b, c, M, N, K, accumulate, ldc);
 }
 
-uint64_t widened_weight_bytes() {
-  auto& w = widened();
-  std::lock_guard<std::mutex> lock(w.mu);
-  return w.bytes;
+uint64_t prepared_weight_bytes() {
+  auto& p = prepared();
+  std::lock_guard<std::mutex> lock(p.mu);
+  return p.bytes;
+}
+
+const char* path_name(LinearPath p) {
+  switch (p) {
+    case LinearPath::onednn: return "onednn";
+    case LinearPath::onednn_reordered: return "onednn_reordered";
+    case LinearPath::packed: return "packed";
+    case LinearPath::openblas: return "openblas";
+    case LinearPath::registers: return "registers";
+  }
+  return "?";
+}
+
+std::string path_unavailable(LinearPath p) {
+  if (p == LinearPath::onednn) return "";
+  if (p == LinearPath::openblas) {
+#ifdef ANATOMY_HAVE_OPENBLAS
+    // OpenBLAS picks its kernels when it loads ($OPENBLAS_CORETYPE); a cap set later cannot reach it.
+    const std::string core = openblas_get_corename();
+    if (isa_cap() == IsaCap::avx2 && (core.find("skylakex") != std::string::npos || core.find("cooperlake") != std::string::npos ||
+                                      core.find("sapphire") != std::string::npos))
+      return "OpenBLAS runs its " + core + " (AVX-512) kernels: set OPENBLAS_CORETYPE=Haswell with ANATOMY_CPU_ISA=avx2";
+#else
+    return "this build has no OpenBLAS (libopenblas-dev was not found, or -DANATOMY_OPENBLAS=OFF)";
+#endif
+  }
+  return have_avx2() ? "" : "the CPU has no AVX2 + FMA + F16C (or $ANATOMY_CPU_ISA=scalar)";
+}
+
+// Measured with bench_gemm_sweep on a 2-core Zen 4 (bench/RESULTS.md): with AVX2 the packed
+// kernel leads at every M ≥ 2 (204 GFLOP/s at M = 128 against 177 for oneDNN); with AVX-512,
+// oneDNN on its own reordered layout leads from M = 8 (214 against 207 at M = 128).
+LinearPlan default_linear_plan() {
+  LinearPlan plan{{}, "built-in defaults (run `anatomy device` to calibrate this machine)"};
+  if (!have_avx2()) return plan;  // oneDNN for f32; half weights take the reference kernel
+  for (DType d : {DType::F32, DType::BF16, DType::F16}) {
+    plan.steps.push_back({d, 2, LinearPath::packed});
+    if (have_avx512()) plan.steps.push_back({d, 8, LinearPath::onednn_reordered});
+  }
+  return plan;
+}
+
+void set_linear_plan(LinearPlan plan) {
+  for (const auto& s : plan.steps)
+    if (const std::string why = path_unavailable(s.path); !why.empty())
+      fail(ErrorKind::config, fmt::format("{}: GEMM path '{}' for {} weights from M = {} does not run here: {}", plan.source,
+                                          path_name(s.path), dtype_name(s.dtype), s.m_from, why));
+  std::stable_sort(plan.steps.begin(), plan.steps.end(),
+                   [](const PlanStep& a, const PlanStep& b) { return a.m_from < b.m_from; });
+  plan_state() = std::move(plan);
+}
+
+const LinearPlan& linear_plan() { return plan_state(); }
+
+LinearPath planned_path(DType dtype, int64_t M) {
+  LinearPath path = LinearPath::onednn;
+  for (const auto& s : plan_state().steps)
+    if (s.dtype == dtype && s.m_from <= M) path = s.path;
+  return path;
+}
+
+uint64_t path_runs(LinearPath p) { return path_counters[static_cast<size_t>(p)].load(); }
+
+bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out) {
+  const DType d = w.dtype();
+  if (!path_unavailable(path).empty() || (d != DType::F32 && !have_avx2())) return false;  // half: widened by AVX2
+  const int64_t K = x.dim(-1), N = out.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
+  const float* xs = x.data<float>();
+  float* o = out.data<float>();
+  const auto stored_or_widened = [&]() -> const float* {
+    return d == DType::F32 ? w.data<float>() : prepared().get(w, N, K, Form::widened);
+  };
+  switch (path) {
+    case LinearPath::registers: small_m_avx2(xs, M, K, w, N, o); break;
+    case LinearPath::packed: {
+      const float* p = prepared().get(w, N, K, Form::packed);
+      if (!p) return false;
+      packed_gemm_avx2(xs, M, K, p, N, o);
+      break;
+    }
+    case LinearPath::onednn_reordered: {
+      const float* r = prepared().get(w, N, K, Form::reordered);
+      if (!r) return false;
+      dnnl_state().run_reordered(xs, r, o, M, N, K);
+      break;
+    }
+    case LinearPath::onednn: {
+      const float* f = stored_or_widened();
+      if (!f) return false;
+      dnnl_state().run(xs, f, o, M, N, K, N, false);
+      break;
+    }
+    case LinearPath::openblas: {
+      const float* f = stored_or_widened();
+      if (!f) return false;
+      openblas_gemm(xs, f, o, M, N, K);
+      break;
+    }
+  }
+  path_counters[static_cast<size_t>(path)].fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 IsaCap isa_cap() {
@@ -236,11 +426,8 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
     gemv_avx512(xs, K, w, N, o);
   } else if (M == 1 && have_avx2()) {
     gemv_avx2(xs, K, w, N, o);
-  } else if (const float* wide = d != DType::F32 && M >= kWidenFromM && have_avx2() ? widened().get(w, N, K) : nullptr) {
-    dnnl_state().run(xs, wide, o, M, N, K, N, false);
-  } else if (M <= kSmallM && d != DType::F32 && have_avx2()) {
-    small_m_avx2(xs, M, K, w, N, o);
-  } else if (d == DType::F32) {
+  } else if (linear_through(planned_path(d, M), x, w, out)) {
+  } else if (d == DType::F32) {  // over the copies' budget, or no AVX2
     dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, false);
   } else if (!have_avx2()) {
     return false;

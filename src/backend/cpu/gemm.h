@@ -1,21 +1,58 @@
 // The fast path of ops::linear: y[M, N] = x[M, K]·Wᵀ (+ b), weights kept in their stored dtype.
-// Chosen by measurement (bench/RESULTS.md, bench_gemm_sweep):
-//  - M = 1 (decode): a GEMV streaming the weights once (AVX2, or AVX-512 where present), reading
-//    BF16/F16 directly — 2× oneDNN and 3× OpenBLAS for f32 at M = 1;
-//  - f32, M ≥ 2: oneDNN's matmul on the stored [N, K] layout (ahead of OpenBLAS at every M);
-//  - bf16/f16, 2 ≤ M ≤ kSmallM: a register-blocked kernel widening the weights in registers;
-//  - bf16/f16, larger M: the weight widened to f32 once and kept (while half the available memory
-//    allows), then oneDNN; over that budget, blocks widened into a scratch per call (oneDNN 2.6
-//    has no half matmul on AVX2).
+//  - M = 1 (decode): a GEMV streaming the stored weights once (AVX2, or AVX-512 where present),
+//    reading BF16/F16 directly — 2× oneDNN and 3× OpenBLAS for f32 at M = 1;
+//  - M ≥ 2 (prefill): one of the LinearPaths below, chosen per weight dtype and range of M by a
+//    LinearPlan: built-in defaults measured on a Zen 4, or the calibration `anatomy device` makes
+//    on this machine (analysis/device.cpp), which times every path and keeps the fastest.
+// Weights a path needs in another form (f32 copies of half weights, packed panels) are made on
+// their first prefill and kept while the copies stay under half the memory available then; over
+// that budget a path falls back to oneDNN on the stored view (half weights: blocks widened into a
+// scratch per call, as oneDNN 2.6 has no half matmul on AVX2).
 #pragma once
+
+#include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
 namespace anatomy::cpu {
 
-constexpr int64_t kSmallM = 64;
-// From this M on, half-precision weights run through their f32 copy (when the budget allows).
-constexpr int64_t kWidenFromM = 16;
+// Prefill GEMM paths:
+//  - onednn: oneDNN's matmul on the stored [N, K] view (half weights: on their f32 copy);
+//  - onednn_reordered: oneDNN's matmul on a copy reordered once into the layout oneDNN prefers;
+//  - packed: the engine's own AVX2 kernel on weights packed once into panels (gemm_packed_avx2.cpp);
+//  - openblas: OpenBLAS's sgemm on the stored view or f32 copy (in builds with OpenBLAS);
+//  - registers: a register-blocked kernel reading the stored weights, widened in registers (small M).
+enum class LinearPath { onednn, onednn_reordered, packed, openblas, registers };
+constexpr LinearPath kLinearPaths[] = {LinearPath::onednn, LinearPath::onednn_reordered, LinearPath::packed,
+                                       LinearPath::openblas, LinearPath::registers};
+const char* path_name(LinearPath p);
+// "" when the path runs here; otherwise why not (no AVX2, not in this build, ISA cap).
+std::string path_unavailable(LinearPath p);
+
+// From m_from on (up to the next step of the same dtype), weights of `dtype` take `path`.
+struct PlanStep {
+  DType dtype;
+  int64_t m_from;
+  LinearPath path;
+};
+struct LinearPlan {
+  std::vector<PlanStep> steps;
+  std::string source;
+};
+LinearPlan default_linear_plan();
+// Call before any model runs (not thread-safe against running kernels); throws a config error
+// for a path that does not run here.
+void set_linear_plan(LinearPlan plan);
+const LinearPlan& linear_plan();
+LinearPath planned_path(DType dtype, int64_t M);
+
+// y[M, N] = x[M, K]·Wᵀ (W [N, K], F32/BF16/F16, M ≥ 2) through exactly `path`, no bias, without a
+// fallback: false when the path cannot run it here (unavailable, or over the copies' budget).
+// The calibration times paths with it; tests check each against the reference.
+bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out);
+// Prefill GEMMs each path has run so far (tests assert which path ran).
+uint64_t path_runs(LinearPath p);
 
 // false when the fast path does not handle this case (the caller uses the reference kernel).
 bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
@@ -36,8 +73,8 @@ void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, b
 // Calls gemm_f32 sent to its own small-GEMM kernel so far (tests assert which path ran).
 uint64_t small_gemm_runs();
 
-// Bytes of f32 copies of half-precision weights kept for prefill.
-uint64_t widened_weight_bytes();
+// Bytes of weight copies kept for prefill (f32 copies of half weights, packed panels).
+uint64_t prepared_weight_bytes();
 
 
 }  // namespace anatomy::cpu

@@ -1,0 +1,116 @@
+// Every prefill GEMM path of the linear op against the reference kernel, over shapes that reach
+// each path's edges (rows not a multiple of the microkernel's 6, partial column panels, depths
+// past one 256-deep block, row counts past one 192-row block), in each weight dtype; the plan
+// sends each M to the path it names; copies made for a path are made once and never served to
+// another weight at a freed one's address.
+#include <gtest/gtest.h>
+
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/kernels.h"
+#include "core/error.h"
+#include "test_util.h"
+
+namespace anatomy::cpu {
+namespace {
+
+float max_rel_diff(const Tensor& a, const Tensor& b) {
+  float m = 0, scale = 1e-6f;
+  for (uint64_t i = 0; i < a.numel(); ++i) {
+    m = std::max(m, std::abs(a.data<float>()[i] - b.data<float>()[i]));
+    scale = std::max(scale, std::abs(b.data<float>()[i]));
+  }
+  return m / scale;
+}
+
+Tensor reference(const Tensor& x, const Tensor& w) {
+  Tensor ref = Tensor::empty(DType::F32, {x.dim(0), w.dim(0)});
+  linear_reference(x, w, nullptr, false, ref);
+  return ref;
+}
+
+struct Shape3 {
+  int64_t M, N, K;
+};
+
+class LinearPaths : public ::testing::TestWithParam<LinearPath> {};
+
+TEST_P(LinearPaths, EqualTheReferenceInEveryDtypeAndAtEveryEdge) {
+  const LinearPath path = GetParam();
+  if (const std::string why = path_unavailable(path); !why.empty()) GTEST_SKIP() << path_name(path) << ": " << why;
+  const Shape3 shapes[] = {{2, 16, 8}, {5, 40, 48}, {6, 3, 7}, {13, 33, 300}, {200, 48, 520}, {64, 17, 1}, {385, 20, 64}};
+  uint32_t seed = 1;
+  for (const auto& s : shapes)
+    for (DType d : {DType::F32, DType::BF16, DType::F16}) {
+      SCOPED_TRACE(testing::Message() << path_name(path) << " " << dtype_name(d) << " M=" << s.M << " N=" << s.N << " K=" << s.K);
+      const Tensor x = test::random_tensor(DType::F32, {s.M, s.K}, seed++);
+      const Tensor w = test::random_tensor(d, {s.N, s.K}, seed++);
+      Tensor out = Tensor::empty(DType::F32, {s.M, s.N});
+      const uint64_t runs = path_runs(path);
+      ASSERT_TRUE(linear_through(path, x, w, out));
+      EXPECT_EQ(path_runs(path), runs + 1);
+      EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backend, LinearPaths, ::testing::ValuesIn(kLinearPaths),
+                         [](const auto& info) { return std::string(path_name(info.param)); });
+
+TEST(LinearPlan, SendsEachRangeOfMToItsPath) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2: only oneDNN runs here";
+  const LinearPlan saved = linear_plan();
+  set_linear_plan({{{DType::BF16, 2, LinearPath::registers}, {DType::BF16, 9, LinearPath::packed},
+                    {DType::BF16, 30, LinearPath::onednn}},
+                   "test plan"});
+  EXPECT_EQ(planned_path(DType::BF16, 8), LinearPath::registers);
+  EXPECT_EQ(planned_path(DType::BF16, 9), LinearPath::packed);
+  EXPECT_EQ(planned_path(DType::BF16, 500), LinearPath::onednn);
+  EXPECT_EQ(planned_path(DType::F32, 100), LinearPath::onednn);  // no step: oneDNN
+  const Tensor w = test::random_tensor(DType::BF16, {24, 40}, 7);
+  for (const auto& [M, path] : {std::pair{4, LinearPath::registers}, {12, LinearPath::packed}, {31, LinearPath::onednn}}) {
+    const Tensor x = test::random_tensor(DType::F32, {M, 40}, static_cast<uint32_t>(M));
+    Tensor out = Tensor::empty(DType::F32, {M, 24});
+    const uint64_t runs = path_runs(path);
+    ASSERT_TRUE(linear_fast(x, w, nullptr, false, out));
+    EXPECT_EQ(path_runs(path), runs + 1) << "M=" << M;
+    EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
+  }
+  set_linear_plan(saved);
+}
+
+TEST(LinearPlan, RefusesAPathThatDoesNotRunHere) {
+  for (LinearPath p : kLinearPaths) {
+    if (path_unavailable(p).empty()) continue;
+    try {
+      set_linear_plan({{{DType::F32, 2, p}}, "plan.json"});
+      FAIL() << path_name(p) << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("plan.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(PreparedWeights, MadeOncePerWeightAndNeverServedToAnother) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2: no copies are made";
+  const Tensor x = test::random_tensor(DType::F32, {20, 48}, 1);
+  for (LinearPath form : {LinearPath::packed, LinearPath::onednn}) {
+    {
+      const Tensor w = test::random_tensor(DType::BF16, {40, 48}, 2);
+      Tensor out = Tensor::empty(DType::F32, {20, 40});
+      ASSERT_TRUE(linear_through(form, x, w, out));
+      const uint64_t after_first = prepared_weight_bytes();
+      EXPECT_GE(after_first, 40u * 48u * sizeof(float));  // copies of freed weights may have been dropped
+      ASSERT_TRUE(linear_through(form, x, w, out));  // served from the copy
+      EXPECT_EQ(prepared_weight_bytes(), after_first);
+    }
+    // The first weight is gone; new ones (perhaps at its address) get copies of their own values.
+    for (uint32_t seed = 3; seed < 8; ++seed) {
+      const Tensor w = test::random_tensor(seed % 2 ? DType::BF16 : DType::F16, {40, 48}, seed);
+      Tensor out = Tensor::empty(DType::F32, {20, 40});
+      ASSERT_TRUE(linear_through(form, x, w, out));
+      EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace anatomy::cpu
