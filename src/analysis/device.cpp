@@ -241,6 +241,7 @@ Ceilings measure_ceilings(bool quick, Progress& progress) {
   c.build = build_id();
   c.measured_at = utc_now();
   c.quick = quick;
+  c.processor.measured_mhz = backend::measure_clock_mhz();
   // The paths first, so that the ceilings below are measured through the ones chosen.
   c.gemm_plan = calibrate_gemm_paths(quick, c.path_timings, progress);
   apply_gemm_plan(c);
@@ -380,15 +381,19 @@ Ceilings gpu_ceilings(bool recalibrate, Progress& progress) {
 }
 
 FmaPeak fma_peak(const Processor& p, const std::string& kernel_isa) {
-  if (p.max_mhz <= 0) return {0, "the clock is not readable"};
+  const bool measured = p.measured_mhz > 0;
+  const double mhz = measured ? p.measured_mhz : p.max_mhz;
+  if (mhz <= 0) return {0, "the clock is not readable"};
   const int cores = p.physical_cores > 0 ? p.physical_cores : p.logical_cpus;
   const bool amd = p.model.find("AMD") != std::string::npos;
   const bool zen5 = p.model.find("Zen 5") != std::string::npos || p.model.find("9005") != std::string::npos;
   const int lanes = kernel_isa == "avx512" ? 16 : kernel_isa == "avx2" ? 8 : 1;
   const int units = kernel_isa == "avx512" && amd && !zen5 ? 1 : kernel_isa == "scalar" ? 1 : 2;
-  const double gflops = cores * units * lanes * 2.0 * p.max_mhz / 1000.0;
+  const double gflops = cores * units * lanes * 2.0 * mhz / 1000.0;
   return {gflops, fmt::format("{} cores × {} FMA unit{} × {} f32 lanes ({}) × 2 FLOP × {:.3f} GHz ({})", cores, units,
-                              units == 1 ? "" : "s", lanes, kernel_isa, p.max_mhz / 1000.0, p.clock_source)};
+                              units == 1 ? "" : "s", lanes, kernel_isa, mhz / 1000.0,
+                              measured ? "measured: a one-add-per-cycle chain on every thread under vector FMA load"
+                                       : p.clock_source)};
 }
 
 namespace {
@@ -427,7 +432,8 @@ io::ordered_json to_json(const Ceilings& c) {
           {"gpu", c.gpu.is_null() ? io::ordered_json::object() : c.gpu},
           {"processor",
            {{"model", p.model}, {"logical_cpus", p.logical_cpus}, {"physical_cores", p.physical_cores},
-            {"threads", p.threads}, {"isa", p.isa}, {"max_mhz", p.max_mhz}, {"clock_source", p.clock_source}}},
+            {"threads", p.threads}, {"isa", p.isa}, {"max_mhz", p.max_mhz}, {"clock_source", p.clock_source},
+            {"measured_mhz", p.measured_mhz}}},
           {"build", c.build},
           {"measured_at", c.measured_at},
           {"quick", c.quick},
@@ -443,7 +449,7 @@ Ceilings ceilings_from_json(const io::json& j) {
   Ceilings c;
   const auto& p = j.at("processor");
   c.processor = {p.at("model"), p.at("logical_cpus"), p.at("physical_cores"), p.at("threads"),
-                 p.at("isa").get<std::vector<std::string>>(), p.at("max_mhz"), p.at("clock_source")};
+                 p.at("isa").get<std::vector<std::string>>(), p.at("max_mhz"), p.at("clock_source"), p.value("measured_mhz", 0.0)};
   c.build = j.at("build");
   c.measured_at = j.at("measured_at");
   c.quick = j.at("quick");

@@ -22,6 +22,7 @@ struct Processor {
   std::vector<std::string> isa;   // the instruction sets that matter to the kernels
   double max_mhz = 0;             // 0 when unreadable
   std::string clock_source;       // which file the clock came from
+  double measured_mhz = 0;        // under an all-core vector load (measure_ceilings); 0: not measured
 };
 
 struct GemmCeiling {
@@ -68,8 +69,9 @@ Processor detect_processor();
 // The machine's FMA peak in f32 GFLOP/s for the instruction set the kernels dispatch to:
 // cores × FMA units × vector lanes × 2 FLOP × clock. Units: 2 per core, but 1 for AMD's
 // AVX-512 before Zen 5 (its 512-bit FMAs are double-pumped 256-bit ones); lanes: 16 (avx512), 8
-// (avx2), 1 (scalar). `basis` spells out the product and where the clock came from; 0 when the
-// clock is not readable.
+// (avx2), 1 (scalar); the clock measured under load when it was, else the one read from the
+// system (a current or base clock understates a boosting core). `basis` spells out the product and
+// where the clock came from; 0 when there is no clock.
 struct FmaPeak {
   double gflops = 0;
   std::string basis;

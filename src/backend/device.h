@@ -48,6 +48,8 @@ uint64_t available_memory();
 // Bytes of weight copies the backend keeps for prefill GEMMs (f32 copies of half weights, packed
 // panels; made once per weight while half the available memory allows).
 uint64_t prepared_weight_bytes();
+// The core clock under an all-thread vector load, measured (MHz; see backend/cpu/membench.h).
+double measure_clock_mhz();
 double stream_read(const float* a, int64_t n);  // returns the sum so the loads cannot be elided
 void stream_triad(float* a, const float* b, const float* c, float s, int64_t n);
 

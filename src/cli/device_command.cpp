@@ -75,6 +75,8 @@ std::string device_command(const DeviceOptions& o, Progress& progress) {
   proc.add({"kernels dispatch to", d["kernel_isa"]});
   proc.add({"clock", p["max_mhz"].get<double>() > 0 ? fmt::format("{:.0f} MHz ({})", p["max_mhz"].get<double>(), p["clock_source"].get<std::string>())
                                                   : "not readable"});
+  if (p.value("measured_mhz", 0.0) > 0)
+    proc.add({"clock under load", fmt::format("{:.0f} MHz (measured: all threads running vector FMAs)", p["measured_mhz"].get<double>())});
 
   const auto r = Table::Align::right, l = Table::Align::left;
   Table gemm({"weights", "M", "N", "K", "shape", "GFLOP/s"}, {l, r, r, r, l, r});

@@ -26,6 +26,10 @@ TEST(Device, QuickCalibrationMeasuresEveryCeiling) {
   for (const auto& g : c.gemm) EXPECT_GT(g.gflops, 0) << g.dtype << " " << g.shape_kind;
   EXPECT_GT(c.read_gbs, 0);
   EXPECT_GT(c.triad_gbs, 0);
+  // The clock under load: a plausible core clock, and the FMA peak is computed from it.
+  EXPECT_GT(c.processor.measured_mhz, 300);
+  EXPECT_LT(c.processor.measured_mhz, 8000);
+  EXPECT_NE(fma_peak(c.processor, "avx2").basis.find("measured"), std::string::npos);
   EXPECT_EQ(c.gemm_peak(DType::BF16).dtype, "BF16");
   EXPECT_EQ(c.gemm_peak(DType::Q8_0).dtype, "F32");  // not measured: the F32 ceiling, named as such
   EXPECT_NE(c.source().find(c.measured_at), std::string::npos);
@@ -40,6 +44,7 @@ TEST(Device, JsonRoundTrip) {
   EXPECT_EQ(back.gemm[4].gflops, c.gemm[4].gflops);
   EXPECT_EQ(back.read_gbs, c.read_gbs);
   EXPECT_EQ(back.processor.isa, c.processor.isa);
+  EXPECT_EQ(back.processor.measured_mhz, c.processor.measured_mhz);
   EXPECT_THROW(ceilings_from_json(io::json::parse(R"({"processor": {}})")), std::exception);
 }
 

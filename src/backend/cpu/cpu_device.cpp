@@ -93,6 +93,7 @@ uint64_t available_memory() {
   return 0;
 }
 
+double measure_clock_mhz() { return cpu::measure_clock_mhz(); }
 double stream_read(const float* a, int64_t n) { return cpu::stream_read(a, n); }
 void stream_triad(float* a, const float* b, const float* c, float s, int64_t n) { cpu::stream_triad(a, b, c, s, n); }
 
