@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "analysis/cost.h"
+#include "analysis/device.h"
 #include "analysis/stats.h"
 #include "backend/device.h"
 #include "models/catalog.h"
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
   else dtypes = {*dtype_from_string(which)};
   backend::apply_isa_cap();
   backend::set_threads(threads);
-  std::printf("threads %d, kernels %s\n", backend::threads(), backend::kernel_isa().c_str());
+  const std::string plan = analysis::use_calibrated_gemm_plan();
+  std::printf("threads %d, kernels %s, prefill GEMM paths: %s\n", backend::threads(), backend::kernel_isa().c_str(), plan.c_str());
 
   for (DType dtype : dtypes) {
     const auto m = model_with(name, dtype);

@@ -118,8 +118,9 @@ fs::path cache_dir() {
 fs::path cache_file(const Processor& p, const std::string& build, const std::string& device) {
   const fs::path dir = cache_dir();
   if (dir.empty()) return {};
-  const size_t key = std::hash<std::string>{}(fmt::format("{}|{}|{}|{}{}", p.model, p.logical_cpus, p.threads, build,
-                                                          device.empty() ? "" : "|" + device));
+  // The kernels' ISA is part of the key: $ANATOMY_CPU_ISA=avx2 has ceilings and GEMM paths of its own.
+  const size_t key = std::hash<std::string>{}(fmt::format("{}|{}|{}|{}{}|{}", p.model, p.logical_cpus, p.threads, build,
+                                                          device.empty() ? "" : "|" + device, backend::kernel_isa()));
   return dir / fmt::format("device-{:016x}.json", key);
 }
 

@@ -37,7 +37,8 @@ class LinearPaths : public ::testing::TestWithParam<LinearPath> {};
 TEST_P(LinearPaths, EqualTheReferenceInEveryDtypeAndAtEveryEdge) {
   const LinearPath path = GetParam();
   if (const std::string why = path_unavailable(path); !why.empty()) GTEST_SKIP() << path_name(path) << ": " << why;
-  const Shape3 shapes[] = {{2, 16, 8}, {5, 40, 48}, {6, 3, 7}, {13, 33, 300}, {200, 48, 520}, {64, 17, 1}, {385, 20, 64}};
+  const Shape3 shapes[] = {{2, 16, 8},  {5, 40, 48},    {6, 3, 7},  {8, 16, 300},  {9, 20, 33},
+                           {13, 33, 300}, {200, 48, 520}, {64, 17, 1}, {385, 20, 64}};
   uint32_t seed = 1;
   for (const auto& s : shapes)
     for (DType d : {DType::F32, DType::BF16, DType::F16}) {

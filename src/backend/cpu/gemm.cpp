@@ -152,8 +152,8 @@ Dnnl& dnnl_state() {
 
 // Weights prepared for prefill and kept: half weights widened to f32 (for oneDNN and OpenBLAS),
 // weights of any dtype packed into panels (the own kernel) or reordered into oneDNN's preferred
-// layout. Entries are tied to the weight's
-// storage and dropped once it is freed. The budget is half the memory available at the first.
+// layout. Entries are tied to the weight's storage and dropped once it is freed. The budget is
+// half the memory available at the first.
 enum class Form { widened, packed, reordered };
 
 struct Prepared {
@@ -163,7 +163,7 @@ struct Prepared {
     uint64_t bytes = 0;
   };
   std::mutex mu;
-  std::map<std::pair<const void*, Form>, Entry> entries;
+  std::map<std::tuple<const void*, int64_t, int64_t, Form>, Entry> entries;  // (data, N, K, form)
   uint64_t bytes = 0, budget = 0;
 
   void drop_freed() {
@@ -179,7 +179,7 @@ struct Prepared {
   // nullptr when the copy would exceed the budget.
   const float* get(const Tensor& w, int64_t N, int64_t K, Form form) {
     std::lock_guard<std::mutex> lock(mu);
-    const auto key = std::make_pair(static_cast<const void*>(w.raw()), form);
+    const auto key = std::make_tuple(static_cast<const void*>(w.raw()), N, K, form);
     if (auto it = entries.find(key); it != entries.end()) {
       if (it->second.storage.lock() == w.storage()) return it->second.data.get();
       bytes -= it->second.bytes;  // another weight at a freed one's address

@@ -1,7 +1,7 @@
 // The engine's own prefill GEMM, y[M, N] = x[M, K]·Wᵀ, on weights packed once into panels of 16
 // output columns (BLIS's layout): per k, the 16 weights of a panel are one contiguous 64-byte row,
 // so the microkernel streams a panel with two aligned loads per k. The input is packed per call
-// into 6-row micro-panels (per k, 6 contiguous floats to broadcast). The 6 × 16 tile of C lives
+// into micro-panels of up to 6 rows (per k, 6 contiguous floats to broadcast). The 6 × 16 tile of C lives
 // in 12 ymm accumulators: 12 FMAs per 2 loads + 6 broadcasts, enough independent chains to keep
 // both FMA pipes of a Zen or Intel core busy (bench_gemm_sweep: 207 GFLOP/s at M = 128 on 2 Zen 4
 // cores held to AVX2, against 180 for oneDNN 2.6 and 166 for OpenBLAS there).
@@ -20,7 +20,7 @@ namespace {
 
 constexpr int64_t kRows = 6;       // MR: rows of C per microkernel
 constexpr int64_t kDepth = 256;    // KC: a panel's 256 × 16 floats (16 KiB) stay in L1 across the rows
-constexpr int64_t kRowBlock = 192; // MC: 192 rows × KC of packed input (192 KiB) stay in L2
+constexpr int64_t kRowBlock = 192; // MC: 32 tiles, ≤ 192 rows × KC of packed input (192 KiB), stay in L2
 
 // C[R, 16] (+)= A[R, kc]·B[kc, 16]; a: kc steps of kRows floats, b: kc steps of 16 floats.
 // Named accumulators, not an array: GCC 12 keeps an array of __m256 on the stack.
@@ -57,13 +57,33 @@ __attribute__((target("avx2,fma"))) void tile(const float* a, const float* b, in
 using Tile = void (*)(const float*, const float*, int64_t, float*, int64_t, bool);
 constexpr Tile kTiles[kRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
 
-// Rows [m0, m0 + R) of x as kRows-wide micro-panels: element (m, k) at (m / 6)·6K + 6k + m % 6,
-// rows past M zero.
-void pack_input(const float* x, int64_t M, int64_t K, float* dst, int64_t panel) {
-  const int64_t m0 = panel * kRows, rows = std::min(kRows, M - m0);
-  float* d = dst + m0 * K;
+// The rows of C each microkernel call takes, in order: 6, except that a remainder of 1–3 rows
+// borrows from the last 6 (7 → 4 + 3, 8 → 4 + 4, 9 → 5 + 4). A tile of R rows keeps 2R FMA chains
+// in flight; with 2 or fewer rows it falls below the FMA latency × pipes and runs at half rate
+// (M = 128 = 21 × 6 + 2 lost 3 % that way).
+struct RowTile {
+  int64_t row, rows;
+};
+std::vector<RowTile> row_tiles(int64_t M) {
+  std::vector<int64_t> sizes(static_cast<size_t>(M / kRows), kRows);
+  const int64_t rest = M % kRows;
+  if (rest > 0 && rest <= 3 && !sizes.empty()) {
+    sizes.back() = (kRows + rest + 1) / 2;
+    sizes.push_back(kRows + rest - sizes.back());
+  } else if (rest > 0) {
+    sizes.push_back(rest);
+  }
+  std::vector<RowTile> tiles;
+  int64_t row = 0;
+  for (int64_t n : sizes) tiles.push_back({row, n}), row += n;
+  return tiles;
+}
+
+// A tile's rows of x as a kRows-wide micro-panel: element (row + r, k) at 6k + r, rows past the
+// tile zero.
+void pack_input(const float* x, int64_t K, const RowTile& t, float* d) {
   for (int64_t k = 0; k < K; ++k)
-    for (int64_t r = 0; r < kRows; ++r) d[k * kRows + r] = r < rows ? x[(m0 + r) * K + k] : 0.0f;
+    for (int64_t r = 0; r < kRows; ++r) d[k * kRows + r] = r < t.rows ? x[(t.row + r) * K + k] : 0.0f;
 }
 
 // Rows [n0, n0 + 16) of a [N, K] weight, widened to f32 and interleaved by k (zero past N).
@@ -107,18 +127,21 @@ void pack_weight_avx2(const Tensor& w, int64_t N, int64_t K, float* dst) {
 }
 
 void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const float* packed, int64_t N, float* out) {
-  const int64_t row_panels = (M + kRows - 1) / kRows, panels = (N + kPanel - 1) / kPanel;
-  thread_local std::vector<float> input;  // the caller's thread packs; OpenMP threads only read it
-  input.resize(static_cast<size_t>(row_panels * kRows * K));
+  const std::vector<RowTile> tiles = row_tiles(M);
+  const auto count = static_cast<int64_t>(tiles.size());
+  const int64_t panels = (N + kPanel - 1) / kPanel;
+  thread_local std::vector<float> input;  // the caller's thread owns it; OpenMP threads share it
+  input.resize(static_cast<size_t>(count * kRows * K));
   float* a = input.data();
 #pragma omp parallel
   {
 #pragma omp for schedule(static)
-    for (int64_t p = 0; p < row_panels; ++p) pack_input(x, M, K, a, p);
+    for (int64_t t = 0; t < count; ++t) pack_input(x, K, tiles[t], a + t * kRows * K);
     // A partial last panel of columns is computed into a scratch of 16 columns and copied out.
     alignas(32) float edge[kRowBlock * kPanel];
-    for (int64_t m0 = 0; m0 < M; m0 += kRowBlock) {
-      const int64_t mb = std::min(kRowBlock, M - m0);
+    for (int64_t t0 = 0; t0 < count; t0 += kRowBlock / kRows) {
+      const int64_t t1 = std::min(count, t0 + kRowBlock / kRows), m0 = tiles[t0].row;
+      const int64_t mb = tiles[t1 - 1].row + tiles[t1 - 1].rows - m0;
 #pragma omp for schedule(static) nowait
       for (int64_t p = 0; p < panels; ++p) {
         const int64_t n0 = p * kPanel, cols = std::min(kPanel, N - n0);
@@ -127,8 +150,9 @@ void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const float* packed,
         const float* b = packed + p * kPanel * K;
         for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
           const int64_t kc = std::min(kDepth, K - k0);
-          for (int64_t r = 0; r < mb; r += kRows)
-            kTiles[std::min(kRows, mb - r)](a + (m0 + r) * K + k0 * kRows, b + k0 * kPanel, kc, c + r * ldc, ldc, k0 > 0);
+          for (int64_t t = t0; t < t1; ++t)
+            kTiles[tiles[t].rows](a + t * kRows * K + k0 * kRows, b + k0 * kPanel, kc, c + (tiles[t].row - m0) * ldc,
+                                  ldc, k0 > 0);
         }
         if (cols != kPanel)
           for (int64_t r = 0; r < mb; ++r) std::memcpy(out + (m0 + r) * N + n0, edge + r * kPanel, cols * sizeof(float));
