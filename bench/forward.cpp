@@ -29,6 +29,7 @@ models::Model model_with(const std::string& name, DType dtype) {
   auto m = models::build_model(config, "bench");
   auto w = models::synthetic_weights(m, 1, dtype);
   models::bind_weights(m, w);
+  models::freeze_weights(m);
   return m;
 }
 

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   models::LoadedModel lm = models::load_model(argv[1]);
   const auto w = models::synthetic_weights(lm.model, 1, DType::BF16);
   models::bind_weights(lm.model, w);
+  models::freeze_weights(lm.model);
   models::upload_weights(lm.model, *gpu);
   const ops::Context ctx(gpu);
   nn::State state(1, past + T);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   auto model = models::build_model(models::find_catalog(name)->config, name);
   const auto weights = models::synthetic_weights(model, 1, dtype);
   models::bind_weights(model, weights);
+  models::freeze_weights(model);
   const auto r = analysis::profile_model(model, {.tokens = tokens, .warmup = 2, .repeat = repeat});
 
   const double sum_self = std::accumulate(r.self_s.begin(), r.self_s.end(), 0.0);

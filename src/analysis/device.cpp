@@ -72,6 +72,7 @@ Tensor varied(DType dtype, Shape shape) {
 GemmCeiling measure_gemm(DType dtype, int64_t m, int64_t n, int64_t k, const std::string& kind, bool quick) {
   Tensor x = Tensor::empty(DType::F32, {m, k});
   Tensor w = Tensor::zeros(dtype, {n, k});  // values do not change the time of a dense GEMM
+  w.storage()->freeze();                     // as inference's weights: through the copies paths keep
   std::fill_n(x.data<float>(), x.numel(), 0.5f);
   const ops::Context ctx(backend::cpu());
   const double s = median_seconds([&] { ops::linear(ctx, x, w, nullptr); }, quick ? 2 : 3, quick ? 0.0 : 0.3);
@@ -199,6 +200,7 @@ std::vector<backend::GemmPlanStep> calibrate_gemm_paths(bool quick, std::vector<
   ProgressTask task(progress, "timing the prefill GEMM paths", 3 * ms.size());
   for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
     const Tensor w = varied(dtype, {n, k});
+    w.storage()->freeze();  // as weights loaded for inference are: paths may keep copies
     for (int64_t m : ms) {
       const Tensor x = varied(DType::F32, {m, k});
       Tensor out = Tensor::empty(DType::F32, {m, n});

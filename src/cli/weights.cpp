@@ -58,6 +58,7 @@ Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t
     models::bind_weights(lm.model, w.owned);
     w.description = fmt::format("synthetic (seed {}, {}): timings valid; predictions and quality figures meaningless", seed,
                                 dtype_name(w.dtype));
+    models::freeze_weights(lm.model);  // inference only: backends may keep packed copies
     return w;
   }
   models::map_weights(lm);
@@ -72,6 +73,7 @@ Weights prepare_weights(models::LoadedModel& lm, const WeightChoice& c, uint64_t
     w.description = fmt::format("checkpoint {} (converted to {} in memory)", lm.source, dtype_name(*c.cast_to));
   }
   w.dtype = main_dtype(lm.model);
+  models::freeze_weights(lm.model);
   return w;
 }
 

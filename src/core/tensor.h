@@ -3,6 +3,7 @@
 // Strides are in elements; block-quantized tensors are always contiguous.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,10 +29,18 @@ class Storage {
   enum class Kind { heap, mapped, meta };
   virtual ~Storage() = default;
   virtual Kind kind() const = 0;
+  // A promise that the bytes no longer change while the storage lives (weights loaded for
+  // inference): backends may then keep derived copies of them, such as packed GEMM panels.
+  // Nothing is frozen unless its owner says so; it cannot be undone.
+  void freeze() { frozen_.store(true, std::memory_order_release); }
+  bool frozen() const { return frozen_.load(std::memory_order_acquire); }
   // Where the bytes live; a CUDA storage answers cuda and its data() is a device pointer.
   virtual Device device() const { return kind() == Kind::meta ? Device::meta : Device::cpu; }
   virtual std::byte* data() = 0;
   virtual size_t size() const = 0;
+
+ private:
+  std::atomic<bool> frozen_{false};
 };
 
 // 64-byte aligned heap buffer (AVX-512 friendly, cache-line aligned).

@@ -139,6 +139,11 @@ void bind_weights(const Model& model, const io::NamedTensors& weights) {
   }
 }
 
+void freeze_weights(const Model& model) {
+  for (const auto& ref : nn::parameter_slots(*model.root))
+    if (ref.param->value.storage()) ref.param->value.storage()->freeze();
+}
+
 void write_checkpoint(const std::string& dir, const json& config, const io::NamedTensors& weights,
                       uint64_t max_shard_bytes) {
   std::filesystem::create_directories(dir);

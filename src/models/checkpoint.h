@@ -20,6 +20,9 @@ io::NamedTensors synthetic_weights(const Model& model, uint64_t seed, DType dtyp
 
 // Sets each parameter's value to the tensor of its canonical name (as synthetic_weights names them).
 void bind_weights(const Model& model, const io::NamedTensors& weights);
+// Freezes the storage of every parameter bound to the model (Storage::freeze): for inference,
+// where the weights no longer change and backends may keep packed copies of them. Not for training.
+void freeze_weights(const Model& model);
 
 // Copies of the bound F32/BF16/F16 weights converted to `dtype` (the others keep theirs), named
 // as synthetic_weights names them; bind them to run the model in that dtype.

@@ -22,6 +22,13 @@ float max_rel_diff(const Tensor& a, const Tensor& b) {
   return m / scale;
 }
 
+// A weight as inference loads it: frozen, so that paths may keep copies of it.
+Tensor frozen_weight(DType d, Shape shape, uint32_t seed) {
+  Tensor w = test::random_tensor(d, std::move(shape), seed);
+  w.storage()->freeze();
+  return w;
+}
+
 Tensor reference(const Tensor& x, const Tensor& w) {
   Tensor ref = Tensor::empty(DType::F32, {x.dim(0), w.dim(0)});
   linear_reference(x, w, nullptr, false, ref);
@@ -44,7 +51,7 @@ TEST_P(LinearPaths, EqualTheReferenceInEveryDtypeAndAtEveryEdge) {
     for (DType d : {DType::F32, DType::BF16, DType::F16}) {
       SCOPED_TRACE(testing::Message() << path_name(path) << " " << dtype_name(d) << " M=" << s.M << " N=" << s.N << " K=" << s.K);
       const Tensor x = test::random_tensor(DType::F32, {s.M, s.K}, seed++);
-      const Tensor w = test::random_tensor(d, {s.N, s.K}, seed++);
+      const Tensor w = frozen_weight(d, {s.N, s.K}, seed++);
       Tensor out = Tensor::empty(DType::F32, {s.M, s.N});
       const uint64_t runs = path_runs(path);
       ASSERT_TRUE(linear_through(path, x, w, out));
@@ -66,7 +73,7 @@ TEST(LinearPlan, SendsEachRangeOfMToItsPath) {
   EXPECT_EQ(planned_path(DType::BF16, 9), LinearPath::packed);
   EXPECT_EQ(planned_path(DType::BF16, 500), LinearPath::onednn);
   EXPECT_EQ(planned_path(DType::F32, 100), LinearPath::onednn);  // no step: oneDNN
-  const Tensor w = test::random_tensor(DType::BF16, {24, 40}, 7);
+  const Tensor w = frozen_weight(DType::BF16, {24, 40}, 7);
   for (const auto& [M, path] : {std::pair{4, LinearPath::registers}, {12, LinearPath::packed}, {31, LinearPath::onednn}}) {
     const Tensor x = test::random_tensor(DType::F32, {M, 40}, static_cast<uint32_t>(M));
     Tensor out = Tensor::empty(DType::F32, {M, 24});
@@ -95,7 +102,7 @@ TEST(PreparedWeights, MadeOncePerWeightAndNeverServedToAnother) {
   const Tensor x = test::random_tensor(DType::F32, {20, 48}, 1);
   for (LinearPath form : {LinearPath::packed, LinearPath::onednn}) {
     {
-      const Tensor w = test::random_tensor(DType::BF16, {40, 48}, 2);
+      const Tensor w = frozen_weight(DType::BF16, {40, 48}, 2);
       Tensor out = Tensor::empty(DType::F32, {20, 40});
       ASSERT_TRUE(linear_through(form, x, w, out));
       const uint64_t after_first = prepared_weight_bytes();
@@ -105,12 +112,34 @@ TEST(PreparedWeights, MadeOncePerWeightAndNeverServedToAnother) {
     }
     // The first weight is gone; new ones (perhaps at its address) get copies of their own values.
     for (uint32_t seed = 3; seed < 8; ++seed) {
-      const Tensor w = test::random_tensor(seed % 2 ? DType::BF16 : DType::F16, {40, 48}, seed);
+      const Tensor w = frozen_weight(seed % 2 ? DType::BF16 : DType::F16, {40, 48}, seed);
       Tensor out = Tensor::empty(DType::F32, {20, 40});
       ASSERT_TRUE(linear_through(form, x, w, out));
       EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
     }
   }
+}
+
+// Weights that may change (training updates them in place, gradient checks perturb them) never
+// get a copy: the planned packed path declines and oneDNN reads the stored weight, so a change is
+// seen by the next call.
+TEST(PreparedWeights, NeverForWeightsThatMayChange) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2: no copies are made";
+  const LinearPlan saved = linear_plan();
+  set_linear_plan({{{DType::F32, 2, LinearPath::packed}}, "test plan"});
+  const Tensor x = test::random_tensor(DType::F32, {20, 48}, 1);
+  Tensor w = test::random_tensor(DType::F32, {40, 48}, 2);
+  Tensor out = Tensor::empty(DType::F32, {20, 40});
+  EXPECT_FALSE(linear_through(LinearPath::packed, x, w, out));
+  for (int step = 0; step < 2; ++step) {
+    const uint64_t onednn = path_runs(LinearPath::onednn), packed = path_runs(LinearPath::packed);
+    ASSERT_TRUE(linear_fast(x, w, nullptr, false, out));
+    EXPECT_EQ(path_runs(LinearPath::onednn), onednn + 1);
+    EXPECT_EQ(path_runs(LinearPath::packed), packed);
+    EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
+    w.data<float>()[5] += 1.0f;  // an optimizer step
+  }
+  set_linear_plan(saved);
 }
 
 }  // namespace

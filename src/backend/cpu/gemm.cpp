@@ -176,8 +176,10 @@ struct Prepared {
       }
   }
 
-  // nullptr when the copy would exceed the budget.
+  // nullptr when the weight may still change (its storage is not frozen) or when the copy would
+  // exceed the budget.
   const float* get(const Tensor& w, int64_t N, int64_t K, Form form) {
+    if (!w.storage() || !w.storage()->frozen()) return nullptr;
     std::lock_guard<std::mutex> lock(mu);
     const auto key = std::make_tuple(static_cast<const void*>(w.raw()), N, K, form);
     if (auto it = entries.find(key); it != entries.end()) {
@@ -427,12 +429,12 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
   } else if (M == 1 && have_avx2()) {
     gemv_avx2(xs, K, w, N, o);
   } else if (linear_through(planned_path(d, M), x, w, out)) {
-  } else if (d == DType::F32) {  // over the copies' budget, or no AVX2
-    dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, false);
-  } else if (!have_avx2()) {
+  } else if (d != DType::F32 && !have_avx2()) {
     return false;
-  } else {
-    large_m_half(xs, M, K, w, N, o);
+  } else {  // a weight that may change, a copy over the budget, or no AVX2: oneDNN on the stored weight
+    if (d == DType::F32) dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, false);
+    else large_m_half(xs, M, K, w, N, o);
+    path_counters[static_cast<size_t>(LinearPath::onednn)].fetch_add(1, std::memory_order_relaxed);
   }
   if (bias) {
     // An f32 bias is read in place: converting element by element cost as much as a small GEMV.

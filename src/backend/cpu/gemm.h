@@ -5,9 +5,11 @@
 //    LinearPlan: built-in defaults measured on a Zen 4, or the calibration `anatomy device` makes
 //    on this machine (analysis/device.cpp), which times every path and keeps the fastest.
 // Weights a path needs in another form (f32 copies of half weights, packed panels) are made on
-// their first prefill and kept while the copies stay under half the memory available then; over
-// that budget a path falls back to oneDNN on the stored view (half weights: blocks widened into a
-// scratch per call, as oneDNN 2.6 has no half matmul on AVX2).
+// their first prefill and kept while the copies stay under half the memory available then — and
+// only for weights whose storage is frozen (Storage::freeze: loaded for inference); weights that
+// may change (training, finite differences) and copies over the budget run oneDNN on the stored
+// weight instead (half weights: blocks widened into a scratch per call, as oneDNN 2.6 has no half
+// matmul on AVX2).
 #pragma once
 
 #include <string>
@@ -48,7 +50,8 @@ const LinearPlan& linear_plan();
 LinearPath planned_path(DType dtype, int64_t M);
 
 // y[M, N] = x[M, K]·Wᵀ (W [N, K], F32/BF16/F16, M ≥ 2) through exactly `path`, no bias, without a
-// fallback: false when the path cannot run it here (unavailable, or over the copies' budget).
+// fallback: false when the path cannot run it here (unavailable, a copy over the budget or of a
+// weight that is not frozen).
 // The calibration times paths with it; tests check each against the reference.
 bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out);
 // Prefill GEMMs each path has run so far (tests assert which path ran).
