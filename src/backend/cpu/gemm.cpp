@@ -19,6 +19,7 @@
 #ifdef ANATOMY_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
+#include <dlfcn.h>
 
 #include "backend/cpu/gemm_kernels.h"
 #include "backend/cpu/kernels.h"
@@ -229,15 +230,47 @@ void large_m_half(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
   }
 }
 
-void openblas_gemm(const float* x, const float* w, float* out, int64_t M, int64_t N, int64_t K) {
+// OpenBLAS is loaded when first asked for (dlopen), so that a machine without it still runs
+// anatomy — the GPU machine's pack leaves its 36 MB out — and its path is then unavailable, saying why.
+struct OpenBlas {
 #ifdef ANATOMY_HAVE_OPENBLAS
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(M), static_cast<blasint>(N),
-              static_cast<blasint>(K), 1.0f, x, static_cast<blasint>(K), w, static_cast<blasint>(K), 0.0f, out,
-              static_cast<blasint>(N));
-#else
-  (void)x, (void)w, (void)out, (void)M, (void)N, (void)K;
-  fail(ErrorKind::internal, "OpenBLAS path called in a build without OpenBLAS");
+  decltype(&cblas_sgemm) sgemm = nullptr;
+  decltype(&openblas_set_num_threads) set_threads = nullptr;
+  decltype(&openblas_get_corename) corename = nullptr;
 #endif
+  std::string missing;  // why it cannot run; "" when loaded
+
+  OpenBlas() {
+#ifdef ANATOMY_HAVE_OPENBLAS
+    void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      missing = std::string("libopenblas.so.0 does not load: ") + dlerror();
+      return;
+    }
+    sgemm = reinterpret_cast<decltype(sgemm)>(dlsym(lib, "cblas_sgemm"));
+    set_threads = reinterpret_cast<decltype(set_threads)>(dlsym(lib, "openblas_set_num_threads"));
+    corename = reinterpret_cast<decltype(corename)>(dlsym(lib, "openblas_get_corename"));
+    if (!sgemm || !set_threads || !corename) missing = "libopenblas.so.0 lacks cblas_sgemm or its OpenBLAS functions";
+#else
+    missing = "this build has no OpenBLAS (its cblas.h was not found)";
+#endif
+  }
+
+  void gemm(const float* x, const float* w, float* out, int64_t M, int64_t N, int64_t K) const {
+#ifdef ANATOMY_HAVE_OPENBLAS
+    set_threads(omp_get_max_threads());  // the engine's thread count, which may have changed
+    sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(M), static_cast<blasint>(N),
+          static_cast<blasint>(K), 1.0f, x, static_cast<blasint>(K), w, static_cast<blasint>(K), 0.0f, out,
+          static_cast<blasint>(N));
+#else
+    (void)x, (void)w, (void)out, (void)M, (void)N, (void)K;
+#endif
+  }
+};
+
+const OpenBlas& openblas() {
+  static const OpenBlas b;
+  return b;
 }
 
 std::atomic<uint64_t> path_counters[std::size(kLinearPaths)];
@@ -292,14 +325,13 @@ const char* path_name(LinearPath p) {
 std::string path_unavailable(LinearPath p) {
   if (p == LinearPath::onednn) return "";
   if (p == LinearPath::openblas) {
+    if (!openblas().missing.empty()) return openblas().missing;
 #ifdef ANATOMY_HAVE_OPENBLAS
     // OpenBLAS picks its kernels when it loads ($OPENBLAS_CORETYPE); a cap set later cannot reach it.
-    const std::string core = openblas_get_corename();
+    const std::string core = openblas().corename();
     if (isa_cap() == IsaCap::avx2 && (core.find("skylakex") != std::string::npos || core.find("cooperlake") != std::string::npos ||
                                       core.find("sapphire") != std::string::npos))
       return "OpenBLAS runs its " + core + " (AVX-512) kernels: set OPENBLAS_CORETYPE=Haswell with ANATOMY_CPU_ISA=avx2";
-#else
-    return "this build has no OpenBLAS (libopenblas-dev was not found, or -DANATOMY_OPENBLAS=OFF)";
 #endif
   }
   return have_avx2() ? "" : "the CPU has no AVX2 + FMA + F16C (or $ANATOMY_CPU_ISA=scalar)";
@@ -371,7 +403,7 @@ bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& o
     case LinearPath::openblas: {
       const float* f = stored_or_widened();
       if (!f) return false;
-      openblas_gemm(xs, f, o, M, N, K);
+      openblas().gemm(xs, f, o, M, N, K);
       break;
     }
   }
