@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     if (dtype == DType::F32) w.data<float>()[i] = v;
     else w.data<uint16_t>()[i] = dtype == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
   }
+  w.storage()->freeze();  // as inference's weights are: the paths may keep copies of it
   std::printf("%s weights [%lld, %lld], GFLOP/s (—: the path does not run here)\n\n| M |", dtype_name(dtype),
               static_cast<long long>(N), static_cast<long long>(K));
   for (cpu::LinearPath p : cpu::kLinearPaths) std::printf(" %s |", cpu::path_name(p));
