@@ -1,6 +1,7 @@
 // Every prefill GEMM path of the linear op against the reference kernel, over shapes that reach
 // each path's edges (rows not a multiple of the microkernel's 6, partial column panels, depths
-// past one 256-deep block, row counts past one 192-row block), in each weight dtype; the plan
+// past one 256-deep block, row counts past one 192-row block), in each weight dtype and both weight
+// layouts (nn.Linear's [N, K], GPT-2's Conv1D [K, N]); the plan
 // sends each M to the path it names; copies made for a path are made once and never served to
 // another weight at a freed one's address.
 #include <gtest/gtest.h>
@@ -29,9 +30,9 @@ Tensor frozen_weight(DType d, Shape shape, uint32_t seed) {
   return w;
 }
 
-Tensor reference(const Tensor& x, const Tensor& w) {
-  Tensor ref = Tensor::empty(DType::F32, {x.dim(0), w.dim(0)});
-  linear_reference(x, w, nullptr, false, ref);
+Tensor reference(const Tensor& x, const Tensor& w, bool in_out = false) {
+  Tensor ref = Tensor::empty(DType::F32, {x.dim(0), w.dim(in_out ? 1 : 0)});
+  linear_reference(x, w, nullptr, in_out, ref);
   return ref;
 }
 
@@ -57,6 +58,15 @@ TEST_P(LinearPaths, EqualTheReferenceInEveryDtypeAndAtEveryEdge) {
       ASSERT_TRUE(linear_through(path, x, w, out));
       EXPECT_EQ(path_runs(path), runs + 1);
       EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
+      // GPT-2's Conv1D layout, W stored [K, N]: every path but the register-blocked one.
+      const Tensor w_in_out = frozen_weight(d, {s.K, s.N}, seed++);
+      if (path == LinearPath::registers) {
+        EXPECT_FALSE(linear_through(path, x, w_in_out, out, true));
+        continue;
+      }
+      ASSERT_TRUE(linear_through(path, x, w_in_out, out, true));
+      EXPECT_EQ(path_runs(path), runs + 2);
+      EXPECT_LT(max_rel_diff(out, reference(x, w_in_out, true)), 1e-5f);
     }
 }
 

@@ -81,10 +81,11 @@ struct Dnnl {
     return layouts.emplace(std::make_pair(N, K), pd.weights_desc()).first->second;
   }
 
-  // w: [N, K] f32 rows; dst: layout(N, K).get_size() bytes.
-  void reorder(const float* w, int64_t N, int64_t K, void* dst) {
+  // w: f32 [N, K] (in_out: [K, N]); dst: layout(N, K).get_size() bytes.
+  void reorder(const float* w, int64_t N, int64_t K, bool in_out, void* dst) {
     using dt = dnnl::memory::data_type;
-    dnnl::memory src({{K, N}, dt::f32, dnnl::memory::dims{1, K}}, engine, const_cast<float*>(w));
+    dnnl::memory src({{K, N}, dt::f32, in_out ? dnnl::memory::dims{N, 1} : dnnl::memory::dims{1, K}}, engine,
+                     const_cast<float*>(w));
     dnnl::memory out(layout(N, K), engine, dst);
     dnnl::reorder(src, out).execute(stream, src, out);
     stream.wait();
@@ -164,7 +165,7 @@ struct Prepared {
     uint64_t bytes = 0;
   };
   std::mutex mu;
-  std::map<std::tuple<const void*, int64_t, int64_t, Form>, Entry> entries;  // (data, N, K, form)
+  std::map<std::tuple<const void*, int64_t, int64_t, bool, Form>, Entry> entries;  // (data, N, K, in_out, form)
   uint64_t bytes = 0, budget = 0;
 
   void drop_freed() {
@@ -179,10 +180,10 @@ struct Prepared {
 
   // nullptr when the weight may still change (its storage is not frozen) or when the copy would
   // exceed the budget.
-  const float* get(const Tensor& w, int64_t N, int64_t K, Form form) {
+  const float* get(const Tensor& w, int64_t N, int64_t K, bool in_out, Form form) {
     if (!w.storage() || !w.storage()->frozen()) return nullptr;
     std::lock_guard<std::mutex> lock(mu);
-    const auto key = std::make_tuple(static_cast<const void*>(w.raw()), N, K, form);
+    const auto key = std::make_tuple(static_cast<const void*>(w.raw()), N, K, in_out, form);
     if (auto it = entries.find(key); it != entries.end()) {
       if (it->second.storage.lock() == w.storage()) return it->second.data.get();
       bytes -= it->second.bytes;  // another weight at a freed one's address
@@ -198,15 +199,15 @@ struct Prepared {
     Entry e{w.storage(), {static_cast<float*>(std::aligned_alloc(64, need)), &std::free}, need};
     if (!e.data) return nullptr;
     if (form == Form::packed) {
-      pack_weight_avx2(w, N, K, e.data.get());
+      pack_weight_avx2(w, N, K, in_out, e.data.get());
     } else if (form == Form::widened) {
-      to_f32_avx2(w, 0, N, K, e.data.get());
+      to_f32_avx2(w, 0, N, K, e.data.get());  // every element in place: either layout
     } else if (w.dtype() == DType::F32) {
-      dnnl_state().reorder(w.data<float>(), N, K, e.data.get());
+      dnnl_state().reorder(w.data<float>(), N, K, in_out, e.data.get());
     } else {
       std::vector<float> wide(static_cast<size_t>(N * K));
       to_f32_avx2(w, 0, N, K, wide.data());
-      dnnl_state().reorder(wide.data(), N, K, e.data.get());
+      dnnl_state().reorder(wide.data(), N, K, in_out, e.data.get());
     }
     bytes += need;
     return entries.emplace(key, std::move(e)).first->second.data.get();
@@ -256,14 +257,14 @@ struct OpenBlas {
 #endif
   }
 
-  void gemm(const float* x, const float* w, float* out, int64_t M, int64_t N, int64_t K) const {
+  void gemm(const float* x, const float* w, bool in_out, float* out, int64_t M, int64_t N, int64_t K) const {
 #ifdef ANATOMY_HAVE_OPENBLAS
     set_threads(omp_get_max_threads());  // the engine's thread count, which may have changed
-    sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(M), static_cast<blasint>(N),
-          static_cast<blasint>(K), 1.0f, x, static_cast<blasint>(K), w, static_cast<blasint>(K), 0.0f, out,
-          static_cast<blasint>(N));
+    sgemm(CblasRowMajor, CblasNoTrans, in_out ? CblasNoTrans : CblasTrans, static_cast<blasint>(M),
+          static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, x, static_cast<blasint>(K), w,
+          static_cast<blasint>(in_out ? N : K), 0.0f, out, static_cast<blasint>(N));
 #else
-    (void)x, (void)w, (void)out, (void)M, (void)N, (void)K;
+    (void)x, (void)w, (void)in_out, (void)out, (void)M, (void)N, (void)K;
 #endif
   }
 };
@@ -371,25 +372,26 @@ LinearPath planned_path(DType dtype, int64_t M) {
 
 uint64_t path_runs(LinearPath p) { return path_counters[static_cast<size_t>(p)].load(); }
 
-bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out) {
+bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out, bool w_in_out) {
   const DType d = w.dtype();
   if (!path_unavailable(path).empty() || (d != DType::F32 && !have_avx2())) return false;  // half: widened by AVX2
+  if (w_in_out && path == LinearPath::registers) return false;  // it reads rows of [N, K]
   const int64_t K = x.dim(-1), N = out.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
   const auto stored_or_widened = [&]() -> const float* {
-    return d == DType::F32 ? w.data<float>() : prepared().get(w, N, K, Form::widened);
+    return d == DType::F32 ? w.data<float>() : prepared().get(w, N, K, w_in_out, Form::widened);
   };
   switch (path) {
     case LinearPath::registers: small_m_avx2(xs, M, K, w, N, o); break;
     case LinearPath::packed: {
-      const float* p = prepared().get(w, N, K, Form::packed);
+      const float* p = prepared().get(w, N, K, w_in_out, Form::packed);
       if (!p) return false;
       packed_gemm_avx2(xs, M, K, p, N, o);
       break;
     }
     case LinearPath::onednn_reordered: {
-      const float* r = prepared().get(w, N, K, Form::reordered);
+      const float* r = prepared().get(w, N, K, w_in_out, Form::reordered);
       if (!r) return false;
       dnnl_state().run_reordered(xs, r, o, M, N, K);
       break;
@@ -397,13 +399,13 @@ bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& o
     case LinearPath::onednn: {
       const float* f = stored_or_widened();
       if (!f) return false;
-      dnnl_state().run(xs, f, o, M, N, K, N, false);
+      dnnl_state().run(xs, f, o, M, N, K, N, w_in_out);
       break;
     }
     case LinearPath::openblas: {
       const float* f = stored_or_widened();
       if (!f) return false;
-      openblas().gemm(xs, f, o, M, N, K);
+      openblas().gemm(xs, f, w_in_out, o, M, N, K);
       break;
     }
   }
@@ -445,28 +447,26 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
   const int64_t K = x.dim(-1), N = out.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-  if (w_in_out && d == DType::F32) {
-    dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, true);
-  } else if (w_in_out) {
-    // GPT-2's Conv1D layout [in, out] in half precision: no half kernel takes it, so the weights
-    // are widened to an f32 copy (one pass over them, like the read a GEMV makes) for oneDNN.
+  if (M == 1 && !w_in_out && have_avx512()) {
+    gemv_avx512(xs, K, w, N, o);
+  } else if (M == 1 && !w_in_out && have_avx2()) {
+    gemv_avx2(xs, K, w, N, o);
+  } else if (M > 1 && linear_through(planned_path(d, M), x, w, out, w_in_out)) {
+  } else if (w_in_out && d != DType::F32) {
+    // GPT-2's Conv1D layout [in, out] in half precision without a kept copy (decode, a weight that
+    // may change): widened to f32 per call (one pass, like the read a GEMV makes) for oneDNN.
     const auto n = static_cast<int64_t>(w.numel());
     std::vector<float> wf(static_cast<size_t>(n));
     const auto* h = w.data<uint16_t>();
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
     for (int64_t i = 0; i < n; ++i) wf[i] = d == DType::BF16 ? bf16_to_f32(h[i]) : f16_to_f32(h[i]);
     dnnl_state().run(xs, wf.data(), o, M, N, K, N, true);
-  } else if (M == 1 && have_avx512()) {
-    gemv_avx512(xs, K, w, N, o);
-  } else if (M == 1 && have_avx2()) {
-    gemv_avx2(xs, K, w, N, o);
-  } else if (linear_through(planned_path(d, M), x, w, out)) {
   } else if (d != DType::F32 && !have_avx2()) {
     return false;
   } else {  // a weight that may change, a copy over the budget, or no AVX2: oneDNN on the stored weight
-    if (d == DType::F32) dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, false);
+    if (d == DType::F32) dnnl_state().run(xs, w.data<float>(), o, M, N, K, N, w_in_out);
     else large_m_half(xs, M, K, w, N, o);
-    path_counters[static_cast<size_t>(LinearPath::onednn)].fetch_add(1, std::memory_order_relaxed);
+    if (M > 1) path_counters[static_cast<size_t>(LinearPath::onednn)].fetch_add(1, std::memory_order_relaxed);
   }
   if (bias) {
     // An f32 bias is read in place: converting element by element cost as much as a small GEMV.

@@ -53,7 +53,8 @@ LinearPath planned_path(DType dtype, int64_t M);
 // fallback: false when the path cannot run it here (unavailable, a copy over the budget or of a
 // weight that is not frozen).
 // The calibration times paths with it; tests check each against the reference.
-bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out);
+// w_in_out: W stored [K, N] (GPT-2's Conv1D), which every path but `registers` takes.
+bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out, bool w_in_out = false);
 // Prefill GEMMs each path has run so far (tests assert which path ran).
 uint64_t path_runs(LinearPath p);
 

@@ -14,12 +14,13 @@ void gemv_avx2(const float* x, int64_t K, const Tensor& w, int64_t N, float* out
 void gemv_avx512(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
 void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out);
 void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst);  // bf16/f16 rows
-// The packed prefill GEMM (gemm_packed_avx2.cpp): weights [N, K] of any float dtype packed once
+// The packed prefill GEMM (gemm_packed_avx2.cpp): weights [N, K] (in_out: [K, N], GPT-2's Conv1D)
+// of any float dtype packed once
 // into f32 panels of kPanel output columns (packed_weight_floats floats, 32-byte aligned), then
 // out[M, N] = x[M, K]·Wᵀ from them.
 constexpr int64_t kPanel = 16;
 int64_t packed_weight_floats(int64_t N, int64_t K);
-void pack_weight_avx2(const Tensor& w, int64_t N, int64_t K, float* dst);
+void pack_weight_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, float* dst);
 void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const float* packed, int64_t N, float* out);
 // C[M, N] (+)= A[M, K]·B[K, N] with element strides (row, column) for A and B; C's rows ldc apart.
 void small_gemm_avx2(const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t b_rs, int64_t b_cs, float* C,

@@ -110,19 +110,45 @@ __attribute__((target("avx2,fma,f16c"))) void pack_panel(const Tensor& w, int64_
   }
 }
 
+// The same panel from a weight stored [K, N] (GPT-2's Conv1D): per k the 16 columns are already
+// contiguous.
+template <DType D>
+__attribute__((target("avx2,fma,f16c"))) void pack_panel_in_out(const Tensor& w, int64_t N, int64_t K, int64_t n0,
+                                                                float* dst) {
+  const int64_t cols = std::min(kPanel, N - n0);
+  for (int64_t k = 0; k < K; ++k) {
+    float* d = dst + k * kPanel;
+    if (cols == kPanel) {
+      _mm256_storeu_ps(d, avx2::widen8<D>(w.raw(), k * N + n0));
+      _mm256_storeu_ps(d + 8, avx2::widen8<D>(w.raw(), k * N + n0 + 8));
+    } else {
+      for (int64_t j = 0; j < kPanel; ++j) d[j] = j < cols ? load(w, static_cast<uint64_t>(k * N + n0 + j)) : 0.0f;
+    }
+  }
+}
+
 }  // namespace
 
 int64_t packed_weight_floats(int64_t N, int64_t K) { return (N + kPanel - 1) / kPanel * kPanel * K; }
 
-void pack_weight_avx2(const Tensor& w, int64_t N, int64_t K, float* dst) {
+void pack_weight_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, float* dst) {
   const int64_t panels = (N + kPanel - 1) / kPanel;
   const DType d = w.dtype();
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < panels; ++p) {
     float* out = dst + p * kPanel * K;
-    if (d == DType::F32) pack_panel<DType::F32>(w, N, K, p * kPanel, out);
-    else if (d == DType::BF16) pack_panel<DType::BF16>(w, N, K, p * kPanel, out);
-    else pack_panel<DType::F16>(w, N, K, p * kPanel, out);
+    const int64_t n0 = p * kPanel;
+    if (in_out) {
+      if (d == DType::F32) pack_panel_in_out<DType::F32>(w, N, K, n0, out);
+      else if (d == DType::BF16) pack_panel_in_out<DType::BF16>(w, N, K, n0, out);
+      else pack_panel_in_out<DType::F16>(w, N, K, n0, out);
+    } else if (d == DType::F32) {
+      pack_panel<DType::F32>(w, N, K, n0, out);
+    } else if (d == DType::BF16) {
+      pack_panel<DType::BF16>(w, N, K, n0, out);
+    } else {
+      pack_panel<DType::F16>(w, N, K, n0, out);
+    }
   }
 }
 
