@@ -4,12 +4,12 @@
 //  - M ≥ 2 (prefill): one of the LinearPaths below, chosen per weight dtype and range of M by a
 //    LinearPlan: built-in defaults measured on a Zen 4, or the calibration `anatomy device` makes
 //    on this machine (analysis/device.cpp), which times every path and keeps the fastest.
-// Weights a path needs in another form (f32 copies of half weights, packed panels) are made on
-// their first prefill and kept while the copies stay under half the memory available then — and
-// only for weights whose storage is frozen (Storage::freeze: loaded for inference); weights that
-// may change (training, finite differences) and copies over the budget run oneDNN on the stored
-// weight instead (half weights: blocks widened into a scratch per call, as oneDNN 2.6 has no half
-// matmul on AVX2).
+// Weights a path needs in another form (f32 copies of half weights, packed panels, oneDNN's
+// reordered layout) are made on their first prefill and kept while the copies stay under half the
+// memory available then — and only for weights whose storage is frozen (Storage::freeze: loaded
+// for inference); weights that may change (training, finite differences) and copies over the
+// budget run oneDNN on the stored weight instead (half weights: blocks widened into a scratch per
+// call, as oneDNN 2.6 has no half matmul on AVX2).
 #pragma once
 
 #include <string>
@@ -23,7 +23,7 @@ namespace anatomy::cpu {
 //  - onednn: oneDNN's matmul on the stored [N, K] view (half weights: on their f32 copy);
 //  - onednn_reordered: oneDNN's matmul on a copy reordered once into the layout oneDNN prefers;
 //  - packed: the engine's own AVX2 kernel on weights packed once into panels (gemm_packed_avx2.cpp);
-//  - openblas: OpenBLAS's sgemm on the stored view or f32 copy (in builds with OpenBLAS);
+//  - openblas: OpenBLAS's sgemm on the stored view or f32 copy (loaded at run time where present);
 //  - registers: a register-blocked kernel reading the stored weights, widened in registers (small M).
 enum class LinearPath { onednn, onednn_reordered, packed, openblas, registers };
 constexpr LinearPath kLinearPaths[] = {LinearPath::onednn, LinearPath::onednn_reordered, LinearPath::packed,
@@ -77,7 +77,7 @@ void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, b
 // Calls gemm_f32 sent to its own small-GEMM kernel so far (tests assert which path ran).
 uint64_t small_gemm_runs();
 
-// Bytes of weight copies kept for prefill (f32 copies of half weights, packed panels).
+// Bytes of weight copies kept for prefill (f32 copies of half weights, packed panels, reordered).
 uint64_t prepared_weight_bytes();
 
 
