@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -135,6 +136,22 @@ void save(const Ceilings& c, const fs::path& file) {
     if (!out) return;  // an unwritable cache only costs a re-measurement next time
   }
   fs::rename(tmp, file, ec);
+}
+
+// The ceilings cached in `file` when they are this build's, for this thread count, and full;
+// nothing when absent or damaged (a new measurement replaces them).
+std::optional<Ceilings> read_cache(const fs::path& file, const std::string& build, int threads) {
+  std::error_code ec;
+  if (file.empty() || !fs::exists(file, ec)) return std::nullopt;
+  try {
+    Ceilings c = ceilings_from_json(io::load_json_file(file.string()));
+    if (c.build != build || c.processor.threads != threads || c.quick) return std::nullopt;
+    c.cache_file = file.string();
+    c.from_cache = true;
+    return c;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -266,18 +283,8 @@ Ceilings cached_ceilings(bool recalibrate, const std::function<Ceilings()>& meas
   const Processor p = detect_processor();
   const std::string build = build_id();
   const fs::path file = cache_file(p, build, device);
-  if (!recalibrate && !file.empty() && fs::exists(file)) {
-    try {
-      Ceilings c = ceilings_from_json(io::load_json_file(file.string()));
-      if (c.build == build && c.processor.threads == p.threads && !c.quick) {
-        c.cache_file = file.string();
-        c.from_cache = true;
-        return c;
-      }
-    } catch (const std::exception&) {
-      // A damaged cache file is replaced by a new measurement below.
-    }
-  }
+  if (!recalibrate)
+    if (auto cached = read_cache(file, build, p.threads)) return *cached;
   Ceilings c = measure();
   if (c.quick) fail(ErrorKind::internal, "quick ceilings are never cached");
   if (!file.empty()) {
@@ -313,19 +320,7 @@ std::string use_calibrated_gemm_plan() {
   } else {
     const Processor p = detect_processor();
     const std::string build = build_id();
-    const fs::path file = cache_file(p, build, "");
-    std::error_code ec;
-    if (!file.empty() && fs::exists(file, ec)) {
-      try {
-        Ceilings c = ceilings_from_json(io::load_json_file(file.string()));
-        c.cache_file = file.string();
-        if (c.build == build && c.processor.threads == p.threads && !c.quick) apply_gemm_plan(c);
-      } catch (const Error&) {
-        throw;  // a path of the plan that does not run here
-      } catch (const std::exception&) {
-        // A damaged cache: the built-in plan stays; `anatomy device` measures again.
-      }
-    }
+    if (auto cached = read_cache(cache_file(p, build, ""), build, p.threads)) apply_gemm_plan(*cached);
   }
   return backend::gemm_plan().source;
 }
