@@ -38,8 +38,7 @@ double median_seconds(F&& f) {
 
 int main(int argc, char** argv) {
   const int64_t N = argc > 1 ? std::atoll(argv[1]) : 8192, K = argc > 2 ? std::atoll(argv[2]) : 2048;
-  const std::string d = argc > 3 ? argv[3] : "F32";
-  const DType dtype = d == "BF16" ? DType::BF16 : d == "F16" ? DType::F16 : DType::F32;
+  const DType dtype = dtype_from_string(argc > 3 ? argv[3] : "F32").value_or(DType::F32);
   backend::apply_isa_cap();
   backend::set_threads(argc > 4 ? std::atoi(argv[4]) : 2);
   std::mt19937 rng(1);

@@ -77,9 +77,10 @@ GemmPlan default_gemm_plan() { return to_gemm_plan(cpu::default_linear_plan()); 
 void set_gemm_plan(const GemmPlan& plan) {
   cpu::LinearPlan p{{}, plan.source};
   for (const auto& s : plan.steps) {
-    const DType d = s.dtype == "F32" ? DType::F32 : s.dtype == "BF16" ? DType::BF16 : s.dtype == "F16" ? DType::F16 : DType::I64;
-    if (d == DType::I64) fail(ErrorKind::config, fmt::format("{}: GEMM plan names dtype '{}' (F32, BF16 or F16)", plan.source, s.dtype));
-    p.steps.push_back({d, s.m_from, path_named(s.path, plan.source)});
+    const auto d = dtype_from_string(s.dtype);
+    if (d != DType::F32 && d != DType::BF16 && d != DType::F16)
+      fail(ErrorKind::config, fmt::format("{}: GEMM plan names dtype '{}' (F32, BF16 or F16)", plan.source, s.dtype));
+    p.steps.push_back({*d, s.m_from, path_named(s.path, plan.source)});
   }
   cpu::set_linear_plan(std::move(p));
 }

@@ -3,8 +3,8 @@
 // so the microkernel streams a panel with two aligned loads per k. The input is packed per call
 // into micro-panels of up to 6 rows (per k, 6 contiguous floats to broadcast). The 6 × 16 tile of C lives
 // in 12 ymm accumulators: 12 FMAs per 2 loads + 6 broadcasts, enough independent chains to keep
-// both FMA pipes of a Zen or Intel core busy (bench_gemm_sweep: 207 GFLOP/s at M = 128 on 2 Zen 4
-// cores held to AVX2, against 180 for oneDNN 2.6 and 166 for OpenBLAS there).
+// both FMA pipes of a Zen or Intel core busy (bench_gemm_sweep 8192 2048: 204.5 GFLOP/s at M = 128
+// on 2 Zen 4 cores held to AVX2, against 176.7 for oneDNN 2.6 and 164.7 for OpenBLAS there).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -59,8 +59,8 @@ constexpr Tile kTiles[kRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>,
 
 // The rows of C each microkernel call takes, in order: 6, except that a remainder of 1–3 rows
 // borrows from the last 6 (7 → 4 + 3, 8 → 4 + 4, 9 → 5 + 4). A tile of R rows keeps 2R FMA chains
-// in flight; with 2 or fewer rows it falls below the FMA latency × pipes and runs at half rate
-// (M = 128 = 21 × 6 + 2 lost 3 % that way).
+// in flight; with 2 or fewer rows it falls below the FMA latency × pipes and runs at half rate or
+// less (M = 128 = 21 × 6 + 2 would end on such a tile).
 struct RowTile {
   int64_t row, rows;
 };
