@@ -149,9 +149,11 @@ TEST(Backward, FastKernelsMatchTheirReferences) {
                dout = random({2, 40, 32}, 53);
   Tensor qp = Tensor::empty(DType::F32, {2, 40});
   for (int i = 0; i < 80; ++i) qp.data<float>()[i] = i % 9 == 4 ? 0.0f : 1.0f;
+  // Two blocks of queries (32 + 8), each multiplying only the keys its rows can weigh when the fill is −∞.
+  for (int64_t window : {0, 9})
   for (float fill : {-INFINITY, -10000.0f}) {
-    const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = 44, .window = 9, .masked_value = fill,
-                                   .query_padding = fill < -1e30f ? nullptr : &qp};
+    const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = 44, .window = window,
+                                   .masked_value = fill, .query_padding = fill < -1e30f ? nullptr : &qp};
     Tensor g[2][3];
     for (auto& set : g)
       for (int i = 0; i < 3; ++i) set[i] = Tensor::zeros(DType::F32, i == 0 ? q.shape() : k.shape());
@@ -161,16 +163,22 @@ TEST(Backward, FastKernelsMatchTheirReferences) {
       for (uint64_t j = 0; j < g[0][i].numel(); ++j)
         ASSERT_NEAR(g[1][i].data<float>()[j], g[0][i].data<float>()[j], 1e-4) << "gradient " << i << " element " << j;
   }
-  {  // the forward over many queries as GEMMs per head, against the reference
-    const Tensor lq = random({2, cpu::kGemmAttentionFrom + 6, 4, 8}, 57), lk = random({2, 80, 2, 8}, 58),
-                 lv = random({2, 80, 2, 8}, 59);
-    const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = lq.dim(1) + 4, .window = 9,
-                                   .masked_value = -INFINITY};
-    Tensor ref = Tensor::empty(DType::F32, {2, lq.dim(1), 32}), fast = Tensor::empty(DType::F32, {2, lq.dim(1), 32});
-    cpu::attention_reference(lq, lk, lv, a, ref);
-    ASSERT_TRUE(cpu::attention_gemm(lq, lk, lv, a, fast));
-    for (uint64_t j = 0; j < ref.numel(); ++j) ASSERT_NEAR(fast.data<float>()[j], ref.data<float>()[j], 1e-5) << j;
-  }
+  // The forward over many queries as GEMMs per head (three blocks of queries), against the reference:
+  // causal with and without a window, padded keys, a −∞ fill (blocks skip keys) and a finite one.
+  const Tensor lq = random({2, cpu::kGemmAttentionFrom + 6, 4, 8}, 57), lk = random({2, 80, 2, 8}, 58),
+               lv = random({2, 80, 2, 8}, 59);
+  Tensor keep = Tensor::empty(DType::F32, {2, lq.dim(1) + 4});
+  for (int64_t i = 0; i < keep.dim(1) * 2; ++i) keep.data<float>()[i] = i % 11 == 7 ? 0.0f : 1.0f;
+  for (int64_t window : {0, 9})
+    for (float fill : {-INFINITY, -10000.0f}) {
+      const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = lq.dim(1) + 4, .window = window,
+                                     .masked_value = fill, .key_padding = &keep};
+      Tensor ref = Tensor::empty(DType::F32, {2, lq.dim(1), 32}), fast = Tensor::empty(DType::F32, {2, lq.dim(1), 32});
+      cpu::attention_reference(lq, lk, lv, a, ref);
+      ASSERT_TRUE(cpu::attention_gemm(lq, lk, lv, a, fast));
+      for (uint64_t j = 0; j < ref.numel(); ++j)
+        ASSERT_NEAR(fast.data<float>()[j], ref.data<float>()[j], 1e-5) << "window " << window << " fill " << fill << " " << j;
+    }
   if (!cpu::have_avx2()) GTEST_SKIP() << "no AVX2: the activation fast path does not run here";
   for (Activation act : {Activation::silu, Activation::gelu, Activation::relu}) {
     const Tensor x = random({3, 37}, 54, 4.0f), dy = random({3, 37}, 55);

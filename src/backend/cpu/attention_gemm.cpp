@@ -2,7 +2,8 @@
 // — and its backward pass likewise: the prefill and training paths. Threads take (batch, KV head)
 // pairs and run their GEMMs on the calling thread, so the query heads that share a KV head never
 // race on dK and dV. Masks follow attention_reference exactly (row_masked, causal, window, key
-// padding, the fill value); the full T × keys rectangle is computed, as dense kernels do.
+// padding, the fill value); each block of queries multiplies only the keys it can weigh.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -22,30 +23,67 @@ struct Layout {
   int64_t kv_at(int64_t b, int64_t kh) const { return b * stride * Hkv * hd + kh * hd; }
 };
 
-// Masked, scaled softmax of one head's scores S [T, Tk] in place -> P; `computed` marks the
+// Query rows [t0, t1) and the keys [lo, hi) any of them can weigh (the union of their spans): with
+// a −∞ fill the keys past the causal diagonal or before the window get P = 0 exactly, so each block
+// multiplies only its own rectangle — about 5/8 of the whole one at T = 128 in blocks of 32.
+struct Block {
+  int64_t t0, t1, lo, hi;
+  int64_t rows() const { return t1 - t0; }
+  int64_t keys() const { return hi - lo; }
+};
+constexpr int64_t kQueryBlock = 32;
+
+std::vector<Block> blocks(const Layout& l, const AttentionMask& mask, int64_t b) {
+  std::vector<Block> out;
+  for (int64_t t0 = 0; t0 < l.T; t0 += kQueryBlock) {
+    Block k{t0, std::min(l.T, t0 + kQueryBlock), l.Tk, 0};
+    for (int64_t t = k.t0; t < k.t1; ++t) {
+      const auto [first, last] = mask.span(t, mask.row_masked(b, t));
+      k.lo = std::min(k.lo, first), k.hi = std::max(k.hi, last);
+    }
+    if (k.hi <= k.lo) k.lo = 0, k.hi = l.Tk;
+    out.push_back(k);
+  }
+  return out;
+}
+
+// Masked, scaled softmax of one block's scores S [rows, keys] in place -> P; `computed` marks the
 // entries that were scores (not fills), whose gradient flows back.
-void masked_softmax(const Layout& l, const backend::AttentionArgs& a, const AttentionMask& mask, int64_t b, float* S,
+void masked_softmax(const backend::AttentionArgs& a, const AttentionMask& mask, int64_t b, const Block& k, float* S,
                     std::vector<char>* computed) {
-  for (int64_t t = 0; t < l.T; ++t) {
-    float* s = S + t * l.Tk;
+  const int64_t n = k.keys();
+  for (int64_t t = k.t0; t < k.t1; ++t) {
+    float* s = S + (t - k.t0) * n;
     const bool row_masked = mask.row_masked(b, t);
     float mx = -INFINITY;
-    for (int64_t j = 0; j < l.Tk; ++j) {
-      const bool masked = mask.masked(b, t, j, row_masked);
-      if (computed) (*computed)[t * l.Tk + j] = !masked;
+    for (int64_t j = 0; j < n; ++j) {
+      const bool masked = mask.masked(b, t, k.lo + j, row_masked);
+      if (computed) (*computed)[(t - k.t0) * n + j] = !masked;
       s[j] = masked ? a.masked_value : s[j] * a.scale;
       mx = std::max(mx, s[j]);
     }
     double sum = 0;
-    for (int64_t j = 0; j < l.Tk; ++j) sum += (s[j] = std::exp(s[j] - mx));
+    for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
     const auto inv = static_cast<float>(1.0 / sum);
-    for (int64_t j = 0; j < l.Tk; ++j) s[j] *= inv;
+    for (int64_t j = 0; j < n; ++j) s[j] *= inv;
   }
 }
 
-// S = Q_h·K_khᵀ for query head h of batch b.
-void scores(const Layout& l, const float* Q, const float* K, int64_t b, int64_t h, int64_t kh, float* S) {
-  gemm_f32({Q + l.q_at(b, h), l.q_row(), 1}, {K + l.kv_at(b, kh), 1, l.kv_row()}, S, l.T, l.Tk, l.hd, false);
+// One block's rows of a query-shaped tensor (Q, O, dO, dQ), and its keys of a key-shaped one.
+template <class F>
+F* rows_of(const Layout& l, F* X, int64_t b, int64_t h, const Block& k) {
+  return X + l.q_at(b, h) + k.t0 * l.q_row();
+}
+template <class F>
+F* keys_of(const Layout& l, F* X, int64_t b, int64_t kh, const Block& k) {
+  return X + l.kv_at(b, kh) + k.lo * l.kv_row();
+}
+
+// S = Q·Kᵀ over one block's rectangle for query head h of batch b.
+void scores(const Layout& l, const float* Q, const float* K, int64_t b, int64_t h, int64_t kh, const Block& k,
+            float* S) {
+  gemm_f32({rows_of(l, Q, b, h, k), l.q_row(), 1}, {keys_of(l, K, b, kh, k), 1, l.kv_row()}, S, k.rows(), k.keys(),
+           l.hd, false);
 }
 
 }  // namespace
@@ -59,19 +97,20 @@ bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const bac
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t b = 0; b < l.B; ++b)
     for (int64_t kh = 0; kh < l.Hkv; ++kh) {
-      std::vector<float> S(static_cast<size_t>(l.T * l.Tk));
-      for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
-        scores(l, Q, K, b, h, kh, S.data());
-        masked_softmax(l, a, mask, b, S.data(), nullptr);
-        gemm_f32({S.data(), l.Tk, 1}, {V + l.kv_at(b, kh), l.kv_row(), 1}, O + l.q_at(b, h), l.T, l.hd, l.Tk, false,
-                 l.q_row());
-      }
+      std::vector<float> S(static_cast<size_t>(kQueryBlock * l.Tk));
+      for (const Block& blk : blocks(l, mask, b))
+        for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
+          scores(l, Q, K, b, h, kh, blk, S.data());
+          masked_softmax(a, mask, b, blk, S.data(), nullptr);
+          gemm_f32({S.data(), blk.keys(), 1}, {keys_of(l, V, b, kh, blk), l.kv_row(), 1}, rows_of(l, O, b, h, blk),
+                   blk.rows(), l.hd, blk.keys(), false, l.q_row());
+        }
     }
   return true;
 }
 
-// P recomputed as the forward computes it; dP = dO·Vᵀ; dS = P∘(dP − Σ_j P∘dP)·scale where a score
-// was computed (fills are constants); dQ += dS·K; dK += dSᵀ·Q; dV += Pᵀ·dO.
+// Per block: P recomputed as the forward computes it; dP = dO·Vᵀ; dS = P∘(dP − Σ_j P∘dP)·scale where
+// a score was computed (fills are constants); dQ += dS·K; dK += dSᵀ·Q; dV += Pᵀ·dO.
 bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
                              const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv) {
   const Layout l(q, k, a);
@@ -81,25 +120,30 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t b = 0; b < l.B; ++b)
     for (int64_t kh = 0; kh < l.Hkv; ++kh) {
-      std::vector<float> P(static_cast<size_t>(l.T * l.Tk)), dP(P.size());
+      std::vector<float> P(static_cast<size_t>(kQueryBlock * l.Tk)), dP(P.size());
       std::vector<char> computed(P.size());
-      for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
-        scores(l, Q, K, b, h, kh, P.data());
-        masked_softmax(l, a, mask, b, P.data(), &computed);
-        gemm_f32({dO + l.q_at(b, h), l.q_row(), 1}, {V + l.kv_at(b, kh), 1, l.kv_row()}, dP.data(), l.T, l.Tk, l.hd, false);
-        for (int64_t t = 0; t < l.T; ++t) {
-          const float* p = P.data() + t * l.Tk;
-          float* d = dP.data() + t * l.Tk;
-          float pdp = 0;
-          for (int64_t j = 0; j < l.Tk; ++j) pdp += p[j] * d[j];
-          for (int64_t j = 0; j < l.Tk; ++j) d[j] = computed[t * l.Tk + j] ? p[j] * (d[j] - pdp) * a.scale : 0.0f;
+      for (const Block& blk : blocks(l, mask, b))
+        for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
+          const int64_t n = blk.keys();
+          scores(l, Q, K, b, h, kh, blk, P.data());
+          masked_softmax(a, mask, b, blk, P.data(), &computed);
+          gemm_f32({rows_of(l, dO, b, h, blk), l.q_row(), 1}, {keys_of(l, V, b, kh, blk), 1, l.kv_row()}, dP.data(),
+                   blk.rows(), n, l.hd, false);
+          for (int64_t t = 0; t < blk.rows(); ++t) {
+            const float* p = P.data() + t * n;
+            float* d = dP.data() + t * n;
+            float pdp = 0;
+            for (int64_t j = 0; j < n; ++j) pdp += p[j] * d[j];
+            for (int64_t j = 0; j < n; ++j) d[j] = computed[t * n + j] ? p[j] * (d[j] - pdp) * a.scale : 0.0f;
+          }
+          const float* dS = dP.data();
+          gemm_f32({dS, n, 1}, {keys_of(l, K, b, kh, blk), l.kv_row(), 1}, rows_of(l, dQ, b, h, blk), blk.rows(), l.hd,
+                   n, true, l.q_row());
+          gemm_f32({dS, 1, n}, {rows_of(l, Q, b, h, blk), l.q_row(), 1}, keys_of(l, dK, b, kh, blk), n, l.hd,
+                   blk.rows(), true, l.kv_row());
+          gemm_f32({P.data(), 1, n}, {rows_of(l, dO, b, h, blk), l.q_row(), 1}, keys_of(l, dV, b, kh, blk), n, l.hd,
+                   blk.rows(), true, l.kv_row());
         }
-        const float* dS = dP.data();
-        gemm_f32({dS, l.Tk, 1}, {K + l.kv_at(b, kh), l.kv_row(), 1}, dQ + l.q_at(b, h), l.T, l.hd, l.Tk, true, l.q_row());
-        gemm_f32({dS, 1, l.Tk}, {Q + l.q_at(b, h), l.q_row(), 1}, dK + l.kv_at(b, kh), l.Tk, l.hd, l.T, true, l.kv_row());
-        gemm_f32({P.data(), 1, l.Tk}, {dO + l.q_at(b, h), l.q_row(), 1}, dV + l.kv_at(b, kh), l.Tk, l.hd, l.T, true,
-                 l.kv_row());
-      }
     }
   return true;
 }
