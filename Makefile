@@ -1,12 +1,10 @@
 # anatomy — front door. `make demo` and `make test` install what they need, build, then run.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
-FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS = fuzz_safetensors fuzz_gguf fuzz_pickle fuzz_torch fuzz_config fuzz_json fuzz_tokenizer fuzz_report
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test test-asan fuzz-build fuzz bench clean
+.PHONY: deps build demo test asan-build test-asan fuzz bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,22 +30,24 @@ test: build
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
-# The sanitizer run leaves out the slowest tokenizer oracles: gpt2's and llama2's vocabularies run
-# the same BPE and SentencePiece code under ASan, and the Release run checks every vocabulary.
-test-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANATOMY_SANITIZE=ON -DANATOMY_BENCH=OFF >/dev/null
+# One sanitizer tree, built by clang with libFuzzer's coverage instrumentation: the test suite and
+# the fuzz targets share it (one compile of the libraries instead of two). The sanitizer run leaves
+# out the slowest tokenizer oracles: gpt2's and llama2's vocabularies run the same BPE and
+# SentencePiece code under ASan, and the Release run checks every vocabulary.
+asan-build: deps
+	@grep -qs 'CMAKE_CXX_COMPILER:.*clang' $(ASAN_BUILD)/CMakeCache.txt || rm -rf $(ASAN_BUILD)  # a tree gcc built before
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANATOMY_FUZZ=ON \
+	  -DANATOMY_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+test-asan: asan-build
 	cd $(ASAN_BUILD) && ANATOMY_QUICK_ORACLES=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ctest --output-on-failure -j$(JOBS) \
 	  -E '^(llamacpp\.text|tokenizer\.(hf|gguf)\.(gemma3|qwen3|llama3))$$'
 
-fuzz-build: deps
-	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DANATOMY_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(FUZZ_TARGETS)
-
 # libFuzzer, FUZZ_SECONDS per target (default 10 minutes; `make test` runs 5 s each).
-fuzz: fuzz-build
-	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+fuzz: asan-build
+	fuzz/run.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
 
 bench: build
 	./$(BUILD)/bench/bench_inspect_headers $(BUILD)/bench-data/tinyllama-bf16
@@ -56,4 +56,4 @@ bench: build
 	bench/tokenizers.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -93,7 +93,7 @@ TEST(ConfigSemantics, SlidingWindowsPerLayer) {
   const Model q = build_model(qwen2, "c.json");
   EXPECT_EQ(window_of(q, 0), 0);
   EXPECT_EQ(window_of(q, 1), 8);
-  EXPECT_EQ(q.config["sliding_window"]["layers"], json::array({1}));
+  EXPECT_EQ(q.config["sliding_window"]["layers"].dump(), "[1]");
 
   json typed = kLlama;
   typed["model_type"] = "qwen3";
@@ -148,7 +148,7 @@ TEST(ConfigSemantics, Zamba2AdaptersAndNames) {
   // save_pretrained of Zamba2-1.2B read with linear_attention = hybrid made every layer hybrid).
   const Model m = build_model(kZamba2, "c.json");
   EXPECT_EQ(m.config["layer_pattern"], "MHM");
-  EXPECT_EQ(m.config["adapters"]["on"], json::array({"gate_up_proj"})) << "the shared MLP always has adapters";
+  EXPECT_EQ(m.config["adapters"]["on"].dump(), R"(["gate_up_proj"])") << "the shared MLP always has adapters";
   json gqa = kZamba2;
   gqa["num_key_value_heads"] = 2;
   gqa["use_shared_attention_adapter"] = true;

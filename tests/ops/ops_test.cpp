@@ -155,7 +155,9 @@ std::vector<OpCase> attention_cases() {
   std::vector<OpCase> cases;
   uint32_t seed = 200;
   for (bool causal : {true, false})
-    for (auto [T, Tk, past] : {std::tuple<int64_t, int64_t, int64_t>{5, 5, 0}, {1, 9, 8}, {3, 12, 9}, {7, 4, 0}}) {
+    for (auto shape : {std::tuple<int64_t, int64_t, int64_t>{5, 5, 0}, {1, 9, 8}, {3, 12, 9}, {7, 4, 0}}) {
+      const auto [T, Tk, past_] = shape;
+      const int64_t past = past_;  // a plain variable: clang 14 cannot capture structured bindings
       if (causal && past + T > Tk) continue;
       const Tensor q = random(DType::F32, {2, T, 6, 20}, ++seed), k = random(DType::F32, {2, Tk, 3, 20}, ++seed),
                    v = random(DType::F32, {2, Tk, 3, 20}, ++seed);
@@ -173,15 +175,16 @@ std::vector<OpCase> attention_cases() {
                            }});
     }
   // Sliding windows (Mistral, Qwen2/3): keys more than window − 1 positions back are masked.
-  for (auto [T, past, window] : {std::tuple<int64_t, int64_t, int64_t>{9, 0, 4}, {3, 6, 2}, {1, 11, 5}, {6, 0, 1}}) {
-    const int64_t Tk = past + T;
+  for (auto shape : {std::tuple<int64_t, int64_t, int64_t>{9, 0, 4}, {3, 6, 2}, {1, 11, 5}, {6, 0, 1}}) {
+    const auto [T, past, window] = shape;
+    const int64_t Tk = past + T, p = past, w = window;
     const Tensor q = random(DType::F32, {2, T, 4, 16}, ++seed), k = random(DType::F32, {2, Tk, 2, 16}, ++seed),
                  v = random(DType::F32, {2, Tk, 2, 16}, ++seed);
     for (float masked : {-INFINITY, -10000.0f})
       cases.push_back({fmt::format("attention sliding window {} T={} past={} fill {}", window, T, past, masked),
                        cpu::Kernel::attention, 2.0 * 4 * static_cast<double>(T * Tk) * (4 * 16 + 5), 1e-5,
                        [=](const ops::Context& c) {
-                         return Outputs{ops::attention(c, q, k, v, {.scale = 0.25f, .past = past, .window = window,
+                         return Outputs{ops::attention(c, q, k, v, {.scale = 0.25f, .past = p, .window = w,
                                                                     .masked_value = masked})};
                        }});
   }
