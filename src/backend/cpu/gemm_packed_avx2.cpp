@@ -21,7 +21,6 @@ namespace {
 constexpr int64_t kRows = 6;       // MR: rows of C per microkernel
 constexpr int64_t kDepth = 256;    // KC: a panel's 256 × 16 floats (16 KiB) stay in L1 across the rows
 constexpr int64_t kRowBlock = 192; // MC: 32 tiles, ≤ 192 rows × KC of packed input (192 KiB), stay in L2
-constexpr int64_t kChunk = 4;      // panels a thread takes at a time: 64 columns of C, 4 × 16 KiB of weights per KC
 
 // C[R, 16] (+)= A[R, kc]·B[kc, 16]; a: kc steps of kRows floats, b: kc steps of 16 floats.
 // Named accumulators, not an array: GCC 12 keeps an array of __m256 on the stack.
@@ -156,7 +155,7 @@ void pack_weight_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, float*
 void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const float* packed, int64_t N, float* out) {
   const std::vector<RowTile> tiles = row_tiles(M);
   const auto count = static_cast<int64_t>(tiles.size());
-  const int64_t panels = (N + kPanel - 1) / kPanel, chunks = (panels + kChunk - 1) / kChunk;
+  const int64_t panels = (N + kPanel - 1) / kPanel;
   thread_local std::vector<float> input;  // the caller's thread owns it; OpenMP threads share it
   input.resize(static_cast<size_t>(count * kRows * K));
   float* a = input.data();
@@ -169,26 +168,21 @@ void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const float* packed,
     for (int64_t t0 = 0; t0 < count; t0 += kRowBlock / kRows) {
       const int64_t t1 = std::min(count, t0 + kRowBlock / kRows), m0 = tiles[t0].row;
       const int64_t mb = tiles[t1 - 1].row + tiles[t1 - 1].rows - m0;
-      // Chunks of panels handed out as threads free up: a core slowed by another process (a shared
+      // Chunks of 4 panels handed out as threads free up: a core slowed by another process (a shared
       // host, a hybrid CPU's efficiency core) takes fewer (bench/RESULTS.md: +20–35 % then).
-#pragma omp for schedule(dynamic, 1) nowait
-      for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-        const int64_t p0 = chunk * kChunk, p1 = std::min(panels, p0 + kChunk);
-        // k outermost: the row block's kc-deep slice of input (≤ 192 KiB) is read from L2 by every
-        // panel of the chunk, instead of the whole input being swept once per panel.
+#pragma omp for schedule(dynamic, 4) nowait
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t n0 = p * kPanel, cols = std::min(kPanel, N - n0);
+        float* c = cols == kPanel ? out + m0 * N + n0 : edge;
+        const int64_t ldc = cols == kPanel ? N : kPanel;
+        const float* b = packed + p * kPanel * K;
         for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
           const int64_t kc = std::min(kDepth, K - k0);
-          for (int64_t p = p0; p < p1; ++p) {
-            const int64_t n0 = p * kPanel;
-            const bool full = N - n0 >= kPanel;
-            float* c = full ? out + m0 * N + n0 : edge;
-            const int64_t ldc = full ? N : kPanel;
-            const float* b = packed + p * kPanel * K + k0 * kPanel;
-            for (int64_t t = t0; t < t1; ++t)
-              kTiles[tiles[t].rows](a + t * kRows * K + k0 * kRows, b, kc, c + (tiles[t].row - m0) * ldc, ldc, k0 > 0);
-          }
+          for (int64_t t = t0; t < t1; ++t)
+            kTiles[tiles[t].rows](a + t * kRows * K + k0 * kRows, b + k0 * kPanel, kc, c + (tiles[t].row - m0) * ldc,
+                                  ldc, k0 > 0);
         }
-        if (const int64_t n0 = (p1 - 1) * kPanel, cols = N - n0; cols < kPanel)
+        if (cols != kPanel)
           for (int64_t r = 0; r < mb; ++r) std::memcpy(out + (m0 + r) * N + n0, edge + r * kPanel, cols * sizeof(float));
       }
     }
