@@ -33,8 +33,7 @@ uint64_t peak_rss_bytes() {
 }  // namespace
 
 io::ordered_json bench_document(const BenchOptions& o, Progress& progress) {
-  backend::set_threads(o.threads);
-  analysis::use_calibrated_gemm_plan();  // the GEMM paths `anatomy device` chose here
+  use_threads_and_gemm_plan(o.threads);
   models::LoadedModel lm = models::load_model(o.model);
   const nn::LanguageModel& root = *lm.model.root;
   int64_t longest = o.decode_tokens;

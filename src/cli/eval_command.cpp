@@ -2,7 +2,6 @@
 // guide's strided one with --stride), printed with the protocol it used; anatomy.eval/1 in JSON.
 #include <fmt/format.h>
 
-#include "analysis/device.h"
 #include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/render.h"
@@ -13,8 +12,7 @@
 namespace anatomy::cli {
 
 io::ordered_json eval_document(const EvalOptions& o, Progress& progress) {
-  backend::set_threads(o.threads);
-  analysis::use_calibrated_gemm_plan();  // the GEMM paths `anatomy device` chose here
+  use_threads_and_gemm_plan(o.threads);
   models::LoadedModel lm = models::load_model(o.model);
   const auto tok = model_tokenizer(o.model, o.tokenizer);
   const std::string raw = read_text(o.text_file, "--text");

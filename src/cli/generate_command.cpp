@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "analysis/device.h"
 #include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/ids.h"
@@ -33,8 +32,7 @@ io::ordered_json timing(const inference::GenerateResult& r, size_t prompt_tokens
 }  // namespace
 
 std::string generate_command(const GenerateOptions& o, Progress& progress) {
-  backend::set_threads(o.threads);
-  analysis::use_calibrated_gemm_plan();  // the GEMM paths `anatomy device` chose here
+  use_threads_and_gemm_plan(o.threads);
   models::LoadedModel lm = models::load_model(o.model);
   const auto tok = model_tokenizer(o.model, o.tokenizer);
   const std::string prompt = o.prompt_file.empty() ? o.prompt : read_text(o.prompt_file, "--prompt-file");

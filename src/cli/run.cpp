@@ -55,8 +55,7 @@ double dump_gradients(const nn::LanguageModel& root, const std::vector<int64_t>&
 }  // namespace
 
 Json run_document(const RunOptions& o, Progress& progress) {
-  backend::set_threads(o.threads);
-  analysis::use_calibrated_gemm_plan();  // the GEMM paths `anatomy device` chose here
+  use_threads_and_gemm_plan(o.threads);
   models::LoadedModel lm = models::load_model(o.model);
   const nn::LanguageModel& root = *lm.model.root;
   const std::vector<int64_t> ids = parse_ids(o.ids, root.vocab_size());

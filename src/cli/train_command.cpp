@@ -9,11 +9,11 @@
 
 #include <fmt/format.h>
 
-#include "analysis/device.h"
 #include "backend/device.h"
 #include "cli/commands.h"
 #include "cli/render.h"
 #include "cli/text_input.h"
+#include "cli/weights.h"
 #include "core/error.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
@@ -204,8 +204,7 @@ void require_same_config(const TrainOptions& o, const io::json& trained, const s
 }  // namespace
 
 Json train_document(const TrainOptions& options, Progress& progress) {
-  backend::set_threads(options.threads);
-  analysis::use_calibrated_gemm_plan();  // the GEMM paths `anatomy device` chose here
+  use_threads_and_gemm_plan(options.threads);
   TrainOptions o = options;
   std::optional<Previous> prev;
   if (!o.resume.empty()) {

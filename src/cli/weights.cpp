@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/device.h"
 #include "analysis/guards.h"
 #include "analysis/params.h"
 #include "core/error.h"
@@ -94,6 +95,11 @@ std::shared_ptr<const backend::Backend> place_weights(models::LoadedModel& loade
   auto backend = backend::for_device(device);
   models::upload_weights(loaded.model, *backend, progress);
   return backend;
+}
+
+void use_threads_and_gemm_plan(int threads) {
+  backend::set_threads(threads);
+  analysis::use_calibrated_gemm_plan();
 }
 
 }  // namespace anatomy::cli

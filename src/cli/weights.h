@@ -41,6 +41,10 @@ Weights prepare_weights(models::LoadedModel& loaded, const WeightChoice& choice,
 std::shared_ptr<const backend::Backend> place_weights(models::LoadedModel& loaded, const std::string& device,
                                                       Progress& progress);
 
+// The CPU threads a command computes with, and the prefill GEMM paths `anatomy device` calibrated
+// for this machine and build (built-in defaults when none are cached).
+void use_threads_and_gemm_plan(int threads);
+
 // Fails naming every tensor with NaN or Inf (name, first index, counts).
 void require_finite_weights(const models::LoadedModel& loaded, Progress& progress);
 
