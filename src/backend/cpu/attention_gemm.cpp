@@ -36,29 +36,29 @@ constexpr int64_t kQueryBlock = 32;
 std::vector<Block> blocks(const Layout& l, const AttentionMask& mask, int64_t b) {
   std::vector<Block> out;
   for (int64_t t0 = 0; t0 < l.T; t0 += kQueryBlock) {
-    Block k{t0, std::min(l.T, t0 + kQueryBlock), l.Tk, 0};
-    for (int64_t t = k.t0; t < k.t1; ++t) {
+    Block blk{t0, std::min(l.T, t0 + kQueryBlock), l.Tk, 0};
+    for (int64_t t = blk.t0; t < blk.t1; ++t) {
       const auto [first, last] = mask.span(t, mask.row_masked(b, t));
-      k.lo = std::min(k.lo, first), k.hi = std::max(k.hi, last);
+      blk.lo = std::min(blk.lo, first), blk.hi = std::max(blk.hi, last);
     }
-    if (k.hi <= k.lo) k.lo = 0, k.hi = l.Tk;
-    out.push_back(k);
+    if (blk.hi <= blk.lo) blk.lo = 0, blk.hi = l.Tk;
+    out.push_back(blk);
   }
   return out;
 }
 
 // Masked, scaled softmax of one block's scores S [rows, keys] in place -> P; `computed` marks the
 // entries that were scores (not fills), whose gradient flows back.
-void masked_softmax(const backend::AttentionArgs& a, const AttentionMask& mask, int64_t b, const Block& k, float* S,
+void masked_softmax(const backend::AttentionArgs& a, const AttentionMask& mask, int64_t b, const Block& blk, float* S,
                     std::vector<char>* computed) {
-  const int64_t n = k.keys();
-  for (int64_t t = k.t0; t < k.t1; ++t) {
-    float* s = S + (t - k.t0) * n;
+  const int64_t n = blk.keys();
+  for (int64_t t = blk.t0; t < blk.t1; ++t) {
+    float* s = S + (t - blk.t0) * n;
     const bool row_masked = mask.row_masked(b, t);
     float mx = -INFINITY;
     for (int64_t j = 0; j < n; ++j) {
-      const bool masked = mask.masked(b, t, k.lo + j, row_masked);
-      if (computed) (*computed)[(t - k.t0) * n + j] = !masked;
+      const bool masked = mask.masked(b, t, blk.lo + j, row_masked);
+      if (computed) (*computed)[(t - blk.t0) * n + j] = !masked;
       s[j] = masked ? a.masked_value : s[j] * a.scale;
       mx = std::max(mx, s[j]);
     }
@@ -71,18 +71,18 @@ void masked_softmax(const backend::AttentionArgs& a, const AttentionMask& mask, 
 
 // One block's rows of a query-shaped tensor (Q, O, dO, dQ), and its keys of a key-shaped one.
 template <class F>
-F* rows_of(const Layout& l, F* X, int64_t b, int64_t h, const Block& k) {
-  return X + l.q_at(b, h) + k.t0 * l.q_row();
+F* rows_of(const Layout& l, F* X, int64_t b, int64_t h, const Block& blk) {
+  return X + l.q_at(b, h) + blk.t0 * l.q_row();
 }
 template <class F>
-F* keys_of(const Layout& l, F* X, int64_t b, int64_t kh, const Block& k) {
-  return X + l.kv_at(b, kh) + k.lo * l.kv_row();
+F* keys_of(const Layout& l, F* X, int64_t b, int64_t kh, const Block& blk) {
+  return X + l.kv_at(b, kh) + blk.lo * l.kv_row();
 }
 
 // S = Q·Kᵀ over one block's rectangle for query head h of batch b.
-void scores(const Layout& l, const float* Q, const float* K, int64_t b, int64_t h, int64_t kh, const Block& k,
+void scores(const Layout& l, const float* Q, const float* K, int64_t b, int64_t h, int64_t kh, const Block& blk,
             float* S) {
-  gemm_f32({rows_of(l, Q, b, h, k), l.q_row(), 1}, {keys_of(l, K, b, kh, k), 1, l.kv_row()}, S, k.rows(), k.keys(),
+  gemm_f32({rows_of(l, Q, b, h, blk), l.q_row(), 1}, {keys_of(l, K, b, kh, blk), 1, l.kv_row()}, S, blk.rows(), blk.keys(),
            l.hd, false);
 }
 
