@@ -151,18 +151,18 @@ TEST(Backward, FastKernelsMatchTheirReferences) {
   for (int i = 0; i < 80; ++i) qp.data<float>()[i] = i % 9 == 4 ? 0.0f : 1.0f;
   // Two blocks of queries (32 + 8), each multiplying only the keys its rows can weigh when the fill is −∞.
   for (int64_t window : {0, 9})
-  for (float fill : {-INFINITY, -10000.0f}) {
-    const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = 44, .window = window,
-                                   .masked_value = fill, .query_padding = fill < -1e30f ? nullptr : &qp};
-    Tensor g[2][3];
-    for (auto& set : g)
-      for (int i = 0; i < 3; ++i) set[i] = Tensor::zeros(DType::F32, i == 0 ? q.shape() : k.shape());
-    cpu::attention_backward_reference(q, k, v, a, dout, g[0][0], g[0][1], g[0][2]);
-    ASSERT_TRUE(cpu::attention_backward_gemm(q, k, v, a, dout, g[1][0], g[1][1], g[1][2]));
-    for (int i = 0; i < 3; ++i)
-      for (uint64_t j = 0; j < g[0][i].numel(); ++j)
-        ASSERT_NEAR(g[1][i].data<float>()[j], g[0][i].data<float>()[j], 1e-4) << "gradient " << i << " element " << j;
-  }
+    for (float fill : {-INFINITY, -10000.0f}) {
+      const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = 44, .window = window,
+                                     .masked_value = fill, .query_padding = fill < -1e30f ? nullptr : &qp};
+      Tensor g[2][3];
+      for (auto& set : g)
+        for (int i = 0; i < 3; ++i) set[i] = Tensor::zeros(DType::F32, i == 0 ? q.shape() : k.shape());
+      cpu::attention_backward_reference(q, k, v, a, dout, g[0][0], g[0][1], g[0][2]);
+      ASSERT_TRUE(cpu::attention_backward_gemm(q, k, v, a, dout, g[1][0], g[1][1], g[1][2]));
+      for (int i = 0; i < 3; ++i)
+        for (uint64_t j = 0; j < g[0][i].numel(); ++j)
+          ASSERT_NEAR(g[1][i].data<float>()[j], g[0][i].data<float>()[j], 1e-4) << "gradient " << i << " element " << j;
+    }
   // The forward over many queries as GEMMs per head (three blocks of queries), against the reference:
   // causal with and without a window, padded keys, a −∞ fill (blocks skip keys) and a finite one.
   const Tensor lq = random({2, cpu::kGemmAttentionFrom + 6, 4, 8}, 57), lk = random({2, 80, 2, 8}, 58),
