@@ -33,17 +33,19 @@ struct Block {
 };
 constexpr int64_t kQueryBlock = 32;
 
-std::vector<Block> blocks(const Layout& l, const AttentionMask& mask, int64_t b) {
-  std::vector<Block> out;
-  for (int64_t t0 = 0; t0 < l.T; t0 += kQueryBlock) {
-    Block blk{t0, std::min(l.T, t0 + kQueryBlock), l.Tk, 0};
-    for (int64_t t = blk.t0; t < blk.t1; ++t) {
-      const auto [first, last] = mask.span(t, mask.row_masked(b, t));
-      blk.lo = std::min(blk.lo, first), blk.hi = std::max(blk.hi, last);
+// The blocks of every batch row, made once per call (every KV head of a row shares them).
+std::vector<std::vector<Block>> blocks(const Layout& l, const AttentionMask& mask) {
+  std::vector<std::vector<Block>> out(static_cast<size_t>(l.B));
+  for (int64_t b = 0; b < l.B; ++b)
+    for (int64_t t0 = 0; t0 < l.T; t0 += kQueryBlock) {
+      Block blk{t0, std::min(l.T, t0 + kQueryBlock), l.Tk, 0};
+      for (int64_t t = blk.t0; t < blk.t1; ++t) {
+        const auto [first, last] = mask.span(t, mask.row_masked(b, t));
+        blk.lo = std::min(blk.lo, first), blk.hi = std::max(blk.hi, last);
+      }
+      if (blk.hi <= blk.lo) blk.lo = 0, blk.hi = l.Tk;
+      out[static_cast<size_t>(b)].push_back(blk);
     }
-    if (blk.hi <= blk.lo) blk.lo = 0, blk.hi = l.Tk;
-    out.push_back(blk);
-  }
   return out;
 }
 
@@ -94,11 +96,12 @@ bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const bac
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>();
   float* O = out.data<float>();
   const AttentionMask mask(a, l.T);
+  const auto row_blocks = blocks(l, mask);
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t b = 0; b < l.B; ++b)
     for (int64_t kh = 0; kh < l.Hkv; ++kh) {
       std::vector<float> S(static_cast<size_t>(kQueryBlock * l.Tk));
-      for (const Block& blk : blocks(l, mask, b))
+      for (const Block& blk : row_blocks[static_cast<size_t>(b)])
         for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
           scores(l, Q, K, b, h, kh, blk, S.data());
           masked_softmax(a, mask, b, blk, S.data(), nullptr);
@@ -117,12 +120,13 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>(), *dO = dout.data<float>();
   float *dQ = dq.data<float>(), *dK = dk.data<float>(), *dV = dv.data<float>();
   const AttentionMask mask(a, l.T);
+  const auto row_blocks = blocks(l, mask);
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t b = 0; b < l.B; ++b)
     for (int64_t kh = 0; kh < l.Hkv; ++kh) {
       std::vector<float> P(static_cast<size_t>(kQueryBlock * l.Tk)), dP(P.size());
       std::vector<char> computed(P.size());
-      for (const Block& blk : blocks(l, mask, b))
+      for (const Block& blk : row_blocks[static_cast<size_t>(b)])
         for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
           const int64_t n = blk.keys();
           scores(l, Q, K, b, h, kh, blk, P.data());
