@@ -32,12 +32,55 @@ __attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y,
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+__attribute__((target("avx2,fma"))) float hmax8(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
 }  // namespace
+
+__attribute__((target("avx2,fma"))) void scaled_softmax_avx2(float* s, int64_t n, float scale) {
+  const int64_t body = n / 8 * 8;
+  const __m256 vscale = _mm256_set1_ps(scale);
+  __m256 vmax = _mm256_set1_ps(-INFINITY);
+  for (int64_t j = 0; j < body; j += 8) vmax = _mm256_max_ps(vmax, _mm256_mul_ps(_mm256_loadu_ps(s + j), vscale));
+  float mx = hmax8(vmax);
+  for (int64_t j = body; j < n; ++j) mx = std::max(mx, s[j] * scale);
+  const __m256 vshift = _mm256_set1_ps(-mx);
+  __m256 vsum = _mm256_setzero_ps();
+  for (int64_t j = 0; j < body; j += 8) {
+    const __m256 e = avx2::exp8(_mm256_fmadd_ps(_mm256_loadu_ps(s + j), vscale, vshift));
+    _mm256_storeu_ps(s + j, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float sum = avx2::hsum8(vsum);
+  for (int64_t j = body; j < n; ++j) sum += (s[j] = std::exp(s[j] * scale - mx));
+  const float inv = 1.0f / sum;
+  const __m256 vinv = _mm256_set1_ps(inv);
+  for (int64_t j = 0; j < body; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), vinv));
+  for (int64_t j = body; j < n; ++j) s[j] *= inv;
+}
+
+__attribute__((target("avx2,fma"))) void softmax_backward_avx2(const float* p, float* d, int64_t n, float scale) {
+  const int64_t body = n / 8 * 8;
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t j = 0; j < body; j += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(d + j), acc);
+  float pdp = avx2::hsum8(acc);
+  for (int64_t j = body; j < n; ++j) pdp += p[j] * d[j];
+  const __m256 vpdp = _mm256_set1_ps(pdp), vscale = _mm256_set1_ps(scale);
+  for (int64_t j = 0; j < body; j += 8) {
+    const __m256 pj = _mm256_mul_ps(_mm256_loadu_ps(p + j), vscale);
+    _mm256_storeu_ps(d + j, _mm256_mul_ps(pj, _mm256_sub_ps(_mm256_loadu_ps(d + j), vpdp)));
+  }
+  for (int64_t j = body; j < n; ++j) d[j] = p[j] * scale * (d[j] - pdp);
+}
 
 bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out) {
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = a.keys, stride = k.dim(1), Hkv = k.dim(2);
   const int64_t rep = Hq / Hkv;
   const AttentionMask mask(a, T);
+  const bool exact = mask.exact_spans();
   // Pointers taken once: Tensor::data() per key costs more than the dot product at small head sizes.
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>();
   float* O = out.data<float>();
@@ -51,18 +94,21 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const bac
           const float* qs = Q + ((b * T + t) * Hq + h) * hd;
           const bool row_masked = mask.row_masked(b, t);
           const auto [first, limit] = mask.span(t, row_masked);  // the keys with P > 0
-          float mx = -INFINITY;
-          for (int64_t j = first; j < limit; ++j) {
-            s[j] = mask.masked(b, t, j, row_masked) ? a.masked_value : dot(qs, K + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
-            mx = std::max(mx, s[j]);
+          if (!row_masked && exact) {
+            for (int64_t j = first; j < limit; ++j) s[j] = dot(qs, K + ((b * stride + j) * Hkv + h / rep) * hd, hd);
+            scaled_softmax_avx2(s.data() + first, limit - first, a.scale);
+          } else {
+            for (int64_t j = first; j < limit; ++j)
+              s[j] = mask.masked(b, t, j, row_masked) ? a.masked_value
+                                                      : dot(qs, K + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
+            scaled_softmax_avx2(s.data() + first, limit - first, 1.0f);
+            if (std::isinf(a.masked_value))  // exp8 floors at e^−87.3; a −∞ fill weighs exactly 0
+              for (int64_t j = first; j < limit; ++j)
+                if (mask.masked(b, t, j, row_masked)) s[j] = 0.0f;
           }
-          double sum = 0;
-          for (int64_t j = first; j < limit; ++j) sum += (s[j] = std::exp(s[j] - mx));
           float* o = O + (b * T + t) * Hq * hd + h * hd;
           std::fill(o, o + hd, 0.0f);
-          const auto inv = static_cast<float>(1.0 / sum);
-          for (int64_t j = first; j < limit; ++j)
-            axpy(s[j] * inv, V + ((b * stride + j) * Hkv + h / rep) * hd, o, hd);
+          for (int64_t j = first; j < limit; ++j) axpy(s[j], V + ((b * stride + j) * Hkv + h / rep) * hd, o, hd);
         }
   }
   return true;

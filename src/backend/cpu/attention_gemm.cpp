@@ -49,25 +49,41 @@ std::vector<std::vector<Block>> blocks(const Layout& l, const AttentionMask& mas
   return out;
 }
 
+// Row t's span in the block's key coordinates, [lo, hi) within [0, keys).
+std::pair<int64_t, int64_t> block_span(const AttentionMask& mask, const Block& blk, int64_t t) {
+  const auto [first, last] = mask.span(t, false);
+  const int64_t lo = std::clamp(first - blk.lo, int64_t{0}, blk.keys());
+  return {lo, std::clamp(last - blk.lo, lo, blk.keys())};
+}
+
 // Masked, scaled softmax of one block's scores S [rows, keys] in place -> P; `computed` marks the
-// entries that were scores (not fills), whose gradient flows back.
+// entries that were scores (not fills), whose gradient flows back. A row whose keys are exactly
+// its span (exact_spans) gets P = 0 outside it and the vector softmax inside, with no test per key.
 void masked_softmax(const backend::AttentionArgs& a, const AttentionMask& mask, int64_t b, const Block& blk, float* S,
                     std::vector<char>* computed) {
   const int64_t n = blk.keys();
+  const bool exact = mask.exact_spans();
   for (int64_t t = blk.t0; t < blk.t1; ++t) {
     float* s = S + (t - blk.t0) * n;
+    char* c = computed ? computed->data() + (t - blk.t0) * n : nullptr;
     const bool row_masked = mask.row_masked(b, t);
-    float mx = -INFINITY;
+    if (exact && !row_masked) {
+      const auto [lo, hi] = block_span(mask, blk, t);
+      std::fill(s, s + lo, 0.0f);
+      std::fill(s + hi, s + n, 0.0f);
+      if (hi > lo) scaled_softmax_avx2(s + lo, hi - lo, a.scale);
+      if (c) std::fill(c, c + lo, 0), std::fill(c + lo, c + hi, 1), std::fill(c + hi, c + n, 0);
+      continue;
+    }
     for (int64_t j = 0; j < n; ++j) {
       const bool masked = mask.masked(b, t, blk.lo + j, row_masked);
-      if (computed) (*computed)[(t - blk.t0) * n + j] = !masked;
+      if (c) c[j] = !masked;
       s[j] = masked ? a.masked_value : s[j] * a.scale;
-      mx = std::max(mx, s[j]);
     }
-    double sum = 0;
-    for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
-    const auto inv = static_cast<float>(1.0 / sum);
-    for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+    scaled_softmax_avx2(s, n, 1.0f);
+    if (std::isinf(a.masked_value))  // exp8 floors at e^−87.3; a −∞ fill weighs exactly 0
+      for (int64_t j = 0; j < n; ++j)
+        if (mask.masked(b, t, blk.lo + j, row_masked)) s[j] = 0.0f;
   }
 }
 
@@ -97,18 +113,20 @@ bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const bac
   float* O = out.data<float>();
   const AttentionMask mask(a, l.T);
   const auto row_blocks = blocks(l, mask);
-#pragma omp parallel for collapse(2) schedule(dynamic)
-  for (int64_t b = 0; b < l.B; ++b)
-    for (int64_t kh = 0; kh < l.Hkv; ++kh) {
-      std::vector<float> S(static_cast<size_t>(kQueryBlock * l.Tk));
-      for (const Block& blk : row_blocks[static_cast<size_t>(b)])
-        for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
-          scores(l, Q, K, b, h, kh, blk, S.data());
-          masked_softmax(a, mask, b, blk, S.data(), nullptr);
-          gemm_f32({S.data(), blk.keys(), 1}, {keys_of(l, V, b, kh, blk), l.kv_row(), 1}, rows_of(l, O, b, h, blk),
-                   blk.rows(), l.hd, blk.keys(), false, l.q_row());
-        }
-    }
+#pragma omp parallel
+  {
+    std::vector<float> S(static_cast<size_t>(kQueryBlock * l.Tk));  // per thread: the (b, kh) pairs can be many
+#pragma omp for collapse(2) schedule(dynamic)
+    for (int64_t b = 0; b < l.B; ++b)
+      for (int64_t kh = 0; kh < l.Hkv; ++kh)
+        for (const Block& blk : row_blocks[static_cast<size_t>(b)])
+          for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
+            scores(l, Q, K, b, h, kh, blk, S.data());
+            masked_softmax(a, mask, b, blk, S.data(), nullptr);
+            gemm_f32({S.data(), blk.keys(), 1}, {keys_of(l, V, b, kh, blk), l.kv_row(), 1}, rows_of(l, O, b, h, blk),
+                     blk.rows(), l.hd, blk.keys(), false, l.q_row());
+          }
+  }
   return true;
 }
 
@@ -120,35 +138,45 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>(), *dO = dout.data<float>();
   float *dQ = dq.data<float>(), *dK = dk.data<float>(), *dV = dv.data<float>();
   const AttentionMask mask(a, l.T);
+  const bool exact = mask.exact_spans();
   const auto row_blocks = blocks(l, mask);
-#pragma omp parallel for collapse(2) schedule(dynamic)
-  for (int64_t b = 0; b < l.B; ++b)
-    for (int64_t kh = 0; kh < l.Hkv; ++kh) {
-      std::vector<float> P(static_cast<size_t>(kQueryBlock * l.Tk)), dP(P.size());
-      std::vector<char> computed(P.size());
-      for (const Block& blk : row_blocks[static_cast<size_t>(b)])
-        for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
-          const int64_t n = blk.keys();
-          scores(l, Q, K, b, h, kh, blk, P.data());
-          masked_softmax(a, mask, b, blk, P.data(), &computed);
-          gemm_f32({rows_of(l, dO, b, h, blk), l.q_row(), 1}, {keys_of(l, V, b, kh, blk), 1, l.kv_row()}, dP.data(),
-                   blk.rows(), n, l.hd, false);
-          for (int64_t t = 0; t < blk.rows(); ++t) {
-            const float* p = P.data() + t * n;
-            float* d = dP.data() + t * n;
-            float pdp = 0;
-            for (int64_t j = 0; j < n; ++j) pdp += p[j] * d[j];
-            for (int64_t j = 0; j < n; ++j) d[j] = computed[t * n + j] ? p[j] * (d[j] - pdp) * a.scale : 0.0f;
+#pragma omp parallel
+  {
+    std::vector<float> P(static_cast<size_t>(kQueryBlock * l.Tk)), dP(P.size());
+    std::vector<char> computed(P.size());
+#pragma omp for collapse(2) schedule(dynamic)
+    for (int64_t b = 0; b < l.B; ++b)
+      for (int64_t kh = 0; kh < l.Hkv; ++kh)
+        for (const Block& blk : row_blocks[static_cast<size_t>(b)])
+          for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
+            const int64_t n = blk.keys();
+            scores(l, Q, K, b, h, kh, blk, P.data());
+            masked_softmax(a, mask, b, blk, P.data(), &computed);
+            gemm_f32({rows_of(l, dO, b, h, blk), l.q_row(), 1}, {keys_of(l, V, b, kh, blk), 1, l.kv_row()}, dP.data(),
+                     blk.rows(), n, l.hd, false);
+            for (int64_t t = 0; t < blk.rows(); ++t) {
+              const float* p = P.data() + t * n;
+              float* d = dP.data() + t * n;
+              if (exact && !mask.row_masked(b, blk.t0 + t)) {  // P = 0 outside the span: so is dS
+                const auto [lo, hi] = block_span(mask, blk, blk.t0 + t);
+                std::fill(d, d + lo, 0.0f);
+                std::fill(d + hi, d + n, 0.0f);
+                softmax_backward_avx2(p + lo, d + lo, hi - lo, a.scale);
+                continue;
+              }
+              float pdp = 0;
+              for (int64_t j = 0; j < n; ++j) pdp += p[j] * d[j];
+              for (int64_t j = 0; j < n; ++j) d[j] = computed[t * n + j] ? p[j] * (d[j] - pdp) * a.scale : 0.0f;
+            }
+            const float* dS = dP.data();
+            gemm_f32({dS, n, 1}, {keys_of(l, K, b, kh, blk), l.kv_row(), 1}, rows_of(l, dQ, b, h, blk), blk.rows(), l.hd,
+                     n, true, l.q_row());
+            gemm_f32({dS, 1, n}, {rows_of(l, Q, b, h, blk), l.q_row(), 1}, keys_of(l, dK, b, kh, blk), n, l.hd,
+                     blk.rows(), true, l.kv_row());
+            gemm_f32({P.data(), 1, n}, {rows_of(l, dO, b, h, blk), l.q_row(), 1}, keys_of(l, dV, b, kh, blk), n, l.hd,
+                     blk.rows(), true, l.kv_row());
           }
-          const float* dS = dP.data();
-          gemm_f32({dS, n, 1}, {keys_of(l, K, b, kh, blk), l.kv_row(), 1}, rows_of(l, dQ, b, h, blk), blk.rows(), l.hd,
-                   n, true, l.q_row());
-          gemm_f32({dS, 1, n}, {rows_of(l, Q, b, h, blk), l.q_row(), 1}, keys_of(l, dK, b, kh, blk), n, l.hd,
-                   blk.rows(), true, l.kv_row());
-          gemm_f32({P.data(), 1, n}, {rows_of(l, dO, b, h, blk), l.q_row(), 1}, keys_of(l, dV, b, kh, blk), n, l.hd,
-                   blk.rows(), true, l.kv_row());
-        }
-    }
+  }
   return true;
 }
 

@@ -95,6 +95,9 @@ class AttentionMask {
     const int64_t last = a_.causal ? std::min(a_.keys, a_.past + t + 1) : a_.keys;
     return {a_.window > 0 ? std::clamp<int64_t>(a_.past + t - a_.window + 1, 0, last) : 0, last};
   }
+  // True when a row that is not padded weighs exactly the keys of its span, none masked inside it
+  // (a −∞ fill and no key padding): kernels then softmax the span alone and need no test per key.
+  bool exact_spans() const { return !std::isfinite(a_.masked_value) && key_keep_.empty(); }
 
  private:
   const backend::AttentionArgs& a_;
@@ -107,9 +110,15 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const backend:
 void attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
                          Tensor& out);
 bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out);
-// Queries from this count on run as GEMMs per head (attention_gemm.cpp): prefill and training. At 32
-// the AVX2 kernel is as fast (seed 001's 32-token training steps measured both ways).
-constexpr int64_t kGemmAttentionFrom = 64;
+// s[0, n) ← softmax(scale · s) in place, n ≥ 1 (AVX2: exp8, one pass for the maximum, one for exp
+// and the sum, one to normalise).
+void scaled_softmax_avx2(float* s, int64_t n, float scale);
+// The softmax's backward over one row: d ← scale · p ∘ (d − Σ p∘d) (d holds dP, becomes dS).
+void softmax_backward_avx2(const float* p, float* d, int64_t n, float scale);
+// Queries from this count on run as GEMMs per head (attention_gemm.cpp): prefill and training.
+// With the vector softmax the GEMM form is faster from 16 queries on (seed 001's 32-token steps:
+// attention 1.8 → 1.0 ms per forward, bench/RESULTS.md); fewer (decode) take the row kernel.
+constexpr int64_t kGemmAttentionFrom = 16;
 bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out);
 
 void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
