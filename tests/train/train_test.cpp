@@ -3,6 +3,7 @@
 // rules (tied weights, views, unused outputs, the meta plan), the optimizers' update rules, the
 // schedule, clipping, data batches and checkpoints. Whole models are checked against PyTorch in
 // tests/golden/grad_check.py and tests/torch/train_check.py.
+#include <array>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -145,41 +146,52 @@ TEST(Backward, AttentionWithEveryMaskThroughTheCache) {
 }
 
 TEST(Backward, FastKernelsMatchTheirReferences) {
+  if (!cpu::have_avx2()) GTEST_SKIP() << "no AVX2: the fast kernels do not run here";
   const Tensor q = random({2, 40, 4, 8}, 50), k = random({2, 48, 2, 8}, 51), v = random({2, 48, 2, 8}, 52),
                dout = random({2, 40, 32}, 53);
   Tensor qp = Tensor::empty(DType::F32, {2, 40});
   for (int i = 0; i < 80; ++i) qp.data<float>()[i] = i % 9 == 4 ? 0.0f : 1.0f;
-  // Two blocks of queries (32 + 8), each multiplying only the keys its rows can weigh when the fill is −∞.
+  Tensor keep40 = Tensor::empty(DType::F32, {2, 44});
+  for (int i = 0; i < 88; ++i) keep40.data<float>()[i] = i % 7 == 3 ? 0.0f : 1.0f;
+  // Two blocks of queries (32 + 8), each multiplying only the keys its rows can weigh when the fill is
+  // −∞; without key padding a row's softmax runs over its span alone (exact_spans), with it per key.
   for (int64_t window : {0, 9})
-    for (float fill : {-INFINITY, -10000.0f}) {
-      const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = 44, .window = window,
-                                     .masked_value = fill, .query_padding = fill < -1e30f ? nullptr : &qp};
-      Tensor g[2][3];
-      for (auto& set : g)
-        for (int i = 0; i < 3; ++i) set[i] = Tensor::zeros(DType::F32, i == 0 ? q.shape() : k.shape());
-      cpu::attention_backward_reference(q, k, v, a, dout, g[0][0], g[0][1], g[0][2]);
-      ASSERT_TRUE(cpu::attention_backward_gemm(q, k, v, a, dout, g[1][0], g[1][1], g[1][2]));
-      for (int i = 0; i < 3; ++i)
-        for (uint64_t j = 0; j < g[0][i].numel(); ++j)
-          ASSERT_NEAR(g[1][i].data<float>()[j], g[0][i].data<float>()[j], 1e-4) << "gradient " << i << " element " << j;
-    }
-  // The forward over many queries as GEMMs per head (three blocks of queries), against the reference:
-  // causal with and without a window, padded keys, a −∞ fill (blocks skip keys) and a finite one.
-  const Tensor lq = random({2, cpu::kGemmAttentionFrom + 6, 4, 8}, 57), lk = random({2, 80, 2, 8}, 58),
-               lv = random({2, 80, 2, 8}, 59);
-  Tensor keep = Tensor::empty(DType::F32, {2, lq.dim(1) + 4});
-  for (int64_t i = 0; i < keep.dim(1) * 2; ++i) keep.data<float>()[i] = i % 11 == 7 ? 0.0f : 1.0f;
-  for (int64_t window : {0, 9})
-    for (float fill : {-INFINITY, -10000.0f}) {
-      const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = lq.dim(1) + 4, .window = window,
-                                     .masked_value = fill, .key_padding = &keep};
-      Tensor ref = Tensor::empty(DType::F32, {2, lq.dim(1), 32}), fast = Tensor::empty(DType::F32, {2, lq.dim(1), 32});
-      cpu::attention_reference(lq, lk, lv, a, ref);
-      ASSERT_TRUE(cpu::attention_gemm(lq, lk, lv, a, fast));
-      for (uint64_t j = 0; j < ref.numel(); ++j)
-        ASSERT_NEAR(fast.data<float>()[j], ref.data<float>()[j], 1e-5) << "window " << window << " fill " << fill << " " << j;
-    }
-  if (!cpu::have_avx2()) GTEST_SKIP() << "no AVX2: the activation fast path does not run here";
+    for (float fill : {-INFINITY, -10000.0f})
+      for (const Tensor* kp : std::array<const Tensor*, 2>{nullptr, &keep40}) {
+        const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = 44, .window = window,
+                                       .masked_value = fill, .key_padding = kp,
+                                       .query_padding = fill < -1e30f ? nullptr : &qp};
+        Tensor g[2][3];
+        for (auto& set : g)
+          for (int i = 0; i < 3; ++i) set[i] = Tensor::zeros(DType::F32, i == 0 ? q.shape() : k.shape());
+        cpu::attention_backward_reference(q, k, v, a, dout, g[0][0], g[0][1], g[0][2]);
+        ASSERT_TRUE(cpu::attention_backward_gemm(q, k, v, a, dout, g[1][0], g[1][1], g[1][2]));
+        for (int i = 0; i < 3; ++i)
+          for (uint64_t j = 0; j < g[0][i].numel(); ++j)
+            ASSERT_NEAR(g[1][i].data<float>()[j], g[0][i].data<float>()[j], 1e-4)
+                << "gradient " << i << " element " << j << " window " << window << " fill " << fill << " padded " << !!kp;
+      }
+  // The forward against the reference: as GEMMs per head over three blocks of queries (70), and by
+  // rows below kGemmAttentionFrom (decode-sized, 5): causal with and without a window, with and without
+  // padded keys, a −∞ fill (blocks skip keys) and a finite one.
+  for (int64_t T : {int64_t{70}, cpu::kGemmAttentionFrom - 11}) {
+    const Tensor lq = random({2, T, 4, 8}, 57), lk = random({2, 80, 2, 8}, 58), lv = random({2, 80, 2, 8}, 59);
+    Tensor keep = Tensor::empty(DType::F32, {2, T + 4});
+    for (int64_t i = 0; i < keep.dim(1) * 2; ++i) keep.data<float>()[i] = i % 11 == 7 ? 0.0f : 1.0f;
+    for (int64_t window : {0, 9})
+      for (float fill : {-INFINITY, -10000.0f})
+        for (const Tensor* kp : std::array<const Tensor*, 2>{nullptr, &keep}) {
+          const backend::AttentionArgs a{.scale = 0.35f, .causal = true, .past = 4, .keys = T + 4, .window = window,
+                                         .masked_value = fill, .key_padding = kp};
+          Tensor ref = Tensor::empty(DType::F32, {2, T, 32}), fast = Tensor::empty(DType::F32, {2, T, 32});
+          cpu::attention_reference(lq, lk, lv, a, ref);
+          if (T >= cpu::kGemmAttentionFrom) ASSERT_TRUE(cpu::attention_gemm(lq, lk, lv, a, fast));
+          else ASSERT_TRUE(cpu::attention_fast(lq, lk, lv, a, fast));
+          for (uint64_t j = 0; j < ref.numel(); ++j)
+            ASSERT_NEAR(fast.data<float>()[j], ref.data<float>()[j], 1e-5)
+                << "T " << T << " window " << window << " fill " << fill << " padded " << !!kp << " " << j;
+        }
+  }
   for (Activation act : {Activation::silu, Activation::gelu, Activation::relu}) {
     const Tensor x = random({3, 37}, 54, 4.0f), dy = random({3, 37}, 55);
     Tensor ref = random({3, 37}, 56), fast = Tensor::empty(DType::F32, {3, 37});
@@ -187,6 +199,31 @@ TEST(Backward, FastKernelsMatchTheirReferences) {
     cpu::activation_backward_reference(x, act, dy, ref);
     ASSERT_TRUE(cpu::activation_backward_fast(x, act, dy, fast));
     for (uint64_t j = 0; j < x.numel(); ++j) ASSERT_NEAR(fast.data<float>()[j], ref.data<float>()[j], 2e-6) << activation_name(act);
+  }
+  // The norms' backward in float against the double references: dx, dw (and LayerNorm's db)
+  // accumulated onto what the buffers held, over enough rows to split across threads.
+  const Tensor x = random({300, 120}, 62, 3.0f), w = random({120}, 63), dy = random({300, 120}, 64);
+  const auto copy = [](const Tensor& t) {
+    Tensor c = Tensor::empty(DType::F32, t.shape());
+    std::copy(t.data<float>(), t.data<float>() + t.numel(), c.data<float>());
+    return c;
+  };
+  const auto expect_near = [](const Tensor& fast, const Tensor& ref, const char* what) {
+    for (uint64_t j = 0; j < ref.numel(); ++j)
+      ASSERT_NEAR(fast.data<float>()[j], ref.data<float>()[j], 2e-5 * std::max(1.0f, std::abs(ref.data<float>()[j])))
+          << what << " " << j;
+  };
+  for (bool layer : {false, true}) {
+    Tensor ref[3] = {random({300, 120}, 65), random({120}, 66), random({120}, 67)};
+    Tensor fast[3] = {copy(ref[0]), copy(ref[1]), copy(ref[2])};
+    if (layer) {
+      cpu::layer_norm_backward_reference(x, w, 1e-5f, dy, ref[0], &ref[1], &ref[2]);
+      ASSERT_TRUE(cpu::layer_norm_backward_fast(x, w, 1e-5f, dy, fast[0], &fast[1], &fast[2]));
+    } else {
+      cpu::rms_norm_backward_reference(x, w, 1e-6f, dy, ref[0], &ref[1]);
+      ASSERT_TRUE(cpu::rms_norm_backward_fast(x, w, 1e-6f, dy, fast[0], &fast[1]));
+    }
+    for (int i = 0; i < (layer ? 3 : 2); ++i) expect_near(fast[i], ref[i], layer ? "layer_norm" : "rms_norm");
   }
 }
 

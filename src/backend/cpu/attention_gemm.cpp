@@ -107,7 +107,7 @@ void scores(const Layout& l, const float* Q, const float* K, int64_t b, int64_t 
 }  // namespace
 
 bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out) {
-  if (q.dim(1) < kGemmAttentionFrom) return false;
+  if (q.dim(1) < kGemmAttentionFrom || !have_avx2()) return false;  // its softmax is AVX2
   const Layout l(q, k, a);
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>();
   float* O = out.data<float>();
@@ -134,6 +134,7 @@ bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const bac
 // a score was computed (fills are constants); dQ += dS·K; dK += dSᵀ·Q; dV += Pᵀ·dO.
 bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
                              const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv) {
+  if (!have_avx2()) return false;  // its softmax is AVX2
   const Layout l(q, k, a);
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>(), *dO = dout.data<float>();
   float *dQ = dq.data<float>(), *dK = dk.data<float>(), *dV = dv.data<float>();

@@ -20,7 +20,8 @@ const char* kernel_name(Kernel k) {
   static constexpr const char* kNames[kKernels] = {"embedding", "linear", "rms_norm", "layer_norm", "gated_rms_norm",
                                                    "activation", "binary", "rope", "attention", "causal_conv1d",
                                                    "ssm_scan", "attention_backward",
-                                                   "activation_backward"};
+                                                   "activation_backward", "rms_norm_backward",
+                                                   "layer_norm_backward"};
   return kNames[static_cast<int>(k)];
 }
 

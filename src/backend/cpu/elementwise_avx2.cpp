@@ -77,9 +77,10 @@ __attribute__((target("avx2,fma"))) bool activation_backward_fast(const Tensor& 
     if (act == Activation::silu) {  // s·(1 + v·(1 − s)), s = σ(v)
       const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, v))));
       slope = _mm256_mul_ps(s, _mm256_fmadd_ps(v, _mm256_sub_ps(one, s), one));
-    } else if (act == Activation::gelu) {  // Φ(v) + v·φ(v)
-      const __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678f)))));
-      const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.39894228f), exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(v, v))));
+    } else if (act == Activation::gelu) {  // Φ(v) + v·φ(v); Φ's erf and φ share e^{−v²/2}
+      const __m256 e = exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(v, v)));
+      const __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erf8_given_exp(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678f)), e)));
+      const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.39894228f), e);
       slope = _mm256_fmadd_ps(v, pdf, cdf);
     } else {
       slope = _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ), one);

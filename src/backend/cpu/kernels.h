@@ -22,8 +22,9 @@ namespace anatomy::cpu {
 // Kernels with a fast path. Each dispatcher counts the calls its fast path served, so tests can
 // assert that the path they compare against the reference really ran.
 enum class Kernel { embedding, linear, rms_norm, layer_norm, gated_rms_norm, activation, binary, rope, attention,
-                    causal_conv1d, ssm_scan, attention_backward, activation_backward };
-constexpr int kKernels = 13;
+                    causal_conv1d, ssm_scan, attention_backward, activation_backward,
+                    rms_norm_backward, layer_norm_backward };
+constexpr int kKernels = 15;
 uint64_t fast_runs(Kernel k);
 void count_fast(Kernel k);
 const char* kernel_name(Kernel k);
@@ -149,9 +150,17 @@ void dropout_backward(const Tensor& dy, float p, uint64_t seed, Tensor& dx);
 void embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dweight);
 void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, bool w_in_out, Tensor* dx, Tensor* dw,
                      Tensor* dbias);
+// The norms' backward passes: the references accumulate each row in double; the fast paths (AVX2,
+// rows of a multiple of 8) in float, as the forward's fast paths do.
 void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw);
+void rms_norm_backward_reference(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw);
+bool rms_norm_backward_fast(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw);
 void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw,
                          Tensor* dbias);
+void layer_norm_backward_reference(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw,
+                                   Tensor* dbias);
+bool layer_norm_backward_fast(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw,
+                              Tensor* dbias);
 void gated_rms_norm_backward(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps,
                              const Tensor& dout, Tensor& dy, Tensor& dz, Tensor* dw);
 void activation_backward(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx);

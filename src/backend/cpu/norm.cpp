@@ -73,6 +73,11 @@ void gated_rms_norm_reference(const Tensor& y, const Tensor& z, const Tensor& w,
 // y = x·r·w, r = (mean(x²) + eps)^−½ per row: dx = r·g − x·r³·mean(x∘g) with g = w∘dy;
 // dw += Σ_rows dy∘x·r.
 void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw) {
+  dispatch(Kernel::rms_norm_backward, [&] { return rms_norm_backward_fast(x, w, eps, dy, dx, dw); },
+           [&] { rms_norm_backward_reference(x, w, eps, dy, dx, dw); });
+}
+
+void rms_norm_backward_reference(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw) {
   const int64_t C = last(x), R = rows(x);
   const std::vector<float> wf = floats(w);
   column_sums(R, C, dw ? dw->data<float>() : nullptr, [&](int64_t r, float* dws) {
@@ -96,6 +101,12 @@ void rms_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor
 // dw += Σ dy∘x̂, db += Σ dy.
 void layer_norm_backward(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw,
                          Tensor* dbias) {
+  dispatch(Kernel::layer_norm_backward, [&] { return layer_norm_backward_fast(x, w, eps, dy, dx, dw, dbias); },
+           [&] { layer_norm_backward_reference(x, w, eps, dy, dx, dw, dbias); });
+}
+
+void layer_norm_backward_reference(const Tensor& x, const Tensor& w, float eps, const Tensor& dy, Tensor& dx, Tensor* dw,
+                                   Tensor* dbias) {
   const int64_t C = last(x), R = rows(x);
   const std::vector<float> wf = floats(w);
   std::vector<float> sums(static_cast<size_t>(2 * C));  // dw then db

@@ -85,4 +85,81 @@ __attribute__((target("avx2,fma"))) bool rms_norm_fast(const Tensor& x, const st
   return true;
 }
 
+// rms_norm_backward_reference's formulas, each row in float: dx += r·w∘g − x·r³·mean(x∘w∘g),
+// dw += Σ_rows g∘x·r.
+__attribute__((target("avx2,fma"))) bool rms_norm_backward_fast(const Tensor& x, const Tensor& w, float eps,
+                                                                const Tensor& dy, Tensor& dx, Tensor* dw) {
+  const int64_t C = last(x), R = rows(x);
+  if (C % 8 != 0) return false;
+  const std::vector<float> wf = floats(w);
+  const float *X = x.data<float>(), *G = dy.data<float>();
+  float* D = dx.data<float>();
+  column_sums(R, C, dw ? dw->data<float>() : nullptr, [&](int64_t r, float* dws) {
+    const float *xs = X + r * C, *g = G + r * C;
+    float* d = D + r * C;
+    __m256 ss = _mm256_setzero_ps(), xg = _mm256_setzero_ps();
+    for (int64_t j = 0; j < C; j += 8) {
+      const __m256 v = _mm256_loadu_ps(xs + j);
+      ss = _mm256_fmadd_ps(v, v, ss);
+      xg = _mm256_fmadd_ps(v, _mm256_mul_ps(_mm256_loadu_ps(wf.data() + j), _mm256_loadu_ps(g + j)), xg);
+    }
+    const float inv = 1.0f / std::sqrt(hsum8(ss) / static_cast<float>(C) + eps);
+    const __m256 vinv = _mm256_set1_ps(inv), k = _mm256_set1_ps(inv * inv * inv * hsum8(xg) / static_cast<float>(C));
+    for (int64_t j = 0; j < C; j += 8) {
+      const __m256 v = _mm256_loadu_ps(xs + j), gj = _mm256_loadu_ps(g + j);
+      const __m256 wg = _mm256_mul_ps(_mm256_loadu_ps(wf.data() + j), gj);
+      _mm256_storeu_ps(d + j, _mm256_add_ps(_mm256_loadu_ps(d + j), _mm256_fnmadd_ps(v, k, _mm256_mul_ps(vinv, wg))));
+      if (dws) _mm256_storeu_ps(dws + j, _mm256_fmadd_ps(_mm256_mul_ps(gj, v), vinv, _mm256_loadu_ps(dws + j)));
+    }
+  });
+  return true;
+}
+
+// layer_norm_backward_reference's formulas, each row in float: with x̂ = (x − μ)·rstd and g = w∘dy,
+// dx += rstd·(g − mean(g) − x̂·mean(g∘x̂)); dw += Σ dy∘x̂, db += Σ dy.
+__attribute__((target("avx2,fma"))) bool layer_norm_backward_fast(const Tensor& x, const Tensor& w, float eps,
+                                                                  const Tensor& dy, Tensor& dx, Tensor* dw,
+                                                                  Tensor* dbias) {
+  const int64_t C = last(x), R = rows(x);
+  if (C % 8 != 0) return false;
+  const std::vector<float> wf = floats(w);
+  const float *X = x.data<float>(), *G = dy.data<float>();
+  float* D = dx.data<float>();
+  std::vector<float> sums(static_cast<size_t>(2 * C));  // dw then db
+  column_sums(R, 2 * C, sums.data(), [&](int64_t r, float* acc) {
+    const float *xs = X + r * C, *g = G + r * C;
+    float* d = D + r * C;
+    __m256 s = _mm256_setzero_ps();
+    for (int64_t j = 0; j < C; j += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(xs + j));
+    const __m256 mean = _mm256_set1_ps(hsum8(s) / static_cast<float>(C));
+    __m256 var = _mm256_setzero_ps();
+    for (int64_t j = 0; j < C; j += 8) {
+      const __m256 c = _mm256_sub_ps(_mm256_loadu_ps(xs + j), mean);
+      var = _mm256_fmadd_ps(c, c, var);
+    }
+    const __m256 rstd = _mm256_set1_ps(1.0f / std::sqrt(hsum8(var) / static_cast<float>(C) + eps));
+    __m256 mg = _mm256_setzero_ps(), mgx = _mm256_setzero_ps();
+    for (int64_t j = 0; j < C; j += 8) {
+      const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xs + j), mean), rstd);
+      const __m256 gw = _mm256_mul_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(wf.data() + j));
+      mg = _mm256_add_ps(mg, gw);
+      mgx = _mm256_fmadd_ps(gw, xh, mgx);
+    }
+    const __m256 vmg = _mm256_set1_ps(hsum8(mg) / static_cast<float>(C)),
+                 vmgx = _mm256_set1_ps(hsum8(mgx) / static_cast<float>(C));
+    for (int64_t j = 0; j < C; j += 8) {
+      const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xs + j), mean), rstd);
+      const __m256 gj = _mm256_loadu_ps(g + j);
+      const __m256 gw = _mm256_mul_ps(gj, _mm256_loadu_ps(wf.data() + j));
+      const __m256 inner = _mm256_fnmadd_ps(xh, vmgx, _mm256_sub_ps(gw, vmg));
+      _mm256_storeu_ps(d + j, _mm256_fmadd_ps(rstd, inner, _mm256_loadu_ps(d + j)));
+      _mm256_storeu_ps(acc + j, _mm256_fmadd_ps(gj, xh, _mm256_loadu_ps(acc + j)));
+      _mm256_storeu_ps(acc + C + j, _mm256_add_ps(gj, _mm256_loadu_ps(acc + C + j)));
+    }
+  });
+  if (dw) for (int64_t j = 0; j < C; ++j) dw->data<float>()[j] += sums[j];
+  if (dbias) for (int64_t j = 0; j < C; ++j) dbias->data<float>()[j] += sums[C + j];
+  return true;
+}
+
 }  // namespace anatomy::cpu
