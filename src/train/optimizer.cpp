@@ -1,5 +1,6 @@
 #include "train/optimizer.h"
 
+#include <array>
 #include <cmath>
 #include <numbers>
 
@@ -98,7 +99,9 @@ class Sgd final : public Optimizer {
 };
 
 // torch.optim.AdamW: p -= lr·wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
-// p -= lr·(m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + eps).
+// p -= lr·(m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + eps) — in float and in the order torch 1.13's
+// _single_tensor_adamw takes (denominator √v / √(1−β2ᵗ) + eps, step lr / (1−β1ᵗ)), which also
+// vectorises: in double with a square root per element it took 475 ms a step at GPT-2 small.
 class AdamW final : public Optimizer {
  public:
   AdamW(const OptimizerConfig& c, const std::vector<Trainable>& params) : c_(c), names_(names_of(params)) {
@@ -109,19 +112,23 @@ class AdamW final : public Optimizer {
     ++steps_;
     const double bc1 = 1 - std::pow(c_.beta1, static_cast<double>(steps_));
     const double bc2 = 1 - std::pow(c_.beta2, static_cast<double>(steps_));
+    const auto b1 = static_cast<float>(c_.beta1), b2 = static_cast<float>(c_.beta2),
+               a1 = static_cast<float>(1 - c_.beta1), a2 = static_cast<float>(1 - c_.beta2),
+               step_size = static_cast<float>(lr / bc1), bc2_sqrt = static_cast<float>(std::sqrt(bc2)),
+               eps = static_cast<float>(c_.eps);
     for (size_t i = 0; i < params.size(); ++i) {
       Trainable& p = params[i];
-      const double shrink = 1 - lr * (p.decay ? c_.weight_decay : 0.0);
+      const auto shrink = static_cast<float>(1 - lr * (p.decay ? c_.weight_decay : 0.0));
       float* w = values(p);
       const float* g = p.grad.data<float>();
       float* m = m_.buffers[i].data<float>();
       float* v = v_.buffers[i].data<float>();
-#pragma omp parallel for schedule(static) if (count(p) > (1 << 15))
-      for (int64_t j = 0; j < count(p); ++j) {
-        m[j] = static_cast<float>(c_.beta1 * m[j] + (1 - c_.beta1) * g[j]);
-        v[j] = static_cast<float>(c_.beta2 * v[j] + (1 - c_.beta2) * static_cast<double>(g[j]) * g[j]);
-        const double update = (m[j] / bc1) / (std::sqrt(v[j] / bc2) + c_.eps);
-        w[j] = static_cast<float>(w[j] * shrink - lr * update);
+      const int64_t n = count(p);
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+      for (int64_t j = 0; j < n; ++j) {
+        m[j] = m[j] * b1 + a1 * g[j];
+        v[j] = v[j] * b2 + a2 * g[j] * g[j];
+        w[j] = w[j] * shrink - step_size * (m[j] / (std::sqrt(v[j]) / bc2_sqrt + eps));
       }
     }
   }
@@ -171,17 +178,30 @@ double learning_rate(const Schedule& s, int64_t step) {
 }
 
 double clip_gradients(std::vector<Trainable>& params, double clip) {
+  // Fixed chunks summed in order: the norm (and so the weights) does not depend on the thread count.
+  constexpr int64_t kChunks = 64;
   double ss = 0;
   for (const Trainable& p : params) {
     const float* g = p.grad.data<float>();
-    for (int64_t j = 0, n = count(p); j < n; ++j) ss += static_cast<double>(g[j]) * g[j];
+    const int64_t n = count(p);
+    std::array<double, kChunks> part{};
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
+    for (int64_t c = 0; c < kChunks; ++c) {
+      double s = 0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = n * c / kChunks; j < n * (c + 1) / kChunks; ++j) s += static_cast<double>(g[j]) * g[j];
+      part[static_cast<size_t>(c)] = s;
+    }
+    for (double s : part) ss += s;
   }
   const double norm = std::sqrt(ss);
   if (clip > 0 && norm > clip && std::isfinite(norm)) {
     const auto scale = static_cast<float>(clip / (norm + 1e-6));
     for (Trainable& p : params) {
       float* g = p.grad.data<float>();
-      for (int64_t j = 0, n = count(p); j < n; ++j) g[j] *= scale;
+      const int64_t n = count(p);
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+      for (int64_t j = 0; j < n; ++j) g[j] *= scale;
     }
   }
   return norm;

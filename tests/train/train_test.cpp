@@ -225,6 +225,22 @@ TEST(Backward, FastKernelsMatchTheirReferences) {
     }
     for (int i = 0; i < (layer ? 3 : 2); ++i) expect_near(fast[i], ref[i], layer ? "layer_norm" : "rms_norm");
   }
+  // The cross-entropy in both directions, vocabularies with and without a tail past the last 8,
+  // an ignored position and one whose loss gradient is 0.
+  for (int64_t V : {65, 50257}) {
+    const Tensor logits = random({4, 3, V}, 68, 8.0f), dloss = random({4, 3}, 69);
+    dloss.data<float>()[5] = 0.0f;
+    Tensor targets = Tensor::empty(DType::I64, {4, 3});
+    for (int64_t r = 0; r < 12; ++r) targets.data<int64_t>()[r] = r == 7 ? -100 : (r * 7919) % V;
+    Tensor ref = Tensor::empty(DType::F32, {4, 3}), fast = Tensor::empty(DType::F32, {4, 3});
+    cpu::cross_entropy_reference(logits, targets, -100, ref);
+    ASSERT_TRUE(cpu::cross_entropy_fast(logits, targets, -100, fast));
+    expect_near(fast, ref, "cross_entropy");
+    Tensor dref = random({4, 3, V}, 70), dfast = copy(dref);
+    cpu::cross_entropy_backward_reference(logits, targets, -100, dloss, dref);
+    ASSERT_TRUE(cpu::cross_entropy_backward_fast(logits, targets, -100, dloss, dfast));
+    expect_near(dfast, dref, "cross_entropy_backward");
+  }
 }
 
 TEST(Tape, TiedUsesAccumulateAndUnusedOutputsCostNothing) {

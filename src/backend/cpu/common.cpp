@@ -21,7 +21,8 @@ const char* kernel_name(Kernel k) {
                                                    "activation", "binary", "rope", "attention", "causal_conv1d",
                                                    "ssm_scan", "attention_backward",
                                                    "activation_backward", "rms_norm_backward",
-                                                   "layer_norm_backward"};
+                                                   "layer_norm_backward", "cross_entropy",
+                                                   "cross_entropy_backward"};
   return kNames[static_cast<int>(k)];
 }
 

@@ -23,8 +23,8 @@ namespace anatomy::cpu {
 // assert that the path they compare against the reference really ran.
 enum class Kernel { embedding, linear, rms_norm, layer_norm, gated_rms_norm, activation, binary, rope, attention,
                     causal_conv1d, ssm_scan, attention_backward, activation_backward,
-                    rms_norm_backward, layer_norm_backward };
-constexpr int kKernels = 15;
+                    rms_norm_backward, layer_norm_backward, cross_entropy, cross_entropy_backward };
+constexpr int kKernels = 17;
 uint64_t fast_runs(Kernel k);
 void count_fast(Kernel k);
 const char* kernel_name(Kernel k);
@@ -140,7 +140,11 @@ void ssm_scan_chunked(const Tensor& x, const Tensor& dt, const Tensor& A, const 
 void write_time(Tensor& dst, const Tensor& src, int64_t at);
 void slice_time(const Tensor& src, int64_t start, Tensor& out);
 
+// Softmax cross-entropy per token: the reference (double exp and sums) and the AVX2 fast path
+// (exp8, sums in double lanes; the backward writes each row's exponentials once to a scratch row).
 void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out);
+void cross_entropy_reference(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out);
+bool cross_entropy_fast(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out);
 
 // ---- Backward passes (training), beside each family's forward; each adds into its gradients.
 void fill_zero(Tensor& t);
@@ -186,6 +190,14 @@ void write_time_backward(const Tensor& ddst, int64_t at, Tensor& dsrc);
 void slice_time_backward(const Tensor& dy, int64_t start, Tensor& dsrc);
 void cross_entropy_backward(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& dloss,
                             Tensor& dlogits);
+void cross_entropy_backward_reference(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
+                                      const Tensor& dloss, Tensor& dlogits);
+bool cross_entropy_backward_fast(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& dloss,
+                                 Tensor& dlogits);
+// Row r's target id (I64 or I32 targets).
+inline int64_t target_at(const Tensor& targets, int64_t r) {
+  return targets.dtype() == DType::I64 ? targets.data<int64_t>()[r] : targets.data<int32_t>()[r];
+}
 
 // Runs per_row(r, acc) for r in [0, R) across threads, each thread adding into its own zeroed
 // row of C partial sums, then adds the partials into `out` (when not null): the column

@@ -1,15 +1,28 @@
 // Softmax cross-entropy per token: −log softmax(logits)[target], computed stably (max subtracted,
-// double sums). Positions whose target is the ignore index get 0. The reference is the kernel: a
-// loss over [B, T, V] costs a fraction of the LM head that produced it.
+// double sums). Positions whose target is the ignore index get 0. The references and dispatch; the
+// fast paths in loss_avx2.cpp (at GPT-2's vocabulary of 50257, three double exps per logit were a
+// seventh of a training step).
 #include "backend/cpu/kernels.h"
 
 namespace anatomy::cpu {
 
 void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out) {
+  dispatch(Kernel::cross_entropy, [&] { return cross_entropy_fast(logits, targets, ignore_index, out); },
+           [&] { cross_entropy_reference(logits, targets, ignore_index, out); });
+}
+
+void cross_entropy_backward(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& dloss,
+                            Tensor& dlogits) {
+  dispatch(Kernel::cross_entropy_backward,
+           [&] { return cross_entropy_backward_fast(logits, targets, ignore_index, dloss, dlogits); },
+           [&] { cross_entropy_backward_reference(logits, targets, ignore_index, dloss, dlogits); });
+}
+
+void cross_entropy_reference(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Tensor& out) {
   const int64_t V = last(logits), R = rows(logits);
 #pragma omp parallel for schedule(static) if (R > 16)
   for (int64_t r = 0; r < R; ++r) {
-    const int64_t target = targets.dtype() == DType::I64 ? targets.data<int64_t>()[r] : targets.data<int32_t>()[r];
+    const int64_t target = target_at(targets, r);
     if (target == ignore_index) {
       out.data<float>()[r] = 0.0f;
       continue;
@@ -23,12 +36,12 @@ void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_i
 }
 
 // d(−log softmax(z)[t]) / dz = softmax(z) − onehot(t), scaled by the token's loss gradient.
-void cross_entropy_backward(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& dloss,
-                            Tensor& dlogits) {
+void cross_entropy_backward_reference(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
+                                      const Tensor& dloss, Tensor& dlogits) {
   const int64_t V = last(logits), R = rows(logits);
 #pragma omp parallel for schedule(static) if (R > 16)
   for (int64_t r = 0; r < R; ++r) {
-    const int64_t target = targets.dtype() == DType::I64 ? targets.data<int64_t>()[r] : targets.data<int32_t>()[r];
+    const int64_t target = target_at(targets, r);
     const float g = dloss.data<float>()[r];
     if (target == ignore_index || g == 0.0f) continue;
     const float* z = logits.data<float>() + r * V;
