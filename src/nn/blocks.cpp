@@ -91,6 +91,14 @@ Tensor Mamba2Mixer::forward(Run& run, const Tensor& u) const {
 Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale, int64_t window) {
   const auto& c = run.ctx;
   const int64_t B = q.dim(0), T = q.dim(1), past = run.state.past;
+  ops::AttentionOptions o;
+  o.scale = scale;
+  o.past = past;
+  o.keys = past + T;
+  o.window = window;
+  // A recorded pass (training) runs whole sequences and nothing reads its cache afterwards: it
+  // attends over k and v as they are, without zeroing a cache, copying into it and back.
+  if (c.tape() && past == 0) return ops::attention(c, q, k, v, o);
   // Cached keys are stored rotated; the cache spans the state's whole token budget and is read
   // in place up to the current length.
   const Shape cache{B, run.state.max_tokens, k.dim(2), k.dim(3)};
@@ -98,11 +106,6 @@ Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor
   Tensor& v_cache = run.state_tensor(kVCache, cache);
   ops::write_time(c, k_cache, k, past);
   ops::write_time(c, v_cache, v, past);
-  ops::AttentionOptions o;
-  o.scale = scale;
-  o.past = past;
-  o.keys = past + T;
-  o.window = window;
   return ops::attention(c, q, k_cache, v_cache, o);
 }
 

@@ -33,6 +33,7 @@ void add_window(const Tensor& window, const Tensor& whole, int64_t at, bool into
   const int64_t inner = static_cast<int64_t>(window.numel()) / (B * std::max<int64_t>(T, 1));
   const float* src = (into_window ? whole : window).data<float>();
   float* d = dst.data<float>();
+#pragma omp parallel for collapse(2) schedule(static) if (B * T * inner > kParallelElements)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < T * inner; ++i) {
       const int64_t w = b * T * inner + i, h = (b * Tmax + at) * inner + i;

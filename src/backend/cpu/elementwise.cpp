@@ -17,7 +17,7 @@ void activation_reference(const Tensor& x, Activation act, Tensor& out) {
   const float* xs = x.data<float>();
   float* o = out.data<float>();
   const auto n = static_cast<int64_t>(x.numel());
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n; ++i) {
     const float v = xs[i];
     switch (act) {
@@ -32,7 +32,12 @@ void activation_reference(const Tensor& x, Activation act, Tensor& out) {
 }
 
 void binary(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out) {
-  dispatch(Kernel::binary, [&] { return binary_fast(a, floats(b), op, out); },
+  dispatch(Kernel::binary,
+           [&] {
+             const auto bn = static_cast<int64_t>(b.numel());
+             if (b.dtype() == DType::F32) return binary_fast(a, b.data<float>(), bn, op, out);
+             return binary_fast(a, floats(b).data(), bn, op, out);
+           },
            [&] { binary_reference(a, b, op, out); });
 }
 
@@ -41,7 +46,7 @@ void binary_reference(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out
   const auto bn = static_cast<int64_t>(bf.size()), n = static_cast<int64_t>(a.numel());
   const float* as = a.data<float>();
   float* o = out.data<float>();
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n; ++i) o[i] = op == BinaryOp::add ? as[i] + bf[i % bn] : as[i] * bf[i % bn];
 }
 
@@ -50,9 +55,11 @@ void neg_exp(const Tensor& x, Tensor& out) {
 }
 
 void slice_last(const Tensor& x, int64_t start, Tensor& out) {
-  const int64_t in = last(x), n = last(out);
-  for (int64_t r = 0; r < rows(x); ++r)
-    std::memcpy(out.data<float>() + r * n, x.data<float>() + r * in + start, static_cast<size_t>(n) * 4);
+  const int64_t in = last(x), n = last(out), R = rows(x);
+  const float* xs = x.data<float>() + start;
+  float* o = out.data<float>();
+#pragma omp parallel for schedule(static) if (R * n > kParallelElements)
+  for (int64_t r = 0; r < R; ++r) std::memcpy(o + r * n, xs + r * in, static_cast<size_t>(n) * 4);
 }
 
 void concat_last(const Tensor& a, const Tensor& b, Tensor& out) {
@@ -101,7 +108,7 @@ void accumulate(Tensor& dst, const Tensor& src) {
   const auto n = static_cast<int64_t>(dst.numel());
   float* d = dst.data<float>();
   const float* s = src.data<float>();
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n; ++i) d[i] += s[i];
 }
 
@@ -148,7 +155,7 @@ void activation_backward_reference(const Tensor& x, Activation act, const Tensor
   const float* xs = x.data<float>();
   const float* g = dy.data<float>();
   float* d = dx.data<float>();
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n; ++i) d[i] += g[i] * activation_slope(act, xs[i]);
 }
 
@@ -160,13 +167,13 @@ void binary_backward(const Tensor& a, const Tensor& b, BinaryOp op, const Tensor
   const bool mul = op == BinaryOp::mul;
   if (da) {
     float* d = da->data<float>();
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
     for (int64_t r = 0; r < n / bn; ++r)
       for (int64_t j = 0; j < bn; ++j) d[r * bn + j] += mul ? g[r * bn + j] * bs[j] : g[r * bn + j];
   }
   if (db && bn == n) {  // no broadcast: elementwise
     float* d = db->data<float>();
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
     for (int64_t i = 0; i < n; ++i) d[i] += mul ? g[i] * as[i] : g[i];
   } else if (db) {  // summed over the leading dims b broadcasts across
     column_sums(n / bn, bn, db->data<float>(), [&](int64_t r, float* acc) {
@@ -194,7 +201,7 @@ void dropout(const Tensor& x, float p, uint64_t seed, Tensor& out) {
   const float scale = 1.0f / (1.0f - p);
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n; ++i) o[i] = uniform_at(seed, static_cast<uint64_t>(i)) < p ? 0.0f : xs[i] * scale;
 }
 
@@ -203,7 +210,7 @@ void dropout_backward(const Tensor& dy, float p, uint64_t seed, Tensor& dx) {
   const float scale = 1.0f / (1.0f - p);
   const float* g = dy.data<float>();
   float* d = dx.data<float>();
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n; ++i)
     if (uniform_at(seed, static_cast<uint64_t>(i)) >= p) d[i] += g[i] * scale;
 }
@@ -212,7 +219,7 @@ void slice_last_backward(const Tensor& dy, int64_t start, Tensor& dx) {
   const int64_t n = last(dy), w = last(dx), R = rows(dy);
   const float* g = dy.data<float>();
   float* d = dx.data<float>() + start;
-#pragma omp parallel for schedule(static) if (R * n > (1 << 16))
+#pragma omp parallel for schedule(static) if (R * n > kParallelElements)
   for (int64_t r = 0; r < R; ++r)
     for (int64_t j = 0; j < n; ++j) d[r * w + j] += g[r * n + j];
 }

@@ -14,16 +14,20 @@ namespace anatomy::cpu {
 
 using namespace avx2;
 
-__attribute__((target("avx2,fma"))) bool binary_fast(const Tensor& a, const std::vector<float>& b, BinaryOp op, Tensor& out) {
-  const auto bn = static_cast<int64_t>(b.size()), n = static_cast<int64_t>(a.numel());
+__attribute__((target("avx2,fma"))) bool binary_fast(const Tensor& a, const float* b, int64_t bn, BinaryOp op,
+                                                     Tensor& out) {
+  const auto n = static_cast<int64_t>(a.numel());
   if (bn % 8 != 0) return false;
   const float* as = a.data<float>();
   float* o = out.data<float>();
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t r = 0; r < n / bn; ++r)
-    for (int64_t j = 0; j < bn; j += 8) {
-      const __m256 x = _mm256_loadu_ps(as + r * bn + j), y = _mm256_loadu_ps(b.data() + j);
-      _mm256_storeu_ps(o + r * bn + j, op == BinaryOp::add ? _mm256_add_ps(x, y) : _mm256_mul_ps(x, y));
+  // Threads split the elements: by rows of b when it broadcasts, over the whole tensor when it does
+  // not (one row: a residual add, gate ⊙ up).
+  const int64_t R = n / bn, row = R == 1 ? 8 : bn;
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
+  for (int64_t i = 0; i < n; i += row)
+    for (int64_t j = 0; j < row; j += 8) {
+      const __m256 x = _mm256_loadu_ps(as + i + j), y = _mm256_loadu_ps(b + (R == 1 ? i : 0) + j);
+      _mm256_storeu_ps(o + i + j, op == BinaryOp::add ? _mm256_add_ps(x, y) : _mm256_mul_ps(x, y));
     }
   return true;
 }
@@ -35,7 +39,7 @@ __attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, Activa
   const float* xs = x.data<float>();
   float* o = out.data<float>();
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n8; i += 8) {
     const __m256 v = _mm256_loadu_ps(xs + i);
     __m256 r;
@@ -70,7 +74,7 @@ __attribute__((target("avx2,fma"))) bool activation_backward_fast(const Tensor& 
   const float *xs = x.data<float>(), *g = dy.data<float>();
   float* d = dx.data<float>();
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), half = _mm256_set1_ps(0.5f);
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n8; i += 8) {
     const __m256 v = _mm256_loadu_ps(xs + i);
     __m256 slope;

@@ -50,7 +50,7 @@ void embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dweight) {
   for (int64_t i = 0; i < n; ++i) rows[i] = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
   const float* g = dy.data<float>();
   float* dw = dweight.data<float>();
-#pragma omp parallel for schedule(static) if (n * C > (1 << 16))
+#pragma omp parallel for schedule(static) if (n * C > kParallelElements)
   for (int64_t c0 = 0; c0 < C; c0 += 64)  // columns split between threads: no two write one element
     for (int64_t i = 0; i < n; ++i)
       for (int64_t c = c0; c < std::min(C, c0 + 64); ++c) dw[rows[i] * C + c] += g[i * C + c];

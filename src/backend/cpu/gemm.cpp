@@ -458,7 +458,7 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
     const auto n = static_cast<int64_t>(w.numel());
     std::vector<float> wf(static_cast<size_t>(n));
     const auto* h = w.data<uint16_t>();
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
+#pragma omp parallel for schedule(static) if (n > kParallelElements)
     for (int64_t i = 0; i < n; ++i) wf[i] = d == DType::BF16 ? bf16_to_f32(h[i]) : f16_to_f32(h[i]);
     dnnl_state().run(xs, wf.data(), o, M, N, K, N, true);
   } else if (d != DType::F32 && !have_avx2()) {

@@ -65,7 +65,8 @@ void activation_reference(const Tensor& x, Activation act, Tensor& out);
 bool activation_fast(const Tensor& x, Activation act, Tensor& out);
 void binary(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out);  // b broadcasts
 void binary_reference(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out);
-bool binary_fast(const Tensor& a, const std::vector<float>& b, BinaryOp op, Tensor& out);
+// b: bn floats (an F32 b read in place: copying it cost as much as the add).
+bool binary_fast(const Tensor& a, const float* b, int64_t bn, BinaryOp op, Tensor& out);
 void neg_exp(const Tensor& x, Tensor& out);
 void clamp(const Tensor& x, float lo, float hi, Tensor& out);
 void slice_last(const Tensor& x, int64_t start, Tensor& out);
@@ -198,6 +199,11 @@ bool cross_entropy_backward_fast(const Tensor& logits, const Tensor& targets, in
 inline int64_t target_at(const Tensor& targets, int64_t r) {
   return targets.dtype() == DType::I64 ? targets.data<int64_t>()[r] : targets.data<int32_t>()[r];
 }
+
+// Element-wise loops split across threads from this many elements on: with the pool spinning a
+// fork costs about a microsecond, 16k elements several; at training's small shapes (seed 001's
+// 1024 × 64 activations) a serial loop left the other cores waiting (20 % of the cycles spun).
+constexpr int64_t kParallelElements = 1 << 14;
 
 // Runs per_row(r, acc) for r in [0, R) across threads, each thread adding into its own zeroed
 // row of C partial sums, then adds the partials into `out` (when not null): the column
