@@ -472,6 +472,7 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
     // An f32 bias is read in place: converting element by element cost as much as a small GEMV.
     const std::vector<float> widened = bias->dtype() == DType::F32 ? std::vector<float>() : floats(*bias);
     const float* b = widened.empty() ? bias->data<float>() : widened.data();
+#pragma omp parallel for schedule(static) if (M * N > kParallelElements)
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) o[m * N + n] += b[n];
   }
