@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -38,7 +39,13 @@ double median_seconds(F&& f) {
 
 int main(int argc, char** argv) {
   const int64_t N = argc > 1 ? std::atoll(argv[1]) : 8192, K = argc > 2 ? std::atoll(argv[2]) : 2048;
-  const DType dtype = dtype_from_string(argc > 3 ? argv[3] : "F32").value_or(DType::F32);
+  const std::string dtype_arg = argc > 3 ? argv[3] : "F32";
+  const std::optional<DType> parsed = dtype_from_string(dtype_arg);
+  if (!parsed || (*parsed != DType::F32 && *parsed != DType::BF16 && *parsed != DType::F16)) {
+    std::fprintf(stderr, "bench_gemm_sweep: weight dtype '%s' is not F32, BF16 or F16\n", dtype_arg.c_str());
+    return 2;
+  }
+  const DType dtype = *parsed;
   backend::apply_isa_cap();
   backend::set_threads(argc > 4 ? std::atoi(argv[4]) : 2);
   std::mt19937 rng(1);

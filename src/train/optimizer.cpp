@@ -124,7 +124,7 @@ class AdamW final : public Optimizer {
       float* m = m_.buffers[i].data<float>();
       float* v = v_.buffers[i].data<float>();
       const int64_t n = count(p);
-#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
       for (int64_t j = 0; j < n; ++j) {
         m[j] = m[j] * b1 + a1 * g[j];
         v[j] = v[j] * b2 + a2 * g[j] * g[j];
@@ -188,7 +188,6 @@ double clip_gradients(std::vector<Trainable>& params, double clip) {
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
     for (int64_t c = 0; c < kChunks; ++c) {
       double s = 0;
-#pragma omp simd reduction(+ : s)
       for (int64_t j = n * c / kChunks; j < n * (c + 1) / kChunks; ++j) s += static_cast<double>(g[j]) * g[j];
       part[static_cast<size_t>(c)] = s;
     }
@@ -200,7 +199,7 @@ double clip_gradients(std::vector<Trainable>& params, double clip) {
     for (Trainable& p : params) {
       float* g = p.grad.data<float>();
       const int64_t n = count(p);
-#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
       for (int64_t j = 0; j < n; ++j) g[j] *= scale;
     }
   }
