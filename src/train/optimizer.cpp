@@ -100,8 +100,8 @@ class Sgd final : public Optimizer {
 
 // torch.optim.AdamW: p -= lr·wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
 // p -= lr·(m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + eps) — in float and in the order torch 1.13's
-// _single_tensor_adamw takes (denominator √v / √(1−β2ᵗ) + eps, step lr / (1−β1ᵗ)), which also
-// vectorises: in double with a square root per element it took 475 ms a step at GPT-2 small.
+// _single_tensor_adamw takes (denominator √v / √(1−β2ᵗ) + eps, step lr / (1−β1ᵗ)). In double it
+// took 475 ms a step at GPT-2 small, in float 210 ms (bench/RESULTS.md, stop 25).
 class AdamW final : public Optimizer {
  public:
   AdamW(const OptimizerConfig& c, const std::vector<Trainable>& params) : c_(c), names_(names_of(params)) {

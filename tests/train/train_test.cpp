@@ -154,7 +154,7 @@ TEST(Backward, FastKernelsMatchTheirReferences) {
   Tensor keep40 = Tensor::empty(DType::F32, {2, 44});
   for (int i = 0; i < 88; ++i) keep40.data<float>()[i] = i % 7 == 3 ? 0.0f : 1.0f;
   // Two blocks of queries (32 + 8), each multiplying only the keys its rows can weigh when the fill is
-  // −∞; without key padding a row's softmax runs over its span alone (exact_spans), with it per key.
+  // −∞; without key padding a row's softmax runs over its span alone (exact_row), with it per key.
   for (int64_t window : {0, 9})
     for (float fill : {-INFINITY, -10000.0f})
       for (const Tensor* kp : std::array<const Tensor*, 2>{nullptr, &keep40}) {

@@ -32,12 +32,6 @@ __attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y,
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-__attribute__((target("avx2,fma"))) float hmax8(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
-
 }  // namespace
 
 __attribute__((target("avx2,fma"))) void scaled_softmax_avx2(float* s, int64_t n, float scale) {
@@ -45,7 +39,7 @@ __attribute__((target("avx2,fma"))) void scaled_softmax_avx2(float* s, int64_t n
   const __m256 vscale = _mm256_set1_ps(scale);
   __m256 vmax = _mm256_set1_ps(-INFINITY);
   for (int64_t j = 0; j < body; j += 8) vmax = _mm256_max_ps(vmax, _mm256_mul_ps(_mm256_loadu_ps(s + j), vscale));
-  float mx = hmax8(vmax);
+  float mx = avx2::hmax8(vmax);
   for (int64_t j = body; j < n; ++j) mx = std::max(mx, s[j] * scale);
   const __m256 vshift = _mm256_set1_ps(-mx);
   __m256 vsum = _mm256_setzero_ps();
@@ -76,11 +70,33 @@ __attribute__((target("avx2,fma"))) void softmax_backward_avx2(const float* p, f
   for (int64_t j = body; j < n; ++j) d[j] = p[j] * scale * (d[j] - pdp);
 }
 
+void masked_softmax_row_avx2(const AttentionMask& mask, const backend::AttentionArgs& a, int64_t b, int64_t t,
+                             int64_t key0, float* s, int64_t n, char* computed) {
+  if (mask.exact_row(b, t)) {
+    const auto [lo, hi] = mask.span_within(t, key0, n);
+    std::fill(s, s + lo, 0.0f);
+    std::fill(s + hi, s + n, 0.0f);
+    if (hi > lo) scaled_softmax_avx2(s + lo, hi - lo, a.scale);
+    if (computed)
+      for (int64_t j = 0; j < n; ++j) computed[j] = j >= lo && j < hi;
+    return;
+  }
+  const bool row_masked = mask.row_masked(b, t);
+  for (int64_t j = 0; j < n; ++j) {
+    const bool masked = mask.masked(b, t, key0 + j, row_masked);
+    if (computed) computed[j] = !masked;
+    s[j] = masked ? a.masked_value : s[j] * a.scale;
+  }
+  scaled_softmax_avx2(s, n, 1.0f);
+  if (std::isinf(a.masked_value))
+    for (int64_t j = 0; j < n; ++j)
+      if (mask.masked(b, t, key0 + j, row_masked)) s[j] = 0.0f;
+}
+
 bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out) {
   const int64_t B = q.dim(0), T = q.dim(1), Hq = q.dim(2), hd = q.dim(3), Tk = a.keys, stride = k.dim(1), Hkv = k.dim(2);
   const int64_t rep = Hq / Hkv;
   const AttentionMask mask(a, T);
-  const bool exact = mask.exact_spans();
   // Pointers taken once: Tensor::data() per key costs more than the dot product at small head sizes.
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>();
   float* O = out.data<float>();
@@ -92,20 +108,11 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const bac
       for (int64_t h = 0; h < Hq; ++h)
         for (int64_t t = 0; t < T; ++t) {
           const float* qs = Q + ((b * T + t) * Hq + h) * hd;
-          const bool row_masked = mask.row_masked(b, t);
+          const bool row_masked = mask.row_masked(b, t), exact = mask.exact_row(b, t);
           const auto [first, limit] = mask.span(t, row_masked);  // the keys with P > 0
-          if (!row_masked && exact) {
-            for (int64_t j = first; j < limit; ++j) s[j] = dot(qs, K + ((b * stride + j) * Hkv + h / rep) * hd, hd);
-            scaled_softmax_avx2(s.data() + first, limit - first, a.scale);
-          } else {
-            for (int64_t j = first; j < limit; ++j)
-              s[j] = mask.masked(b, t, j, row_masked) ? a.masked_value
-                                                      : dot(qs, K + ((b * stride + j) * Hkv + h / rep) * hd, hd) * a.scale;
-            scaled_softmax_avx2(s.data() + first, limit - first, 1.0f);
-            if (std::isinf(a.masked_value))  // exp8 floors at e^−87.3; a −∞ fill weighs exactly 0
-              for (int64_t j = first; j < limit; ++j)
-                if (mask.masked(b, t, j, row_masked)) s[j] = 0.0f;
-          }
+          for (int64_t j = first; j < limit; ++j)  // masked keys' scores are not read
+            if (exact || !mask.masked(b, t, j, row_masked)) s[j] = dot(qs, K + ((b * stride + j) * Hkv + h / rep) * hd, hd);
+          masked_softmax_row_avx2(mask, a, b, t, first, s.data() + first, limit - first, nullptr);
           float* o = O + (b * T + t) * Hq * hd + h * hd;
           std::fill(o, o + hd, 0.0f);
           for (int64_t j = first; j < limit; ++j) axpy(s[j], V + ((b * stride + j) * Hkv + h / rep) * hd, o, hd);

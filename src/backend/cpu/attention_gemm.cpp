@@ -49,42 +49,13 @@ std::vector<std::vector<Block>> blocks(const Layout& l, const AttentionMask& mas
   return out;
 }
 
-// Row t's span in the block's key coordinates, [lo, hi) within [0, keys).
-std::pair<int64_t, int64_t> block_span(const AttentionMask& mask, const Block& blk, int64_t t) {
-  const auto [first, last] = mask.span(t, false);
-  const int64_t lo = std::clamp(first - blk.lo, int64_t{0}, blk.keys());
-  return {lo, std::clamp(last - blk.lo, lo, blk.keys())};
-}
-
-// Masked, scaled softmax of one block's scores S [rows, keys] in place -> P; `computed` marks the
-// entries that were scores (not fills), whose gradient flows back. A row whose keys are exactly
-// its span (exact_spans) gets P = 0 outside it and the vector softmax inside, with no test per key.
+// One block's scores S [rows, keys] in place -> P (masked_softmax_row_avx2 per row).
 void masked_softmax(const backend::AttentionArgs& a, const AttentionMask& mask, int64_t b, const Block& blk, float* S,
                     std::vector<char>* computed) {
   const int64_t n = blk.keys();
-  const bool exact = mask.exact_spans();
-  for (int64_t t = blk.t0; t < blk.t1; ++t) {
-    float* s = S + (t - blk.t0) * n;
-    char* c = computed ? computed->data() + (t - blk.t0) * n : nullptr;
-    const bool row_masked = mask.row_masked(b, t);
-    if (exact && !row_masked) {
-      const auto [lo, hi] = block_span(mask, blk, t);
-      std::fill(s, s + lo, 0.0f);
-      std::fill(s + hi, s + n, 0.0f);
-      if (hi > lo) scaled_softmax_avx2(s + lo, hi - lo, a.scale);
-      if (c) std::fill(c, c + lo, 0), std::fill(c + lo, c + hi, 1), std::fill(c + hi, c + n, 0);
-      continue;
-    }
-    for (int64_t j = 0; j < n; ++j) {
-      const bool masked = mask.masked(b, t, blk.lo + j, row_masked);
-      if (c) c[j] = !masked;
-      s[j] = masked ? a.masked_value : s[j] * a.scale;
-    }
-    scaled_softmax_avx2(s, n, 1.0f);
-    if (std::isinf(a.masked_value))  // exp8 floors at e^−87.3; a −∞ fill weighs exactly 0
-      for (int64_t j = 0; j < n; ++j)
-        if (mask.masked(b, t, blk.lo + j, row_masked)) s[j] = 0.0f;
-  }
+  for (int64_t t = blk.t0; t < blk.t1; ++t)
+    masked_softmax_row_avx2(mask, a, b, t, blk.lo, S + (t - blk.t0) * n, n,
+                            computed ? computed->data() + (t - blk.t0) * n : nullptr);
 }
 
 // One block's rows of a query-shaped tensor (Q, O, dO, dQ), and its keys of a key-shaped one.
@@ -139,7 +110,6 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
   const float *Q = q.data<float>(), *K = k.data<float>(), *V = v.data<float>(), *dO = dout.data<float>();
   float *dQ = dq.data<float>(), *dK = dk.data<float>(), *dV = dv.data<float>();
   const AttentionMask mask(a, l.T);
-  const bool exact = mask.exact_spans();
   const auto row_blocks = blocks(l, mask);
 #pragma omp parallel
   {
@@ -158,8 +128,8 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
             for (int64_t t = 0; t < blk.rows(); ++t) {
               const float* p = P.data() + t * n;
               float* d = dP.data() + t * n;
-              if (exact && !mask.row_masked(b, blk.t0 + t)) {  // P = 0 outside the span: so is dS
-                const auto [lo, hi] = block_span(mask, blk, blk.t0 + t);
+              if (mask.exact_row(b, blk.t0 + t)) {  // P = 0 outside the span: so is dS
+                const auto [lo, hi] = mask.span_within(blk.t0 + t, blk.lo, n);
                 std::fill(d, d + lo, 0.0f);
                 std::fill(d + hi, d + n, 0.0f);
                 softmax_backward_avx2(p + lo, d + lo, hi - lo, a.scale);

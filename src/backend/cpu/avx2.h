@@ -17,6 +17,12 @@ inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+inline float hmax8(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
 // Elements i … i+7 of an F32, BF16 or F16 array as floats (bf16 is the high half of an f32).
 template <DType D>
 inline __m256 widen8(const void* p, int64_t i) {

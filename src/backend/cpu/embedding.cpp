@@ -17,7 +17,7 @@ void embedding_reference(const Tensor& weight, const Tensor& ids, Tensor& out) {
   const int64_t d = weight.dim(1), V = weight.dim(0);
   float* o = out.data<float>();
   for (uint64_t i = 0; i < ids.numel(); ++i) {
-    int64_t id = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+    int64_t id = id_at(ids, i);
     id = std::clamp<int64_t>(id, 0, V - 1);  // ids are range-checked by the caller
     if (weight.dtype() == DType::F32) {
       std::memcpy(o + i * d, weight.data<float>() + id * d, static_cast<size_t>(d) * 4);
@@ -47,7 +47,7 @@ void positions(int64_t past, Tensor& out) {
 void embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dweight) {
   const int64_t C = last(dweight), n = static_cast<int64_t>(ids.numel());
   std::vector<int64_t> rows(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) rows[i] = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+  for (int64_t i = 0; i < n; ++i) rows[i] = id_at(ids, i);
   const float* g = dy.data<float>();
   float* dw = dweight.data<float>();
 #pragma omp parallel for schedule(static) if (n * C > kParallelElements)

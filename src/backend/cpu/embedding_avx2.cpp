@@ -17,7 +17,7 @@ __attribute__((target("avx2,fma,f16c"))) bool embedding_fast(const Tensor& weigh
   const int64_t d = weight.dim(1), V = weight.dim(0), d8 = d / 8 * 8;
   const bool bf16 = weight.dtype() == DType::BF16;
   for (uint64_t i = 0; i < ids.numel(); ++i) {
-    const int64_t id = std::clamp<int64_t>(ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i], 0, V - 1);
+    const int64_t id = std::clamp<int64_t>(id_at(ids, i), 0, V - 1);
     const uint16_t* row = weight.data<uint16_t>() + id * d;
     float* o = out.data<float>() + static_cast<int64_t>(i) * d;
     for (int64_t j = 0; j < d8; j += 8)

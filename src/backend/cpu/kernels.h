@@ -65,7 +65,7 @@ void activation_reference(const Tensor& x, Activation act, Tensor& out);
 bool activation_fast(const Tensor& x, Activation act, Tensor& out);
 void binary(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out);  // b broadcasts
 void binary_reference(const Tensor& a, const Tensor& b, BinaryOp op, Tensor& out);
-// b: bn floats (an F32 b read in place: copying it cost as much as the add).
+// b: bn floats (an F32 b is read in place, not copied into a fresh vector per call).
 bool binary_fast(const Tensor& a, const float* b, int64_t bn, BinaryOp op, Tensor& out);
 void neg_exp(const Tensor& x, Tensor& out);
 void clamp(const Tensor& x, float lo, float hi, Tensor& out);
@@ -77,6 +77,10 @@ bool rope_fast(const Tensor& x, const std::vector<float>& inv_freq, int64_t past
 
 // A small tensor (norm weights, biases) as floats.
 std::vector<float> floats(const Tensor& t);
+// Element i of an I64 or I32 tensor of token ids or targets.
+inline int64_t id_at(const Tensor& ids, int64_t i) {
+  return ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+}
 
 // The one mask rule of the CPU attention kernels: query t of batch b sees key j unless its row is
 // padded, j lies after it (causal) or before its window, or key j is padded. Masks read once.
@@ -97,9 +101,17 @@ class AttentionMask {
     const int64_t last = a_.causal ? std::min(a_.keys, a_.past + t + 1) : a_.keys;
     return {a_.window > 0 ? std::clamp<int64_t>(a_.past + t - a_.window + 1, 0, last) : 0, last};
   }
-  // True when a row that is not padded weighs exactly the keys of its span, none masked inside it
-  // (a −∞ fill and no key padding): kernels then softmax the span alone and need no test per key.
-  bool exact_spans() const { return !std::isfinite(a_.masked_value) && key_keep_.empty(); }
+  // True when row t weighs exactly the keys of its span, none masked inside it (not padded, a −∞
+  // fill, no key padding): kernels then softmax the span alone and need no test per key.
+  bool exact_row(int64_t b, int64_t t) const {
+    return !std::isfinite(a_.masked_value) && key_keep_.empty() && !row_masked(b, t);
+  }
+  // An exact row's span in the coordinates of keys [key0, key0 + n), clamped to [0, n).
+  std::pair<int64_t, int64_t> span_within(int64_t t, int64_t key0, int64_t n) const {
+    const auto [first, last] = span(t, false);
+    const int64_t lo = std::clamp(first - key0, int64_t{0}, n);
+    return {lo, std::clamp(last - key0, lo, n)};
+  }
 
  private:
   const backend::AttentionArgs& a_;
@@ -115,6 +127,13 @@ bool attention_fast(const Tensor& q, const Tensor& k, const Tensor& v, const bac
 // s[0, n) ← softmax(scale · s) in place, n ≥ 1 (AVX2: exp8, one pass for the maximum, one for exp
 // and the sum, one to normalise).
 void scaled_softmax_avx2(float* s, int64_t n, float scale);
+// Query row t's probabilities over keys [key0, key0 + n), in place: s holds the row's unscaled
+// scores (values at masked keys are ignored) and becomes P; `computed` (may be null) marks the
+// entries that were scores, not fills, whose gradient flows back. An exact row gets P = 0 outside
+// its span and the vector softmax inside; another takes the fill at each masked key (a −∞ fill
+// weighs exactly 0: exp8 floors at e^−87.3).
+void masked_softmax_row_avx2(const AttentionMask& mask, const backend::AttentionArgs& a, int64_t b, int64_t t,
+                             int64_t key0, float* s, int64_t n, char* computed);
 // The softmax's backward over one row: d ← scale · p ∘ (d − Σ p∘d) (d holds dP, becomes dS).
 void softmax_backward_avx2(const float* p, float* d, int64_t n, float scale);
 // Queries from this count on run as GEMMs per head (attention_gemm.cpp): prefill and training.
@@ -195,14 +214,10 @@ void cross_entropy_backward_reference(const Tensor& logits, const Tensor& target
                                       const Tensor& dloss, Tensor& dlogits);
 bool cross_entropy_backward_fast(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& dloss,
                                  Tensor& dlogits);
-// Row r's target id (I64 or I32 targets).
-inline int64_t target_at(const Tensor& targets, int64_t r) {
-  return targets.dtype() == DType::I64 ? targets.data<int64_t>()[r] : targets.data<int32_t>()[r];
-}
 
-// Element-wise loops split across threads from this many elements on: with the pool spinning a
-// fork costs about a microsecond, 16k elements several; at training's small shapes (seed 001's
-// 1024 × 64 activations) a serial loop left the other cores waiting (20 % of the cycles spun).
+// Element-wise loops split across threads from this many elements on (one threshold for all; the
+// loops had 32k and 64k). Measured alone at seed 001's training shape it was neither faster nor
+// slower (bench/RESULTS.md, stop 25).
 constexpr int64_t kParallelElements = 1 << 14;
 
 // Runs per_row(r, acc) for r in [0, R) across threads, each thread adding into its own zeroed

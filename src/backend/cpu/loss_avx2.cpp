@@ -16,9 +16,7 @@ __attribute__((target("avx2,fma"))) float row_max(const float* z, int64_t V) {
   const int64_t body = V / 8 * 8;
   __m256 m = _mm256_set1_ps(-INFINITY);
   for (int64_t j = 0; j < body; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(z + j));
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, m);
-  float mx = *std::max_element(lanes, lanes + 8);
+  float mx = avx2::hmax8(m);
   for (int64_t j = body; j < V; ++j) mx = std::max(mx, z[j]);
   return mx;
 }
@@ -53,7 +51,7 @@ bool cross_entropy_fast(const Tensor& logits, const Tensor& targets, int64_t ign
   float* o = out.data<float>();
 #pragma omp parallel for schedule(static) if (R * V > (1 << 15))
   for (int64_t r = 0; r < R; ++r) {
-    const int64_t target = target_at(targets, r);
+    const int64_t target = id_at(targets, r);
     if (target == ignore_index) {
       o[r] = 0.0f;
       continue;
@@ -76,7 +74,7 @@ __attribute__((target("avx2,fma"))) bool cross_entropy_backward_fast(const Tenso
     std::vector<float> e(static_cast<size_t>(V));  // the row's exponentials, per thread
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < R; ++r) {
-      const int64_t target = target_at(targets, r);
+      const int64_t target = id_at(targets, r);
       const float g = G[r];
       if (target == ignore_index || g == 0.0f) continue;
       const float* z = Z + r * V;

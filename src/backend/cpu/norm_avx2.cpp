@@ -13,6 +13,26 @@ namespace anatomy::cpu {
 
 using namespace avx2;
 
+namespace {
+
+// A row's mean and 1/√(variance + eps) (two passes), each in all 8 lanes; d % 8 == 0.
+struct Moments {
+  __m256 mean, rstd;
+};
+__attribute__((target("avx2,fma"))) Moments layer_norm_moments(const float* xs, int64_t d, float eps) {
+  __m256 s = _mm256_setzero_ps();
+  for (int64_t j = 0; j < d; j += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(xs + j));
+  const __m256 mean = _mm256_set1_ps(hsum8(s) / static_cast<float>(d));
+  __m256 v = _mm256_setzero_ps();
+  for (int64_t j = 0; j < d; j += 8) {
+    const __m256 c = _mm256_sub_ps(_mm256_loadu_ps(xs + j), mean);
+    v = _mm256_fmadd_ps(c, c, v);
+  }
+  return {mean, _mm256_set1_ps(1.0f / std::sqrt(hsum8(v) / static_cast<float>(d) + eps))};
+}
+
+}  // namespace
+
 __attribute__((target("avx2,fma"))) bool layer_norm_fast(const Tensor& x, const std::vector<float>& w,
                                                          const std::vector<float>& b, float eps, Tensor& out) {
   const int64_t d = x.dim(-1), rows = static_cast<int64_t>(x.numel()) / d;
@@ -21,16 +41,7 @@ __attribute__((target("avx2,fma"))) bool layer_norm_fast(const Tensor& x, const 
   for (int64_t r = 0; r < rows; ++r) {
     const float* xs = x.data<float>() + r * d;
     float* o = out.data<float>() + r * d;
-    __m256 s = _mm256_setzero_ps();
-    for (int64_t j = 0; j < d; j += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(xs + j));
-    const float mean = avx2::hsum8(s) / static_cast<float>(d);
-    const __m256 m = _mm256_set1_ps(mean);
-    __m256 v = _mm256_setzero_ps();
-    for (int64_t j = 0; j < d; j += 8) {
-      const __m256 c = _mm256_sub_ps(_mm256_loadu_ps(xs + j), m);
-      v = _mm256_fmadd_ps(c, c, v);
-    }
-    const __m256 inv = _mm256_set1_ps(1.0f / std::sqrt(avx2::hsum8(v) / static_cast<float>(d) + eps));
+    const auto [m, inv] = layer_norm_moments(xs, d, eps);
     for (int64_t j = 0; j < d; j += 8) {
       const __m256 c = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xs + j), m), inv);
       _mm256_storeu_ps(o + j, _mm256_fmadd_ps(c, _mm256_loadu_ps(w.data() + j), _mm256_loadu_ps(b.data() + j)));
@@ -129,15 +140,7 @@ __attribute__((target("avx2,fma"))) bool layer_norm_backward_fast(const Tensor& 
   column_sums(R, 2 * C, sums.data(), [&](int64_t r, float* acc) {
     const float *xs = X + r * C, *g = G + r * C;
     float* d = D + r * C;
-    __m256 s = _mm256_setzero_ps();
-    for (int64_t j = 0; j < C; j += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(xs + j));
-    const __m256 mean = _mm256_set1_ps(hsum8(s) / static_cast<float>(C));
-    __m256 var = _mm256_setzero_ps();
-    for (int64_t j = 0; j < C; j += 8) {
-      const __m256 c = _mm256_sub_ps(_mm256_loadu_ps(xs + j), mean);
-      var = _mm256_fmadd_ps(c, c, var);
-    }
-    const __m256 rstd = _mm256_set1_ps(1.0f / std::sqrt(hsum8(var) / static_cast<float>(C) + eps));
+    const auto [mean, rstd] = layer_norm_moments(xs, C, eps);
     __m256 mg = _mm256_setzero_ps(), mgx = _mm256_setzero_ps();
     for (int64_t j = 0; j < C; j += 8) {
       const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xs + j), mean), rstd);
