@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,17 @@ class Backend {
 
   virtual void embedding(const Tensor& weight, const Tensor& ids, Tensor& out) const = 0;
   virtual void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out) const = 0;
+  // Projections of one input as one GEMM (q/k/v; gate/up with `gated` = the gate's activation):
+  // whether this backend runs them so. Models ask first (ops::fuses_linears) and otherwise run each
+  // projection as its own op and scope; the meta backend never fuses, so inspect's module table
+  // keeps every projection.
+  virtual bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional<Activation> gated) const;
+  // outs[i] = x·ws[i]ᵀ (+ biases[i]). Default: one linear() each.
+  virtual void linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
+                            std::vector<Tensor>& outs) const;
+  // out = act(x·w_gateᵀ) ⊙ (x·w_upᵀ). Default: two linear(), activation(), binary().
+  virtual void gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act,
+                            Tensor& out) const;
   virtual void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) const = 0;
   virtual void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) const = 0;
   virtual void gated_rms_norm(const Tensor& y, const Tensor& z, const Tensor& w, int64_t groups, float eps,

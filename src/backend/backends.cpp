@@ -34,6 +34,22 @@ void Backend::copy_in(Tensor& dst, const Tensor& host) const {
   if (dst.nbytes() > 0) std::memcpy(dst.raw(), host.raw(), dst.nbytes());
 }
 
+bool Backend::fuses_linears(const Tensor&, const std::vector<Tensor>&, std::optional<Activation>) const { return false; }
+
+void Backend::linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
+                           std::vector<Tensor>& outs) const {
+  for (size_t i = 0; i < ws.size(); ++i) linear(x, ws[i], biases[i], false, outs[i]);
+}
+
+void Backend::gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) const {
+  Tensor gate = allocate(DType::F32, out.shape()), up = allocate(DType::F32, out.shape());
+  linear(x, w_gate, nullptr, false, gate);
+  linear(x, w_up, nullptr, false, up);
+  Tensor activated = allocate(DType::F32, out.shape());
+  activation(gate, act, activated);
+  binary(activated, up, BinaryOp::mul, out);
+}
+
 // Training's operations, for backends without them (the CPU backend overrides each).
 void Backend::dropout(const Tensor&, float, uint64_t, Tensor&) const { unsupported("dropout"); }
 void Backend::fill_zero(Tensor&) const { unsupported("fill_zero"); }

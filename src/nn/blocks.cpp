@@ -3,6 +3,37 @@
 #include <cmath>
 
 namespace anatomy::nn {
+namespace {
+
+// x through each projection (nn.Linear children reading x), as one GEMM where the backend fuses
+// them (ops::fuses_linears): then one scope named by the projections' names joined, "q_proj+k_proj+
+// v_proj", whose output is shown as their widths side by side (no such tensor is made); otherwise
+// each projection as its own scope.
+std::vector<Tensor> project(Run& run, const Tensor& x, std::initializer_list<const Child<Linear>*> projections) {
+  std::vector<Tensor> ws, outs;
+  std::vector<const Tensor*> biases;
+  std::string name;
+  int64_t width = 0;
+  for (const Child<Linear>* p : projections) {
+    ws.push_back((*p)->weight->value);
+    biases.push_back((*p)->bias ? &(*p)->bias->value : nullptr);
+    name += (name.empty() ? "" : "+") + p->name();
+    width += (*p)->out_features;
+  }
+  if (!ops::fuses_linears(run.ctx, x, ws)) {
+    for (const Child<Linear>* p : projections) outs.push_back((*p)(run, x));
+    return outs;
+  }
+  run.scope(name, (*projections.begin())->get(), x, [&] {
+    outs = ops::linear_group(run.ctx, x, ws, biases);
+    Shape shown = x.shape();
+    shown.back() = width;
+    return Tensor::meta(DType::F32, shown);
+  });
+  return outs;
+}
+
+}  // namespace
 
 Attention::Attention(const AttentionSpec& s) : Module(s.type), spec(s) {
   q_proj.set(std::make_shared<Linear>(s.input_width, s.heads * s.head_dim, s.qkv_bias));
@@ -19,14 +50,14 @@ Attention::Attention(const AttentionSpec& s) : Module(s.type), spec(s) {
 Tensor Attention::attend(Run& run, const Tensor& x, const Tensor* dq, const Tensor* dk, const Tensor* dv) const {
   const auto& c = run.ctx;
   const int64_t B = x.dim(0), T = x.dim(1), past = run.state.past;
-  auto project = [&](const Child<Linear>& proj, const Tensor* delta, int64_t heads) {
-    Tensor y = proj(run, x);
+  std::vector<Tensor> qkv = project(run, x, {&q_proj, &k_proj, &v_proj});
+  auto heads_of = [&](Tensor y, const Tensor* delta, int64_t heads) {
     if (delta) y = ops::add(c, y, *delta);
     return y.reshape({B, T, heads, spec.head_dim});  // heads are contiguous slices (§3.4)
   };
-  Tensor q = project(q_proj, dq, spec.heads);     // (B, T, Hq, hd)
-  Tensor k = project(k_proj, dk, spec.kv_heads);  // (B, T, Hkv, hd)
-  Tensor v = project(v_proj, dv, spec.kv_heads);
+  Tensor q = heads_of(qkv[0], dq, spec.heads);     // (B, T, Hq, hd)
+  Tensor k = heads_of(qkv[1], dk, spec.kv_heads);  // (B, T, Hkv, hd)
+  Tensor v = heads_of(qkv[2], dv, spec.kv_heads);
   if (q_norm) {
     q = q_norm(run, q);
     k = k_norm(run, k);
@@ -48,7 +79,16 @@ GatedMLP::GatedMLP(std::string type, int64_t hidden, int64_t intermediate, Activ
   act_fn.set(std::make_shared<ActivationModule>(act, std::move(act_type)));
 }
 
+// Without biases, gate and up run as one GEMM where the backend fuses them, the activation and the
+// product in its epilogue: one scope "gate_proj+up_proj" holding all three.
 Tensor GatedMLP::forward(Run& run, const Tensor& x) const {
+  const Activation act = act_fn->kind;
+  const std::vector<Tensor> ws{gate_proj->weight->value, up_proj->weight->value};
+  if (!gate_proj->bias && !up_proj->bias && ops::fuses_linears(run.ctx, x, ws, act)) {
+    const Tensor h = run.scope(gate_proj.name() + "+" + up_proj.name(), gate_proj.get(), x,
+                               [&] { return ops::gated_linear(run.ctx, x, ws[0], ws[1], act); });
+    return down_proj(run, h);
+  }
   const Tensor gate = act_fn(run, gate_proj(run, x));
   return down_proj(run, ops::mul(run.ctx, gate, up_proj(run, x)));
 }

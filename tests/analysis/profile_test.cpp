@@ -3,9 +3,13 @@
 // calls per pass are right, blocks are classified, and the JSON document has its schema.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <numeric>
+#include <sstream>
 
 #include "analysis/profile.h"
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/kernels.h"
 #include "core/error.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
@@ -67,6 +71,55 @@ TEST(Profile, FlopsAndBytesPerModuleEqualInspect) {
       }
       EXPECT_EQ(p.report.cost.total, meta.total) << family;
     }
+}
+
+// Weights frozen as inference loads them and the packed path planned: q/k/v and gate/up run as one
+// GEMM each, shown as one scope ("q_proj+k_proj+v_proj", "gate_proj+up_proj") whose FLOPs are its
+// members' in inspect's meta run (which never fuses); every other scope is unchanged, and the logits
+// are the unfused pass's.
+TEST(Profile, FusedProjectionsKeepInspectsFlops) {
+  if (!cpu::have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
+  const cpu::LinearPlan saved = cpu::linear_plan();
+  cpu::set_linear_plan({{{DType::F32, 2, cpu::LinearPath::packed}}, "test plan"});
+  size_t fused_scopes = 0;
+  for (const auto& [family, config] : test::small_configs()) {
+    Profiled p{models::build_model(config, "test"), {}, {}};
+    p.weights = models::synthetic_weights(p.model, 3, DType::F32);
+    models::bind_weights(p.model, p.weights);
+    const Tensor ids = Tensor::zeros(DType::I64, {1, 7});
+    auto logits = [&] {
+      const ops::Context ctx(backend::cpu());
+      nn::State state(1, 7);
+      nn::Run run(ctx, state);
+      return p.model.root->forward_ids(run, ids);
+    };
+    const Tensor unfused = logits();
+    models::freeze_weights(p.model);
+    const Tensor fused = logits();
+    for (uint64_t i = 0; i < fused.numel(); ++i)
+      ASSERT_NEAR(fused.data<float>()[i], unfused.data<float>()[i], 1e-4) << family << " logit " << i;
+
+    p.report = profile_model(p.model, {.tokens = 7, .warmup = 0, .repeat = 1});
+    std::map<std::string, double> inspect;
+    for (const auto& m : analyze_cost(p.model, {.tokens = 7}).modules) inspect[m.path] = m.flops;
+    for (const auto& m : p.report.cost.modules) {
+      const size_t plus = m.path.find('+');
+      if (plus == std::string::npos) {
+        EXPECT_EQ(m.flops, inspect.at(m.path)) << family << " " << m.path;
+        continue;
+      }
+      ++fused_scopes;
+      const std::string parent = m.path.substr(0, m.path.rfind('.', plus) + 1);
+      double members = 0;
+      std::stringstream names(m.path.substr(parent.size()));
+      for (std::string name; std::getline(names, name, '+');) members += inspect.at(parent + name);
+      if (m.path.ends_with("gate_proj+up_proj")) members += inspect.at(parent + "act_fn") + 7.0 * m.output.back();  // the product
+      EXPECT_EQ(m.flops, members) << family << " " << m.path;
+    }
+    EXPECT_EQ(p.report.cost.total, analyze_cost(p.model, {.tokens = 7}).total) << family;
+  }
+  EXPECT_GE(fused_scopes, 8u);  // llama, qwen3, nemotron_h, zamba2: q/k/v; llama, qwen3: gate/up
+  cpu::set_linear_plan(saved);
 }
 
 TEST(Profile, ColdAndWarmupPassesAreExcluded) {

@@ -6,6 +6,8 @@
 // another weight at a freed one's address.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/kernels.h"
 #include "core/error.h"
@@ -149,6 +151,59 @@ TEST(PreparedWeights, NeverForWeightsThatMayChange) {
     EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
     w.data<float>()[5] += 1.0f;  // an optimizer step
   }
+  set_linear_plan(saved);
+}
+
+// Projections of one input as one GEMM: each output exactly what the packed path gives that weight
+// alone (the same kernel over the same panels), and the gated form — activation and product in the
+// epilogue — equal to the reference composition, at the kernel's edges (rows past a 192-row block,
+// partial panels, depths past one 256-deep block), in each dtype.
+TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
+  const LinearPlan saved = linear_plan();
+  set_linear_plan({{{DType::F32, 2, LinearPath::packed}, {DType::BF16, 2, LinearPath::packed},
+                    {DType::F16, 2, LinearPath::packed}},
+                   "test plan"});
+  uint32_t seed = 100;
+  for (const auto& s : {Shape3{2, 40, 8}, Shape3{9, 33, 300}, Shape3{200, 20, 520}, Shape3{385, 48, 64}})
+    for (DType d : {DType::F32, DType::BF16, DType::F16}) {
+      SCOPED_TRACE(testing::Message() << dtype_name(d) << " M=" << s.M << " N=" << s.N << " K=" << s.K);
+      const Tensor x = test::random_tensor(DType::F32, {s.M, s.K}, seed++);
+      const std::vector<Tensor> ws{frozen_weight(d, {s.N, s.K}, seed++), frozen_weight(d, {16, s.K}, seed++),
+                                   frozen_weight(d, {3, s.K}, seed++)};
+      ASSERT_TRUE(fuses_linears(x, ws, std::nullopt));
+      std::vector<Tensor> outs;
+      for (const Tensor& w : ws) outs.push_back(Tensor::empty(DType::F32, {s.M, w.dim(0)}));
+      const uint64_t fused = fast_runs(Kernel::linear_group);
+      linear_group(x, ws, {nullptr, nullptr, nullptr}, outs);
+      EXPECT_EQ(fast_runs(Kernel::linear_group), fused + 1);
+      for (size_t i = 0; i < ws.size(); ++i) {
+        Tensor alone = Tensor::empty(DType::F32, outs[i].shape());
+        ASSERT_TRUE(linear_through(LinearPath::packed, x, ws[i], alone));
+        EXPECT_EQ(std::memcmp(alone.raw(), outs[i].raw(), alone.nbytes()), 0) << "projection " << i;
+        EXPECT_LT(max_rel_diff(outs[i], reference(x, ws[i])), 1e-5f);
+      }
+      for (Activation act : {Activation::silu, Activation::gelu, Activation::relu}) {
+        const Tensor up = frozen_weight(d, {s.N, s.K}, seed++);
+        Tensor out = Tensor::empty(DType::F32, {s.M, s.N}), gate = reference(x, ws[0]), activated = gate;
+        const uint64_t gated = fast_runs(Kernel::gated_linear);
+        gated_linear(x, ws[0], up, act, out);
+        EXPECT_EQ(fast_runs(Kernel::gated_linear), gated + 1);
+        activation_reference(gate, act, activated);
+        Tensor want = Tensor::empty(DType::F32, {s.M, s.N});
+        binary_reference(activated, reference(x, up), BinaryOp::mul, want);
+        EXPECT_LT(max_rel_diff(out, want), 1e-5f) << activation_name(act);
+      }
+    }
+  // What the fused path does not take: weights that may change, mixed dtypes, softplus, one row.
+  const Tensor x = test::random_tensor(DType::F32, {8, 40}, 1);
+  const Tensor w = frozen_weight(DType::F32, {24, 40}, 2), half = frozen_weight(DType::BF16, {24, 40}, 3);
+  EXPECT_FALSE(fuses_linears(x, {w, test::random_tensor(DType::F32, {24, 40}, 4)}, std::nullopt));
+  EXPECT_FALSE(fuses_linears(x, {w, half}, std::nullopt));
+  EXPECT_FALSE(fuses_linears(x, {w, w}, Activation::softplus));
+  EXPECT_FALSE(fuses_linears(test::random_tensor(DType::F32, {1, 40}, 5), {w, w}, std::nullopt));
+  set_linear_plan({{{DType::F32, 2, LinearPath::onednn}}, "test plan"});
+  EXPECT_FALSE(fuses_linears(x, {w, w}, std::nullopt)) << "another path planned";
   set_linear_plan(saved);
 }
 

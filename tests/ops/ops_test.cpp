@@ -76,6 +76,30 @@ std::vector<OpCase> linear_cases() {
                      2.0 * 10 * 40 * 24 + 10 * 40, 1e-4,
                      [=](const ops::Context& c) { return Outputs{ops::linear(c, x, w, &b, ops::OpClass::linear, true)}; }});
   }
+  // Projections of one input as one GEMM, with weights frozen as inference loads them (the fused
+  // path keeps packed copies); M below 8, where every machine's built-in plan picks the packed path.
+  // tests/backend/linear_paths_test.cpp covers the fused kernel's edges.
+  auto frozen = [](DType dt, Shape shape, uint32_t seed) {
+    Tensor w = random(dt, std::move(shape), seed);
+    w.storage()->freeze();
+    return w;
+  };
+  for (DType dt : {DType::F32, DType::BF16})
+    for (int64_t M : {2, 5}) {
+      const int64_t K = 40;
+      const Tensor x = random(DType::F32, {1, M, K}, ++seed), bq = random(DType::F32, {24}, ++seed),
+                   bv = random(DType::F32, {3}, ++seed);
+      const std::vector<Tensor> ws{frozen(dt, {24, K}, ++seed), frozen(dt, {17, K}, ++seed), frozen(dt, {3, K}, ++seed)};
+      cases.push_back({fmt::format("linear_group q/k/v {} M={}", dtype_name(dt), M), cpu::Kernel::linear_group,
+                       2.0 * M * 44 * K + M * 27.0, 1e-4 * std::sqrt(static_cast<double>(K)),
+                       [=](const ops::Context& c) { return ops::linear_group(c, x, ws, {&bq, nullptr, &bv}); }});
+      for (Activation act : {Activation::silu, Activation::gelu_tanh, Activation::relu2}) {
+        const Tensor wg = frozen(dt, {33, K}, ++seed), wu = frozen(dt, {33, K}, ++seed);
+        cases.push_back({fmt::format("gated_linear {} {} M={}", activation_name(act), dtype_name(dt), M),
+                         cpu::Kernel::gated_linear, 2 * 2.0 * M * 33 * K + 2.0 * M * 33, 1e-4 * std::sqrt(static_cast<double>(K)),
+                         [=](const ops::Context& c) { return Outputs{ops::gated_linear(c, x, wg, wu, act)}; }});
+      }
+    }
   return cases;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "core/kinds.h"
 
 namespace anatomy::cpu::avx2 {
 
@@ -75,6 +76,28 @@ __attribute__((target("avx2,fma"))) inline __m256 erf8(__m256 x) {
 __attribute__((target("avx2,fma"))) inline __m256 tanh8(__m256 u) {  // 1 − 2/(e^{2u} + 1)
   const __m256 e = exp8(_mm256_add_ps(u, u));
   return _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+}
+
+// Every activation with a vector form (kernels.h: has_vector_form), eight lanes at a time: the one
+// definition the element-wise kernel and the gated GEMM's epilogue share.
+__attribute__((target("avx2,fma"))) inline __m256 activation8(Activation act, __m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), half_v = _mm256_mul_ps(_mm256_set1_ps(0.5f), v);
+  switch (act) {
+    case Activation::silu: return silu8(v);
+    case Activation::gelu: return _mm256_mul_ps(half_v, _mm256_add_ps(one, erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678f)))));
+    case Activation::gelu_tanh: {
+      const __m256 cube = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+      const __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), cube, v));
+      return _mm256_mul_ps(half_v, _mm256_add_ps(one, tanh8(u)));
+    }
+    case Activation::relu: return _mm256_max_ps(v, zero);
+    case Activation::relu2: {
+      const __m256 p = _mm256_max_ps(v, zero);
+      return _mm256_mul_ps(p, p);
+    }
+    case Activation::softplus: break;
+  }
+  return v;
 }
 
 }  // namespace anatomy::cpu::avx2

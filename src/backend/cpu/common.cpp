@@ -22,7 +22,7 @@ const char* kernel_name(Kernel k) {
                                                    "ssm_scan", "attention_backward",
                                                    "activation_backward", "rms_norm_backward",
                                                    "layer_norm_backward", "cross_entropy",
-                                                   "cross_entropy_backward"};
+                                                   "cross_entropy_backward", "linear_group", "gated_linear"};
   return kNames[static_cast<int>(k)];
 }
 

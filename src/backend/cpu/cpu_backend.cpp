@@ -14,6 +14,16 @@ class CpuBackend final : public Backend {
   void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out) const override {
     cpu::linear(x, w, bias, w_in_out, out);
   }
+  bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional<Activation> gated) const override {
+    return cpu::fuses_linears(x, ws, gated);
+  }
+  void linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
+                    std::vector<Tensor>& outs) const override {
+    cpu::linear_group(x, ws, biases, outs);
+  }
+  void gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) const override {
+    cpu::gated_linear(x, w_gate, w_up, act, out);
+  }
   void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) const override { cpu::rms_norm(x, w, eps, out); }
   void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) const override {
     cpu::layer_norm(x, w, b, eps, out);

@@ -34,29 +34,12 @@ __attribute__((target("avx2,fma"))) bool binary_fast(const Tensor& a, const floa
 
 // softplus stays on the reference.
 __attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, Activation act, Tensor& out) {
-  if (act == Activation::softplus) return false;
+  if (!has_vector_form(act)) return false;
   const auto n = static_cast<int64_t>(x.numel()), n8 = n / 8 * 8;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
 #pragma omp parallel for schedule(static) if (n > kParallelElements)
-  for (int64_t i = 0; i < n8; i += 8) {
-    const __m256 v = _mm256_loadu_ps(xs + i);
-    __m256 r;
-    const __m256 half_v = _mm256_mul_ps(_mm256_set1_ps(0.5f), v);
-    if (act == Activation::silu) r = silu8(v);
-    else if (act == Activation::gelu) r = _mm256_mul_ps(half_v, _mm256_add_ps(one, erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678f)))));
-    else if (act == Activation::gelu_tanh) {
-      const __m256 cube = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
-      const __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), cube, v));
-      r = _mm256_mul_ps(half_v, _mm256_add_ps(one, tanh8(u)));
-    } else if (act == Activation::relu) r = _mm256_max_ps(v, zero);
-    else {
-      const __m256 p = _mm256_max_ps(v, zero);
-      r = _mm256_mul_ps(p, p);
-    }
-    _mm256_storeu_ps(o + i, r);
-  }
+  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(o + i, activation8(act, _mm256_loadu_ps(xs + i)));
   if (n8 < n) {  // the tail through the reference, on a view of the last elements
     Tensor tail_in = Tensor::empty(DType::F32, {n - n8}), tail_out = Tensor::empty(DType::F32, {n - n8});
     std::copy(xs + n8, xs + n, tail_in.data<float>());

@@ -387,7 +387,7 @@ bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& o
     case LinearPath::packed: {
       const float* p = prepared().get(w, N, K, w_in_out, Form::packed);
       if (!p) return false;
-      packed_gemm_avx2(xs, M, K, p, N, o);
+      packed_gemm_avx2(xs, M, K, {{p, N, o}});
       break;
     }
     case LinearPath::onednn_reordered: {
@@ -468,14 +468,52 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
     else large_m_half(xs, M, K, w, N, o);
     if (M > 1) path_counters[static_cast<size_t>(LinearPath::onednn)].fetch_add(1, std::memory_order_relaxed);
   }
-  if (bias) {
-    // An f32 bias is read in place: converting element by element cost as much as a small GEMV.
-    const std::vector<float> widened = bias->dtype() == DType::F32 ? std::vector<float>() : floats(*bias);
-    const float* b = widened.empty() ? bias->data<float>() : widened.data();
+  if (bias) add_bias(*bias, M, N, o);
+  return true;
+}
+
+void add_bias(const Tensor& bias, int64_t M, int64_t N, float* out) {
+  // An f32 bias is read in place: converting element by element cost as much as a small GEMV.
+  const std::vector<float> widened = bias.dtype() == DType::F32 ? std::vector<float>() : floats(bias);
+  const float* b = widened.empty() ? bias.data<float>() : widened.data();
 #pragma omp parallel for schedule(static) if (M * N > kParallelElements)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) o[m * N + n] += b[n];
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) out[m * N + n] += b[n];
+}
+
+bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional<Activation> gated) {
+  if (!have_avx2() || x.dtype() != DType::F32 || x.shape().empty() || ws.empty()) return false;
+  if (gated && (ws.size() != 2 || !has_vector_form(*gated))) return false;
+  const int64_t K = x.dim(-1), M = K ? static_cast<int64_t>(x.numel()) / K : 0;
+  const DType d = ws.front().dtype();
+  if (M < 2 || planned_path(d, M) != LinearPath::packed) return false;
+  return std::all_of(ws.begin(), ws.end(), [&](const Tensor& w) {
+    return w.dtype() == d && w.shape().size() == 2 && w.dim(1) == K && w.storage() && w.storage()->frozen();
+  });
+}
+
+bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vector<Tensor>& outs) {
+  if (!fuses_linears(x, ws, std::nullopt)) return false;
+  const int64_t K = x.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
+  std::vector<PackedOutput> outputs;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const float* p = prepared().get(ws[i], ws[i].dim(0), K, false, Form::packed);
+    if (!p) return false;
+    outputs.push_back({p, ws[i].dim(0), outs[i].data<float>()});
   }
+  packed_gemm_avx2(x.data<float>(), M, K, outputs);
+  path_counters[static_cast<size_t>(LinearPath::packed)].fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool gated_linear_fast(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) {
+  if (!fuses_linears(x, {w_gate, w_up}, act) || w_gate.dim(0) != w_up.dim(0)) return false;
+  const int64_t K = x.dim(-1), M = static_cast<int64_t>(x.numel()) / K, N = w_gate.dim(0);
+  const float* g = prepared().get(w_gate, N, K, false, Form::packed);
+  const float* u = g ? prepared().get(w_up, N, K, false, Form::packed) : nullptr;
+  if (!u) return false;
+  packed_gated_gemm_avx2(x.data<float>(), M, K, g, u, N, act, out.data<float>());
+  path_counters[static_cast<size_t>(LinearPath::packed)].fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/kinds.h"
 #include "core/tensor.h"
 
 namespace anatomy::cpu {
@@ -60,6 +61,18 @@ uint64_t path_runs(LinearPath p);
 
 // false when the fast path does not handle this case (the caller uses the reference kernel).
 bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
+// out[M, N] (+)= bias[N], an F32 bias read in place.
+void add_bias(const Tensor& bias, int64_t M, int64_t N, float* out);
+
+// Projections of one input as one GEMM (q/k/v; gate/up), on the packed path only — the path the
+// plans of AVX2 machines pick; where another path leads (oneDNN on reordered copies with AVX-512)
+// each projection runs on its own. fuses_linears (kernels.h) says whether they would run here: x
+// F32 with M ≥ 2 rows, weights [N_i, K] of one float dtype, frozen, planned `packed` at this M
+// (gated: an activation with a vector form). These return false also when a copy does not fit the
+// budget; the caller then runs each projection on its own.
+bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vector<Tensor>& outs);  // no biases
+// out = act(x·w_gateᵀ) ⊙ (x·w_upᵀ), the activation and product in the GEMM's epilogue.
+bool gated_linear_fast(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out);
 
 // C[M, N] (+)= A[M, K]·B[K, N] in f32 through oneDNN, each operand given by its element strides
 // (row, column), so transposed operands are views; C's rows are ldc apart (0: N). Used by the

@@ -2,6 +2,9 @@
 // their instruction-set flags; gemm.cpp calls them only after checking the CPU at run time.
 #pragma once
 
+#include <vector>
+
+#include "core/kinds.h"
 #include "core/tensor.h"
 
 namespace anatomy::cpu {
@@ -21,7 +24,18 @@ void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst)
 constexpr int64_t kPanel = 16;
 int64_t packed_weight_floats(int64_t N, int64_t K);
 void pack_weight_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, float* dst);
-void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const float* packed, int64_t N, float* out);
+struct PackedOutput {
+  const float* packed;  // the weight's panels
+  int64_t N;
+  float* out;  // [M, N]
+};
+// Every output of one input in one pass (one output: a plain linear; q/k/v: three): the input is
+// packed once and the panels of all the weights are shared out among the threads together.
+void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const std::vector<PackedOutput>& outputs);
+// out[M, N] = act(x·W_gateᵀ) ⊙ (x·W_upᵀ) (act: not softplus): a panel's two products are computed
+// together and combined as they leave the tile, so neither [M, N] product is written.
+void packed_gated_gemm_avx2(const float* x, int64_t M, int64_t K, const float* gate, const float* up, int64_t N,
+                            Activation act, float* out);
 // C[M, N] (+)= A[M, K]·B[K, N] with element strides (row, column) for A and B; C's rows ldc apart.
 void small_gemm_avx2(const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t b_rs, int64_t b_cs, float* C,
                      int64_t ldc, int64_t M, int64_t N, int64_t K, bool accumulate);

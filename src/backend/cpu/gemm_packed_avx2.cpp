@@ -152,10 +152,35 @@ void pack_weight_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, float*
   }
 }
 
-void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const float* packed, int64_t N, float* out) {
+namespace {
+
+// One work item of the driver: 16 output columns, from one weight's packed panel (or, gated, from
+// a gate and an up panel combined in the epilogue).
+struct Panel {
+  const float* b;
+  const float* b_up;  // gated: the up weight's panel; nullptr otherwise
+  float* out;         // the output's column n0, row 0
+  int64_t ldc, cols;  // the output's row stride; columns of this panel (≤ 16)
+};
+
+// Rows of tiles [t0, t1) times one packed panel, over all of K, into c (row 0 = the block's first).
+void multiply(const float* a, const std::vector<RowTile>& tiles, int64_t t0, int64_t t1, int64_t K, const float* b,
+              float* c, int64_t ldc) {
+  const int64_t m0 = tiles[t0].row;
+  for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
+    const int64_t kc = std::min(kDepth, K - k0);
+    for (int64_t t = t0; t < t1; ++t)
+      kTiles[tiles[t].rows](a + t * kRows * K + k0 * kRows, b + k0 * kPanel, kc, c + (tiles[t].row - m0) * ldc, ldc,
+                            k0 > 0);
+  }
+}
+
+// The input packed once, then every panel of every output shared out among the threads: one
+// parallel region however many weights the input meets.
+__attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, int64_t K, const std::vector<Panel>& panels,
+                                                    Activation act) {
   const std::vector<RowTile> tiles = row_tiles(M);
-  const auto count = static_cast<int64_t>(tiles.size());
-  const int64_t panels = (N + kPanel - 1) / kPanel;
+  const auto count = static_cast<int64_t>(tiles.size()), n_panels = static_cast<int64_t>(panels.size());
   thread_local std::vector<float> input;  // the caller's thread owns it; OpenMP threads share it
   input.resize(static_cast<size_t>(count * kRows * K));
   float* a = input.data();
@@ -163,30 +188,52 @@ void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const float* packed,
   {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < count; ++t) pack_input(x, K, tiles[t], a + t * kRows * K);
-    // A partial last panel of columns is computed into a scratch of 16 columns and copied out.
-    alignas(32) float edge[kRowBlock * kPanel];
+    // Partial panels and gated products go through 16-column scratches, then out.
+    alignas(32) float edge[kRowBlock * kPanel], up[kRowBlock * kPanel];
     for (int64_t t0 = 0; t0 < count; t0 += kRowBlock / kRows) {
       const int64_t t1 = std::min(count, t0 + kRowBlock / kRows), m0 = tiles[t0].row;
       const int64_t mb = tiles[t1 - 1].row + tiles[t1 - 1].rows - m0;
       // Chunks of 4 panels handed out as threads free up: a core slowed by another process (a shared
       // host, a hybrid CPU's efficiency core) takes fewer (bench/RESULTS.md: +20–35 % then).
 #pragma omp for schedule(dynamic, 4) nowait
-      for (int64_t p = 0; p < panels; ++p) {
-        const int64_t n0 = p * kPanel, cols = std::min(kPanel, N - n0);
-        float* c = cols == kPanel ? out + m0 * N + n0 : edge;
-        const int64_t ldc = cols == kPanel ? N : kPanel;
-        const float* b = packed + p * kPanel * K;
-        for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
-          const int64_t kc = std::min(kDepth, K - k0);
-          for (int64_t t = t0; t < t1; ++t)
-            kTiles[tiles[t].rows](a + t * kRows * K + k0 * kRows, b + k0 * kPanel, kc, c + (tiles[t].row - m0) * ldc,
-                                  ldc, k0 > 0);
+      for (int64_t i = 0; i < n_panels; ++i) {
+        const Panel& p = panels[static_cast<size_t>(i)];
+        const bool direct = !p.b_up && p.cols == kPanel;
+        multiply(a, tiles, t0, t1, K, p.b, direct ? p.out + m0 * p.ldc : edge, direct ? p.ldc : kPanel);
+        if (p.b_up) {
+          multiply(a, tiles, t0, t1, K, p.b_up, up, kPanel);
+          for (int64_t j = 0; j < mb * kPanel; j += 8)
+            _mm256_store_ps(edge + j, _mm256_mul_ps(avx2::activation8(act, _mm256_load_ps(edge + j)), _mm256_load_ps(up + j)));
         }
-        if (cols != kPanel)
-          for (int64_t r = 0; r < mb; ++r) std::memcpy(out + (m0 + r) * N + n0, edge + r * kPanel, cols * sizeof(float));
+        if (!direct)
+          for (int64_t r = 0; r < mb; ++r)
+            std::memcpy(p.out + (m0 + r) * p.ldc, edge + r * kPanel, static_cast<size_t>(p.cols) * sizeof(float));
       }
     }
   }
+}
+
+// The panels of one [N, K] weight writing the output out[M, N].
+void add_panels(std::vector<Panel>& panels, const float* packed, const float* packed_up, int64_t N, int64_t K, float* out) {
+  for (int64_t n0 = 0; n0 < N; n0 += kPanel) {
+    const int64_t offset = n0 / kPanel * kPanel * K;
+    panels.push_back({packed + offset, packed_up ? packed_up + offset : nullptr, out + n0, N, std::min(kPanel, N - n0)});
+  }
+}
+
+}  // namespace
+
+void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const std::vector<PackedOutput>& outputs) {
+  std::vector<Panel> panels;
+  for (const PackedOutput& o : outputs) add_panels(panels, o.packed, nullptr, o.N, K, o.out);
+  run_panels(x, M, K, panels, Activation::silu);
+}
+
+void packed_gated_gemm_avx2(const float* x, int64_t M, int64_t K, const float* gate, const float* up, int64_t N,
+                            Activation act, float* out) {
+  std::vector<Panel> panels;
+  add_panels(panels, gate, up, N, K, out);
+  run_panels(x, M, K, panels, act);
 }
 
 }  // namespace anatomy::cpu

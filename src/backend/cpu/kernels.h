@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -23,8 +24,9 @@ namespace anatomy::cpu {
 // assert that the path they compare against the reference really ran.
 enum class Kernel { embedding, linear, rms_norm, layer_norm, gated_rms_norm, activation, binary, rope, attention,
                     causal_conv1d, ssm_scan, attention_backward, activation_backward,
-                    rms_norm_backward, layer_norm_backward, cross_entropy, cross_entropy_backward };
-constexpr int kKernels = 17;
+                    rms_norm_backward, layer_norm_backward, cross_entropy, cross_entropy_backward, linear_group,
+                    gated_linear };
+constexpr int kKernels = 19;
 uint64_t fast_runs(Kernel k);
 void count_fast(Kernel k);
 const char* kernel_name(Kernel k);
@@ -48,6 +50,13 @@ void positions(int64_t past, Tensor& out);
 // Dispatches to the fast path (gemm.h) and falls back to linear_reference, the scalar definition.
 void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
 void linear_reference(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
+// Projections of one input as one GEMM where gemm.h's fused path takes them (counted; fuses_linears
+// says whether it would), otherwise each through linear() (the gated form: then activation() and
+// binary()).
+bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional<Activation> gated);
+void linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
+                  std::vector<Tensor>& outs);
+void gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out);
 
 void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out);
 void rms_norm_reference(const Tensor& x, const Tensor& w, float eps, Tensor& out);
@@ -60,6 +69,8 @@ void gated_rms_norm_reference(const Tensor& y, const Tensor& z, const Tensor& w,
 bool gated_rms_norm_fast(const Tensor& y, const Tensor& z, const std::vector<float>& w, int64_t groups, float eps,
                          Tensor& out);
 
+// Every activation but softplus has an AVX2 form (avx2::activation8); softplus takes the reference.
+inline bool has_vector_form(Activation act) { return act != Activation::softplus; }
 void activation(const Tensor& x, Activation act, Tensor& out);
 void activation_reference(const Tensor& x, Activation act, Tensor& out);
 bool activation_fast(const Tensor& x, Activation act, Tensor& out);
