@@ -4,8 +4,9 @@
 // view and on a copy reordered into its preferred layout, the own kernel on packed panels,
 // OpenBLAS, the register-blocked kernel), then the linear op's dispatch with the path its built-in
 // plan picks (the calibration `anatomy device` keeps is not read here).
-// Median of 7 after 2 warm-ups; GFLOP/s = 2·M·N·K / time.
-//   bench_gemm_sweep [N] [K] [F32|BF16|F16] [threads]
+// Median of 7 after 2 warm-ups; GFLOP/s = 2·M·N·K / time. Optionally only some M (comma-separated)
+// and one path (its name), for experiments on one kernel.
+//   bench_gemm_sweep [N] [K] [F32|BF16|F16] [threads] [M,M,…] [path]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -48,6 +49,20 @@ int main(int argc, char** argv) {
   const DType dtype = *parsed;
   backend::apply_isa_cap();
   backend::set_threads(argc > 4 ? std::atoi(argv[4]) : 2);
+  std::vector<int64_t> ms{1, 2, 4, 8, 16, 32, 61, 128, 512};
+  if (argc > 5) {
+    ms.clear();
+    for (const char* p = argv[5]; *p;) {
+      char* end = nullptr;
+      ms.push_back(std::strtoll(p, &end, 10));
+      if (end == p || ms.back() < 1) {
+        std::fprintf(stderr, "bench_gemm_sweep: M list '%s' is not positive integers separated by commas\n", argv[5]);
+        return 2;
+      }
+      p = *end == ',' ? end + 1 : end;
+    }
+  }
+  const std::string only = argc > 6 ? argv[6] : "";
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
   Tensor w = Tensor::empty(dtype, {N, K});
@@ -61,13 +76,13 @@ int main(int argc, char** argv) {
               static_cast<long long>(N), static_cast<long long>(K));
   for (cpu::LinearPath p : cpu::kLinearPaths) std::printf(" %s |", cpu::path_name(p));
   std::printf(" anatomy linear | its path |\n|---|---|---|---|---|---|---|---|\n");
-  for (int64_t M : {1, 2, 4, 8, 16, 32, 61, 128, 512}) {
+  for (int64_t M : ms) {
     Tensor x = Tensor::empty(DType::F32, {M, K}), y = Tensor::empty(DType::F32, {M, N});
     for (uint64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
     const double flops = 2.0 * static_cast<double>(M * N * K);
     std::printf("| %lld |", static_cast<long long>(M));
     for (cpu::LinearPath p : cpu::kLinearPaths) {
-      if (M == 1 || !cpu::linear_through(p, x, w, y)) std::printf(" — |");
+      if (M == 1 || (!only.empty() && only != cpu::path_name(p)) || !cpu::linear_through(p, x, w, y)) std::printf(" — |");
       else std::printf(" %.1f |", flops / median_seconds([&] { cpu::linear_through(p, x, w, y); }) / 1e9);
     }
     const double ours = median_seconds([&] { cpu::linear_fast(x, w, nullptr, false, y); });
