@@ -19,10 +19,10 @@ class CpuBackend final : public Backend {
   }
   void linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
                     std::vector<Tensor>& outs) const override {
-    cpu::linear_group(x, ws, biases, outs);
+    if (!cpu::linear_group(x, ws, biases, outs)) Backend::linear_group(x, ws, biases, outs);
   }
   void gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) const override {
-    cpu::gated_linear(x, w_gate, w_up, act, out);
+    if (!cpu::gated_linear(x, w_gate, w_up, act, out)) Backend::gated_linear(x, w_gate, w_up, act, out);
   }
   void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) const override { cpu::rms_norm(x, w, eps, out); }
   void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& out) const override {

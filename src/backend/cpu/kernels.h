@@ -50,13 +50,13 @@ void positions(int64_t past, Tensor& out);
 // Dispatches to the fast path (gemm.h) and falls back to linear_reference, the scalar definition.
 void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
 void linear_reference(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);
-// Projections of one input as one GEMM where gemm.h's fused path takes them (counted; fuses_linears
-// says whether it would), otherwise each through linear() (the gated form: then activation() and
-// binary()).
+// Projections of one input as one GEMM on gemm.h's fused path (counted; fuses_linears says
+// whether it would run): false, having done nothing, when it does not — the caller then runs each
+// projection (Backend's defaults).
 bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional<Activation> gated);
-void linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
+bool linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
                   std::vector<Tensor>& outs);
-void gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out);
+bool gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out);
 
 void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out);
 void rms_norm_reference(const Tensor& x, const Tensor& w, float eps, Tensor& out);

@@ -28,25 +28,19 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out,
   else linear_reference(x, w, bias, w_in_out, out);
 }
 
-void linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
+bool linear_group(const Tensor& x, const std::vector<Tensor>& ws, const std::vector<const Tensor*>& biases,
                   std::vector<Tensor>& outs) {
-  if (linear_group_fast(x, ws, outs)) {
-    count_fast(Kernel::linear_group);
-    for (size_t i = 0; i < ws.size(); ++i)
-      if (biases[i]) add_bias(*biases[i], rows(x), last(outs[i]), outs[i].data<float>());
-    return;
-  }
-  for (size_t i = 0; i < ws.size(); ++i) linear(x, ws[i], biases[i], false, outs[i]);
+  if (!linear_group_fast(x, ws, outs)) return false;
+  count_fast(Kernel::linear_group);
+  for (size_t i = 0; i < ws.size(); ++i)
+    if (biases[i]) add_bias(*biases[i], rows(x), last(outs[i]), outs[i].data<float>());
+  return true;
 }
 
-void gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) {
-  if (gated_linear_fast(x, w_gate, w_up, act, out)) return count_fast(Kernel::gated_linear);
-  Tensor gate = Tensor::empty(DType::F32, out.shape()), up = Tensor::empty(DType::F32, out.shape()),
-         activated = Tensor::empty(DType::F32, out.shape());
-  linear(x, w_gate, nullptr, false, gate);
-  linear(x, w_up, nullptr, false, up);
-  activation(gate, act, activated);
-  binary(activated, up, BinaryOp::mul, out);
+bool gated_linear(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) {
+  if (!gated_linear_fast(x, w_gate, w_up, act, out)) return false;
+  count_fast(Kernel::gated_linear);
+  return true;
 }
 
 // y = x·Wᵀ + b (W [N, K]; GPT-2's Conv1D: y = x·W, W [K, N]):
