@@ -85,7 +85,7 @@ Tensor GatedMLP::forward(Run& run, const Tensor& x) const {
   const Activation act = act_fn->kind;
   const std::vector<Tensor> ws{gate_proj->weight->value, up_proj->weight->value};
   if (!gate_proj->bias && !up_proj->bias && ops::fuses_linears(run.ctx, x, ws, act)) {
-    const Tensor h = run.scope(gate_proj.name() + "+" + up_proj.name(), gate_proj.get(), x,
+    const Tensor h = run.scope(gate_proj.name() + "+" + up_proj.name(), gate_proj.get(), x,  // (B, T, intermediate)
                                [&] { return ops::gated_linear(run.ctx, x, ws[0], ws[1], act); });
     return down_proj(run, h);
   }

@@ -11,6 +11,8 @@
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/kernels.h"
 #include "core/error.h"
+#include "ops/ops.h"
+#include "ops/tape.h"
 #include "test_util.h"
 
 namespace anatomy::cpu {
@@ -204,6 +206,25 @@ TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
   EXPECT_FALSE(fuses_linears(test::random_tensor(DType::F32, {1, 40}, 5), {w, w}, std::nullopt));
   set_linear_plan({{{DType::F32, 2, LinearPath::onednn}}, "test plan"});
   EXPECT_FALSE(fuses_linears(x, {w, w}, std::nullopt)) << "another path planned";
+  set_linear_plan(saved);
+}
+
+// While a tape records (training), the model never asks for the fused forms, which have no
+// backward step; called anyway, they refuse rather than drop the gradient.
+TEST(FusedProjections, NeverUnderATape) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
+  const LinearPlan saved = linear_plan();
+  set_linear_plan({{{DType::F32, 2, LinearPath::packed}}, "test plan"});
+  const Tensor x = test::random_tensor(DType::F32, {8, 40}, 1);
+  const Tensor w = frozen_weight(DType::F32, {24, 40}, 2);
+  ops::Context c(backend::cpu());
+  EXPECT_TRUE(ops::fuses_linears(c, x, {w, w}));
+  ops::Tape tape(backend::cpu());
+  c.set_tape(&tape);
+  EXPECT_FALSE(ops::fuses_linears(c, x, {w, w}));
+  EXPECT_FALSE(ops::fuses_linears(c, x, {w, w}, Activation::silu));
+  EXPECT_THROW(ops::linear_group(c, x, {w, w}, {nullptr, nullptr}), Error);
+  EXPECT_THROW(ops::gated_linear(c, x, w, w, Activation::silu), Error);
   set_linear_plan(saved);
 }
 
