@@ -132,5 +132,9 @@ class Tensor {
 
 // Element i of a plain floating-point tensor (F32, F64, BF16, F16) as float; 0 for other dtypes.
 float element_f32(const Tensor& t, uint64_t i);
+// Element i of an I64 or I32 tensor of token ids or targets (host memory).
+inline int64_t id_at(const Tensor& ids, uint64_t i) {
+  return ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+}
 
 }  // namespace anatomy

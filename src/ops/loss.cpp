@@ -5,12 +5,6 @@
 namespace anatomy::ops {
 using namespace detail;
 
-namespace {
-int64_t id_at(const Tensor& t, uint64_t i) {
-  return t.dtype() == DType::I64 ? t.data<int64_t>()[i] : t.data<int32_t>()[i];
-}
-}  // namespace
-
 Tensor cross_entropy(const Context& c, const Tensor& logits, const Tensor& targets, int64_t ignore_index) {
   require_rank("cross_entropy", logits, 3, "logits [B, T, V]");
   require_rank("cross_entropy", targets, 2, "targets [B, T]");

@@ -88,10 +88,6 @@ bool rope_fast(const Tensor& x, const std::vector<float>& inv_freq, int64_t past
 
 // A small tensor (norm weights, biases) as floats.
 std::vector<float> floats(const Tensor& t);
-// Element i of an I64 or I32 tensor of token ids or targets.
-inline int64_t id_at(const Tensor& ids, int64_t i) {
-  return ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
-}
 
 // The one mask rule of the CPU attention kernels: query t of batch b sees key j unless its row is
 // padded, j lies after it (causal) or before its window, or key j is padded. Masks read once.

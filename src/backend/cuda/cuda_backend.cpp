@@ -197,8 +197,7 @@ Tensor device_ids(const Tensor& ids) {
   if (ids.device() == Device::cuda) fail(ErrorKind::internal, "cuda: I32 ids on the device are not supported");
   refuse_while_recording("token ids from the host");
   std::vector<int64_t> host(ids.numel());
-  for (uint64_t i = 0; i < ids.numel(); ++i)
-    host[i] = ids.dtype() == DType::I64 ? ids.data<int64_t>()[i] : ids.data<int32_t>()[i];
+  for (uint64_t i = 0; i < ids.numel(); ++i) host[i] = id_at(ids, i);
   return copied(host, DType::I64, ids.shape());
 }
 
