@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "backend/cpu/gemm.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "core/tensor.h"
@@ -87,5 +88,18 @@ inline Tensor random_tensor(DType dtype, Shape shape, uint32_t seed, float lo = 
 
 inline std::string shared_dir() { return ANATOMY_SHARED_DIR; }
 inline bool have_shared() { return std::filesystem::exists(shared_dir() + "/models"); }
+
+// Sets the linear op's prefill GEMM plan for one test and restores the previous plan when it ends,
+// also when an assertion ends it early.
+class ScopedLinearPlan {
+ public:
+  explicit ScopedLinearPlan(cpu::LinearPlan plan) : saved_(cpu::linear_plan()) { cpu::set_linear_plan(std::move(plan)); }
+  ~ScopedLinearPlan() { cpu::set_linear_plan(saved_); }
+  ScopedLinearPlan(const ScopedLinearPlan&) = delete;
+  ScopedLinearPlan& operator=(const ScopedLinearPlan&) = delete;
+
+ private:
+  cpu::LinearPlan saved_;
+};
 
 }  // namespace anatomy::test

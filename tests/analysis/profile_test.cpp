@@ -14,6 +14,7 @@
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "small_configs.h"
+#include "test_util.h"
 
 namespace anatomy::analysis {
 namespace {
@@ -79,8 +80,7 @@ TEST(Profile, FlopsAndBytesPerModuleEqualInspect) {
 // are the unfused pass's.
 TEST(Profile, FusedProjectionsKeepInspectsFlops) {
   if (!cpu::have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
-  const cpu::LinearPlan saved = cpu::linear_plan();
-  cpu::set_linear_plan({{{DType::F32, 2, cpu::LinearPath::packed}}, "test plan"});
+  const test::ScopedLinearPlan plan({{{DType::F32, 2, cpu::LinearPath::packed}}, "test plan"});
   size_t fused_scopes = 0;
   for (const auto& [family, config] : test::small_configs()) {
     Profiled p{models::build_model(config, "test"), {}, {}};
@@ -119,7 +119,6 @@ TEST(Profile, FusedProjectionsKeepInspectsFlops) {
     EXPECT_EQ(p.report.cost.total, analyze_cost(p.model, {.tokens = 7}).total) << family;
   }
   EXPECT_GE(fused_scopes, 8u);  // llama, qwen3, nemotron_h, zamba2: q/k/v; llama, qwen3: gate/up
-  cpu::set_linear_plan(saved);
 }
 
 TEST(Profile, ColdAndWarmupPassesAreExcluded) {

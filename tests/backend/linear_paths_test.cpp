@@ -79,10 +79,9 @@ INSTANTIATE_TEST_SUITE_P(Backend, LinearPaths, ::testing::ValuesIn(kLinearPaths)
 
 TEST(LinearPlan, SendsEachRangeOfMToItsPath) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: only oneDNN runs here";
-  const LinearPlan saved = linear_plan();
-  set_linear_plan({{{DType::BF16, 2, LinearPath::registers}, {DType::BF16, 9, LinearPath::packed},
-                    {DType::BF16, 30, LinearPath::onednn}},
-                   "test plan"});
+  const test::ScopedLinearPlan plan({{{DType::BF16, 2, LinearPath::registers}, {DType::BF16, 9, LinearPath::packed},
+                                     {DType::BF16, 30, LinearPath::onednn}},
+                                    "test plan"});
   EXPECT_EQ(planned_path(DType::BF16, 8), LinearPath::registers);
   EXPECT_EQ(planned_path(DType::BF16, 9), LinearPath::packed);
   EXPECT_EQ(planned_path(DType::BF16, 500), LinearPath::onednn);
@@ -96,7 +95,6 @@ TEST(LinearPlan, SendsEachRangeOfMToItsPath) {
     EXPECT_EQ(path_runs(path), runs + 1) << "M=" << M;
     EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
   }
-  set_linear_plan(saved);
 }
 
 TEST(LinearPlan, RefusesAPathThatDoesNotRunHere) {
@@ -139,8 +137,7 @@ TEST(PreparedWeights, MadeOncePerWeightAndNeverServedToAnother) {
 // seen by the next call.
 TEST(PreparedWeights, NeverForWeightsThatMayChange) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: no copies are made";
-  const LinearPlan saved = linear_plan();
-  set_linear_plan({{{DType::F32, 2, LinearPath::packed}}, "test plan"});
+  const test::ScopedLinearPlan plan({{{DType::F32, 2, LinearPath::packed}}, "test plan"});
   const Tensor x = test::random_tensor(DType::F32, {20, 48}, 1);
   Tensor w = test::random_tensor(DType::F32, {40, 48}, 2);
   Tensor out = Tensor::empty(DType::F32, {20, 40});
@@ -153,7 +150,6 @@ TEST(PreparedWeights, NeverForWeightsThatMayChange) {
     EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
     w.data<float>()[5] += 1.0f;  // an optimizer step
   }
-  set_linear_plan(saved);
 }
 
 // Projections of one input as one GEMM: each output exactly what the packed path gives that weight
@@ -162,10 +158,9 @@ TEST(PreparedWeights, NeverForWeightsThatMayChange) {
 // partial panels, depths past one 256-deep block), in each dtype.
 TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
-  const LinearPlan saved = linear_plan();
-  set_linear_plan({{{DType::F32, 2, LinearPath::packed}, {DType::BF16, 2, LinearPath::packed},
-                    {DType::F16, 2, LinearPath::packed}},
-                   "test plan"});
+  const test::ScopedLinearPlan plan({{{DType::F32, 2, LinearPath::packed}, {DType::BF16, 2, LinearPath::packed},
+                                     {DType::F16, 2, LinearPath::packed}},
+                                    "test plan"});
   uint32_t seed = 100;
   for (const auto& s : {Shape3{2, 40, 8}, Shape3{9, 33, 300}, Shape3{200, 20, 520}, Shape3{385, 48, 64}})
     for (DType d : {DType::F32, DType::BF16, DType::F16}) {
@@ -206,15 +201,13 @@ TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
   EXPECT_FALSE(fuses_linears(test::random_tensor(DType::F32, {1, 40}, 5), {w, w}, std::nullopt));
   set_linear_plan({{{DType::F32, 2, LinearPath::onednn}}, "test plan"});
   EXPECT_FALSE(fuses_linears(x, {w, w}, std::nullopt)) << "another path planned";
-  set_linear_plan(saved);
 }
 
 // While a tape records (training), the model never asks for the fused forms, which have no
 // backward step; called anyway, they refuse rather than drop the gradient.
 TEST(FusedProjections, NeverUnderATape) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
-  const LinearPlan saved = linear_plan();
-  set_linear_plan({{{DType::F32, 2, LinearPath::packed}}, "test plan"});
+  const test::ScopedLinearPlan plan({{{DType::F32, 2, LinearPath::packed}}, "test plan"});
   const Tensor x = test::random_tensor(DType::F32, {8, 40}, 1);
   const Tensor w = frozen_weight(DType::F32, {24, 40}, 2);
   ops::Context c(backend::cpu());
@@ -225,7 +218,6 @@ TEST(FusedProjections, NeverUnderATape) {
   EXPECT_FALSE(ops::fuses_linears(c, x, {w, w}, Activation::silu));
   EXPECT_THROW(ops::linear_group(c, x, {w, w}, {nullptr, nullptr}), Error);
   EXPECT_THROW(ops::gated_linear(c, x, w, w, Activation::silu), Error);
-  set_linear_plan(saved);
 }
 
 }  // namespace

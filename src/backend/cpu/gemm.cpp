@@ -484,7 +484,7 @@ void add_bias(const Tensor& bias, int64_t M, int64_t N, float* out) {
 bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional<Activation> gated) {
   if (!have_avx2() || x.dtype() != DType::F32 || x.shape().empty() || ws.empty()) return false;
   if (gated && (ws.size() != 2 || !has_vector_form(*gated))) return false;
-  const int64_t K = x.dim(-1), M = K ? static_cast<int64_t>(x.numel()) / K : 0;
+  const int64_t K = x.dim(-1), M = rows(x);
   const DType d = ws.front().dtype();
   if (M < 2 || planned_path(d, M) != LinearPath::packed) return false;
   return std::all_of(ws.begin(), ws.end(), [&](const Tensor& w) {
@@ -494,7 +494,7 @@ bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional
 
 bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vector<Tensor>& outs) {
   if (!fuses_linears(x, ws, std::nullopt)) return false;
-  const int64_t K = x.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
+  const int64_t K = x.dim(-1), M = rows(x);
   std::vector<PackedOutput> outputs;
   for (size_t i = 0; i < ws.size(); ++i) {
     const float* p = prepared().get(ws[i], ws[i].dim(0), K, false, Form::packed);
@@ -508,7 +508,7 @@ bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vect
 
 bool gated_linear_fast(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) {
   if (!fuses_linears(x, {w_gate, w_up}, act) || w_gate.dim(0) != w_up.dim(0)) return false;
-  const int64_t K = x.dim(-1), M = static_cast<int64_t>(x.numel()) / K, N = w_gate.dim(0);
+  const int64_t K = x.dim(-1), M = rows(x), N = w_gate.dim(0);
   const float* g = prepared().get(w_gate, N, K, false, Form::packed);
   const float* u = g ? prepared().get(w_up, N, K, false, Form::packed) : nullptr;
   if (!u) return false;

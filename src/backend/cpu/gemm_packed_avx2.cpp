@@ -37,8 +37,8 @@ __attribute__((target("avx2,fma"))) void tile(const float* a, const float* b, in
     c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);              \
     c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);              \
   }
-  // Unrolled by 4: the loop's own adds and branch cost ~3 % of the FMA rate on a Zen 4 (an
-  // L1-resident microbenchmark: 110–112 → 112–116 GFLOP/s on one core).
+  // Unrolled by 4: fewer loop adds and branches per FMA (bench/RESULTS.md, stop 26: M = 128 on
+  // 2 Zen 4 cores held to AVX2, 184–210 → 200–212 GFLOP/s over five alternating rounds).
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k, a += kRows, b += kPanel) {
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
@@ -221,7 +221,7 @@ __attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, i
 // The panels of one [N, K] weight writing the output out[M, N].
 void add_panels(std::vector<Panel>& panels, const float* packed, const float* packed_up, int64_t N, int64_t K, float* out) {
   for (int64_t n0 = 0; n0 < N; n0 += kPanel) {
-    const int64_t offset = n0 * K;  // panel n0 / 16 starts 16·K floats per panel in
+    const int64_t offset = n0 * K;  // panels of 16 columns × K, one after another
     panels.push_back({packed + offset, packed_up ? packed_up + offset : nullptr, out + n0, N, std::min(kPanel, N - n0)});
   }
 }
