@@ -146,6 +146,9 @@ struct TrainOptions {
   bool save_pt = false;
   std::string format = "table";
   int threads = 0;
+  // batch: data-parallel workers (train/parallel.h); ops: each op across the threads; auto: batch
+  // when its extra gradient buffers fit in memory
+  std::string parallel = "auto";
 };
 
 struct BenchOptions {

@@ -297,6 +297,11 @@ int main(int argc, char** argv) {
   tra->add_option("--eval-iters", trn.eval_iters, "Validation batches per evaluation")->capture_default_str()
       ->check(in_range(1, 1'000'000));
   tra->add_option("--seed", trn.seed, "Seed of the initial weights, batches and dropout")->capture_default_str();
+  tra->add_option("--parallel", trn.parallel,
+                  "batch: each thread trains on its share of the batch's rows (one pass per thread, gradients "
+                  "summed); ops: one pass, each op split across the threads; auto: batch when its extra gradient "
+                  "buffers fit in memory")
+      ->capture_default_str()->check(one_of({"auto", "batch", "ops"}));
   tra->add_option("--resume", trn.resume, "Continue the run whose --out folder this is, from its last complete checkpoint");
   tra->add_option("--dump-batches", trn.dump_batches,
                   "Write each micro-batch's offsets into the data (one JSON line each), to replay the run elsewhere");

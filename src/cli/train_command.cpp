@@ -250,7 +250,13 @@ Json train_document(const TrainOptions& options, Progress& progress) {
   } else {
     job.data = train::split_stream(encode(*s.tok, text, root.vocab_size(), o.data), recipe.block, o.data);
   }
+  // Data parallelism keeps a gradient buffer per worker: auto uses it when that still fits.
+  if (o.parallel != "ops") job.workers = train::batch_workers(backend::threads(), recipe.batch);
   job.memory = train::memory_plan(job);
+  if (o.parallel == "auto" && job.workers > 1 && !train::fits_in_memory(job.memory)) {
+    job.workers = 1;
+    job.memory = train::memory_plan(job);
+  }
   train::check_memory(job.memory, o.force);
   bind_weights(s, o);
   auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
@@ -272,6 +278,9 @@ std::string train_command(const TrainOptions& o, Progress& progress) {
   t.add({"final validation loss", fmt::format("{:.4f}", d["final"]["val_loss"].get<double>())});
   t.add({"best validation loss", fmt::format("{:.4f} at step {}", d["best"]["val_loss"].get<double>(), d["best"]["step"].get<int64_t>())});
   t.add({"tokens/s", fmt::format("{:.0f}", d["tokens_per_s"].get<double>())});
+  const Json& par = d["parallelism"];
+  t.add({"threads", par["over"] == "batch" ? fmt::format("{} workers over the batch's rows", par["workers"].get<int>())
+                                           : fmt::format("{}, within each op", par["threads"].get<int>())});
   t.add({"skipped steps (non-finite)", std::to_string(d["skipped_steps"].get<int64_t>())});
   t.add({"peak memory planned", fmt::format("{:.1f} MiB", d["memory"]["total_bytes"].get<double>() / (1 << 20))});
   return fmt::format("{} ({}), trained on {}\n", d["model"].get<std::string>(), d["architecture"].get<std::string>(),

@@ -23,12 +23,6 @@ Tensor token_losses(const nn::LanguageModel& root, const Batch& b, const ops::Co
   return ops::cross_entropy(ctx, logits, b.targets, kIgnore);
 }
 
-int64_t scored(const Tensor& targets) {
-  int64_t n = 0;
-  for (uint64_t i = 0; i < targets.numel(); ++i) n += targets.data<int64_t>()[i] != kIgnore;
-  return n;
-}
-
 Loss mean_of(const Tensor& losses, int64_t tokens) {
   double sum = 0;
   for (uint64_t i = 0; i < losses.numel(); ++i) sum += losses.data<float>()[i];
@@ -36,6 +30,12 @@ Loss mean_of(const Tensor& losses, int64_t tokens) {
 }
 
 }  // namespace
+
+int64_t scored(const Tensor& targets) {
+  int64_t n = 0;
+  for (uint64_t i = 0; i < targets.numel(); ++i) n += targets.data<int64_t>()[i] != kIgnore;
+  return n;
+}
 
 std::vector<Trainable> make_trainable(const nn::Module& root) {
   std::vector<Trainable> out;
@@ -55,7 +55,8 @@ void zero_grads(std::vector<Trainable>& params) {
 }
 
 Loss forward_backward(const nn::LanguageModel& root, std::vector<Trainable>& params, const Batch& batch,
-                      std::optional<uint64_t> dropout_seed, const std::shared_ptr<const backend::Backend>& backend) {
+                      std::optional<uint64_t> dropout_seed, const std::shared_ptr<const backend::Backend>& backend,
+                      int64_t mean_over) {
   ops::Tape tape(backend);
   for (Trainable& p : params) tape.bind(p.param->value, p.grad);
   ops::Context ctx(backend);
@@ -66,9 +67,9 @@ Loss forward_backward(const nn::LanguageModel& root, std::vector<Trainable>& par
   Loss loss = mean_of(losses, scored(batch.targets));
   const auto t1 = std::chrono::steady_clock::now();
   // d(mean)/d(token loss) = 1/tokens for each scored token (the loss op skips ignored ones).
+  const int64_t over = mean_over > 0 ? mean_over : loss.tokens;
   Tensor seed = Tensor::empty(DType::F32, losses.shape());
-  std::fill(seed.data<float>(), seed.data<float>() + seed.numel(),
-            loss.tokens ? 1.0f / static_cast<float>(loss.tokens) : 0.0f);
+  std::fill(seed.data<float>(), seed.data<float>() + seed.numel(), over ? 1.0f / static_cast<float>(over) : 0.0f);
   tape.backward(losses, seed);
   loss.forward_seconds = std::chrono::duration<double>(t1 - t0).count();
   loss.backward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();

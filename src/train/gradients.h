@@ -45,15 +45,21 @@ struct Loss {
 };
 
 // Forward and backward of the mean next-token cross-entropy: adds d(loss)/d(parameter) into each
-// Trainable's grad. `dropout_seed` set = training mode (dropout active).
+// Trainable's grad. `dropout_seed` set = training mode (dropout active). The gradient is of the
+// summed token losses divided by `mean_over` (0: the batch's own scored tokens), so that shards
+// of one batch each add their part of the whole batch's mean; Loss::mean is the shard's own.
 Loss forward_backward(const nn::LanguageModel& root, std::vector<Trainable>& params, const Batch& batch,
-                      std::optional<uint64_t> dropout_seed, const std::shared_ptr<const backend::Backend>& backend);
+                      std::optional<uint64_t> dropout_seed, const std::shared_ptr<const backend::Backend>& backend,
+                      int64_t mean_over = 0);
 // The same loss without gradients (validation).
 Loss evaluate_loss(const nn::LanguageModel& root, const Batch& batch,
                    const std::shared_ptr<const backend::Backend>& backend);
 
 // Bytes a training step's forward + backward keeps live at its peak (activations and their
 // gradients, parameter gradients excluded), measured by running the step on the meta backend.
+// Tokens a batch scores (targets other than kIgnore).
+int64_t scored(const Tensor& targets);
+
 uint64_t step_activation_peak(const nn::LanguageModel& root, int64_t batch, int64_t tokens, int64_t source_tokens);
 
 }  // namespace anatomy::train

@@ -60,11 +60,17 @@ io::ordered_json memory_plan(const Job& job) {
     if (seen.insert(ref.param.get()).second) weights += 4 * ref.param->value.numel();
   const int moments = job.recipe.optimizer.kind == "adamw" ? 2 : job.recipe.optimizer.momentum > 0 ? 1 : 0;
   const auto [T, S] = longest(job);
-  const uint64_t activations = step_activation_peak(*job.model.model.root, job.recipe.batch, T, S);
-  return {{"weights_bytes", weights}, {"gradients_bytes", weights}, {"optimizer_bytes", moments * weights},
-          {"activations_peak_bytes", activations}, {"total_bytes", (2 + moments) * weights + activations},
-          {"activations_measured_by", "a meta run of one training step (forward + backward)"}};
+  const int64_t W = job.workers, shard_rows = (job.recipe.batch + W - 1) / W;
+  const uint64_t activations = static_cast<uint64_t>(W) * step_activation_peak(*job.model.model.root, shard_rows, T, S);
+  const uint64_t gradients = static_cast<uint64_t>(W) * weights;
+  return {{"weights_bytes", weights}, {"gradients_bytes", gradients}, {"optimizer_bytes", moments * weights},
+          {"activations_peak_bytes", activations}, {"total_bytes", (1 + moments) * weights + gradients + activations},
+          {"activations_measured_by", W > 1 ? fmt::format("a meta run of one training step (forward + backward) of a "
+                                                          "{}-row shard, times {} workers", shard_rows, W)
+                                            : std::string("a meta run of one training step (forward + backward)")}};
 }
+
+bool fits_in_memory(const io::ordered_json& plan) { return plan["total_bytes"].get<uint64_t>() <= backend::available_memory(); }
 
 void check_memory(const io::ordered_json& plan, bool force) {
   const uint64_t need = plan["total_bytes"], have = backend::available_memory();
@@ -175,6 +181,7 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
   const nn::LanguageModel& root = *job.model.model.root;
   const auto cpu = backend::cpu();
   std::vector<Trainable> params = make_trainable(root);
+  DataParallel parallel(params, job.workers);
   auto optimizer = make_optimizer(r.optimizer, params);
   Rng rng(r.seed);
   int64_t start = 0, skipped = 0, best_step = 0;
@@ -192,9 +199,12 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
   }
   if (job.memory.is_null()) job.memory = memory_plan(job);
   const io::ordered_json& memory = job.memory;
-  log(fmt::format("memory: weights {}, gradients {}, optimizer {}, activations at peak {} (a meta run of one step): {}",
+  log(fmt::format("memory: weights {}, gradients {}, optimizer {}, activations at peak {} ({}): {}",
                   mib(memory["weights_bytes"]), mib(memory["gradients_bytes"]), mib(memory["optimizer_bytes"]),
-                  mib(memory["activations_peak_bytes"]), mib(memory["total_bytes"])));
+                  mib(memory["activations_peak_bytes"]), memory["activations_measured_by"].get<std::string>(),
+                  mib(memory["total_bytes"])));
+  log(job.workers > 1 ? fmt::format("threads: {} workers, each training on its share of the batch's {} rows", job.workers, r.batch)
+                      : fmt::format("threads: {}, each op split across them", backend::threads()));
 
   fs::create_directories(job.out);
   const std::string log_path = job.out + "/log.jsonl";
@@ -238,13 +248,14 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
     int64_t tokens = 0;
     for (int64_t a = 0; a < r.accum; ++a) {
       const Batch b = next_batch(job, Split::train, rng, record, step);
-      const Loss l = forward_backward(root, params, b, r.seed * 1000003 + static_cast<uint64_t>(step * r.accum + a), cpu);
+      const Loss l = parallel.forward_backward(root, b, r.seed * 1000003 + static_cast<uint64_t>(step * r.accum + a), cpu);
       loss_sum += l.mean;
       tokens += l.tokens;
       forward_s += l.forward_seconds;
       backward_s += l.backward_seconds;
       for (const auto& [op, s] : l.backward_by_op) backward_by_op[op] += s;
     }
+    parallel.reduce();
     if (r.accum > 1)  // each micro-batch added the gradient of its own mean: average them
       for (Trainable& p : params) {
         float* g = p.grad.data<float>();
@@ -297,6 +308,8 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
           {"model_type", job.model.model.model_type},
           {"data", data_facts(job)},
           {"recipe", to_json(r)},
+          {"parallelism", {{"threads", backend::threads()}, {"over", parallelism_name(job.workers > 1 ? Parallelism::batch : Parallelism::ops)},
+                           {"workers", job.workers}}},
           {"memory", memory},
           {"resumed_at_step", start},
           {"steps_run", r.steps - start},

@@ -13,6 +13,7 @@
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/optimizer.h"
+#include "train/parallel.h"
 
 namespace anatomy::train {
 
@@ -49,11 +50,15 @@ struct Job {
   // offsets drawn, so another trainer can replay the same batches (bench/peers/torch_recipe.py).
   std::string batches_file;
   io::ordered_json memory;  // memory_plan(job), when the caller has made it already
+  // Data-parallel workers (train/parallel.h): 1 runs each op across the threads instead.
+  int workers = 1;
 };
 
-// Bytes of the weights (F32, as trained), their gradients, the optimizer's moments and the
-// activation peak of one step (a meta run of forward + backward): needs no weights bound.
+// Bytes of the weights (F32, as trained), their gradients (one copy per data-parallel worker), the
+// optimizer's moments and the activation peak of one step (a meta run of forward + backward of
+// each worker's shard, all live at once): needs no weights bound.
 io::ordered_json memory_plan(const Job& job);
+bool fits_in_memory(const io::ordered_json& plan);
 // A resource error naming the bytes needed and available, unless `force`.
 void check_memory(const io::ordered_json& plan, bool force);
 

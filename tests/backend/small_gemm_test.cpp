@@ -1,11 +1,16 @@
 // gemm_f32 below kSmallGemmWork multiply-adds runs its own AVX2 kernel instead of oneDNN: against a
 // plain triple loop in double on strided and transposed operands (the views attention's backward
-// pass gives it), every row and column tail, with and without accumulation.
+// pass gives it), every row and column tail, with and without accumulation. And oneDNN's GEMMs
+// called from several threads at once (training's data-parallel workers) each give the caller's
+// own result.
 #include <gtest/gtest.h>
+#include <omp.h>
 
+#include <cstring>
 #include <vector>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/kernels.h"
 #include "test_util.h"
 
 namespace anatomy::cpu {
@@ -43,6 +48,48 @@ TEST(SmallGemm, StridedOperandsMatchATripleLoop) {
               else ASSERT_NEAR(C[i], want[i], 1e-5 * (1 + std::abs(want[i]))) << M << "x" << N << "x" << K << " at " << m << "," << n;
             }
         }
+}
+
+// Each thread's GEMMs on inputs of its own, through the paths a training step takes on oneDNN: the
+// linear forward on a weight that may change and the strided GEMMs of the backward pass (with and
+// without accumulation). oneDNN's library scratchpad is shared by the primitives a thread creates:
+// executed from two threads at once they wrote into each other's (anatomy now gives each
+// primitive a user scratchpad per executing thread).
+std::vector<Tensor> gemms_of(int thread) {
+  constexpr int64_t M = 192, N = 160, K = 128;
+  const auto seed = static_cast<uint32_t>(10 * thread);
+  const Tensor x = test::random_tensor(DType::F32, {M, K}, seed + 1), w = test::random_tensor(DType::F32, {N, K}, seed + 2);
+  Tensor y = Tensor::empty(DType::F32, {M, N});
+  linear(x, w, nullptr, false, y);
+  Tensor dx = test::random_tensor(DType::F32, {M, K}, seed + 3), dw = Tensor::zeros(DType::F32, {N, K});
+  gemm_f32({y.data<float>(), N, 1}, {w.data<float>(), K, 1}, dx.data<float>(), M, K, N, true);  // dx += y·w
+  gemm_f32({y.data<float>(), 1, N}, {x.data<float>(), K, 1}, dw.data<float>(), N, K, M, false);  // dw = yᵀ·x
+  return {y, dx, dw};
+}
+
+TEST(OneDnnGemms, ConcurrentCallersEachGetTheirOwnResult) {
+  constexpr int kThreads = 2;
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);  // the workers' own setting: one thread per GEMM
+  std::vector<std::vector<Tensor>> want;
+  for (int t = 0; t < kThreads; ++t) want.push_back(gemms_of(t));
+  omp_set_num_threads(saved);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::vector<Tensor>> got(kThreads);
+    int team = 0;
+#pragma omp parallel num_threads(kThreads)
+    {
+      omp_set_num_threads(1);
+#pragma omp single
+      team = omp_get_num_threads();
+      got[static_cast<size_t>(omp_get_thread_num())] = gemms_of(omp_get_thread_num());
+    }
+    ASSERT_EQ(team, kThreads) << "the calls did not run side by side";
+    for (int t = 0; t < kThreads; ++t)
+      for (size_t i = 0; i < want[0].size(); ++i)
+        ASSERT_EQ(std::memcmp(got[t][i].raw(), want[t][i].raw(), want[t][i].nbytes()), 0)
+            << "round " << round << ", thread " << t << ", result " << i;
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -32,42 +33,73 @@ namespace {
 
 // ---- large M: oneDNN matmul ------------------------------------------------------------------
 
-struct Dnnl {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-  std::mutex mu;
-  // (M, N, K, ldc, W stored [K, N]) -> primitive
-  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>, dnnl::matmul> cache;
+// Callers may run concurrently (training's data-parallel workers, each on one thread). oneDNN's
+// library scratchpad is one buffer per creating thread, shared by every primitive made there, so
+// concurrent executions would write into each other's: each primitive is made with a user
+// scratchpad and every executing thread passes its own, on its own stream. Primitives are also
+// keyed by the caller's thread count, since oneDNN shares the work out as it was created for.
+const dnnl::engine& engine() {
+  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
 
-  dnnl::matmul& get(int64_t M, int64_t N, int64_t K, int64_t ldc, bool w_in_out) {
-    std::lock_guard<std::mutex> lock(mu);
-    auto key = std::make_tuple(M, N, K, ldc, w_in_out);
-    auto it = cache.find(key);
-    if (it != cache.end()) return it->second;
-    using dt = dnnl::memory::data_type;
-    const dnnl::memory::desc a({M, K}, dt::f32, dnnl::memory::dims{K, 1});
+struct Matmul {
+  dnnl::matmul mm;
+  dnnl::memory::desc scratchpad;
+};
+
+Matmul make_matmul(const dnnl::memory::desc& a, const dnnl::memory::desc& b, const dnnl::memory::desc& c,
+                   dnnl::primitive_attr attr = {}) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, engine());
+  return {dnnl::matmul(pd), pd.scratchpad_desc()};
+}
+
+// a, b, c: the source, weights and destination's descriptors and data.
+void execute(const Matmul& m, const dnnl::memory::desc& ad, const void* a, const dnnl::memory::desc& bd, const void* b,
+             const dnnl::memory::desc& cd, float* c) {
+  thread_local dnnl::stream stream(engine());
+  thread_local std::vector<std::byte> scratch;
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, dnnl::memory(ad, engine(), const_cast<void*>(a))},
+                                             {DNNL_ARG_WEIGHTS, dnnl::memory(bd, engine(), const_cast<void*>(b))},
+                                             {DNNL_ARG_DST, dnnl::memory(cd, engine(), c)}};
+  if (const size_t bytes = m.scratchpad.get_size(); bytes > 0) {
+    if (scratch.size() < bytes) scratch.resize(bytes);
+    args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(m.scratchpad, engine(), scratch.data()));
+  }
+  m.mm.execute(stream, args);
+  stream.wait();
+}
+
+struct Dnnl {
+  std::mutex mu;
+  // (M, N, K, ldc, W stored [K, N], threads) -> primitive
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool, int>, Matmul> cache;
+
+  static dnnl::memory::desc weights(int64_t N, int64_t K, bool w_in_out) {
     // nn.Linear's [N, K] viewed as the K×N operand: element (k, n) at n·K + k.
-    const dnnl::memory::desc b({K, N}, dt::f32, w_in_out ? dnnl::memory::dims{N, 1} : dnnl::memory::dims{1, K});
-    const dnnl::memory::desc c({M, N}, dt::f32, dnnl::memory::dims{ldc, 1});
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), engine);
-    return cache.emplace(key, dnnl::matmul(pd)).first->second;
+    return {{K, N}, dnnl::memory::data_type::f32, w_in_out ? dnnl::memory::dims{N, 1} : dnnl::memory::dims{1, K}};
   }
 
   void run(const float* x, const float* w, float* out, int64_t M, int64_t N, int64_t K, int64_t ldc, bool w_in_out) {
-    auto& mm = get(M, N, K, ldc, w_in_out);
     using dt = dnnl::memory::data_type;
-    dnnl::memory a({{M, K}, dt::f32, dnnl::memory::dims{K, 1}}, engine, const_cast<float*>(x));
-    dnnl::memory b({{K, N}, dt::f32, w_in_out ? dnnl::memory::dims{N, 1} : dnnl::memory::dims{1, K}}, engine,
-                   const_cast<float*>(w));
-    dnnl::memory c({{M, N}, dt::f32, dnnl::memory::dims{ldc, 1}}, engine, out);
-    mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
-    stream.wait();
+    const dnnl::memory::desc ad({M, K}, dt::f32, dnnl::memory::dims{K, 1}), wd = weights(N, K, w_in_out),
+        cd({M, N}, dt::f32, dnnl::memory::dims{ldc, 1});
+    const Matmul* mm = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const auto key = std::make_tuple(M, N, K, ldc, w_in_out, omp_get_max_threads());
+      auto it = cache.find(key);
+      if (it == cache.end()) it = cache.emplace(key, make_matmul(ad, wd, cd)).first;
+      mm = &it->second;  // std::map: references stay valid as it grows
+    }
+    execute(*mm, ad, x, wd, w, cd, out);
   }
 
   // The weights layout oneDNN picks for a 128-token prefill when free to choose (format any): the
   // onednn_reordered path keeps each weight reordered into it and runs every M on that layout.
   std::map<std::pair<int64_t, int64_t>, dnnl::memory::desc> layouts;
-  std::map<std::tuple<int64_t, int64_t, int64_t>, dnnl::matmul> reordered;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int>, Matmul> reordered;  // (M, N, K, threads)
 
   dnnl::memory::desc layout(int64_t N, int64_t K) {
     std::lock_guard<std::mutex> lock(mu);
@@ -77,16 +109,15 @@ struct Dnnl {
     const dnnl::matmul::primitive_desc pd(
         dnnl::matmul::desc({{128, K}, dt::f32, dnnl::memory::dims{K, 1}}, {{K, N}, dt::f32, dnnl::memory::format_tag::any},
                            {{128, N}, dt::f32, dnnl::memory::dims{N, 1}}),
-        engine);
+        engine());
     return layouts.emplace(std::make_pair(N, K), pd.weights_desc()).first->second;
   }
 
   // w: f32 [N, K] (in_out: [K, N]); dst: layout(N, K).get_size() bytes.
   void reorder(const float* w, int64_t N, int64_t K, bool in_out, void* dst) {
-    using dt = dnnl::memory::data_type;
-    dnnl::memory src({{K, N}, dt::f32, in_out ? dnnl::memory::dims{N, 1} : dnnl::memory::dims{1, K}}, engine,
-                     const_cast<float*>(w));
-    dnnl::memory out(layout(N, K), engine, dst);
+    dnnl::memory src(weights(N, K, in_out), engine(), const_cast<float*>(w));
+    dnnl::memory out(layout(N, K), engine(), dst);
+    dnnl::stream stream(engine());
     dnnl::reorder(src, out).execute(stream, src, out);
     stream.wait();
   }
@@ -95,55 +126,47 @@ struct Dnnl {
     using dt = dnnl::memory::data_type;
     const dnnl::memory::desc wd = layout(N, K), ad({M, K}, dt::f32, dnnl::memory::dims{K, 1}),
                              cd({M, N}, dt::f32, dnnl::memory::dims{N, 1});
-    dnnl::matmul* mm = nullptr;
+    const Matmul* mm = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu);
-      auto it = reordered.find({M, N, K});
-      if (it == reordered.end())
-        it = reordered.emplace(std::make_tuple(M, N, K), dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(ad, wd, cd), engine))).first;
+      const auto key = std::make_tuple(M, N, K, omp_get_max_threads());
+      auto it = reordered.find(key);
+      if (it == reordered.end()) it = reordered.emplace(key, make_matmul(ad, wd, cd)).first;
       mm = &it->second;
     }
-    dnnl::memory a(ad, engine, const_cast<float*>(x)), b(wd, engine, const_cast<void*>(w)), c(cd, engine, out);
-    mm->execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
-    stream.wait();
+    execute(*mm, ad, x, wd, w, cd, out);
   }
 };
 
-// General strided f32 GEMMs (training), primitives cached by shape, strides and accumulation.
+// General strided f32 GEMMs (training), primitives cached by shape, strides, accumulation and the
+// caller's thread count (as Dnnl's).
 struct StridedGemm {
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, int>;
   std::mutex mu;
-  std::map<Key, dnnl::matmul> cache;  // std::map: references stay valid as it grows
-
-  const dnnl::matmul& get(const Key& key, const dnnl::memory::desc& ad, const dnnl::memory::desc& bd,
-                          const dnnl::memory::desc& cd, bool accumulate) {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find(key);
-    if (it == cache.end()) {
-      dnnl::primitive_attr attr;
-      if (accumulate) {
-        dnnl::post_ops ops;
-        ops.append_sum(1.0f);
-        attr.set_post_ops(ops);
-      }
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine);
-      it = cache.emplace(key, dnnl::matmul(pd)).first;
-    }
-    return it->second;
-  }
+  std::map<Key, Matmul> cache;  // std::map: references stay valid as it grows
 
   void run(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, bool accumulate, int64_t ldc) {
     using dt = dnnl::memory::data_type;
     const dnnl::memory::desc ad({M, K}, dt::f32, dnnl::memory::dims{a.row_stride, a.col_stride});
     const dnnl::memory::desc bd({K, N}, dt::f32, dnnl::memory::dims{b.row_stride, b.col_stride});
     const dnnl::memory::desc cd({M, N}, dt::f32, dnnl::memory::dims{ldc, 1});
-    const Key key{M, N, K, a.row_stride, a.col_stride, b.row_stride, b.col_stride, ldc, accumulate};
-    const dnnl::matmul& mm = get(key, ad, bd, cd, accumulate);
-    thread_local dnnl::stream stream(engine);  // one per thread: calls may run concurrently
-    dnnl::memory am(ad, engine, const_cast<float*>(a.data)), bm(bd, engine, const_cast<float*>(b.data)), cm(cd, engine, c);
-    mm.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-    stream.wait();
+    const Key key{M, N, K, a.row_stride, a.col_stride, b.row_stride, b.col_stride, ldc, accumulate, omp_get_max_threads()};
+    const Matmul* mm = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = cache.find(key);
+      if (it == cache.end()) {
+        dnnl::primitive_attr attr;
+        if (accumulate) {
+          dnnl::post_ops ops;
+          ops.append_sum(1.0f);
+          attr.set_post_ops(ops);
+        }
+        it = cache.emplace(key, make_matmul(ad, bd, cd, attr)).first;
+      }
+      mm = &it->second;
+    }
+    execute(*mm, ad, a.data, bd, b.data, cd, c);
   }
 };
 

@@ -1,0 +1,106 @@
+#include "train/parallel.h"
+
+#include <exception>
+
+#include <omp.h>
+
+#include "core/error.h"
+
+namespace anatomy::train {
+namespace {
+
+// Rows [r0, r1) of a contiguous [B, …] tensor, as a view.
+Tensor rows(const Tensor& t, int64_t r0, int64_t r1) {
+  if (!t.is_contiguous()) fail(ErrorKind::internal, "data parallelism: a batch tensor is not contiguous");
+  Shape shape = t.shape();
+  const uint64_t row_bytes = t.nbytes() / static_cast<uint64_t>(shape[0]);
+  shape[0] = r1 - r0;
+  return Tensor::view(t.storage(), t.offset() + static_cast<size_t>(r0) * row_bytes, t.dtype(), shape);
+}
+
+Batch shard_of(const Batch& b, int64_t r0, int64_t r1) {
+  Batch s{rows(b.ids, r0, r1), rows(b.targets, r0, r1), std::nullopt};
+  if (b.source) s.source = rows(*b.source, r0, r1);
+  return s;
+}
+
+}  // namespace
+
+const char* parallelism_name(Parallelism p) { return p == Parallelism::batch ? "batch" : "ops"; }
+
+int batch_workers(int threads, int64_t batch) {
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, batch)));
+}
+
+DataParallel::DataParallel(std::vector<Trainable>& params, int workers) : params_(params) {
+  for (int w = 1; w < workers; ++w) {
+    std::vector<Trainable> shard = params;  // the same parameters…
+    for (Trainable& p : shard) p.grad = Tensor::zeros(DType::F32, p.grad.shape());  // …their own gradients
+    shards_.push_back(std::move(shard));
+  }
+}
+
+uint64_t DataParallel::extra_bytes() const {
+  uint64_t bytes = 0;
+  for (const auto& shard : shards_)
+    for (const Trainable& p : shard) bytes += p.grad.nbytes();
+  return bytes;
+}
+
+Loss DataParallel::forward_backward(const nn::LanguageModel& root, const Batch& batch,
+                                    std::optional<uint64_t> dropout_seed,
+                                    const std::shared_ptr<const backend::Backend>& backend) {
+  const int W = workers();
+  team_ = 1;
+  if (W == 1) return train::forward_backward(root, params_, batch, dropout_seed, backend);
+  const int64_t B = batch.ids.dim(0), total = scored(batch.targets);
+  std::vector<Loss> losses(static_cast<size_t>(W));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(W));
+#pragma omp parallel num_threads(W)
+  {
+    omp_set_num_threads(1);  // this thread's ops run on it alone (nested regions get one thread)
+    if (omp_get_thread_num() == 0) team_ = omp_get_num_threads();
+    // A loop, not one shard per thread: the runtime may give the region fewer threads than asked.
+    for (int w = omp_get_thread_num(); w < W; w += omp_get_num_threads()) {
+      try {
+        const Batch shard = shard_of(batch, B * w / W, B * (w + 1) / W);
+        std::vector<Trainable>& grads = w == 0 ? params_ : shards_[static_cast<size_t>(w - 1)];
+        const std::optional<uint64_t> seed =
+            dropout_seed ? std::optional<uint64_t>(*dropout_seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(w))
+                         : std::nullopt;
+        losses[static_cast<size_t>(w)] = train::forward_backward(root, grads, shard, seed, backend, total);
+      } catch (...) {
+        errors[static_cast<size_t>(w)] = std::current_exception();  // exceptions may not leave a parallel region
+      }
+    }
+  }
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+  Loss out = losses[0];
+  double sum = 0;
+  for (const Loss& l : losses) sum += l.mean * static_cast<double>(l.tokens);
+  out.mean = total ? sum / static_cast<double>(total) : 0.0;
+  out.tokens = total;
+  return out;
+}
+
+void DataParallel::reduce() {
+  if (shards_.empty()) return;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    float* g = params_[i].grad.data<float>();
+    std::vector<float*> others;
+    for (auto& shard : shards_) others.push_back(shard[i].grad.data<float>());
+    const auto n = static_cast<int64_t>(params_[i].grad.numel());
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
+    for (int64_t j = 0; j < n; ++j) {
+      float s = g[j];
+      for (float* o : others) {
+        s += o[j];
+        o[j] = 0.0f;
+      }
+      g[j] = s;
+    }
+  }
+}
+
+}  // namespace anatomy::train

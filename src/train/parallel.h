@@ -1,0 +1,50 @@
+// Data parallelism across the CPU's threads, for models whose ops are too small to share out: a
+// batch's rows are cut into one shard per worker thread, each worker runs the whole forward and
+// backward of its shard on its own thread (its ops open no parallel regions, so no thread waits on
+// another per op) into its own gradient buffers, and the buffers are summed in worker order once
+// per optimizer step. The result depends on the worker count, never on timing: a run resumed with
+// the same count reproduces the uninterrupted one bit for bit.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "backend/backend.h"
+#include "train/gradients.h"
+
+namespace anatomy::train {
+
+// How a run uses its threads: within each op (one pass over the whole batch, every kernel parallel)
+// or across shards of the batch (one pass per worker).
+enum class Parallelism { ops, batch };
+const char* parallelism_name(Parallelism p);
+
+// Workers for `threads` threads over batches of `batch` rows: one per thread, at most one per row.
+int batch_workers(int threads, int64_t batch);
+
+class DataParallel {
+ public:
+  // Worker 0 accumulates into `params`' own gradients; the others into buffers of their own.
+  DataParallel(std::vector<Trainable>& params, int workers);
+  int workers() const { return static_cast<int>(shards_.size()) + 1; }
+  // Bytes of the extra gradient buffers (workers − 1 copies of the parameters' gradients).
+  uint64_t extra_bytes() const;
+
+  // One micro-batch: the gradient of the whole batch's mean loss, added shard by shard. Worker w
+  // draws dropout masks from its own seed. Loss::mean is the whole batch's; the times are worker
+  // 0's (the workers run side by side).
+  Loss forward_backward(const nn::LanguageModel& root, const Batch& batch, std::optional<uint64_t> dropout_seed,
+                        const std::shared_ptr<const backend::Backend>& backend);
+  // Adds the other workers' gradients into `params`' in worker order and zeroes theirs.
+  void reduce();
+  // Threads the last forward_backward ran its shards on (tests assert they ran side by side).
+  int threads_last_pass() const { return team_; }
+
+ private:
+  std::vector<Trainable>& params_;
+  int team_ = 1;
+  std::vector<std::vector<Trainable>> shards_;  // workers 1 … W−1
+};
+
+}  // namespace anatomy::train
