@@ -250,10 +250,12 @@ Json train_document(const TrainOptions& options, Progress& progress) {
   } else {
     job.data = train::split_stream(encode(*s.tok, text, root.vocab_size(), o.data), recipe.block, o.data);
   }
-  // Data parallelism keeps a gradient buffer per worker: auto uses it when that still fits.
+  // Data parallelism keeps a gradient buffer per worker: auto uses it for small models, when that
+  // still fits.
   if (o.parallel != "ops") job.workers = train::batch_workers(backend::threads(), recipe.batch);
   job.memory = train::memory_plan(job);
-  if (o.parallel == "auto" && job.workers > 1 && !train::fits_in_memory(job.memory)) {
+  if (o.parallel == "auto" && job.workers > 1 &&
+      (job.memory["weights_bytes"].get<uint64_t>() > train::kShardedParameterBytes || !train::fits_in_memory(job.memory))) {
     job.workers = 1;
     job.memory = train::memory_plan(job);
   }

@@ -23,6 +23,13 @@ const char* parallelism_name(Parallelism p);
 // Workers for `threads` threads over batches of `batch` rows: one per thread, at most one per row.
 int batch_workers(int threads, int64_t batch);
 
+// --parallel auto shards the batch for models whose F32 parameters take at most this many bytes.
+// Larger models keep each op across the threads: there the per-op wake-ups cost little beside
+// their GEMMs, and summing per-thread gradients costs more (bench/RESULTS.md, 2 threads: +6 % at
+// 4.7 M parameters, −3 % at GPT-2 small's 124 M; at seed 001's 0.2 M +6 %, and +80 % under
+// OMP_WAIT_POLICY=PASSIVE).
+inline constexpr uint64_t kShardedParameterBytes = 64ull << 20;
+
 class DataParallel {
  public:
   // Worker 0 accumulates into `params`' own gradients; the others into buffers of their own.

@@ -34,40 +34,56 @@ __attribute__((target("avx2,fma"))) void axpy(float a, const float* x, float* y,
 
 }  // namespace
 
+namespace {
+
+// Lanes [0, n) of a vector (n < 8): the tail of a row, read and written with masked loads and
+// stores so that short rows (a causal row's first keys) need no scalar exp.
+__attribute__((target("avx2,fma"))) __m256i tail_mask(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+}  // namespace
+
 __attribute__((target("avx2,fma"))) void scaled_softmax_avx2(float* s, int64_t n, float scale) {
   const int64_t body = n / 8 * 8;
-  const __m256 vscale = _mm256_set1_ps(scale);
-  __m256 vmax = _mm256_set1_ps(-INFINITY);
+  const __m256i tail = tail_mask(n - body);
+  const __m256 vscale = _mm256_set1_ps(scale), ninf = _mm256_set1_ps(-INFINITY);
+  __m256 vmax = ninf;
   for (int64_t j = 0; j < body; j += 8) vmax = _mm256_max_ps(vmax, _mm256_mul_ps(_mm256_loadu_ps(s + j), vscale));
-  float mx = avx2::hmax8(vmax);
-  for (int64_t j = body; j < n; ++j) mx = std::max(mx, s[j] * scale);
-  const __m256 vshift = _mm256_set1_ps(-mx);
+  // Lanes past n read as −∞ (blendv keeps the mask's lanes of the load), so they add e⁻∞ = 0.
+  const __m256 last = _mm256_blendv_ps(ninf, _mm256_mul_ps(_mm256_maskload_ps(s + body, tail), vscale),
+                                       _mm256_castsi256_ps(tail));
+  if (body < n) vmax = _mm256_max_ps(vmax, last);
+  const __m256 vshift = _mm256_set1_ps(-avx2::hmax8(vmax));
   __m256 vsum = _mm256_setzero_ps();
   for (int64_t j = 0; j < body; j += 8) {
     const __m256 e = avx2::exp8(_mm256_fmadd_ps(_mm256_loadu_ps(s + j), vscale, vshift));
     _mm256_storeu_ps(s + j, e);
     vsum = _mm256_add_ps(vsum, e);
   }
-  float sum = avx2::hsum8(vsum);
-  for (int64_t j = body; j < n; ++j) sum += (s[j] = std::exp(s[j] * scale - mx));
-  const float inv = 1.0f / sum;
-  const __m256 vinv = _mm256_set1_ps(inv);
+  __m256 e_last = _mm256_setzero_ps();
+  if (body < n) {
+    e_last = _mm256_and_ps(avx2::exp8(_mm256_add_ps(last, vshift)), _mm256_castsi256_ps(tail));
+    vsum = _mm256_add_ps(vsum, e_last);
+  }
+  const __m256 vinv = _mm256_set1_ps(1.0f / avx2::hsum8(vsum));
   for (int64_t j = 0; j < body; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), vinv));
-  for (int64_t j = body; j < n; ++j) s[j] *= inv;
+  if (body < n) _mm256_maskstore_ps(s + body, tail, _mm256_mul_ps(e_last, vinv));
 }
 
 __attribute__((target("avx2,fma"))) void softmax_backward_avx2(const float* p, float* d, int64_t n, float scale) {
   const int64_t body = n / 8 * 8;
+  const __m256i tail = tail_mask(n - body);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t j = 0; j < body; j += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(d + j), acc);
-  float pdp = avx2::hsum8(acc);
-  for (int64_t j = body; j < n; ++j) pdp += p[j] * d[j];
-  const __m256 vpdp = _mm256_set1_ps(pdp), vscale = _mm256_set1_ps(scale);
+  const __m256 p_last = _mm256_maskload_ps(p + body, tail), d_last = _mm256_maskload_ps(d + body, tail);  // 0 past n
+  acc = _mm256_fmadd_ps(p_last, d_last, acc);
+  const __m256 vpdp = _mm256_set1_ps(avx2::hsum8(acc)), vscale = _mm256_set1_ps(scale);
   for (int64_t j = 0; j < body; j += 8) {
     const __m256 pj = _mm256_mul_ps(_mm256_loadu_ps(p + j), vscale);
     _mm256_storeu_ps(d + j, _mm256_mul_ps(pj, _mm256_sub_ps(_mm256_loadu_ps(d + j), vpdp)));
   }
-  for (int64_t j = body; j < n; ++j) d[j] = p[j] * scale * (d[j] - pdp);
+  if (body < n) _mm256_maskstore_ps(d + body, tail, _mm256_mul_ps(_mm256_mul_ps(p_last, vscale), _mm256_sub_ps(d_last, vpdp)));
 }
 
 void masked_softmax_row_avx2(const AttentionMask& mask, const backend::AttentionArgs& a, int64_t b, int64_t t,

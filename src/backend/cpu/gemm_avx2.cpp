@@ -99,7 +99,8 @@ __attribute__((target("avx2,fma,f16c"))) void small_m(const float* x, int64_t M,
 // columns at a time in 8 accumulators, each k one broadcast of A per row and two loads of B.
 template <int R>
 __attribute__((target("avx2,fma"))) void small_gemm_rows(const float* A, int64_t a_rs, int64_t a_cs, const float* B,
-                                                        int64_t N, int64_t K, float* C, int64_t ldc, bool accumulate) {
+                                                        int64_t ldb, int64_t N, int64_t K, float* C, int64_t ldc,
+                                                        bool accumulate) {
   int64_t n0 = 0;
   for (; n0 + 16 <= N; n0 += 16) {
     __m256 acc[R][2];
@@ -107,7 +108,7 @@ __attribute__((target("avx2,fma"))) void small_gemm_rows(const float* A, int64_t
       for (int j = 0; j < 2; ++j)
         acc[r][j] = accumulate ? _mm256_loadu_ps(C + r * ldc + n0 + 8 * j) : _mm256_setzero_ps();
     for (int64_t k = 0; k < K; ++k) {
-      const __m256 b0 = _mm256_loadu_ps(B + k * N + n0), b1 = _mm256_loadu_ps(B + k * N + n0 + 8);
+      const __m256 b0 = _mm256_loadu_ps(B + k * ldb + n0), b1 = _mm256_loadu_ps(B + k * ldb + n0 + 8);
       for (int r = 0; r < R; ++r) {
         const __m256 a = _mm256_broadcast_ss(A + r * a_rs + k * a_cs);
         acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
@@ -121,7 +122,7 @@ __attribute__((target("avx2,fma"))) void small_gemm_rows(const float* A, int64_t
     __m256 acc[R];
     for (int r = 0; r < R; ++r) acc[r] = accumulate ? _mm256_loadu_ps(C + r * ldc + n0) : _mm256_setzero_ps();
     for (int64_t k = 0; k < K; ++k) {
-      const __m256 b = _mm256_loadu_ps(B + k * N + n0);
+      const __m256 b = _mm256_loadu_ps(B + k * ldb + n0);
       for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * a_rs + k * a_cs), b, acc[r]);
     }
     for (int r = 0; r < R; ++r) _mm256_storeu_ps(C + r * ldc + n0, acc[r]);
@@ -129,9 +130,43 @@ __attribute__((target("avx2,fma"))) void small_gemm_rows(const float* A, int64_t
   for (; n0 < N; ++n0)
     for (int r = 0; r < R; ++r) {
       float s = accumulate ? C[r * ldc + n0] : 0.0f;
-      for (int64_t k = 0; k < K; ++k) s += A[r * a_rs + k * a_cs] * B[k * N + n0];
+      for (int64_t k = 0; k < K; ++k) s += A[r * a_rs + k * a_cs] * B[k * ldb + n0];
       C[r * ldc + n0] = s;
     }
+}
+
+// dst [K, N] (row stride N) from a source holding element (k, n) at n·src_rs + k — a transposed
+// operand such as attention's Kᵀ — by 8 × 8 register transposes, the tails element by element.
+__attribute__((target("avx2,fma"))) void pack_transposed(const float* src, int64_t src_rs, int64_t K, int64_t N,
+                                                        float* dst) {
+  int64_t n0 = 0;
+  for (; n0 + 8 <= N; n0 += 8) {
+    int64_t k0 = 0;
+    for (; k0 + 8 <= K; k0 += 8) {
+      __m256 r[8], t[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (n0 + i) * src_rs + k0);  // row i: n0 + i, k0 … k0+7
+      for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+      }
+      for (int i = 0; i < 8; i += 4)
+        for (int j = 0; j < 2; ++j) {
+          r[i + j] = _mm256_shuffle_ps(t[i + j], t[i + j + 2], _MM_SHUFFLE(1, 0, 1, 0));
+          r[i + j + 2] = _mm256_shuffle_ps(t[i + j], t[i + j + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+      // r[0] r[2] r[1] r[3] hold columns 0 4, 1 5, 2 6, 3 7 of rows 0–3 (low lanes) and 4–7 (high).
+      const int order[4] = {0, 2, 1, 3};
+      for (int c = 0; c < 4; ++c) {
+        const __m256 lo = r[order[c]], hi = r[order[c] + 4];
+        _mm256_storeu_ps(dst + (k0 + c) * N + n0, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(dst + (k0 + c + 4) * N + n0, _mm256_permute2f128_ps(lo, hi, 0x31));
+      }
+    }
+    for (; k0 < K; ++k0)
+      for (int64_t n = n0; n < n0 + 8; ++n) dst[k0 * N + n] = src[n * src_rs + k0];
+  }
+  for (; n0 < N; ++n0)
+    for (int64_t k = 0; k < K; ++k) dst[k * N + n0] = src[n0 * src_rs + k];
 }
 
 }  // namespace
@@ -150,21 +185,28 @@ void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t
 
 void small_gemm_avx2(const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t b_rs, int64_t b_cs, float* C,
                      int64_t ldc, int64_t M, int64_t N, int64_t K, bool accumulate) {
+  // B's rows are read in place when contiguous; otherwise packed into [K, N] once per call.
   thread_local std::vector<float> packed;
   const float* Bp = B;
-  if (b_cs != 1 || b_rs != N) {
+  int64_t ldb = b_rs;
+  if (b_cs != 1) {
     packed.resize(static_cast<size_t>(K * N));
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t n = 0; n < N; ++n) packed[static_cast<size_t>(k * N + n)] = B[k * b_rs + n * b_cs];
+    if (b_rs == 1) {
+      pack_transposed(B, b_cs, K, N, packed.data());
+    } else {
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t n = 0; n < N; ++n) packed[static_cast<size_t>(k * N + n)] = B[k * b_rs + n * b_cs];
+    }
     Bp = packed.data();
+    ldb = N;
   }
   int64_t m = 0;
-  for (; m + 4 <= M; m += 4) small_gemm_rows<4>(A + m * a_rs, a_rs, a_cs, Bp, N, K, C + m * ldc, ldc, accumulate);
+  for (; m + 4 <= M; m += 4) small_gemm_rows<4>(A + m * a_rs, a_rs, a_cs, Bp, ldb, N, K, C + m * ldc, ldc, accumulate);
   const float *Ar = A + m * a_rs;
   float* Cr = C + m * ldc;
-  if (M - m == 3) small_gemm_rows<3>(Ar, a_rs, a_cs, Bp, N, K, Cr, ldc, accumulate);
-  if (M - m == 2) small_gemm_rows<2>(Ar, a_rs, a_cs, Bp, N, K, Cr, ldc, accumulate);
-  if (M - m == 1) small_gemm_rows<1>(Ar, a_rs, a_cs, Bp, N, K, Cr, ldc, accumulate);
+  if (M - m == 3) small_gemm_rows<3>(Ar, a_rs, a_cs, Bp, ldb, N, K, Cr, ldc, accumulate);
+  if (M - m == 2) small_gemm_rows<2>(Ar, a_rs, a_cs, Bp, ldb, N, K, Cr, ldc, accumulate);
+  if (M - m == 1) small_gemm_rows<1>(Ar, a_rs, a_cs, Bp, ldb, N, K, Cr, ldc, accumulate);
 }
 
 void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst) {
