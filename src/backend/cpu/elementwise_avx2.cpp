@@ -32,14 +32,30 @@ __attribute__((target("avx2,fma"))) bool binary_fast(const Tensor& a, const floa
   return true;
 }
 
+namespace {
+
+template <Activation A>
+__attribute__((target("avx2,fma"))) void activation_body(const float* xs, float* o, int64_t n8) {
+#pragma omp parallel for schedule(static) if (n8 > kParallelElements)
+  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(o + i, activation8<A>(_mm256_loadu_ps(xs + i)));
+}
+
+}  // namespace
+
 // softplus stays on the reference.
-__attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, Activation act, Tensor& out) {
+bool activation_fast(const Tensor& x, Activation act, Tensor& out) {
   if (!has_vector_form(act)) return false;
   const auto n = static_cast<int64_t>(x.numel()), n8 = n / 8 * 8;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-#pragma omp parallel for schedule(static) if (n > kParallelElements)
-  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(o + i, activation8(act, _mm256_loadu_ps(xs + i)));
+  switch (act) {
+    case Activation::silu: activation_body<Activation::silu>(xs, o, n8); break;
+    case Activation::gelu: activation_body<Activation::gelu>(xs, o, n8); break;
+    case Activation::gelu_tanh: activation_body<Activation::gelu_tanh>(xs, o, n8); break;
+    case Activation::relu: activation_body<Activation::relu>(xs, o, n8); break;
+    case Activation::relu2: activation_body<Activation::relu2>(xs, o, n8); break;
+    case Activation::softplus: return false;
+  }
   if (n8 < n) {  // the tail through the reference, on a view of the last elements
     Tensor tail_in = Tensor::empty(DType::F32, {n - n8}), tail_out = Tensor::empty(DType::F32, {n - n8});
     std::copy(xs + n8, xs + n, tail_in.data<float>());
@@ -49,31 +65,43 @@ __attribute__((target("avx2,fma"))) bool activation_fast(const Tensor& x, Activa
   return true;
 }
 
+namespace {
+
+// act'(v) for SiLU, exact GELU and ReLU.
+template <Activation A>
+__attribute__((target("avx2,fma"))) inline __m256 slope8(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), half = _mm256_set1_ps(0.5f);
+  if constexpr (A == Activation::silu) {  // s·(1 + v·(1 − s)), s = σ(v)
+    const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, v))));
+    return _mm256_mul_ps(s, _mm256_fmadd_ps(v, _mm256_sub_ps(one, s), one));
+  } else if constexpr (A == Activation::gelu) {  // Φ(v) + v·φ(v); Φ's erf and φ share e^{−v²/2}
+    const __m256 e = exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(v, v)));
+    const __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erf8_given_exp(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678f)), e)));
+    const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.39894228f), e);
+    return _mm256_fmadd_ps(v, pdf, cdf);
+  } else {
+    return _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ), one);
+  }
+}
+
+template <Activation A>
+__attribute__((target("avx2,fma"))) void activation_backward_body(const float* xs, const float* g, float* d, int64_t n8) {
+#pragma omp parallel for schedule(static) if (n8 > kParallelElements)
+  for (int64_t i = 0; i < n8; i += 8)
+    _mm256_storeu_ps(d + i, _mm256_fmadd_ps(_mm256_loadu_ps(g + i), slope8<A>(_mm256_loadu_ps(xs + i)), _mm256_loadu_ps(d + i)));
+}
+
+}  // namespace
+
 // dx += dy·act'(x) for SiLU, exact GELU and ReLU (training); the others stay on the reference.
-__attribute__((target("avx2,fma"))) bool activation_backward_fast(const Tensor& x, Activation act, const Tensor& dy,
-                                                                  Tensor& dx) {
+bool activation_backward_fast(const Tensor& x, Activation act, const Tensor& dy, Tensor& dx) {
   if (act != Activation::silu && act != Activation::gelu && act != Activation::relu) return false;
   const auto n = static_cast<int64_t>(x.numel()), n8 = n / 8 * 8;
   const float *xs = x.data<float>(), *g = dy.data<float>();
   float* d = dx.data<float>();
-  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), half = _mm256_set1_ps(0.5f);
-#pragma omp parallel for schedule(static) if (n > kParallelElements)
-  for (int64_t i = 0; i < n8; i += 8) {
-    const __m256 v = _mm256_loadu_ps(xs + i);
-    __m256 slope;
-    if (act == Activation::silu) {  // s·(1 + v·(1 − s)), s = σ(v)
-      const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, v))));
-      slope = _mm256_mul_ps(s, _mm256_fmadd_ps(v, _mm256_sub_ps(one, s), one));
-    } else if (act == Activation::gelu) {  // Φ(v) + v·φ(v); Φ's erf and φ share e^{−v²/2}
-      const __m256 e = exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(v, v)));
-      const __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erf8_given_exp(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678f)), e)));
-      const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.39894228f), e);
-      slope = _mm256_fmadd_ps(v, pdf, cdf);
-    } else {
-      slope = _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ), one);
-    }
-    _mm256_storeu_ps(d + i, _mm256_fmadd_ps(_mm256_loadu_ps(g + i), slope, _mm256_loadu_ps(d + i)));
-  }
+  if (act == Activation::silu) activation_backward_body<Activation::silu>(xs, g, d, n8);
+  else if (act == Activation::gelu) activation_backward_body<Activation::gelu>(xs, g, d, n8);
+  else activation_backward_body<Activation::relu>(xs, g, d, n8);
   if (n8 < n) {  // the tail through the reference
     Tensor tx = Tensor::empty(DType::F32, {n - n8}), tg = Tensor::empty(DType::F32, {n - n8}),
            td = Tensor::empty(DType::F32, {n - n8});

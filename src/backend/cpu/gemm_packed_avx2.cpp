@@ -181,9 +181,9 @@ void multiply(const float* a, const std::vector<RowTile>& tiles, int64_t t0, int
 }
 
 // The input packed once, then every panel of every output shared out among the threads: one
-// parallel region however many weights the input meets.
-__attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, int64_t K, const std::vector<Panel>& panels,
-                                                    Activation act) {
+// parallel region however many weights the input meets. A: the gated panels' activation.
+template <Activation A>
+__attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, int64_t K, const std::vector<Panel>& panels) {
   const std::vector<RowTile> tiles = row_tiles(M);
   const auto count = static_cast<int64_t>(tiles.size()), n_panels = static_cast<int64_t>(panels.size());
   thread_local std::vector<float> input;  // the caller's thread owns it; OpenMP threads share it
@@ -208,7 +208,7 @@ __attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, i
         if (p.b_up) {
           multiply(a, tiles, t0, t1, K, p.b_up, up, kPanel);
           for (int64_t j = 0; j < mb * kPanel; j += 8)
-            _mm256_store_ps(edge + j, _mm256_mul_ps(avx2::activation8(act, _mm256_load_ps(edge + j)), _mm256_load_ps(up + j)));
+            _mm256_store_ps(edge + j, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(edge + j)), _mm256_load_ps(up + j)));
         }
         if (!direct)
           for (int64_t r = 0; r < mb; ++r)
@@ -231,14 +231,21 @@ void add_panels(std::vector<Panel>& panels, const float* packed, const float* pa
 void packed_gemm_avx2(const float* x, int64_t M, int64_t K, const std::vector<PackedOutput>& outputs) {
   std::vector<Panel> panels;
   for (const PackedOutput& o : outputs) add_panels(panels, o.packed, nullptr, o.N, K, o.out);
-  run_panels(x, M, K, panels, Activation::silu);  // no gated panels: the activation is not used
+  run_panels<Activation::relu>(x, M, K, panels);  // no gated panels: the activation is not used
 }
 
 void packed_gated_gemm_avx2(const float* x, int64_t M, int64_t K, const float* gate, const float* up, int64_t N,
                             Activation act, float* out) {
   std::vector<Panel> panels;
   add_panels(panels, gate, up, N, K, out);
-  run_panels(x, M, K, panels, act);
+  switch (act) {
+    case Activation::silu: return run_panels<Activation::silu>(x, M, K, panels);
+    case Activation::gelu: return run_panels<Activation::gelu>(x, M, K, panels);
+    case Activation::gelu_tanh: return run_panels<Activation::gelu_tanh>(x, M, K, panels);
+    case Activation::relu: return run_panels<Activation::relu>(x, M, K, panels);
+    case Activation::relu2: return run_panels<Activation::relu2>(x, M, K, panels);
+    case Activation::softplus: break;  // no vector form: the caller never fuses it (has_vector_form)
+  }
 }
 
 }  // namespace anatomy::cpu
