@@ -51,7 +51,19 @@ std::vector<Trainable> make_trainable(const nn::Module& root) {
 }
 
 void zero_grads(std::vector<Trainable>& params) {
-  for (Trainable& p : params) std::fill(p.grad.data<float>(), p.grad.data<float>() + p.grad.numel(), 0.0f);
+  for_each_chunk(chunks_of(params), [&](size_t, const Chunk& c) {
+    float* g = params[c.param].grad.data<float>();
+    std::fill(g + c.begin, g + c.end, 0.0f);
+  });
+}
+
+std::vector<Chunk> chunks_of(const std::vector<Trainable>& params) {
+  std::vector<Chunk> out;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto n = static_cast<int64_t>(params[i].grad.numel());
+    for (int64_t b = 0; b < n; b += kChunkElements) out.push_back({i, b, std::min(n, b + kChunkElements)});
+  }
+  return out;
 }
 
 Loss forward_backward(const nn::LanguageModel& root, std::vector<Trainable>& params, const Batch& batch,

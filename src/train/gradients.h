@@ -28,6 +28,24 @@ struct Trainable {
 std::vector<Trainable> make_trainable(const nn::Module& root);
 void zero_grads(std::vector<Trainable>& params);
 
+// Every parameter's elements in chunks of at most kChunkElements, in order. The loops over all
+// parameters (zeroing, summing workers' gradients, the gradient norm, optimizer steps) run as one
+// parallel loop over these chunks — most parameters are too small to split on their own — and
+// sums over them combine per chunk in this fixed order, whatever the thread count.
+struct Chunk {
+  size_t param;
+  int64_t begin, end;  // elements [begin, end) of the parameter
+};
+inline constexpr int64_t kChunkElements = 1 << 14;
+std::vector<Chunk> chunks_of(const std::vector<Trainable>& params);
+// Runs body(chunk index, chunk) over every chunk, across the threads when there are enough elements.
+template <class Body>
+void for_each_chunk(const std::vector<Chunk>& chunks, Body&& body) {
+  const auto n = static_cast<int64_t>(chunks.size());
+#pragma omp parallel for schedule(static) if (n > 2)
+  for (int64_t c = 0; c < n; ++c) body(static_cast<size_t>(c), chunks[static_cast<size_t>(c)]);
+}
+
 // One batch: ids and targets [B, T] (I64; a target of kIgnore is not scored); encoder-decoders
 // also take the encoder's input.
 inline constexpr int64_t kIgnore = -100;

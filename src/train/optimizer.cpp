@@ -1,6 +1,5 @@
 #include "train/optimizer.h"
 
-#include <array>
 #include <cmath>
 #include <numbers>
 
@@ -12,7 +11,6 @@ namespace anatomy::train {
 namespace {
 
 float* values(Trainable& p) { return p.param->value.data<float>(); }
-int64_t count(const Trainable& p) { return static_cast<int64_t>(p.grad.numel()); }
 
 // Moment buffers, one per parameter, saved as "<name>.<what>".
 struct Moments {
@@ -63,14 +61,13 @@ class Sgd final : public Optimizer {
     if (c.momentum > 0) momentum_.make(params);
   }
   void step(std::vector<Trainable>& params, double lr) override {
-    for (size_t i = 0; i < params.size(); ++i) {
-      Trainable& p = params[i];
+    for_each_chunk(chunks_of(params), [&](size_t, const Chunk& c) {
+      Trainable& p = params[c.param];
       const double wd = p.decay ? c_.weight_decay : 0.0;
       float* w = values(p);
       const float* g = p.grad.data<float>();
-      float* buf = c_.momentum > 0 ? momentum_.buffers[i].data<float>() : nullptr;
-#pragma omp parallel for schedule(static) if (count(p) > (1 << 15))
-      for (int64_t j = 0; j < count(p); ++j) {
+      float* buf = c_.momentum > 0 ? momentum_.buffers[c.param].data<float>() : nullptr;
+      for (int64_t j = c.begin; j < c.end; ++j) {
         double d = g[j] + wd * w[j];
         if (buf) {
           buf[j] = steps_ == 0 ? static_cast<float>(d) : static_cast<float>(c_.momentum * buf[j] + d);
@@ -78,7 +75,7 @@ class Sgd final : public Optimizer {
         }
         w[j] -= static_cast<float>(lr * d);
       }
-    }
+    });
     ++steps_;
   }
   io::NamedTensors state() const override {
@@ -116,21 +113,19 @@ class AdamW final : public Optimizer {
                a1 = static_cast<float>(1 - c_.beta1), a2 = static_cast<float>(1 - c_.beta2),
                step_size = static_cast<float>(lr / bc1), bc2_sqrt = static_cast<float>(std::sqrt(bc2)),
                eps = static_cast<float>(c_.eps);
-    for (size_t i = 0; i < params.size(); ++i) {
-      Trainable& p = params[i];
+    for_each_chunk(chunks_of(params), [&](size_t, const Chunk& c) {
+      Trainable& p = params[c.param];
       const auto shrink = static_cast<float>(1 - lr * (p.decay ? c_.weight_decay : 0.0));
       float* w = values(p);
       const float* g = p.grad.data<float>();
-      float* m = m_.buffers[i].data<float>();
-      float* v = v_.buffers[i].data<float>();
-      const int64_t n = count(p);
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
-      for (int64_t j = 0; j < n; ++j) {
+      float* m = m_.buffers[c.param].data<float>();
+      float* v = v_.buffers[c.param].data<float>();
+      for (int64_t j = c.begin; j < c.end; ++j) {
         m[j] = m[j] * b1 + a1 * g[j];
         v[j] = v[j] * b2 + a2 * g[j] * g[j];
         w[j] = w[j] * shrink - step_size * (m[j] / (std::sqrt(v[j]) / bc2_sqrt + eps));
       }
-    }
+    });
   }
   io::NamedTensors state() const override {
     io::NamedTensors out{{"step", step_tensor(steps_)}};
@@ -178,30 +173,25 @@ double learning_rate(const Schedule& s, int64_t step) {
 }
 
 double clip_gradients(std::vector<Trainable>& params, double clip) {
-  // Fixed chunks summed in order: the norm (and so the weights) does not depend on the thread count.
-  constexpr int64_t kChunks = 64;
+  // Per-chunk sums added in chunk order: the norm (and so the weights) does not depend on the
+  // thread count.
+  const std::vector<Chunk> chunks = chunks_of(params);
+  std::vector<double> part(chunks.size());
+  for_each_chunk(chunks, [&](size_t i, const Chunk& c) {
+    const float* g = params[c.param].grad.data<float>();
+    double s = 0;
+    for (int64_t j = c.begin; j < c.end; ++j) s += static_cast<double>(g[j]) * g[j];
+    part[i] = s;
+  });
   double ss = 0;
-  for (const Trainable& p : params) {
-    const float* g = p.grad.data<float>();
-    const int64_t n = count(p);
-    std::array<double, kChunks> part{};
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
-    for (int64_t c = 0; c < kChunks; ++c) {
-      double s = 0;
-      for (int64_t j = n * c / kChunks; j < n * (c + 1) / kChunks; ++j) s += static_cast<double>(g[j]) * g[j];
-      part[static_cast<size_t>(c)] = s;
-    }
-    for (double s : part) ss += s;
-  }
+  for (double s : part) ss += s;
   const double norm = std::sqrt(ss);
   if (clip > 0 && norm > clip && std::isfinite(norm)) {
     const auto scale = static_cast<float>(clip / (norm + 1e-6));
-    for (Trainable& p : params) {
-      float* g = p.grad.data<float>();
-      const int64_t n = count(p);
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
-      for (int64_t j = 0; j < n; ++j) g[j] *= scale;
-    }
+    for_each_chunk(chunks, [&](size_t, const Chunk& c) {
+      float* g = params[c.param].grad.data<float>();
+      for (int64_t j = c.begin; j < c.end; ++j) g[j] *= scale;
+    });
   }
   return norm;
 }

@@ -86,21 +86,14 @@ Loss DataParallel::forward_backward(const nn::LanguageModel& root, const Batch& 
 
 void DataParallel::reduce() {
   if (shards_.empty()) return;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    float* g = params_[i].grad.data<float>();
-    std::vector<float*> others;
-    for (auto& shard : shards_) others.push_back(shard[i].grad.data<float>());
-    const auto n = static_cast<int64_t>(params_[i].grad.numel());
-#pragma omp parallel for schedule(static) if (n > (1 << 15))
-    for (int64_t j = 0; j < n; ++j) {
-      float s = g[j];
-      for (float* o : others) {
-        s += o[j];
-        o[j] = 0.0f;
-      }
-      g[j] = s;
+  for_each_chunk(chunks_of(params_), [&](size_t, const Chunk& c) {
+    float* g = params_[c.param].grad.data<float>();
+    for (auto& shard : shards_) {
+      float* o = shard[c.param].grad.data<float>();
+      for (int64_t j = c.begin; j < c.end; ++j) g[j] += o[j];
+      std::fill(o + c.begin, o + c.end, 0.0f);
     }
-  }
+  });
 }
 
 }  // namespace anatomy::train

@@ -257,10 +257,10 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
     }
     parallel.reduce();
     if (r.accum > 1)  // each micro-batch added the gradient of its own mean: average them
-      for (Trainable& p : params) {
-        float* g = p.grad.data<float>();
-        for (uint64_t j = 0, n = p.grad.numel(); j < n; ++j) g[j] /= static_cast<float>(r.accum);
-      }
+      for_each_chunk(chunks_of(params), [&](size_t, const Chunk& c) {
+        float* g = params[c.param].grad.data<float>();
+        for (int64_t j = c.begin; j < c.end; ++j) g[j] /= static_cast<float>(r.accum);
+      });
     const double loss = loss_sum / static_cast<double>(r.accum);
     const double norm = clip_gradients(params, r.clip);
     const double lr = learning_rate(r.schedule, step);
