@@ -29,6 +29,10 @@ struct AttentionArgs {
   float masked_value = 0;
   const Tensor* key_padding = nullptr;    // [B, keys], nonzero = keep
   const Tensor* query_padding = nullptr;  // [B, T], zero masks the query row
+  // Training: [B, Hq, T, keys] F32 that the forward fills with the softmax probabilities (where its
+  // kernel computes them) and the backward reads instead of recomputing them. Set only for a
+  // backend whose keeps_attention_probabilities(q) said yes.
+  const Tensor* probabilities = nullptr;
 };
 
 // Time stamps taken in execution order on the device that runs the ops: the host clock on the CPU,
@@ -114,6 +118,11 @@ class Backend {
   virtual void slice_last(const Tensor& x, int64_t start, Tensor& out) const = 0;
   virtual void concat_last(const Tensor& a, const Tensor& b, Tensor& out) const = 0;
   virtual void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) const = 0;
+  // Whether attention over q can keep its probabilities for the backward pass (AttentionArgs).
+  virtual bool keeps_attention_probabilities(const Tensor& q) const {
+    (void)q;
+    return false;
+  }
   virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionArgs& a,
                          Tensor& out) const = 0;
   virtual void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state,
@@ -219,6 +228,8 @@ class MetaBackend final : public Backend {
   void slice_last(const Tensor&, int64_t, Tensor&) const override {}
   void concat_last(const Tensor&, const Tensor&, Tensor&) const override {}
   void rope(const Tensor&, const std::vector<float>&, int64_t, Tensor&) const override {}
+  // Counted as kept wherever a backend might keep them: the plan is an upper bound.
+  bool keeps_attention_probabilities(const Tensor&) const override { return true; }
   void attention(const Tensor&, const Tensor&, const Tensor&, const AttentionArgs&, Tensor&) const override {}
   void causal_conv1d(const Tensor&, const Tensor&, const Tensor*, Tensor&, Tensor&) const override {}
   void ssm_scan(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, Tensor&,

@@ -22,6 +22,9 @@ Tensor rope(const Context& c, const Tensor& x, const std::vector<float>& inv_fre
 
 namespace {
 
+// Probabilities kept per (batch, head) for the backward pass at most (T × keys: 1024 × 1024).
+constexpr int64_t kKeptProbabilities = 1 << 20;
+
 void check_masks(const Tensor& q, int64_t keys, const AttentionOptions& o) {
   const int64_t B = q.dim(0), T = q.dim(1);
   if (o.key_padding && (o.key_padding->shape().size() != 2 || o.key_padding->dim(0) != B || o.key_padding->dim(1) != keys))
@@ -51,15 +54,24 @@ Tensor attention(const Context& c, const Tensor& q, const Tensor& k, const Tenso
   c.report("attention_scores", {OpClass::attention, 2.0 * rect * static_cast<double>(hd), q.nbytes() + kv_bytes, 0});
   c.report("softmax", {OpClass::elementwise, 5.0 * rect, 0, 0});
   c.report("attention_values", {OpClass::attention, 2.0 * rect * static_cast<double>(hd), kv_bytes, out.nbytes()});
-  const backend::AttentionArgs args{.scale = o.scale, .causal = o.causal, .past = o.past, .keys = keys,
-                                    .window = o.window, .masked_value = o.masked_value, .key_padding = o.key_padding,
-                                    .query_padding = o.query_padding};
+  backend::AttentionArgs args{.scale = o.scale, .causal = o.causal, .past = o.past, .keys = keys,
+                              .window = o.window, .masked_value = o.masked_value, .key_padding = o.key_padding,
+                              .query_padding = o.query_padding};
+  // Training keeps the softmax probabilities for the backward pass, as PyTorch's eager attention
+  // does, up to kKeptProbabilities per head (beyond, the backward pass recomputes them).
+  Tensor probabilities;
+  if (c.tape() && T * keys <= kKeptProbabilities && c.backend().keeps_attention_probabilities(q)) {
+    probabilities = c.backend().allocate(DType::F32, {B, Hq, T, keys});
+    args.probabilities = &probabilities;
+  }
   c.backend().attention(q, k, v, args, out);
   if (Tape* tape = c.tape())
-    tape->record("attention", {out}, [q, k, v, args, kp = keep(o.key_padding), qp = keep(o.query_padding), out](Tape& g) {
-      backend::AttentionArgs a = args;  // the masks as kept by this step
+    tape->record("attention", {out}, [q, k, v, args, kp = keep(o.key_padding), qp = keep(o.query_padding), out,
+                                      probabilities](Tape& g) {
+      backend::AttentionArgs a = args;  // the masks and probabilities as kept by this step
       a.key_padding = kp ? &*kp : nullptr;
       a.query_padding = qp ? &*qp : nullptr;
+      a.probabilities = args.probabilities ? &probabilities : nullptr;
       Tensor dq = g.grad(q), dk = g.grad(k), dv = g.grad(v);
       g.backend().attention_backward(q, k, v, a, g.grad(out), dq, dk, dv);
     });

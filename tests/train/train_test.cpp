@@ -149,6 +149,10 @@ TEST(Backward, AttentionWithEveryMaskThroughTheCache) {
                         return ops::attention(c, l[0], kc, vc, o);
                       });
     }
+  // 17 queries: the GEMM form, which keeps its probabilities for the backward pass under a tape.
+  check_gradients("attention keeping its probabilities",
+                  {random({1, 17, 2, 4}, 45), random({1, 17, 1, 4}, 46), random({1, 17, 1, 4}, 47)},
+                  [](auto& c, auto& l) { return ops::attention(c, l[0], l[1], l[2], {.scale = 0.5f}); });
 }
 
 TEST(Backward, FastKernelsMatchTheirReferences) {
@@ -176,6 +180,23 @@ TEST(Backward, FastKernelsMatchTheirReferences) {
           for (uint64_t j = 0; j < g[0][i].numel(); ++j)
             ASSERT_NEAR(g[1][i].data<float>()[j], g[0][i].data<float>()[j], 1e-4)
                 << "gradient " << i << " element " << j << " window " << window << " fill " << fill << " padded " << !!kp;
+        // Probabilities kept by the forward pass: the same output and the same gradients, bit for bit,
+        // as when the backward pass recomputes them.
+        ASSERT_TRUE(cpu::attention_keeps_probabilities(q));
+        Tensor P = Tensor::empty(DType::F32, {2, q.dim(2), 40, 44});
+        backend::AttentionArgs kept = a;
+        kept.probabilities = &P;
+        Tensor out[2] = {Tensor::empty(DType::F32, {2, 40, q.dim(2) * q.dim(3)}),
+                         Tensor::empty(DType::F32, {2, 40, q.dim(2) * q.dim(3)})};
+        ASSERT_TRUE(cpu::attention_gemm(q, k, v, a, out[0]));
+        ASSERT_TRUE(cpu::attention_gemm(q, k, v, kept, out[1]));
+        EXPECT_EQ(std::memcmp(out[0].raw(), out[1].raw(), out[0].nbytes()), 0) << "forward keeping the probabilities";
+        Tensor gk[3];
+        for (int i = 0; i < 3; ++i) gk[i] = Tensor::zeros(DType::F32, i == 0 ? q.shape() : k.shape());
+        ASSERT_TRUE(cpu::attention_backward_gemm(q, k, v, kept, dout, gk[0], gk[1], gk[2]));
+        for (int i = 0; i < 3; ++i)
+          EXPECT_EQ(std::memcmp(gk[i].raw(), g[1][i].raw(), gk[i].nbytes()), 0)
+              << "gradient " << i << " from kept probabilities, window " << window << " fill " << fill << " padded " << !!kp;
       }
   // The forward against the reference: as GEMMs per head over three blocks of queries (70), and by
   // rows below kGemmAttentionFrom (decode-sized, 5): causal with and without a window, with and without

@@ -49,13 +49,30 @@ std::vector<std::vector<Block>> blocks(const Layout& l, const AttentionMask& mas
   return out;
 }
 
-// One block's scores S [rows, keys] in place -> P (masked_softmax_row_avx2 per row).
+// One block's scores S [rows, keys] (rows lds apart) in place -> P (masked_softmax_row_avx2 per
+// row); `computed` [rows, keys] marks the scores the rows weigh.
 void masked_softmax(const backend::AttentionArgs& a, const AttentionMask& mask, int64_t b, const Block& blk, float* S,
-                    std::vector<char>* computed) {
+                    int64_t lds, std::vector<char>* computed) {
   const int64_t n = blk.keys();
   for (int64_t t = blk.t0; t < blk.t1; ++t)
-    masked_softmax_row_avx2(mask, a, b, t, blk.lo, S + (t - blk.t0) * n, n,
+    masked_softmax_row_avx2(mask, a, b, t, blk.lo, S + (t - blk.t0) * lds, n,
                             computed ? computed->data() + (t - blk.t0) * n : nullptr);
+}
+
+// The same marks without a softmax, for probabilities kept by the forward pass (rows that are not
+// exact_row only: the others need none).
+void computed_marks(const AttentionMask& mask, int64_t b, const Block& blk, std::vector<char>& computed) {
+  const int64_t n = blk.keys();
+  for (int64_t t = blk.t0; t < blk.t1; ++t) {
+    if (mask.exact_row(b, t)) continue;
+    const bool row_masked = mask.row_masked(b, t);
+    for (int64_t j = 0; j < n; ++j) computed[(t - blk.t0) * n + j] = !mask.masked(b, t, blk.lo + j, row_masked);
+  }
+}
+
+// Where block blk of (b, h) keeps its probabilities: rows of Tk floats, from key lo on.
+float* kept_at(const Layout& l, const Tensor& P, int64_t b, int64_t h, const Block& blk) {
+  return P.data<float>() + ((b * l.Hq + h) * l.T + blk.t0) * l.Tk + blk.lo;
 }
 
 // One block's rows of a query-shaped tensor (Q, O, dO, dQ), and its keys of a key-shaped one.
@@ -68,14 +85,16 @@ F* keys_of(const Layout& l, F* X, int64_t b, int64_t kh, const Block& blk) {
   return X + l.kv_at(b, kh) + blk.lo * l.kv_row();
 }
 
-// S = Q·Kᵀ over one block's rectangle for query head h of batch b.
+// S = Q·Kᵀ over one block's rectangle for query head h of batch b (rows of S lds apart).
 void scores(const Layout& l, const float* Q, const float* K, int64_t b, int64_t h, int64_t kh, const Block& blk,
-            float* S) {
+            float* S, int64_t lds) {
   gemm_f32({rows_of(l, Q, b, h, blk), l.q_row(), 1}, {keys_of(l, K, b, kh, blk), 1, l.kv_row()}, S, blk.rows(), blk.keys(),
-           l.hd, false);
+           l.hd, false, lds);
 }
 
 }  // namespace
+
+bool attention_keeps_probabilities(const Tensor& q) { return q.dim(1) >= kGemmAttentionFrom && have_avx2(); }
 
 bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out) {
   if (q.dim(1) < kGemmAttentionFrom || !have_avx2()) return false;  // its softmax is AVX2
@@ -92,17 +111,21 @@ bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const bac
       for (int64_t kh = 0; kh < l.Hkv; ++kh)
         for (const Block& blk : row_blocks[static_cast<size_t>(b)])
           for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
-            scores(l, Q, K, b, h, kh, blk, S.data());
-            masked_softmax(a, mask, b, blk, S.data(), nullptr);
-            gemm_f32({S.data(), blk.keys(), 1}, {keys_of(l, V, b, kh, blk), l.kv_row(), 1}, rows_of(l, O, b, h, blk),
-                     blk.rows(), l.hd, blk.keys(), false, l.q_row());
+            // Kept for the backward pass, the probabilities are made where they are kept.
+            float* P = a.probabilities ? kept_at(l, *a.probabilities, b, h, blk) : S.data();
+            const int64_t ldp = a.probabilities ? l.Tk : blk.keys();
+            scores(l, Q, K, b, h, kh, blk, P, ldp);
+            masked_softmax(a, mask, b, blk, P, ldp, nullptr);
+            gemm_f32({P, ldp, 1}, {keys_of(l, V, b, kh, blk), l.kv_row(), 1}, rows_of(l, O, b, h, blk), blk.rows(), l.hd,
+                     blk.keys(), false, l.q_row());
           }
   }
   return true;
 }
 
-// Per block: P recomputed as the forward computes it; dP = dO·Vᵀ; dS = P∘(dP − Σ_j P∘dP)·scale where
-// a score was computed (fills are constants); dQ += dS·K; dK += dSᵀ·Q; dV += Pᵀ·dO.
+// Per block: P as the forward kept it, or recomputed as the forward computes it; dP = dO·Vᵀ;
+// dS = P∘(dP − Σ_j P∘dP)·scale where a score was computed (fills are constants); dQ += dS·K;
+// dK += dSᵀ·Q; dV += Pᵀ·dO.
 bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a,
                              const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv) {
   if (!have_avx2()) return false;  // its softmax is AVX2
@@ -121,12 +144,20 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
         for (const Block& blk : row_blocks[static_cast<size_t>(b)])
           for (int64_t h = kh * (l.Hq / l.Hkv); h < (kh + 1) * (l.Hq / l.Hkv); ++h) {
             const int64_t n = blk.keys();
-            scores(l, Q, K, b, h, kh, blk, P.data());
-            masked_softmax(a, mask, b, blk, P.data(), &computed);
+            const float* Pb = P.data();
+            int64_t ldp = n;
+            if (a.probabilities) {
+              Pb = kept_at(l, *a.probabilities, b, h, blk);
+              ldp = l.Tk;
+              computed_marks(mask, b, blk, computed);
+            } else {
+              scores(l, Q, K, b, h, kh, blk, P.data(), n);
+              masked_softmax(a, mask, b, blk, P.data(), n, &computed);
+            }
             gemm_f32({rows_of(l, dO, b, h, blk), l.q_row(), 1}, {keys_of(l, V, b, kh, blk), 1, l.kv_row()}, dP.data(),
                      blk.rows(), n, l.hd, false);
             for (int64_t t = 0; t < blk.rows(); ++t) {
-              const float* p = P.data() + t * n;
+              const float* p = Pb + t * ldp;
               float* d = dP.data() + t * n;
               if (mask.exact_row(b, blk.t0 + t)) {  // P = 0 outside the span: so is dS
                 const auto [lo, hi] = mask.span_within(blk.t0 + t, blk.lo, n);
@@ -144,7 +175,7 @@ bool attention_backward_gemm(const Tensor& q, const Tensor& k, const Tensor& v, 
                      n, true, l.q_row());
             gemm_f32({dS, 1, n}, {rows_of(l, Q, b, h, blk), l.q_row(), 1}, keys_of(l, dK, b, kh, blk), n, l.hd,
                      blk.rows(), true, l.kv_row());
-            gemm_f32({P.data(), 1, n}, {rows_of(l, dO, b, h, blk), l.q_row(), 1}, keys_of(l, dV, b, kh, blk), n, l.hd,
+            gemm_f32({Pb, 1, ldp}, {rows_of(l, dO, b, h, blk), l.q_row(), 1}, keys_of(l, dV, b, kh, blk), n, l.hd,
                      blk.rows(), true, l.kv_row());
           }
   }

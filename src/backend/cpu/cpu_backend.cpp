@@ -41,6 +41,7 @@ class CpuBackend final : public Backend {
   void rope(const Tensor& x, const std::vector<float>& inv_freq, int64_t past, Tensor& out) const override {
     cpu::rope(x, inv_freq, past, out);
   }
+  bool keeps_attention_probabilities(const Tensor& q) const override { return cpu::attention_keeps_probabilities(q); }
   void attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionArgs& a, Tensor& out) const override {
     cpu::attention(q, k, v, a, out);
   }

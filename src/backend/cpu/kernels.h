@@ -147,6 +147,8 @@ void softmax_backward_avx2(const float* p, float* d, int64_t n, float scale);
 // With the vector softmax the GEMM form is faster from 16 queries on (seed 001's 32-token steps:
 // attention 1.8 → 1.0 ms per forward, bench/RESULTS.md); fewer (decode) take the row kernel.
 constexpr int64_t kGemmAttentionFrom = 16;
+// The GEMM form keeps the probabilities for the backward pass when asked (AttentionArgs).
+bool attention_keeps_probabilities(const Tensor& q);
 bool attention_gemm(const Tensor& q, const Tensor& k, const Tensor& v, const backend::AttentionArgs& a, Tensor& out);
 
 void causal_conv1d(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& state, Tensor& out);
