@@ -38,11 +38,12 @@ struct Chunk {
 };
 inline constexpr int64_t kChunkElements = 1 << 14;
 std::vector<Chunk> chunks_of(const std::vector<Trainable>& params);
-// Runs body(chunk index, chunk) over every chunk, across the threads when there are enough elements.
+// Runs body(chunk index, chunk) over every chunk, across the threads from 64 chunks (1 M elements)
+// on: below, a pass takes less than the threads' wake-up costs under OMP_WAIT_POLICY=PASSIVE.
 template <class Body>
 void for_each_chunk(const std::vector<Chunk>& chunks, Body&& body) {
   const auto n = static_cast<int64_t>(chunks.size());
-#pragma omp parallel for schedule(static) if (n > 2)
+#pragma omp parallel for schedule(static) if (n >= 64)
   for (int64_t c = 0; c < n; ++c) body(static_cast<size_t>(c), chunks[static_cast<size_t>(c)]);
 }
 
