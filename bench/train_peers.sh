@@ -6,11 +6,15 @@
 # (6 layers, 256 wide, block 128, batch 16, AdamW) and GPT-2 small (12 layers, 768 wide, vocabulary
 # 50257, batch 4 × 256, AdamW; fewer steps). Rounds alternate the engines. OMP_WAIT_POLICY, when
 # set, applies to both (they share libgomp).
-# usage: bench/train_peers.sh [rounds] [steps]
+# usage: bench/train_peers.sh [rounds] [steps] [all|seed001]  (seed001: that shape alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
 steps=${2:-60}
+shapes="4 64 4 32 32 sgd 65 $steps"
+if [ "${3:-all}" = all ]; then
+  shapes="$shapes|6 256 8 128 16 adamw 65 $steps|12 768 12 256 4 adamw 50257 $((steps / 4))"
+fi
 source bench/isa_limits.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -20,7 +24,8 @@ median() {  # of tokens_per_s in log.jsonl after warm-up (as many warm-up steps 
 }
 for r in $(seq "$rounds"); do
   echo "round $r"
-  for shape in "4 64 4 32 32 sgd 65 $steps" "6 256 8 128 16 adamw 65 $steps" "12 768 12 256 4 adamw 50257 $((steps / 4))"; do
+  IFS='|' read -ra list <<<"$shapes"
+  for shape in "${list[@]}"; do
     read -r L C H T B opt V n <<<"$shape"
     echo "{\"n_layer\": $L, \"n_embd\": $C, \"n_head\": $H, \"block_size\": $T, \"bias\": true, \"vocab_size\": $V}" > "$work/config.json"
     # The data's characters as tokenizer: vocab_size stays as configured (GPT-2's 50257 head).

@@ -26,8 +26,6 @@ Batch shard_of(const Batch& b, int64_t r0, int64_t r1) {
 
 }  // namespace
 
-const char* parallelism_name(Parallelism p) { return p == Parallelism::batch ? "batch" : "ops"; }
-
 int batch_workers(int threads, int64_t batch) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, batch)));
 }
@@ -38,13 +36,6 @@ DataParallel::DataParallel(std::vector<Trainable>& params, int workers) : params
     for (Trainable& p : shard) p.grad = Tensor::zeros(DType::F32, p.grad.shape());  // …their own gradients
     shards_.push_back(std::move(shard));
   }
-}
-
-uint64_t DataParallel::extra_bytes() const {
-  uint64_t bytes = 0;
-  for (const auto& shard : shards_)
-    for (const Trainable& p : shard) bytes += p.grad.nbytes();
-  return bytes;
 }
 
 Loss DataParallel::forward_backward(const nn::LanguageModel& root, const Batch& batch,

@@ -15,19 +15,14 @@
 
 namespace anatomy::train {
 
-// How a run uses its threads: within each op (one pass over the whole batch, every kernel parallel)
-// or across shards of the batch (one pass per worker).
-enum class Parallelism { ops, batch };
-const char* parallelism_name(Parallelism p);
-
 // Workers for `threads` threads over batches of `batch` rows: one per thread, at most one per row.
 int batch_workers(int threads, int64_t batch);
 
 // --parallel auto shards the batch for models whose F32 parameters take at most this many bytes.
 // Larger models keep each op across the threads: there the per-op wake-ups cost little beside
-// their GEMMs, and summing per-thread gradients costs more (bench/RESULTS.md, 2 threads: +6 % at
-// 4.7 M parameters, −3 % at GPT-2 small's 124 M; at seed 001's 0.2 M +6 %, and +80 % under
-// OMP_WAIT_POLICY=PASSIVE).
+// their GEMMs, while a second gradient buffer costs memory (bench/RESULTS.md, stop 27, 2 threads:
+// at seed 001's 0.2 M parameters level with `ops` by default and +80 % under
+// OMP_WAIT_POLICY=PASSIVE, +1–12 % at 4.7 M, within ±4 % either way at GPT-2 small's 124 M).
 inline constexpr uint64_t kShardedParameterBytes = 64ull << 20;
 
 class DataParallel {
@@ -35,8 +30,6 @@ class DataParallel {
   // Worker 0 accumulates into `params`' own gradients; the others into buffers of their own.
   DataParallel(std::vector<Trainable>& params, int workers);
   int workers() const { return static_cast<int>(shards_.size()) + 1; }
-  // Bytes of the extra gradient buffers (workers − 1 copies of the parameters' gradients).
-  uint64_t extra_bytes() const;
 
   // One micro-batch: the gradient of the whole batch's mean loss, added shard by shard. Worker w
   // draws dropout masks from its own seed. Loss::mean is the whole batch's; the times are worker
