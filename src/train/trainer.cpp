@@ -65,9 +65,9 @@ io::ordered_json memory_plan(const Job& job) {
   const uint64_t gradients = static_cast<uint64_t>(W) * weights;
   return {{"weights_bytes", weights}, {"gradients_bytes", gradients}, {"optimizer_bytes", moments * weights},
           {"activations_peak_bytes", activations}, {"total_bytes", (1 + moments) * weights + gradients + activations},
-          {"activations_measured_by", W > 1 ? fmt::format("a meta run of one training step (forward + backward) of a "
-                                                          "{}-row shard, times {} workers", shard_rows, W)
-                                            : std::string("a meta run of one training step (forward + backward)")}};
+          {"activations_measured_by", W > 1 ? fmt::format("a meta run of one training step of a {}-row shard, times "
+                                                          "{} workers", shard_rows, W)
+                                            : std::string("a meta run of one training step")}};
 }
 
 bool fits_in_memory(const io::ordered_json& plan) { return plan["total_bytes"].get<uint64_t>() <= backend::available_memory(); }
