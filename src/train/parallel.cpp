@@ -38,12 +38,11 @@ DataParallel::DataParallel(std::vector<Trainable>& params, int workers) : params
   }
 }
 
-Loss DataParallel::forward_backward(const nn::LanguageModel& root, const Batch& batch,
-                                    std::optional<uint64_t> dropout_seed,
-                                    const std::shared_ptr<const backend::Backend>& backend) {
+// Runs pass(w, shard) for every worker's shard of `batch`, each on a thread of its own, and
+// returns the whole batch's loss (the times are worker 0's).
+template <class Pass>
+Loss DataParallel::sharded(const Batch& batch, Pass&& pass) {
   const int W = workers();
-  team_ = 1;
-  if (W == 1) return train::forward_backward(root, params_, batch, dropout_seed, backend);
   const int64_t B = batch.ids.dim(0), total = scored(batch.targets);
   std::vector<Loss> losses(static_cast<size_t>(W));
   std::vector<std::exception_ptr> errors(static_cast<size_t>(W));
@@ -54,12 +53,7 @@ Loss DataParallel::forward_backward(const nn::LanguageModel& root, const Batch& 
     // A loop, not one shard per thread: the runtime may give the region fewer threads than asked.
     for (int w = omp_get_thread_num(); w < W; w += omp_get_num_threads()) {
       try {
-        const Batch shard = shard_of(batch, B * w / W, B * (w + 1) / W);
-        std::vector<Trainable>& grads = w == 0 ? params_ : shards_[static_cast<size_t>(w - 1)];
-        const std::optional<uint64_t> seed =
-            dropout_seed ? std::optional<uint64_t>(*dropout_seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(w))
-                         : std::nullopt;
-        losses[static_cast<size_t>(w)] = train::forward_backward(root, grads, shard, seed, backend, total);
+        losses[static_cast<size_t>(w)] = pass(w, shard_of(batch, B * w / W, B * (w + 1) / W), total);
       } catch (...) {
         errors[static_cast<size_t>(w)] = std::current_exception();  // exceptions may not leave a parallel region
       }
@@ -73,6 +67,27 @@ Loss DataParallel::forward_backward(const nn::LanguageModel& root, const Batch& 
   out.mean = total ? sum / static_cast<double>(total) : 0.0;
   out.tokens = total;
   return out;
+}
+
+Loss DataParallel::forward_backward(const nn::LanguageModel& root, const Batch& batch,
+                                    std::optional<uint64_t> dropout_seed,
+                                    const std::shared_ptr<const backend::Backend>& backend) {
+  team_ = 1;
+  if (workers() == 1) return train::forward_backward(root, params_, batch, dropout_seed, backend);
+  return sharded(batch, [&](int w, const Batch& shard, int64_t total) {
+    std::vector<Trainable>& grads = w == 0 ? params_ : shards_[static_cast<size_t>(w - 1)];
+    const std::optional<uint64_t> seed =
+        dropout_seed ? std::optional<uint64_t>(*dropout_seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(w))
+                     : std::nullopt;
+    return train::forward_backward(root, grads, shard, seed, backend, total);
+  });
+}
+
+Loss DataParallel::evaluate(const nn::LanguageModel& root, const Batch& batch,
+                            const std::shared_ptr<const backend::Backend>& backend) {
+  team_ = 1;
+  if (workers() == 1) return evaluate_loss(root, batch, backend);
+  return sharded(batch, [&](int, const Batch& shard, int64_t) { return evaluate_loss(root, shard, backend); });
 }
 
 void DataParallel::reduce() {

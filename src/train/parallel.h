@@ -36,12 +36,17 @@ class DataParallel {
   // 0's (the workers run side by side).
   Loss forward_backward(const nn::LanguageModel& root, const Batch& batch, std::optional<uint64_t> dropout_seed,
                         const std::shared_ptr<const backend::Backend>& backend);
+  // The loss alone (validation), shard by shard: the whole batch's mean.
+  Loss evaluate(const nn::LanguageModel& root, const Batch& batch, const std::shared_ptr<const backend::Backend>& backend);
   // Adds the other workers' gradients into `params`' in worker order and zeroes theirs.
   void reduce();
   // Threads the last forward_backward ran its shards on (tests assert they ran side by side).
   int threads_last_pass() const { return team_; }
 
  private:
+  template <class Pass>
+  Loss sharded(const Batch& batch, Pass&& pass);
+
   std::vector<Trainable>& params_;
   int team_ = 1;
   std::vector<std::vector<Trainable>> shards_;  // workers 1 … W−1

@@ -83,13 +83,14 @@ void check_memory(const io::ordered_json& plan, bool force) {
 
 namespace {
 
-double validation_loss(const Job& job, const std::shared_ptr<const backend::Backend>& cpu, std::ostream* record) {
+double validation_loss(const Job& job, DataParallel& parallel, const std::shared_ptr<const backend::Backend>& cpu,
+                       std::ostream* record) {
   // The same validation batches at every evaluation, so the numbers compare across steps.
   Rng rng(job.recipe.seed ^ 0x5EEDull);
   double sum = 0;
   int64_t tokens = 0;
   for (int64_t i = 0; i < job.recipe.eval_iters; ++i) {
-    const Loss l = evaluate_loss(*job.model.model.root, next_batch(job, Split::validation, rng, record), cpu);
+    const Loss l = parallel.evaluate(*job.model.model.root, next_batch(job, Split::validation, rng, record), cpu);
     sum += l.mean * static_cast<double>(l.tokens);
     tokens += l.tokens;
   }
@@ -279,7 +280,7 @@ io::ordered_json train(Job& job, Progress& progress, const std::function<void(co
     const bool evaluate = (step + 1) % r.eval_every == 0 || step + 1 == r.steps;
     bool improved = false;
     if (evaluate) {
-      last_val = validation_loss(job, cpu, validation_recorded ? nullptr : record);
+      last_val = validation_loss(job, parallel, cpu, validation_recorded ? nullptr : record);
       validation_recorded = true;
       line["val_loss"] = last_val;
       improved = last_val < best;

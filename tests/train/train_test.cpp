@@ -415,6 +415,9 @@ TEST(DataParallel, ShardsAddUpToTheWholeBatchsGradient) {
         EXPECT_EQ(parallel.threads_last_pass(), W) << "the shards did not run side by side";
         EXPECT_EQ(loss.tokens, whole.tokens);
         EXPECT_NEAR(loss.mean, whole.mean, 1e-6 * std::abs(whole.mean));
+        const train::Loss validation = parallel.evaluate(root, batch, cpu);  // the loss alone, sharded too
+        EXPECT_EQ(validation.tokens, whole.tokens);
+        EXPECT_NEAR(validation.mean, whole.mean, 1e-6 * std::abs(whole.mean));
         const std::vector<Tensor> got = gradients_of(params);
         for (size_t i = 0; i < got.size(); ++i) {
           float worst = 0, largest = 1e-6f;
