@@ -38,8 +38,8 @@ DataParallel::DataParallel(std::vector<Trainable>& params, int workers) : params
   }
 }
 
-// Runs pass(w, shard) for every worker's shard of `batch`, each on a thread of its own, and
-// returns the whole batch's loss (the times are worker 0's).
+// Runs pass(w, shard, the whole batch's scored tokens) for every worker's shard of `batch`, each on
+// a thread of its own, and returns the whole batch's loss (the times are worker 0's).
 template <class Pass>
 Loss DataParallel::sharded(const Batch& batch, Pass&& pass) {
   const int W = workers();
