@@ -81,8 +81,8 @@ __attribute__((target("avx2,fma"))) inline __m256 tanh8(__m256 u) {  // 1 − 2/
 // Every activation with a vector form (kernels.h: has_vector_form), eight lanes at a time: the one
 // definition the element-wise kernel and the gated GEMM's epilogue share. The activation is a
 // template argument: loops over many vectors are instantiated per activation (with a runtime
-// switch per vector GCC neither hoisted the switch nor the constants, and GELU took 31 cycles per
-// 8 floats; bench/RESULTS.md).
+// switch per vector GCC neither hoisted the switch nor the constants: GELU over 512 × 256 floats
+// took 140 µs instead of 80; bench/RESULTS.md, stop 27).
 template <Activation A>
 __attribute__((target("avx2,fma"))) inline __m256 activation8(__m256 v) {
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();

@@ -44,18 +44,10 @@ __attribute__((target("avx2,fma"))) void activation_body(const float* xs, float*
 
 // softplus stays on the reference.
 bool activation_fast(const Tensor& x, Activation act, Tensor& out) {
-  if (!has_vector_form(act)) return false;
   const auto n = static_cast<int64_t>(x.numel()), n8 = n / 8 * 8;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-  switch (act) {
-    case Activation::silu: activation_body<Activation::silu>(xs, o, n8); break;
-    case Activation::gelu: activation_body<Activation::gelu>(xs, o, n8); break;
-    case Activation::gelu_tanh: activation_body<Activation::gelu_tanh>(xs, o, n8); break;
-    case Activation::relu: activation_body<Activation::relu>(xs, o, n8); break;
-    case Activation::relu2: activation_body<Activation::relu2>(xs, o, n8); break;
-    case Activation::softplus: return false;
-  }
+  if (!with_vector_activation(act, [&](auto a) { activation_body<decltype(a)::value>(xs, o, n8); })) return false;
   if (n8 < n) {  // the tail through the reference, on a view of the last elements
     Tensor tail_in = Tensor::empty(DType::F32, {n - n8}), tail_out = Tensor::empty(DType::F32, {n - n8});
     std::copy(xs + n8, xs + n, tail_in.data<float>());

@@ -238,14 +238,8 @@ void packed_gated_gemm_avx2(const float* x, int64_t M, int64_t K, const float* g
                             Activation act, float* out) {
   std::vector<Panel> panels;
   add_panels(panels, gate, up, N, K, out);
-  switch (act) {
-    case Activation::silu: return run_panels<Activation::silu>(x, M, K, panels);
-    case Activation::gelu: return run_panels<Activation::gelu>(x, M, K, panels);
-    case Activation::gelu_tanh: return run_panels<Activation::gelu_tanh>(x, M, K, panels);
-    case Activation::relu: return run_panels<Activation::relu>(x, M, K, panels);
-    case Activation::relu2: return run_panels<Activation::relu2>(x, M, K, panels);
-    case Activation::softplus: break;  // no vector form: the caller never fuses it (has_vector_form)
-  }
+  // softplus has no vector form: the caller never fuses it (has_vector_form)
+  with_vector_activation(act, [&](auto a) { run_panels<decltype(a)::value>(x, M, K, panels); });
 }
 
 }  // namespace anatomy::cpu

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -71,6 +72,21 @@ bool gated_rms_norm_fast(const Tensor& y, const Tensor& z, const std::vector<flo
 
 // Every activation but softplus has an AVX2 form (avx2::activation8); softplus takes the reference.
 inline bool has_vector_form(Activation act) { return act != Activation::softplus; }
+// Calls f(std::integral_constant<Activation, act>) for an activation with a vector form, so that a
+// loop is instantiated per activation (avx2::activation8<A>); false, calling nothing, for softplus.
+template <class F>
+bool with_vector_activation(Activation act, F&& f) {
+  using A = Activation;
+  switch (act) {
+    case A::silu: f(std::integral_constant<A, A::silu>{}); return true;
+    case A::gelu: f(std::integral_constant<A, A::gelu>{}); return true;
+    case A::gelu_tanh: f(std::integral_constant<A, A::gelu_tanh>{}); return true;
+    case A::relu: f(std::integral_constant<A, A::relu>{}); return true;
+    case A::relu2: f(std::integral_constant<A, A::relu2>{}); return true;
+    case A::softplus: return false;
+  }
+  return false;
+}
 void activation(const Tensor& x, Activation act, Tensor& out);
 void activation_reference(const Tensor& x, Activation act, Tensor& out);
 bool activation_fast(const Tensor& x, Activation act, Tensor& out);
