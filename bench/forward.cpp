@@ -1,6 +1,11 @@
 // Benchmark: prefill and decode speed of anatomy's forward on a catalog model with synthetic
 // weights (default: Llama-3.2-1B-shaped with vocab 32000, as in the measurements),
 // medians after warm-up, with the achieved GFLOP/s (FLOPs from the meta run inspect uses).
+// Each decode step is followed by a read-bandwidth probe (`anatomy device`'s, over 512 MiB, on the
+// same threads), so that decode's rate — the stored weights' bytes per step — is set against the
+// bandwidth the machine gave at that moment: this host's bandwidth moves 1.5× within minutes, and
+// a probe run at another time cannot judge a decode step. Reported: the medians of both rates and
+// of their per-step ratio.
 //   bench_forward [threads] [prefill_tokens] [decode_steps] [model] [F32|BF16|F16|both]
 #include <algorithm>
 #include <chrono>
@@ -33,6 +38,14 @@ models::Model model_with(const std::string& name, DType dtype) {
   return m;
 }
 
+// GB/s of one pass of the read probe over `a`.
+double probe_read_gbps(const std::vector<float>& a) {
+  const auto t0 = Clock::now();
+  volatile double sink = backend::stream_read(a.data(), static_cast<int64_t>(a.size()));
+  (void)sink;
+  return static_cast<double>(a.size() * sizeof(float)) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,6 +62,7 @@ int main(int argc, char** argv) {
   const std::string plan = analysis::use_calibrated_gemm_plan();
   std::printf("threads %d, kernels %s, prefill GEMM paths: %s\n", backend::threads(), backend::kernel_isa().c_str(), plan.c_str());
 
+  std::vector<float> probe(size_t{128} << 20, 1.0f);  // 512 MiB, far beyond any cache
   for (DType dtype : dtypes) {
     const auto m = model_with(name, dtype);
     const nn::LanguageModel& lm = *m.root;
@@ -69,7 +83,8 @@ int main(int argc, char** argv) {
         lm.forward_ids(run, ids);
         if (r) (last ? prefill_last : prefill).push_back(std::chrono::duration<double>(Clock::now() - t0).count());
       }
-    std::vector<double> decode;
+    std::vector<double> decode, probe_gbps, ratio;
+    const double weight_bytes = static_cast<double>(analysis::analyze_cost(m, {.tokens = 1, .context = 16}).memory.weights);
     {
       const ops::Context ctx(backend::cpu());
       nn::State state(1, 16 + steps + 1);
@@ -79,15 +94,21 @@ int main(int argc, char** argv) {
       for (int s = 0; s <= steps; ++s) {
         const auto t0 = Clock::now();
         lm.forward_ids(run, Tensor::zeros(DType::I64, {1, 1}));
-        if (s) decode.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        const double step = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double read_gbps = probe_read_gbps(probe);
+        if (!s) continue;  // warm-up
+        decode.push_back(step);
+        probe_gbps.push_back(read_gbps);
+        ratio.push_back(weight_bytes / step / 1e9 / read_gbps);
       }
     }
     const double p = analysis::stats_of(prefill).median, pl = analysis::stats_of(prefill_last).median,
                  d = analysis::stats_of(decode).median;
     std::printf("| %s %s | prefill T=%lld: %.2f s, %.1f tok/s, %.1f GFLOP/s | last logits only: %.1f tok/s, %.1f GFLOP/s "
-                "| decode: %.1f ms/token, %.2f tok/s |\n",
+                "| decode: %.1f ms/token, %.2f tok/s, %.1f GB/s of weights = %.1f %% of the read probe beside it (%.1f GB/s) |\n",
                 name.c_str(), dtype_name(dtype), static_cast<long long>(T), p, static_cast<double>(T) / p, flops / p / 1e9,
-                static_cast<double>(T) / pl, flops_last / pl / 1e9, d * 1e3, 1.0 / d);
+                static_cast<double>(T) / pl, flops_last / pl / 1e9, d * 1e3, 1.0 / d, weight_bytes / d / 1e9,
+                100 * analysis::stats_of(ratio).median, analysis::stats_of(probe_gbps).median);
   }
   return 0;
 }

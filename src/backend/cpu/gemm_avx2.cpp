@@ -13,31 +13,90 @@
 namespace anatomy::cpu {
 namespace {
 
-// M = 1 (decode): four independent FMA chains so that the loop is bound by memory, not by the
-// FMA latency of a single accumulator.
+// M = 1 (decode) is bound by memory, and a loop over one weight row at a time did not reach it:
+// interleaved with `anatomy device`'s read probe, such a GEMV read a bf16 weight at 58 % of the
+// probe's rate, while six rows at a time reach 95 % (bench/RESULTS.md, issue 15, stop 28). Each
+// 16-element step loads x once for six rows into 12 accumulators, and bf16 widens by interleaving
+// with zeros (one instruction per 8 elements instead of two) — in the interleave's lane order,
+// which x is permuted into once per call. While a group is read, the next group's rows are
+// prefetched into L2 at the same offset: each row of a 2048-wide bf16 weight is one 4 KB page, at
+// whose start the hardware prefetcher has to find the stream again — without this, such weights
+// read at 77–84 % of the probe, with it 86–95 % (hint T1; T0 and NTA 86–90 %).
+constexpr int64_t kGemvRows = 6;
+
+// Elements k … k+15 of a weight row as two f32 vectors, in the order of permuted_x's for BF16.
 template <DType D>
-__attribute__((target("avx2,fma,f16c"))) void gemv(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
-  const std::byte* wb = w.raw();
-  const size_t row_bytes = static_cast<size_t>(K) * (D == DType::F32 ? 4 : 2);
-  const int64_t K32 = K / 32 * 32, K8 = K / 8 * 8;
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
-    const void* wr = wb + static_cast<size_t>(n) * row_bytes;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    int64_t k = 0;
-    for (; k < K32; k += 32) {
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), avx2::widen8<D>(wr, k), a0);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), avx2::widen8<D>(wr, k + 8), a1);
-      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), avx2::widen8<D>(wr, k + 16), a2);
-      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), avx2::widen8<D>(wr, k + 24), a3);
-    }
-    for (; k < K8; k += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), avx2::widen8<D>(wr, k), a0);
-    float s = avx2::hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; k < K; ++k) s += x[k] * load(w, static_cast<uint64_t>(n * K + k));
-    out[n] = s;
+__attribute__((target("avx2,fma,f16c"))) inline void widen16(const void* row, int64_t k, __m256& lo, __m256& hi) {
+  if constexpr (D == DType::BF16) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(row) + k));
+    lo = _mm256_castsi256_ps(_mm256_unpacklo_epi16(_mm256_setzero_si256(), v));
+    hi = _mm256_castsi256_ps(_mm256_unpackhi_epi16(_mm256_setzero_si256(), v));
+  } else {
+    lo = avx2::widen8<D>(row, k);
+    hi = avx2::widen8<D>(row, k + 8);
   }
 }
 
+// x[0, K16) in widen16's order: per 16 elements, BF16's unpacklo holds 0–3 and 8–11 (one 128-bit
+// lane each), unpackhi 4–7 and 12–15.
+template <DType D>
+std::vector<float> permuted_x(const float* x, int64_t K16) {
+  std::vector<float> xp(x, x + K16);
+  if constexpr (D == DType::BF16)
+    for (int64_t k = 0; k < K16; k += 16)
+      for (int64_t i = 0; i < 4; ++i) {
+        xp[k + i] = x[k + i];
+        xp[k + 4 + i] = x[k + 8 + i];
+        xp[k + 8 + i] = x[k + 4 + i];
+        xp[k + 12 + i] = x[k + 12 + i];
+      }
+  return xp;
+}
+
+// out[n0 + r] = x·w_{n0 + r} for r < R, prefetching the R rows after them when `prefetch_next`.
+template <DType D, int R>
+__attribute__((target("avx2,fma,f16c"))) void dot_rows(const float* xp, const float* x, int64_t K, const Tensor& w,
+                                                       int64_t n0, bool prefetch_next, float* out) {
+  constexpr int64_t kElement = D == DType::F32 ? 4 : 2;
+  const size_t row_bytes = static_cast<size_t>(K) * kElement;
+  const std::byte* rows = w.raw() + static_cast<size_t>(n0) * row_bytes;
+  const std::byte* next = rows + R * row_bytes;
+  const int64_t K16 = K / 16 * 16;
+  __m256 acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K16; k += 16) {
+    if (prefetch_next && k * kElement % 64 == 0)  // a cache line per row: every step (F32) or every other
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(next + r * row_bytes + k * kElement), _MM_HINT_T1);
+    const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      __m256 lo, hi;
+      widen16<D>(rows + r * row_bytes, k, lo, hi);
+      acc[r][0] = _mm256_fmadd_ps(x0, lo, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x1, hi, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float s = avx2::hsum8(_mm256_add_ps(acc[r][0], acc[r][1]));
+    for (int64_t k = K16; k < K; ++k) s += x[k] * load(w, static_cast<uint64_t>((n0 + r) * K + k));
+    out[n0 + r] = s;
+  }
+}
+
+template <DType D>
+__attribute__((target("avx2,fma,f16c"))) void gemv(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
+  const std::vector<float> xp = permuted_x<D>(x, K / 16 * 16);
+  const int64_t groups = (N + kGemvRows - 1) / kGemvRows;
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t n0 = g * kGemvRows;
+    if (n0 + kGemvRows <= N) dot_rows<D, kGemvRows>(xp.data(), x, K, w, n0, n0 + 2 * kGemvRows <= N, out);
+    else
+      for (int64_t n = n0; n < N; ++n) dot_rows<D, 1>(xp.data(), x, K, w, n, false, out);
+  }
+}
 
 // Half-precision rows [n0, n0+nb) of w converted to f32 (8 at a time).
 template <DType D>
