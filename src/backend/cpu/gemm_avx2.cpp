@@ -18,10 +18,12 @@ namespace {
 // probe's rate, while six rows at a time reach 95 % (bench/RESULTS.md, issue 15, stop 28). Each
 // 16-element step loads x once for six rows into 12 accumulators, and bf16 widens by interleaving
 // with zeros (one instruction per 8 elements instead of two) — in the interleave's lane order,
-// which x is permuted into once per call. While a group is read, the next group's rows are
-// prefetched into L2 at the same offset: each row of a 2048-wide bf16 weight is one 4 KB page, at
-// whose start the hardware prefetcher has to find the stream again — without this, such weights
-// read at 77–84 % of the probe, with it 86–95 % (hint T1; T0 and NTA 86–90 %).
+// which x is permuted into once per call. While a group is read, the next two groups' rows are
+// prefetched at the same offset (the next into L2, the one after with the T2 hint): each row of a
+// 2048-wide bf16 weight is one 4 KB page, at whose start the hardware prefetcher has to find the
+// stream again. Interleaved with the probe, 6 × 2048 rows read at 79–83 % of its rate without
+// prefetching, 91–92 % with the next group's, 93–95 % with both; when the probe read 56 GB/s,
+// 80 % with the next group's alone and 92 % with both (bench/RESULTS.md, issue 15, stop 28).
 constexpr int64_t kGemvRows = 6;
 
 // Elements k … k+15 of a weight row as two f32 vectors, in the order of permuted_x's for BF16.
@@ -53,10 +55,10 @@ std::vector<float> permuted_x(const float* x, int64_t K16) {
   return xp;
 }
 
-// out[n0 + r] = x·w_{n0 + r} for r < R, prefetching the R rows after them when `prefetch_next`.
+// out[n0 + r] = x·w_{n0 + r} for r < R, prefetching the `ahead` (0–2) groups of R rows after them.
 template <DType D, int R>
 __attribute__((target("avx2,fma,f16c"))) void dot_rows(const float* xp, const float* x, int64_t K, const Tensor& w,
-                                                       int64_t n0, bool prefetch_next, float* out) {
+                                                       int64_t n0, int ahead, float* out) {
   constexpr int64_t kElement = D == DType::F32 ? 4 : 2;
   const size_t row_bytes = static_cast<size_t>(K) * kElement;
   const std::byte* rows = w.raw() + static_cast<size_t>(n0) * row_bytes;
@@ -66,9 +68,14 @@ __attribute__((target("avx2,fma,f16c"))) void dot_rows(const float* xp, const fl
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < K16; k += 16) {
-    if (prefetch_next && k * kElement % 64 == 0)  // a cache line per row: every step (F32) or every other
+    if (ahead > 0 && k * kElement % 64 == 0) {  // a cache line per row: every step (F32) or every other
+      const char* p = reinterpret_cast<const char*>(next + k * kElement);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(next + r * row_bytes + k * kElement), _MM_HINT_T1);
+      for (int r = 0; r < R; ++r) _mm_prefetch(p + r * row_bytes, _MM_HINT_T1);
+      if (ahead > 1)
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) _mm_prefetch(p + (R + r) * row_bytes, _MM_HINT_T2);
+    }
     const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -92,9 +99,9 @@ __attribute__((target("avx2,fma,f16c"))) void gemv(const float* x, int64_t K, co
 #pragma omp parallel for schedule(static)
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t n0 = g * kGemvRows;
-    if (n0 + kGemvRows <= N) dot_rows<D, kGemvRows>(xp.data(), x, K, w, n0, n0 + 2 * kGemvRows <= N, out);
+    if (n0 + kGemvRows <= N) dot_rows<D, kGemvRows>(xp.data(), x, K, w, n0, groups_after(N, n0, kGemvRows), out);
     else
-      for (int64_t n = n0; n < N; ++n) dot_rows<D, 1>(xp.data(), x, K, w, n, false, out);
+      for (int64_t n = n0; n < N; ++n) dot_rows<D, 1>(xp.data(), x, K, w, n, 0, out);
   }
 }
 

@@ -28,10 +28,10 @@ __attribute__((target("avx512f,avx512bw,fma,f16c"))) inline __m512 load16(const 
 // eight — 16 of the 32 registers accumulating — at 96–97 %); kept out of
 // the OpenMP region so that its 512-bit vectors never cross a function boundary compiled without
 // AVX-512 (clang's outlined parallel bodies).
-// The next R rows are prefetched into L2 when `prefetch_next`, as gemm_avx2.cpp's GEMV explains.
+// The `ahead` (0–2) groups of R rows after them are prefetched, as gemm_avx2.cpp's GEMV explains.
 template <DType D, int R>
 __attribute__((target("avx512f,avx512bw,fma,f16c"))) void dot_rows512(const float* x, int64_t K, const void* w,
-                                                                      int64_t n0, bool prefetch_next, float* out) {
+                                                                      int64_t n0, int ahead, float* out) {
   constexpr int64_t kElement = D == DType::F32 ? 4 : 2;
   const size_t row_bytes = static_cast<size_t>(K) * kElement;
   const std::byte* rows = static_cast<const std::byte*>(w) + static_cast<size_t>(n0) * row_bytes;
@@ -41,11 +41,14 @@ __attribute__((target("avx512f,avx512bw,fma,f16c"))) void dot_rows512(const floa
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   for (int64_t k = 0; k < K32; k += 32) {
-    if (prefetch_next)  // each step reads 64 (half) or 128 (F32) bytes of a row
+    for (int64_t b = 0; ahead > 0 && b < 32 * kElement; b += 64) {  // a step reads 64 (half) or 128 (F32) bytes a row
+      const char* p = reinterpret_cast<const char*>(next + k * kElement + b);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r)
-        for (int64_t b = 0; b < 32 * kElement; b += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(next + r * row_bytes + k * kElement + b), _MM_HINT_T1);
+      for (int r = 0; r < R; ++r) _mm_prefetch(p + r * row_bytes, _MM_HINT_T1);
+      if (ahead > 1)
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) _mm_prefetch(p + (R + r) * row_bytes, _MM_HINT_T2);
+    }
     const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -73,9 +76,9 @@ void gemv512(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) 
 #pragma omp parallel for schedule(static)
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t n0 = g * kGemvRows;
-    if (n0 + kGemvRows <= N) dot_rows512<D, kGemvRows>(x, K, w.raw(), n0, n0 + 2 * kGemvRows <= N, out);
+    if (n0 + kGemvRows <= N) dot_rows512<D, kGemvRows>(x, K, w.raw(), n0, groups_after(N, n0, kGemvRows), out);
     else
-      for (int64_t n = n0; n < N; ++n) dot_rows512<D, 1>(x, K, w.raw(), n, false, out);
+      for (int64_t n = n0; n < N; ++n) dot_rows512<D, 1>(x, K, w.raw(), n, 0, out);
   }
 }
 
