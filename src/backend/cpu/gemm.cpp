@@ -470,9 +470,7 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
   const int64_t K = x.dim(-1), N = out.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-  if (M == 1 && !w_in_out && have_avx512()) {
-    gemv_avx512(xs, K, w, N, o);
-  } else if (M == 1 && !w_in_out && have_avx2()) {
+  if (M == 1 && !w_in_out && have_avx2()) {  // also on AVX-512 machines: gemm_avx2.cpp says why
     gemv_avx2(xs, K, w, N, o);
   } else if (M > 1 && linear_through(planned_path(d, M), x, w, out, w_in_out)) {
   } else if (w_in_out && d != DType::F32) {

@@ -1,5 +1,5 @@
 // The fast path of ops::linear: y[M, N] = x[M, K]·Wᵀ (+ b), weights kept in their stored dtype.
-//  - M = 1 (decode): a GEMV streaming the stored weights once (AVX2, or AVX-512 where present),
+//  - M = 1 (decode): a GEMV streaming the stored weights once (AVX2, on AVX-512 machines too),
 //    reading BF16/F16 directly — 2× oneDNN and 3× OpenBLAS for f32 at M = 1;
 //  - M ≥ 2 (prefill): one of the LinearPaths below, chosen per weight dtype and range of M by a
 //    LinearPlan: built-in defaults measured on a Zen 4, or the calibration `anatomy device` makes

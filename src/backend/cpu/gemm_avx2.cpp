@@ -13,18 +13,21 @@
 namespace anatomy::cpu {
 namespace {
 
-// M = 1 (decode) is bound by memory, and a loop over one weight row at a time did not reach it:
-// interleaved with `anatomy device`'s read probe, such a GEMV read a bf16 weight at 58 % of the
-// probe's rate, while six rows at a time reach 95 % (bench/RESULTS.md, issue 15, stop 28). Each
-// 16-element step loads x once for six rows into 12 accumulators, and bf16 widens by interleaving
-// with zeros (one instruction per 8 elements instead of two) — in the interleave's lane order,
-// which x is permuted into once per call. While a group is read, the next two groups' rows are
-// prefetched at the same offset (the next into L2, the one after with the T2 hint): each row of a
-// 2048-wide bf16 weight is one 4 KB page, at whose start the hardware prefetcher has to find the
-// stream again. Interleaved with the probe, 6 × 2048 rows read at 79–83 % of its rate without
-// prefetching, 91–92 % with the next group's, 93–95 % with both; when the probe read 56 GB/s,
-// 80 % with the next group's alone and 92 % with both (bench/RESULTS.md, issue 15, stop 28).
-constexpr int64_t kGemvRows = 6;
+// M = 1 (decode) is bound by memory, so the GEMV must keep the memory system busy with as few
+// instructions per byte as it can. Measured interleaved with `anatomy device`'s read probe (each
+// GEMV pass beside a probe pass, so that both see the same moment of this host's bandwidth, which
+// moves between ~33 and ~58 GB/s), on 2048- and 8192-wide bf16 weights (bench/RESULTS.md, issue 15,
+// stop 28):
+//  - software prefetching is what lifts it: the rows two groups ahead, the next group into L2 and
+//    the one after with T2 (a 2048-wide bf16 row is one 4 KB page, where the hardware prefetcher
+//    starts over) — one row at a time without it read 8192-wide weights at 40–65 % of the probe
+//    (x, 32 KB, no longer fits beside the stream in L1), with it 86–93 %;
+//  - two rows at a time (x loaded once for both) at 93–96 % of the probe, the same as one, four or
+//    six rows with prefetching within the noise, and better than AVX-512 forms (74–92 %): this one
+//    kernel runs on both ISAs;
+//  - bf16 widens by interleaving with zeros, one instruction per 8 elements (the earlier zero-extend
+//    and shift loop read at 58 %); the interleave's lane order is matched by x, permuted once.
+constexpr int64_t kGemvRows = 2;
 
 // Elements k … k+15 of a weight row as two f32 vectors, in the order of permuted_x's for BF16.
 template <DType D>
@@ -47,62 +50,63 @@ std::vector<float> permuted_x(const float* x, int64_t K16) {
   if constexpr (D == DType::BF16)
     for (int64_t k = 0; k < K16; k += 16)
       for (int64_t i = 0; i < 4; ++i) {
-        xp[k + i] = x[k + i];
         xp[k + 4 + i] = x[k + 8 + i];
         xp[k + 8 + i] = x[k + 4 + i];
-        xp[k + 12 + i] = x[k + 12 + i];
       }
   return xp;
 }
 
-// out[n0 + r] = x·w_{n0 + r} for r < R, prefetching the `ahead` (0–2) groups of R rows after them.
+// out[n0 + r] = x·w_{n0 + r} for r < R, 32 elements a step into 4 accumulators a row, prefetching
+// the `ahead` (0–2) groups of R rows that follow.
 template <DType D, int R>
 __attribute__((target("avx2,fma,f16c"))) void dot_rows(const float* xp, const float* x, int64_t K, const Tensor& w,
                                                        int64_t n0, int ahead, float* out) {
   constexpr int64_t kElement = D == DType::F32 ? 4 : 2;
   const size_t row_bytes = static_cast<size_t>(K) * kElement;
   const std::byte* rows = w.raw() + static_cast<size_t>(n0) * row_bytes;
-  const std::byte* next = rows + R * row_bytes;
-  const int64_t K16 = K / 16 * 16;
-  __m256 acc[R][2];
+  const int64_t K32 = K / 32 * 32, K16 = K / 16 * 16;
+  __m256 acc[R][4];
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < K16; k += 16) {
-    if (ahead > 0 && k * kElement % 64 == 0) {  // a cache line per row: every step (F32) or every other
-      const char* p = reinterpret_cast<const char*>(next + k * kElement);
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm256_setzero_ps();
+  const auto step16 = [&](int64_t k, int j) {
+    const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      __m256 lo, hi;
+      widen16<D>(rows + r * row_bytes, k, lo, hi);
+      acc[r][j] = _mm256_fmadd_ps(x0, lo, acc[r][j]);
+      acc[r][j + 1] = _mm256_fmadd_ps(x1, hi, acc[r][j + 1]);
+    }
+  };
+  int64_t k = 0;
+  for (; k < K32; k += 32) {
+    for (int64_t b = 0; ahead > 0 && b < 32 * kElement; b += 64) {  // each cache line of the step, each row
+      const char* p = reinterpret_cast<const char*>(rows + R * row_bytes + k * kElement + b);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) _mm_prefetch(p + r * row_bytes, _MM_HINT_T1);
       if (ahead > 1)
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) _mm_prefetch(p + (R + r) * row_bytes, _MM_HINT_T2);
     }
-    const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      __m256 lo, hi;
-      widen16<D>(rows + r * row_bytes, k, lo, hi);
-      acc[r][0] = _mm256_fmadd_ps(x0, lo, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(x1, hi, acc[r][1]);
-    }
+    step16(k, 0);
+    step16(k + 16, 2);
   }
+  if (k < K16) step16(k, 0);
   for (int r = 0; r < R; ++r) {
-    float s = avx2::hsum8(_mm256_add_ps(acc[r][0], acc[r][1]));
-    for (int64_t k = K16; k < K; ++k) s += x[k] * load(w, static_cast<uint64_t>((n0 + r) * K + k));
+    float s = avx2::hsum8(_mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3])));
+    for (int64_t kk = K16; kk < K; ++kk) s += x[kk] * load(w, static_cast<uint64_t>((n0 + r) * K + kk));
     out[n0 + r] = s;
   }
 }
 
 template <DType D>
-__attribute__((target("avx2,fma,f16c"))) void gemv(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
+void gemv(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
   const std::vector<float> xp = permuted_x<D>(x, K / 16 * 16);
-  const int64_t groups = (N + kGemvRows - 1) / kGemvRows;
+  const int64_t groups = N / kGemvRows;
 #pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < groups; ++g) {
-    const int64_t n0 = g * kGemvRows;
-    if (n0 + kGemvRows <= N) dot_rows<D, kGemvRows>(xp.data(), x, K, w, n0, groups_after(N, n0, kGemvRows), out);
-    else
-      for (int64_t n = n0; n < N; ++n) dot_rows<D, 1>(xp.data(), x, K, w, n, 0, out);
-  }
+  for (int64_t g = 0; g < groups; ++g)
+    dot_rows<D, kGemvRows>(xp.data(), x, K, w, g * kGemvRows, static_cast<int>(std::min<int64_t>(2, groups - g - 1)), out);
+  for (int64_t n = groups * kGemvRows; n < N; ++n) dot_rows<D, 1>(xp.data(), x, K, w, n, 0, out);
 }
 
 // Half-precision rows [n0, n0+nb) of w converted to f32 (8 at a time).

@@ -1,8 +1,7 @@
-// Entry points of the ISA-specific GEMM kernels (gemm_avx2.cpp, gemm_avx512.cpp), compiled with
+// Entry points of the ISA-specific GEMM kernels (gemm_avx2.cpp, gemm_packed_avx2.cpp), compiled with
 // their instruction-set flags; gemm.cpp calls them only after checking the CPU at run time.
 #pragma once
 
-#include <algorithm>
 #include <vector>
 
 #include "core/kinds.h"
@@ -15,12 +14,6 @@ bool have_avx512();
 enum class IsaCap { avx512, avx2, scalar, invalid };
 IsaCap isa_cap();
 void gemv_avx2(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
-void gemv_avx512(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
-// The GEMVs read `rows` weight rows at a time and prefetch up to two such groups ahead: how many
-// whole groups follow the one at n0 (0, 1 or 2).
-inline int groups_after(int64_t N, int64_t n0, int64_t rows) {
-  return static_cast<int>(std::min<int64_t>(2, (N - n0) / rows - 1));
-}
 void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out);
 void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst);  // bf16/f16 rows
 // The packed prefill GEMM (gemm_packed_avx2.cpp): weights [N, K] (in_out: [K, N], GPT-2's Conv1D)

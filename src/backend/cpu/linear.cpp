@@ -1,5 +1,5 @@
 // nn.Linear / Conv1D: the scalar definition (double accumulation) and dispatch to the fast path
-// (gemm.cpp: oneDNN, AVX2 and AVX-512 GEMV and small-M kernels).
+// (gemm.cpp: oneDNN, the AVX2 GEMV and small-M kernels).
 #include "backend/cpu/kernels.h"
 
 #include <algorithm>
