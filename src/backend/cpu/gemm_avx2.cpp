@@ -14,19 +14,19 @@ namespace anatomy::cpu {
 namespace {
 
 // M = 1 (decode) is bound by memory, so the GEMV must keep the memory system busy with as few
-// instructions per byte as it can. Measured interleaved with `anatomy device`'s read probe (each
-// GEMV pass beside a probe pass, so that both see the same moment of this host's bandwidth, which
-// moves between ~33 and ~58 GB/s), on 2048- and 8192-wide bf16 weights (bench/RESULTS.md, issue 15,
-// stop 28):
-//  - software prefetching is what lifts it: the rows two groups ahead, the next group into L2 and
-//    the one after with T2 (a 2048-wide bf16 row is one 4 KB page, where the hardware prefetcher
-//    starts over) — one row at a time without it read 8192-wide weights at 40–65 % of the probe
-//    (x, 32 KB, no longer fits beside the stream in L1), with it 86–93 %;
-//  - two rows at a time (x loaded once for both) at 93–96 % of the probe, the same as one, four or
-//    six rows with prefetching within the noise, and better than AVX-512 forms (74–92 %): this one
-//    kernel runs on both ISAs;
-//  - bf16 widens by interleaving with zeros, one instruction per 8 elements (the earlier zero-extend
-//    and shift loop read at 58 %); the interleave's lane order is matched by x, permuted once.
+// instructions per byte as it can. bench/gemv_forms.cpp times the forms tried, each pass beside a
+// pass of `anatomy device`'s read probe (this host's bandwidth moves between ~33 and ~58 GB/s), on
+// bf16 weights (bench/RESULTS.md, issue 15, stop 28):
+//  - one row at a time (the kernel before) reads 2048-wide weights at 90–96 % of the probe but
+//    8192-wide ones at 50–61 %: x (32 KB of floats) no longer stays in L1 beside the stream;
+//  - several rows at a time load x once for all of them, but without software prefetching six rows
+//    read at 62–84 % (each 2048-wide bf16 row is one 4 KB page, where the hardware prefetcher
+//    starts over): the rows two groups ahead are prefetched, the next group into L2, the one after
+//    with T2;
+//  - two rows with that prefetching: 92–96 % at both widths, as good as or better than one or six
+//    rows and than an AVX-512 form (77–89 %) — so this one kernel runs on both ISAs;
+//  - bf16 widens by interleaving with zeros (one instruction per 8 elements instead of two); the
+//    interleave's lane order is matched by x, permuted once per call.
 constexpr int64_t kGemvRows = 2;
 
 // Elements k … k+15 of a weight row as two f32 vectors, in the order of permuted_x's for BF16.

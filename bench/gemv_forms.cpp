@@ -1,0 +1,188 @@
+// Benchmark: decode's GEMV against the read probe, each pass of a GEMV followed by a pass of the
+// probe (`anatomy device`'s, 512 MiB, same threads), so that both see the same moment of the
+// machine's bandwidth — on a shared host it moves 1.7× within minutes, and a probe run at another
+// time cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path), the forms
+// gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row or several rows at a
+// time, with and without software prefetching, bf16 widened by zero-extend and shift or by
+// interleaving with zeros, AVX2 or AVX-512. The weights cycle through ≥ 1 GiB of distinct matrices,
+// as a decode step's layers do. Prints, per form, the median GB/s, the median ratio to the probe
+// beside it, and that median over the passes where the probe read more than 45 GB/s.
+//   bench_gemv_forms [N] [K] [passes] [threads]
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/kernels.h"
+#include "backend/device.h"
+
+using namespace anatomy;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+using Form = void (*)(const float* x, const float* xp, int64_t K, const uint16_t* w, int64_t N, float* out);
+
+__attribute__((target("avx2,fma"))) float hsum(__m256 v) {
+  float t[8];
+  _mm256_storeu_ps(t, v);
+  return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
+// One row at a time, 32 elements a step, bf16 zero-extended and shifted: the kernel before stop 28.
+__attribute__((target("avx2,fma"))) void row_shift(const float* x, const float*, int64_t K, const uint16_t* w, int64_t N,
+                                                   float* out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t k = 0; k < K; k += 32)
+      for (int u = 0; u < 4; ++u) {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + n * K + k + 8 * u));
+        const __m256 f = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+        a[u] = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8 * u), f, a[u]);
+      }
+    out[n] = hsum(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
+  }
+}
+
+// R rows at a time, 16 elements a step, bf16 interleaved with zeros (x permuted to match); with
+// kPrefetch the next group of rows into L2 and the one after with T2.
+template <int R, bool kPrefetch>
+__attribute__((target("avx2,fma"))) void rows_unpack(const float*, const float* xp, int64_t K, const uint16_t* w,
+                                                     int64_t N, float* out) {
+  const int64_t groups = N / R;
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < groups; ++g) {
+    const uint16_t* rows = w + g * R * K;
+    const int64_t ahead = std::min<int64_t>(2, groups - g - 1);
+    __m256 a[R][2];
+    for (int r = 0; r < R; ++r) a[r][0] = a[r][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; k += 16) {
+      if (kPrefetch && k % 32 == 0)
+        for (int r = 0; r < R; ++r) {
+          if (ahead > 0) _mm_prefetch(reinterpret_cast<const char*>(rows + (R + r) * K + k), _MM_HINT_T1);
+          if (ahead > 1) _mm_prefetch(reinterpret_cast<const char*>(rows + (2 * R + r) * K + k), _MM_HINT_T2);
+        }
+      const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
+      for (int r = 0; r < R; ++r) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * K + k));
+        a[r][0] = _mm256_fmadd_ps(x0, _mm256_castsi256_ps(_mm256_unpacklo_epi16(_mm256_setzero_si256(), v)), a[r][0]);
+        a[r][1] = _mm256_fmadd_ps(x1, _mm256_castsi256_ps(_mm256_unpackhi_epi16(_mm256_setzero_si256(), v)), a[r][1]);
+      }
+    }
+    for (int r = 0; r < R; ++r) out[g * R + r] = hsum(_mm256_add_ps(a[r][0], a[r][1]));
+  }
+}
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized / -Wuninitialized on _mm512_undefined_*.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+// AVX-512, eight rows at a time, 32 elements a step, bf16 zero-extended and shifted, prefetching as
+// rows_unpack: the AVX-512 kernel of stop 28's first commit.
+__attribute__((target("avx512f,avx512bw,fma"))) void rows512_body(const float* x, int64_t K, const uint16_t* rows,
+                                                                  int64_t ahead, float* out) {
+  constexpr int R = 8;
+  __m512 a[R][2];
+  for (int r = 0; r < R; ++r) a[r][0] = a[r][1] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 32) {
+    for (int r = 0; r < R; ++r) {
+      if (ahead > 0) _mm_prefetch(reinterpret_cast<const char*>(rows + (R + r) * K + k), _MM_HINT_T1);
+      if (ahead > 1) _mm_prefetch(reinterpret_cast<const char*>(rows + (2 * R + r) * K + k), _MM_HINT_T2);
+    }
+    const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+    for (int r = 0; r < R; ++r)
+      for (int h = 0; h < 2; ++h) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * K + k + 16 * h));
+        const __m512 f = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
+        a[r][h] = _mm512_fmadd_ps(h ? x1 : x0, f, a[r][h]);
+      }
+  }
+  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a[r][0], a[r][1]));
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+void rows512(const float* x, const float*, int64_t K, const uint16_t* w, int64_t N, float* out) {
+  const int64_t groups = N / 8;
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < groups; ++g) rows512_body(x, K, w + g * 8 * K, std::min<int64_t>(2, groups - g - 1), out + g * 8);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t N = argc > 1 ? std::atoll(argv[1]) : 8192, K = argc > 2 ? std::atoll(argv[2]) : 2048;
+  const int passes = argc > 3 ? std::atoi(argv[3]) : 20;
+  if (N < 48 || N % 48 || K < 32 || K % 32 || passes < 2) {
+    std::fprintf(stderr, "bench_gemv_forms: N a multiple of 48, K of 32, passes ≥ 2 expected\n");
+    return 2;
+  }
+  backend::apply_isa_cap();
+  backend::set_threads(argc > 4 ? std::atoi(argv[4]) : 2);
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  const int64_t copies = std::max<int64_t>(2, (int64_t{1} << 30) / (N * K * 2));
+  std::vector<Tensor> weights;
+  for (int64_t c = 0; c < copies; ++c) {
+    weights.push_back(Tensor::empty(DType::BF16, {N, K}));
+    std::memset(weights.back().raw(), 0x3c, weights.back().nbytes());  // 0x3c3c: bf16 ≈ 0.0115
+  }
+  Tensor x = Tensor::empty(DType::F32, {1, K}), y = Tensor::empty(DType::F32, {1, N});
+  for (int64_t k = 0; k < K; ++k) x.data<float>()[k] = 1.0f + static_cast<float>(k % 7) / 7;
+  std::vector<float> xp(x.data<float>(), x.data<float>() + K);  // in the interleave's order
+  for (int64_t k = 0; k < K; k += 16)
+    for (int64_t i = 0; i < 4; ++i) std::swap(xp[k + 4 + i], xp[k + 8 + i]);
+  std::vector<float> probe(size_t{128} << 20, 1.0f);
+  struct Named {
+    const char* name;
+    Form form;
+  };
+  const Form engine = nullptr;  // cpu::linear's M = 1 path
+  std::vector<Named> forms = {{"engine (cpu::linear, M = 1)", engine},
+                              {"1 row, shift (before stop 28)", row_shift},
+                              {"1 row, interleave", rows_unpack<1, false>},
+                              {"1 row, interleave, prefetch", rows_unpack<1, true>},
+                              {"2 rows, interleave, prefetch", rows_unpack<2, true>},
+                              {"6 rows, interleave", rows_unpack<6, false>},
+                              {"6 rows, interleave, prefetch", rows_unpack<6, true>}};
+  if (avx512) forms.push_back({"AVX-512 8 rows, shift, prefetch", rows512});
+  std::vector<std::vector<double>> rate(forms.size()), ratio(forms.size()), fast(forms.size());
+  const double weight_bytes = static_cast<double>(N * K * 2);
+  for (int p = 0; p < passes; ++p)
+    for (size_t f = 0; f < forms.size(); ++f) {
+      auto t0 = Clock::now();
+      for (const Tensor& w : weights)
+        if (forms[f].form) forms[f].form(x.data<float>(), xp.data(), K, w.data<uint16_t>(), N, y.data<float>());
+        else cpu::linear(x, w, nullptr, false, y);
+      const double gemv_gbs = static_cast<double>(copies) * weight_bytes / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
+      t0 = Clock::now();
+      volatile double sink = backend::stream_read(probe.data(), static_cast<int64_t>(probe.size()));
+      (void)sink;
+      const double probe_gbs = static_cast<double>(probe.size() * sizeof(float)) /
+                               std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
+      if (p == 0) continue;  // warm-up
+      rate[f].push_back(gemv_gbs);
+      ratio[f].push_back(gemv_gbs / probe_gbs);
+      if (probe_gbs > 45) fast[f].push_back(gemv_gbs / probe_gbs);
+    }
+  std::printf("bf16 weights [%lld, %lld] × %lld, %d passes, %d threads\n\n| form | GB/s | of the probe | when the probe read > 45 GB/s |\n|---|---|---|---|\n",
+              static_cast<long long>(N), static_cast<long long>(K), static_cast<long long>(copies), passes - 1, backend::threads());
+  for (size_t f = 0; f < forms.size(); ++f)
+    std::printf("| %s | %.1f | %.1f %% | %s |\n", forms[f].name, median(rate[f]), 100 * median(ratio[f]),
+                fast[f].empty() ? "—" : (std::to_string(static_cast<int>(100 * median(fast[f]) + 0.5)) + " % (" +
+                                         std::to_string(fast[f].size()) + " passes)").c_str());
+  return 0;
+}
