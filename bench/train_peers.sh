@@ -6,15 +6,17 @@
 # (6 layers, 256 wide, block 128, batch 16, AdamW) and GPT-2 small (12 layers, 768 wide, vocabulary
 # 50257, batch 4 × 256, AdamW; fewer steps). Rounds alternate the engines. OMP_WAIT_POLICY, when
 # set, applies to both (they share libgomp).
-# usage: bench/train_peers.sh [rounds] [steps] [all|seed001]  (seed001: that shape alone)
+# usage: bench/train_peers.sh [rounds] [steps] [all|seed001|gpt2s]  (seed001, gpt2s: that shape alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
 steps=${2:-60}
-shapes="4 64 4 32 32 sgd 65 $steps"
-if [ "${3:-all}" = all ]; then
-  shapes="$shapes|6 256 8 128 16 adamw 65 $steps|12 768 12 256 4 adamw 50257 $((steps / 4))"
-fi
+gpt2s="12 768 12 256 4 adamw 50257 $((steps / 4))"
+case "${3:-all}" in
+  seed001) shapes="4 64 4 32 32 sgd 65 $steps" ;;
+  gpt2s) shapes="$gpt2s" ;;
+  *) shapes="4 64 4 32 32 sgd 65 $steps|6 256 8 128 16 adamw 65 $steps|$gpt2s" ;;
+esac
 source bench/isa_limits.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
