@@ -7,8 +7,6 @@
 // Median of 7 after 2 warm-ups; GFLOP/s = 2·M·N·K / time. Optionally only some M (comma-separated)
 // and one path (its name), for experiments on one kernel.
 //   bench_gemm_sweep [N] [K] [F32|BF16|F16] [threads] [M,M,…] [path]
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -19,24 +17,9 @@
 #include "backend/cpu/gemm.h"
 #include "backend/device.h"
 #include "core/half.h"
+#include "median_seconds.h"
 
 using namespace anatomy;
-
-namespace {
-
-template <class F>
-double median_seconds(F&& f) {
-  std::vector<double> t;
-  for (int r = 0; r < 9; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    if (r >= 2) t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const int64_t N = argc > 1 ? std::atoll(argv[1]) : 8192, K = argc > 2 ? std::atoll(argv[2]) : 2048;

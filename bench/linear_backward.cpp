@@ -3,8 +3,6 @@
 // gradient dx = dy·W and the weight's gradient dW = dyᵀ·x (GPT-2's Conv1D, W stored [K, N]: y = x·W,
 // dx = dy·Wᵀ, dW = xᵀ·dy). Median of 7 after 2 warm-ups; GFLOP/s = 2·M·N·K / time.
 //   bench_linear_backward [N] [K] [M] [threads] [linear|conv1d]
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -13,22 +11,11 @@
 
 #include "backend/cpu/kernels.h"
 #include "backend/device.h"
+#include "median_seconds.h"
 
 using namespace anatomy;
 
 namespace {
-
-template <class F>
-double median_seconds(F&& f) {
-  std::vector<double> t;
-  for (int r = 0; r < 9; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    if (r >= 2) t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 Tensor random_tensor(std::vector<int64_t> shape, std::mt19937& rng) {
   std::uniform_real_distribution<float> u(-1, 1);
