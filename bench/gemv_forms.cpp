@@ -1,6 +1,6 @@
 // Benchmark: decode's GEMV against the read probe, each pass of a GEMV followed by a pass of the
 // probe (`anatomy device`'s, 512 MiB, same threads), so that both see the same moment of the
-// machine's bandwidth — on a shared host it moves 1.7× within minutes, and a probe run at another
+// machine's bandwidth — on this shared host it moves between ~30 and ~58 GB/s within minutes, and a probe run at another
 // time cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path), the forms
 // gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row or several rows at a
 // time, with and without software prefetching, bf16 widened by zero-extend and shift or by
