@@ -3,9 +3,9 @@
 // medians after warm-up, with the achieved GFLOP/s (FLOPs from the meta run inspect uses).
 // Each decode step is followed by a read-bandwidth probe (`anatomy device`'s, over 512 MiB, on the
 // same threads), so that decode's rate — the stored weights' bytes per step — is set against the
-// bandwidth the machine gave at that moment: this host's bandwidth moves between ~30 and ~58 GB/s within minutes, and
-// a probe run at another time cannot judge a decode step. Reported: the medians of both rates and
-// of their per-step ratio.
+// bandwidth the machine gave at that moment: this host's moves between ~30 and ~58 GB/s within
+// minutes, and a probe run at another time cannot judge a decode step. Reported: the medians of
+// both rates and of their per-step ratio.
 //   bench_forward [threads] [prefill_tokens] [decode_steps] [model] [F32|BF16|F16|both]
 #include <algorithm>
 #include <chrono>

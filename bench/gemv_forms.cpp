@@ -1,12 +1,13 @@
 // Benchmark: decode's GEMV against the read probe, each pass of a GEMV followed by a pass of the
 // probe (`anatomy device`'s, 512 MiB, same threads), so that both see the same moment of the
-// machine's bandwidth — on this shared host it moves between ~30 and ~58 GB/s within minutes, and a probe run at another
-// time cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path), the forms
-// gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row or several rows at a
-// time, with and without software prefetching, bf16 widened by zero-extend and shift or by
-// interleaving with zeros, AVX2 or AVX-512. The weights cycle through ≥ 1 GiB of distinct matrices,
-// as a decode step's layers do. Prints, per form, the median GB/s, the median ratio to the probe
-// beside it, and that median over the passes where the probe read more than 45 GB/s.
+// machine's bandwidth — on this shared host it moves between ~30 and ~58 GB/s within minutes, and
+// a probe run at another time cannot judge a kernel. Besides the engine's kernel (cpu::linear's
+// M = 1 path), the forms gemm_avx2.cpp's comment compares, written out here on bf16 weights: one
+// row or several rows at a time, with and without software prefetching, bf16 widened by
+// zero-extend and shift or by interleaving with zeros, AVX2 or AVX-512. The weights cycle through
+// ≥ 1 GiB of distinct matrices, as a decode step's layers do. Prints, per form, the median GB/s,
+// the median ratio to the probe beside it, and that median over the passes where the probe read
+// more than 45 GB/s.
 //   bench_gemv_forms [N] [K] [passes] [threads]
 #include <immintrin.h>
 
