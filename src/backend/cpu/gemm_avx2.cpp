@@ -56,45 +56,39 @@ std::vector<float> permuted_x(const float* x, int64_t K16) {
   return xp;
 }
 
-// out[n0 + r] = x·w_{n0 + r} for r < R, 32 elements a step into 4 accumulators a row, prefetching
-// the `ahead` (0–2) groups of R rows that follow.
+// out[n0 + r] = x·w_{n0 + r} for r < R, 16 elements a step into two accumulators a row,
+// prefetching the `ahead` (0–2) groups of R rows that follow, a cache line a row at a time.
 template <DType D, int R>
 __attribute__((target("avx2,fma,f16c"))) void dot_rows(const float* xp, const float* x, int64_t K, const Tensor& w,
                                                        int64_t n0, int ahead, float* out) {
   constexpr int64_t kElement = D == DType::F32 ? 4 : 2;
   const size_t row_bytes = static_cast<size_t>(K) * kElement;
   const std::byte* rows = w.raw() + static_cast<size_t>(n0) * row_bytes;
-  const int64_t K32 = K / 32 * 32, K16 = K / 16 * 16;
-  __m256 acc[R][4];
+  const int64_t K16 = K / 16 * 16;
+  __m256 acc[R][2];
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm256_setzero_ps();
-  const auto step16 = [&](int64_t k, int j) {
-    const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      __m256 lo, hi;
-      widen16<D>(rows + r * row_bytes, k, lo, hi);
-      acc[r][j] = _mm256_fmadd_ps(x0, lo, acc[r][j]);
-      acc[r][j + 1] = _mm256_fmadd_ps(x1, hi, acc[r][j + 1]);
-    }
-  };
-  int64_t k = 0;
-  for (; k < K32; k += 32) {
-    for (int64_t b = 0; ahead > 0 && b < 32 * kElement; b += 64) {  // each cache line of the step, each row
-      const char* p = reinterpret_cast<const char*>(rows + R * row_bytes + k * kElement + b);
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K16; k += 16) {
+    if (ahead > 0 && k * kElement % 64 == 0) {  // every step (F32) or every other
+      const char* p = reinterpret_cast<const char*>(rows + R * row_bytes + k * kElement);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) _mm_prefetch(p + r * row_bytes, _MM_HINT_T1);
       if (ahead > 1)
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) _mm_prefetch(p + (R + r) * row_bytes, _MM_HINT_T2);
     }
-    step16(k, 0);
-    step16(k + 16, 2);
+    const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      __m256 lo, hi;
+      widen16<D>(rows + r * row_bytes, k, lo, hi);
+      acc[r][0] = _mm256_fmadd_ps(x0, lo, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x1, hi, acc[r][1]);
+    }
   }
-  if (k < K16) step16(k, 0);
   for (int r = 0; r < R; ++r) {
-    float s = avx2::hsum8(_mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3])));
-    for (int64_t kk = K16; kk < K; ++kk) s += x[kk] * load(w, static_cast<uint64_t>((n0 + r) * K + kk));
+    float s = avx2::hsum8(_mm256_add_ps(acc[r][0], acc[r][1]));
+    for (int64_t k = K16; k < K; ++k) s += x[k] * load(w, static_cast<uint64_t>((n0 + r) * K + k));
     out[n0 + r] = s;
   }
 }
