@@ -24,9 +24,11 @@ demo: build
 # oracles there on the edge-case texts only: ANATOMY_QUICK_ORACLES; without the two longest
 # external-oracle comparisons, whose code paths the other tests run under the sanitizers too:
 # Gemma 3's 262k-token vocabulary and llama.cpp's text generation), then a short run of every
-# libFuzzer target (seeded with fuzz/seeds and fuzz/regressions).
+# libFuzzer target (seeded with fuzz/seeds and fuzz/regressions). Each suite starts from an empty
+# calibration cache (ANATOMY_CACHE_DIR), as on a fresh machine, so that no test depends on what
+# `anatomy device` cached in ~/.cache before (the first command that needs ceilings measures them).
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && rm -rf test-cache && ANATOMY_CACHE_DIR=$$PWD/test-cache ctest --output-on-failure -j$(JOBS)
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
@@ -41,8 +43,8 @@ asan-build: deps
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 test-asan: asan-build
-	cd $(ASAN_BUILD) && ANATOMY_QUICK_ORACLES=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
-	  ctest --output-on-failure -j$(JOBS) \
+	cd $(ASAN_BUILD) && rm -rf test-cache && ANATOMY_CACHE_DIR=$$PWD/test-cache ANATOMY_QUICK_ORACLES=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j$(JOBS) \
 	  -E '^(llamacpp\.text|tokenizer\.(hf|gguf)\.(gemma3|qwen3|llama3))$$'
 
 # libFuzzer, FUZZ_SECONDS per target (default 10 minutes; `make test` runs 5 s each).
