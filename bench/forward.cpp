@@ -1,11 +1,10 @@
 // Benchmark: prefill and decode speed of anatomy's forward on a catalog model with synthetic
 // weights (default: Llama-3.2-1B-shaped with vocab 32000, as in the measurements),
 // medians after warm-up, with the achieved GFLOP/s (FLOPs from the meta run inspect uses).
-// Each decode step is followed by a read-bandwidth probe (`anatomy device`'s, over 512 MiB, on the
-// same threads), so that decode's rate — the stored weights' bytes per step — is set against the
-// bandwidth the machine gave at that moment: this host's moves between ~30 and ~58 GB/s within
-// minutes, and a probe run at another time cannot judge a decode step. Reported: the medians of
-// both rates and of their per-step ratio.
+// Each decode step is followed by a pass of the read probe (read_probe.h), so that decode's rate —
+// the stored weights' bytes per step — is set against the bandwidth the machine gave at that
+// moment: this host's moves between ~30 and ~58 GB/s within minutes, and a probe run at another
+// time cannot judge a decode step. Reported: the medians of both rates and of their per-step ratio.
 //   bench_forward [threads] [prefill_tokens] [decode_steps] [model] [F32|BF16|F16|both]
 #include <algorithm>
 #include <chrono>
@@ -22,6 +21,7 @@
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "nn/module.h"
+#include "read_probe.h"
 
 using namespace anatomy;
 using Clock = std::chrono::steady_clock;
@@ -36,14 +36,6 @@ models::Model model_with(const std::string& name, DType dtype) {
   models::bind_weights(m, w);
   models::freeze_weights(m);
   return m;
-}
-
-// GB/s of one pass of the read probe over `a`.
-double probe_read_gbps(const std::vector<float>& a) {
-  const auto t0 = Clock::now();
-  volatile double sink = backend::stream_read(a.data(), static_cast<int64_t>(a.size()));
-  (void)sink;
-  return static_cast<double>(a.size() * sizeof(float)) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
 }
 
 }  // namespace
@@ -62,7 +54,7 @@ int main(int argc, char** argv) {
   const std::string plan = analysis::use_calibrated_gemm_plan();
   std::printf("threads %d, kernels %s, prefill GEMM paths: %s\n", backend::threads(), backend::kernel_isa().c_str(), plan.c_str());
 
-  std::vector<float> probe(size_t{128} << 20, 1.0f);  // 512 MiB, far beyond any cache
+  const ReadProbe probe;
   for (DType dtype : dtypes) {
     const auto m = model_with(name, dtype);
     const nn::LanguageModel& lm = *m.root;
@@ -95,7 +87,7 @@ int main(int argc, char** argv) {
         const auto t0 = Clock::now();
         lm.forward_ids(run, Tensor::zeros(DType::I64, {1, 1}));
         const double step = std::chrono::duration<double>(Clock::now() - t0).count();
-        const double read_gbps = probe_read_gbps(probe);
+        const double read_gbps = probe.gbps();
         if (!s) continue;  // warm-up
         decode.push_back(step);
         probe_gbps.push_back(read_gbps);

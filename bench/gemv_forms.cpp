@@ -1,13 +1,12 @@
 // Benchmark: decode's GEMV against the read probe, each pass of a GEMV followed by a pass of the
-// probe (`anatomy device`'s, 512 MiB, same threads), so that both see the same moment of the
-// machine's bandwidth — on this shared host it moves between ~30 and ~58 GB/s within minutes, and
-// a probe run at another time cannot judge a kernel. Besides the engine's kernel (cpu::linear's
-// M = 1 path), the forms gemm_avx2.cpp's comment compares, written out here on bf16 weights: one
-// row or several rows at a time, with and without software prefetching, bf16 widened by
-// zero-extend and shift or by interleaving with zeros, AVX2 or AVX-512. The weights cycle through
-// ≥ 1 GiB of distinct matrices, as a decode step's layers do. Prints, per form, the median GB/s,
-// the median ratio to the probe beside it, and that median over the passes where the probe read
-// more than 45 GB/s.
+// probe (read_probe.h), so that both see the same moment of the machine's bandwidth — on this
+// shared host it moves between ~30 and ~58 GB/s within minutes, and a probe run at another time
+// cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path), the forms
+// gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row or several rows at a
+// time, with and without software prefetching, bf16 widened by zero-extend and shift or by
+// interleaving with zeros, AVX2 or AVX-512. The weights cycle through ≥ 1 GiB of distinct
+// matrices, as a decode step's layers do. Prints, per form, the median GB/s, the median ratio to
+// the probe beside it, and that median over the passes where the probe read more than 45 GB/s.
 //   bench_gemv_forms [N] [K] [passes] [threads]
 #include <immintrin.h>
 
@@ -21,6 +20,7 @@
 
 #include "backend/cpu/kernels.h"
 #include "backend/device.h"
+#include "read_probe.h"
 
 using namespace anatomy;
 using Clock = std::chrono::steady_clock;
@@ -132,6 +132,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_gemv_forms: N a multiple of 48, K of 32, passes ≥ 2 expected\n");
     return 2;
   }
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    std::fprintf(stderr, "bench_gemv_forms: the forms are AVX2 + FMA code, which this CPU lacks\n");
+    return 2;
+  }
   backend::apply_isa_cap();
   backend::set_threads(argc > 4 ? std::atoi(argv[4]) : 2);
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
@@ -146,7 +150,7 @@ int main(int argc, char** argv) {
   std::vector<float> xp(x.data<float>(), x.data<float>() + K);  // in the interleave's order
   for (int64_t k = 0; k < K; k += 16)
     for (int64_t i = 0; i < 4; ++i) std::swap(xp[k + 4 + i], xp[k + 8 + i]);
-  std::vector<float> probe(size_t{128} << 20, 1.0f);
+  const ReadProbe probe;
   struct Named {
     const char* name;
     Form form;
@@ -169,11 +173,7 @@ int main(int argc, char** argv) {
         if (forms[f].form) forms[f].form(x.data<float>(), xp.data(), K, w.data<uint16_t>(), N, y.data<float>());
         else cpu::linear(x, w, nullptr, false, y);
       const double gemv_gbs = static_cast<double>(copies) * weight_bytes / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
-      t0 = Clock::now();
-      volatile double sink = backend::stream_read(probe.data(), static_cast<int64_t>(probe.size()));
-      (void)sink;
-      const double probe_gbs = static_cast<double>(probe.size() * sizeof(float)) /
-                               std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
+      const double probe_gbs = probe.gbps();
       if (p == 0) continue;  // warm-up
       rate[f].push_back(gemv_gbs);
       ratio[f].push_back(gemv_gbs / probe_gbs);

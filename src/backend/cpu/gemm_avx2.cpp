@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/avx2.h"
@@ -15,21 +16,22 @@ namespace {
 
 // M = 1 (decode) is bound by memory, so the GEMV must keep the memory system busy with as few
 // instructions per byte as it can. bench/gemv_forms.cpp times the forms tried, each pass beside a
-// pass of `anatomy device`'s read probe (this host's bandwidth moves between ~33 and ~58 GB/s), on
+// pass of `anatomy device`'s read probe (this host's bandwidth moves between ~30 and ~58 GB/s), on
 // bf16 weights (bench/RESULTS.md, issue 15, stop 28):
 //  - one row at a time (the kernel before) reads 2048-wide weights at 90–96 % of the probe but
-//    8192-wide ones at 50–61 %: x (32 KB of floats) no longer stays in L1 beside the stream;
+//    8192-wide ones at 50–61 % (most likely because x, 32 KB of floats, no longer stays in L1
+//    beside the stream);
 //  - several rows at a time load x once for all of them, but without software prefetching six rows
-//    read at 62–84 % (each 2048-wide bf16 row is one 4 KB page, where the hardware prefetcher
-//    starts over): the rows two groups ahead are prefetched, the next group into L2, the one after
-//    with T2;
-//  - two rows with that prefetching: 92–96 % at both widths, as good as or better than one or six
+//    read at 62–84 % (likely because each 2048-wide bf16 row is one 4 KB page, where the hardware
+//    prefetcher starts over): the next two groups of rows are prefetched, the next into L2, the
+//    one after with T2;
+//  - two rows with that prefetching: 92–98 % at both widths, as good as or better than one or six
 //    rows and than an AVX-512 form (77–89 %) — so this one kernel runs on both ISAs;
 //  - bf16 widens by interleaving with zeros (one instruction per 8 elements instead of two); the
 //    interleave's lane order is matched by x, permuted once per call.
 constexpr int64_t kGemvRows = 2;
 
-// Elements k … k+15 of a weight row as two f32 vectors, in the order of permuted_x's for BF16.
+// Elements k … k+15 of a weight row as two f32 vectors (for BF16 in bf16_order's order).
 template <DType D>
 __attribute__((target("avx2,fma,f16c"))) inline void widen16(const void* row, int64_t k, __m256& lo, __m256& hi) {
   if constexpr (D == DType::BF16) {
@@ -42,22 +44,17 @@ __attribute__((target("avx2,fma,f16c"))) inline void widen16(const void* row, in
   }
 }
 
-// x[0, K16) in widen16's order: per 16 elements, BF16's unpacklo holds 0–3 and 8–11 (one 128-bit
+// x[0, K16) in widen16's BF16 order: per 16 elements, unpacklo holds 0–3 and 8–11 (one 128-bit
 // lane each), unpackhi 4–7 and 12–15.
-template <DType D>
-std::vector<float> permuted_x(const float* x, int64_t K16) {
+std::vector<float> bf16_order(const float* x, int64_t K16) {
   std::vector<float> xp(x, x + K16);
-  if constexpr (D == DType::BF16)
-    for (int64_t k = 0; k < K16; k += 16)
-      for (int64_t i = 0; i < 4; ++i) {
-        xp[k + 4 + i] = x[k + 8 + i];
-        xp[k + 8 + i] = x[k + 4 + i];
-      }
+  for (int64_t k = 0; k < K16; k += 16)
+    for (int64_t i = 0; i < 4; ++i) std::swap(xp[k + 4 + i], xp[k + 8 + i]);
   return xp;
 }
 
-// out[n0 + r] = x·w_{n0 + r} for r < R, 16 elements a step into two accumulators a row,
-// prefetching the `ahead` (0–2) groups of R rows that follow, a cache line a row at a time.
+// out[n0 + r] = x·w_{n0 + r} for r < R (xp: x in widen16's order), 16 elements a step into two
+// accumulators a row, prefetching the `ahead` (0–2) groups of R rows that follow.
 template <DType D, int R>
 __attribute__((target("avx2,fma,f16c"))) void dot_rows(const float* xp, const float* x, int64_t K, const Tensor& w,
                                                        int64_t n0, int ahead, float* out) {
@@ -95,12 +92,14 @@ __attribute__((target("avx2,fma,f16c"))) void dot_rows(const float* xp, const fl
 
 template <DType D>
 void gemv(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
-  const std::vector<float> xp = permuted_x<D>(x, K / 16 * 16);
+  std::vector<float> reordered;  // only BF16 reads x in another order
+  if constexpr (D == DType::BF16) reordered = bf16_order(x, K / 16 * 16);
+  const float* xp = D == DType::BF16 ? reordered.data() : x;
   const int64_t groups = N / kGemvRows;
 #pragma omp parallel for schedule(static)
   for (int64_t g = 0; g < groups; ++g)
-    dot_rows<D, kGemvRows>(xp.data(), x, K, w, g * kGemvRows, static_cast<int>(std::min<int64_t>(2, groups - g - 1)), out);
-  for (int64_t n = groups * kGemvRows; n < N; ++n) dot_rows<D, 1>(xp.data(), x, K, w, n, 0, out);
+    dot_rows<D, kGemvRows>(xp, x, K, w, g * kGemvRows, static_cast<int>(std::min<int64_t>(2, groups - g - 1)), out);
+  for (int64_t n = groups * kGemvRows; n < N; ++n) dot_rows<D, 1>(xp, x, K, w, n, 0, out);
 }
 
 // Half-precision rows [n0, n0+nb) of w converted to f32 (8 at a time).

@@ -1,0 +1,25 @@
+// One pass of `anatomy device`'s read probe (backend::stream_read on the engine's threads) over a
+// 512 MiB array, far beyond any cache: the benchmarks run one beside each pass of what they time,
+// so that both see the same moment of the machine's memory bandwidth.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "backend/device.h"
+
+class ReadProbe {
+ public:
+  // GB/s of one pass.
+  double gbps() const {
+    const auto t0 = std::chrono::steady_clock::now();
+    volatile double sink = anatomy::backend::stream_read(a_.data(), static_cast<int64_t>(a_.size()));
+    (void)sink;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return static_cast<double>(a_.size() * sizeof(float)) / s / 1e9;
+  }
+
+ private:
+  std::vector<float> a_ = std::vector<float>(size_t{128} << 20, 1.0f);
+};
