@@ -4,6 +4,7 @@
 // view and on a copy reordered into its preferred layout, the own kernel on packed panels,
 // OpenBLAS, the register-blocked kernel), then the linear op's dispatch with the path its built-in
 // plan picks (the calibration `anatomy device` keeps is not read here).
+// At M = 1 the dispatch is decode's GEMV; the paths run there too, for comparison.
 // Median of 7 after 2 warm-ups; GFLOP/s = 2·M·N·K / time. Optionally only some M (comma-separated)
 // and one path (its name), for experiments on one kernel.
 //   bench_gemm_sweep [N] [K] [F32|BF16|F16] [threads] [M,M,…] [path]
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
     const double flops = 2.0 * static_cast<double>(M * N * K);
     std::printf("| %lld |", static_cast<long long>(M));
     for (cpu::LinearPath p : cpu::kLinearPaths) {
-      if (M == 1 || (!only.empty() && only != cpu::path_name(p)) || !cpu::linear_through(p, x, w, y)) std::printf(" — |");
+      if ((!only.empty() && only != cpu::path_name(p)) || !cpu::linear_through(p, x, w, y)) std::printf(" — |");
       else std::printf(" %.1f |", flops / median_seconds([&] { cpu::linear_through(p, x, w, y); }) / 1e9);
     }
     const double ours = median_seconds([&] { cpu::linear_fast(x, w, nullptr, false, y); });

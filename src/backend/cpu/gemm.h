@@ -1,6 +1,7 @@
 // The fast path of ops::linear: y[M, N] = x[M, K]·Wᵀ (+ b), weights kept in their stored dtype.
 //  - M = 1 (decode): a GEMV streaming the stored weights once (AVX2, on AVX-512 machines too),
-//    reading BF16/F16 directly — 2× oneDNN and 3× OpenBLAS for f32 at M = 1;
+//    reading BF16/F16 directly — for f32 at M = 1, 1.5–1.9× oneDNN and 3.7–4.4× OpenBLAS
+//    (`bench_gemm_sweep 8192 2048 F32 2 1` and `2048 8192`, bench/RESULTS.md, stop 29);
 //  - M ≥ 2 (prefill): one of the LinearPaths below, chosen per weight dtype and range of M by a
 //    LinearPlan: built-in defaults measured on a Zen 4, or the calibration `anatomy device` makes
 //    on this machine (analysis/device.cpp), which times every path and keeps the fastest.
