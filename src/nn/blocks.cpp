@@ -33,6 +33,22 @@ std::vector<Tensor> project(Run& run, const Tensor& x, std::initializer_list<con
   return outs;
 }
 
+Tensor last_position(Run& run, const Tensor& h) { return ops::slice_time(run.ctx, h, h.dim(1) - 1, 1); }
+
+// The layers in order. A pass that wants the last position's logits alone needs nothing else of
+// the last layer's position-wise sublayers (its MLP), so they run on that position only, as
+// llama.cpp's graphs do; its attention or Mamba mixer still runs every position, for the caches
+// and states.
+Tensor run_layers(Run& run, const Child<ModuleList<>>& layers, const Tensor& x) {
+  const Module* last = layers->size() ? &layers->at(layers->size() - 1) : nullptr;
+  return layers->run_each(run, layers.name(), x, [&](const Module& layer, const Tensor& h) {
+    run.last_position_only = run.last_logits_only && &layer == last;
+    Tensor y = layer.forward(run, h);
+    run.last_position_only = false;
+    return y;
+  });
+}
+
 }  // namespace
 
 Attention::Attention(const AttentionSpec& s) : Module(s.type), spec(s) {
@@ -151,7 +167,10 @@ Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor
 
 Tensor ResidualBlock::forward(Run& run, const Tensor& x) const {
   Tensor h = x;
-  for (const Sublayer& s : sublayers_) h = ops::add(run.ctx, h, s.mixer(run, s.norm(run, h)));
+  for (const Sublayer& s : sublayers_) {
+    if (run.last_position_only && s.mixer->position_wise() && h.dim(1) > 1) h = last_position(run, h);
+    h = ops::add(run.ctx, h, s.mixer(run, s.norm(run, h)));
+  }
   return h;
 }
 
@@ -179,23 +198,23 @@ Tensor PlainMLP::forward(Run& run, const Tensor& x) const {
 
 Tensor DecoderStack::forward(Run& run, const Tensor& ids) const {
   const Tensor x = embed(run, ids);
-  return norm(run, layers->run_all(run, layers.name(), x));
+  return norm(run, run_layers(run, layers, x));
 }
 
 Tensor GptStack::forward(Run& run, const Tensor& ids) const {
   const Tensor tok = wte(run, ids);
   const Tensor pos = wpe(run, ops::positions(run.ctx, ids.dim(0), ids.dim(1), run.state.past));
   const Tensor x = apply_dropout(run, drop, ops::add(run.ctx, tok, pos));
-  return ln_f(run, h->run_all(run, h.name(), x));
+  return ln_f(run, run_layers(run, h, x));
 }
 
-Tensor CausalLM::forward_tokens(Run& run, const Tensor& ids) const { return nn::lm_head(run, lm_head, base(run, ids)); }
-
-Tensor lm_head(Run& run, const Child<Linear>& head, Tensor h) {
-  const int64_t T = h.dim(1);
-  if (run.last_logits_only && T > 1) h = ops::slice_time(run.ctx, h, T - 1, 1);
-  Tensor logits = head(run, h);
-  run.state.past += T;
+// The LM head on every position, or on the last one (the stack may have kept only that one
+// already); then the state advances by every token of ids.
+Tensor CausalLM::forward_tokens(Run& run, const Tensor& ids) const {
+  Tensor h = base(run, ids);
+  if (run.last_logits_only && h.dim(1) > 1) h = last_position(run, h);
+  Tensor logits = lm_head(run, h);
+  run.state.past += ids.dim(1);
   return logits;
 }
 

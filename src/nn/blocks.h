@@ -45,6 +45,7 @@ class GatedMLP : public Module {
   GatedMLP(std::string type, int64_t hidden, int64_t intermediate, Activation act,
            std::string act_type, bool bias);
   Tensor forward(Run& run, const Tensor& x) const override;
+  bool position_wise() const override { return true; }
   Child<Linear> gate_proj{*this, "gate_proj"}, up_proj{*this, "up_proj"}, down_proj{*this, "down_proj"};
   Child<ActivationModule> act_fn{*this, "act_fn"};
 };
@@ -126,6 +127,7 @@ class PlainMLP : public Module {
       : Module(std::move(type)), in(*this, in_name), act(*this, act_name), out(*this, out_name),
         dropout(*this, dropout_name), dropout_inside(dropout_inside) {}
   Tensor forward(Run& run, const Tensor& x) const override;
+  bool position_wise() const override { return true; }
   Child<> in, act, out;
   Child<Dropout> dropout;
   bool dropout_inside;  // out(dropout(act(in(x)))) (the encoder-decoder) rather than dropout(out(…))
@@ -174,7 +176,5 @@ class CausalLM : public LanguageModel {
 // The cache keeps every step, also under a window (memory figures assume that).
 Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale, int64_t window = 0);
 
-// `head` on all positions (or the last one), then advances the state by T tokens.
-Tensor lm_head(Run& run, const Child<Linear>& head, Tensor h);
 
 }  // namespace anatomy::nn

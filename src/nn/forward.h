@@ -34,6 +34,9 @@ class Run {
   const ops::Context& ctx;
   State& state;
   bool last_logits_only = false;  // LM head on the last position only (generation)
+  // Set on such a pass while its last layer runs (run_layers): that layer's position-wise
+  // sublayers take the last position only.
+  bool last_position_only = false;
   const Tensor* source_ids = nullptr;  // encoder input of encoder-decoder models (default: the ids)
 
   const std::string& path() const { return path_; }

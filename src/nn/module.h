@@ -32,6 +32,10 @@ class Module {
   virtual std::string extra_repr() const { return ""; }
   // x -> y for modules with one input; others define their own signature.
   virtual Tensor forward(Run& run, const Tensor& x) const;
+  // Whether each position's output depends on that position's input alone (the MLPs): such a
+  // module may run on some positions without changing theirs. Mixers across time (attention,
+  // Mamba) are not: they also write the caches and states later passes read.
+  virtual bool position_wise() const { return false; }
   // Runs forward() as the child scope `name`.
   Tensor call(Run& run, const std::string& name, const Tensor& x) const {
     return run.scope(name, *this, x, [&] { return forward(run, x); });

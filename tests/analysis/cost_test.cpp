@@ -66,6 +66,19 @@ TEST(Cost, LlamaClosedFormAnyT) {
   // One decode step after 512 cached tokens: keys span 513 positions; head on one token.
   const auto dec = cost("llama-3.2-3b", {.tokens = 1, .context = 512});
   EXPECT_DOUBLE_EQ(cls(dec, OpClass::attention) * 1e9, L * 4 * Hq * 1 * 513 * hd);
+  // A prefill for generation (last logits only): the head and the last layer's MLP run on the
+  // last position alone; every other layer and the last layer's attention on all T.
+  const double T = 100;
+  const auto last = cost("llama-3.2-3b", {.tokens = 100, .last_logits = true});
+  EXPECT_DOUBLE_EQ(last.total, cost("llama-3.2-3b", {.tokens = 100}).total - (T - 1) * 2 * (3 * d * I + d * V));
+}
+
+// Nemotron-H's last layer is an MLP ('-'): a last-logits prefill runs it on one position.
+TEST(Cost, LastLogitsPrefillRunsTheLastMlpOnOnePosition) {
+  const double d = 4480, I = 15680, V = 131072, T = 61;  // nemotron-nano-9b-v2: ReLU² MLP, up and down
+  const auto full = cost("nemotron-nano-9b-v2", {.tokens = 61});
+  const auto last = cost("nemotron-nano-9b-v2", {.tokens = 61, .last_logits = true});
+  EXPECT_DOUBLE_EQ(last.total, full.total - (T - 1) * 2 * (2 * d * I + d * V));
 }
 
 TEST(Cost, EncoderDecoderClosedForm) {

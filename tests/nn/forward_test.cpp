@@ -25,11 +25,14 @@ struct Runner {
   const nn::LanguageModel& lm() const { return *model.root; }
 
   // Logits of every position for each batch row of ids, fed in chunks of the given sizes.
-  std::vector<float> logits(const std::vector<std::vector<int64_t>>& ids, const std::vector<int64_t>& chunks) const {
+  // last_only: generation's passes, the logits of each chunk's last position.
+  std::vector<float> logits(const std::vector<std::vector<int64_t>>& ids, const std::vector<int64_t>& chunks,
+                            bool last_only = false) const {
     const auto B = static_cast<int64_t>(ids.size()), T = static_cast<int64_t>(ids[0].size());
     const ops::Context ctx(backend::cpu());
     nn::State state(B, T);
     nn::Run run(ctx, state);
+    run.last_logits_only = last_only;
     std::vector<std::vector<float>> per_row(static_cast<size_t>(B));
     int64_t at = 0;
     for (int64_t n : chunks) {
@@ -37,9 +40,9 @@ struct Runner {
       for (int64_t b = 0; b < B; ++b)
         for (int64_t t = 0; t < n; ++t) in.data<int64_t>()[b * n + t] = ids[b][at + t];
       const Tensor out = lm().forward_ids(run, in);
-      const int64_t V = out.dim(2);
+      const int64_t rows = out.dim(1), V = out.dim(2);
       for (int64_t b = 0; b < B; ++b)
-        per_row[b].insert(per_row[b].end(), out.data<float>() + b * n * V, out.data<float>() + (b + 1) * n * V);
+        per_row[b].insert(per_row[b].end(), out.data<float>() + b * rows * V, out.data<float>() + (b + 1) * rows * V);
       at += n;
     }
     std::vector<float> flat;
@@ -68,6 +71,20 @@ TEST(Forward, PrefillThenDecodeEqualsFullPrefill) {
     const auto full = r.logits({kIds}, {10});
     EXPECT_LT(max_diff(full, r.logits({kIds}, {4, 1, 1, 1, 3})), 2e-5f) << family;
     EXPECT_LT(max_diff(full, r.logits({kIds}, std::vector<int64_t>(10, 1))), 2e-5f) << family;
+  }
+}
+
+// Generation's passes keep only the last position after the last layer's attention or Mamba
+// mixer (its MLP and the LM head see that one): each chunk's logits are the full pass's at the
+// chunk's last position, and the caches and states left behind carry the next chunk on exactly.
+TEST(Forward, LastLogitsOnlyEqualTheFullPassAtEachChunksEnd) {
+  for (const auto& [family, config] : small_configs()) {
+    const Runner r(config);
+    const auto full = r.logits({kIds}, {10});
+    const size_t V = full.size() / kIds.size();
+    std::vector<float> expect;
+    for (size_t t : {3, 6, 9}) expect.insert(expect.end(), full.begin() + t * V, full.begin() + (t + 1) * V);
+    EXPECT_LT(max_diff(expect, r.logits({kIds}, {4, 3, 3}, true)), 2e-5f) << family;
   }
 }
 
