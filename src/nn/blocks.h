@@ -176,5 +176,4 @@ class CausalLM : public LanguageModel {
 // The cache keeps every step, also under a window (memory figures assume that).
 Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale, int64_t window = 0);
 
-
 }  // namespace anatomy::nn

@@ -24,8 +24,8 @@ struct Runner {
   }
   const nn::LanguageModel& lm() const { return *model.root; }
 
-  // Logits of every position for each batch row of ids, fed in chunks of the given sizes.
-  // last_only: generation's passes, the logits of each chunk's last position.
+  // Logits of every position for each batch row of ids, fed in chunks of the given sizes (with
+  // last_only, as generation's passes: of each chunk's last position).
   std::vector<float> logits(const std::vector<std::vector<int64_t>>& ids, const std::vector<int64_t>& chunks,
                             bool last_only = false) const {
     const auto B = static_cast<int64_t>(ids.size()), T = static_cast<int64_t>(ids[0].size());
