@@ -212,6 +212,18 @@ std::vector<OpCase> attention_cases() {
                                                                     .masked_value = masked})};
                        }});
   }
+  // Query heads taken in groups of at most 4 per KV head: 4 (one group), 6 (4 + 2) and 7 (4 + 3)
+  // heads per KV head, head sizes with and without a 16-float body and a tail, decode and a
+  // short prompt over many cached keys.
+  for (auto shape : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 8, 2, 64}, {3, 6, 1, 24}, {2, 14, 2, 12}}) {
+    const auto [T, Hq, Hkv, hd] = shape;
+    const int64_t past = 37, Tk = past + T;
+    const Tensor q = random(DType::F32, {2, T, Hq, hd}, ++seed), k = random(DType::F32, {2, Tk, Hkv, hd}, ++seed),
+                 v = random(DType::F32, {2, Tk, Hkv, hd}, ++seed);
+    cases.push_back({fmt::format("attention {} query heads over {} KV heads, hd {}, T={} past={}", Hq, Hkv, hd, T, past),
+                     cpu::Kernel::attention, 2.0 * static_cast<double>(Hq * T * Tk) * (4 * hd + 5), 1e-5,
+                     [=](const ops::Context& c) { return Outputs{ops::attention(c, q, k, v, {.scale = 0.125f, .past = past})}; }});
+  }
   // A KV cache read in place: 16 slots of which the first past + T hold keys.
   const Tensor q = random(DType::F32, {2, 3, 4, 16}, 300), kc = random(DType::F32, {2, 16, 2, 16}, 301),
                vc = random(DType::F32, {2, 16, 2, 16}, 302);
