@@ -148,10 +148,9 @@ class Decoder : public nn::Module {
  public:
   Decoder() : nn::Module("Decoder") {}
   Tensor apply(nn::Run& run, const Tensor& ids, const Tensor& enc, const Masks& m) const {
-    Tensor y = layers->run_each(run, layers.name(), emb(run, ids),
-                                [&](const DecoderLayer& layer, const Tensor& x) { return layer.apply(run, x, enc, m); });
-    if (run.last_logits_only && y.dim(1) > 1) y = ops::slice_time(run.ctx, y, y.dim(1) - 1, 1);
-    return linear(run, y);
+    const Tensor y = layers->run_each(run, layers.name(), emb(run, ids),
+                                      [&](const DecoderLayer& layer, const Tensor& x) { return layer.apply(run, x, enc, m); });
+    return linear(run, nn::logits_positions(run, y));
   }
   nn::Child<TransformerEmbedding> emb{*this, "emb"};
   nn::Child<nn::ModuleList<DecoderLayer>> layers{*this, "layers"};

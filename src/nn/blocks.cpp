@@ -33,8 +33,6 @@ std::vector<Tensor> project(Run& run, const Tensor& x, std::initializer_list<con
   return outs;
 }
 
-Tensor last_position(Run& run, const Tensor& h) { return ops::slice_time(run.ctx, h, h.dim(1) - 1, 1); }
-
 // The layers in order. A pass that wants the last position's logits alone needs nothing else of
 // the last layer's position-wise sublayers (its MLP), so they run on that position only, as
 // llama.cpp's graphs do; its attention or Mamba mixer still runs every position, for the caches
@@ -208,14 +206,18 @@ Tensor GptStack::forward(Run& run, const Tensor& ids) const {
   return ln_f(run, run_layers(run, h, x));
 }
 
-// The LM head on every position, or on the last one (the stack may have kept only that one
-// already); then the state advances by every token of ids.
+// The LM head, then the state advances by every token of ids (the stack may have kept only the
+// last position already).
 Tensor CausalLM::forward_tokens(Run& run, const Tensor& ids) const {
-  Tensor h = base(run, ids);
-  if (run.last_logits_only && h.dim(1) > 1) h = last_position(run, h);
-  Tensor logits = lm_head(run, h);
+  const Tensor logits = lm_head(run, logits_positions(run, base(run, ids)));
   run.state.past += ids.dim(1);
   return logits;
+}
+
+Tensor last_position(Run& run, const Tensor& h) { return ops::slice_time(run.ctx, h, h.dim(1) - 1, 1); }
+
+Tensor logits_positions(Run& run, const Tensor& h) {
+  return run.last_logits_only && h.dim(1) > 1 ? last_position(run, h) : h;
 }
 
 }  // namespace anatomy::nn

@@ -176,4 +176,9 @@ class CausalLM : public LanguageModel {
 // The cache keeps every step, also under a window (memory figures assume that).
 Tensor cached_attention(Run& run, const Tensor& q, const Tensor& k, const Tensor& v, float scale, int64_t window = 0);
 
+// h [B, T, …] at its last position only: [B, 1, …].
+Tensor last_position(Run& run, const Tensor& h);
+// The positions of h the LM head takes: the last one on a last_logits_only pass, else all.
+Tensor logits_positions(Run& run, const Tensor& h);
+
 }  // namespace anatomy::nn
