@@ -40,10 +40,13 @@ std::vector<Tensor> project(Run& run, const Tensor& x, std::initializer_list<con
 Tensor run_layers(Run& run, const Child<ModuleList<>>& layers, const Tensor& x) {
   const Module* last = layers->size() ? &layers->at(layers->size() - 1) : nullptr;
   return layers->run_each(run, layers.name(), x, [&](const Module& layer, const Tensor& h) {
-    run.last_position_only = run.last_logits_only && &layer == last;
-    Tensor y = layer.forward(run, h);
-    run.last_position_only = false;
-    return y;
+    if (!run.last_logits_only || &layer != last) return layer.forward(run, h);
+    run.last_position_only = true;
+    const struct Clear {  // on every exit, an error's included
+      Run& r;
+      ~Clear() { r.last_position_only = false; }
+    } clear{run};
+    return layer.forward(run, h);
   });
 }
 
