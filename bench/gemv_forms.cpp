@@ -1,11 +1,12 @@
 // Benchmark: decode's GEMV against the read probe, each pass of a GEMV followed by a pass of the
 // probe (read_probe.h), so that both see the same moment of the machine's bandwidth — on this
-// shared host it moves between ~30 and ~58 GB/s within minutes, and a probe run at another time
+// shared host it moves between ~30 and ~65 GB/s within minutes, and a probe run at another time
 // cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path), the forms
 // gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row or several rows at a
 // time, with and without software prefetching, bf16 widened by zero-extend and shift or by
-// interleaving with zeros, AVX2 or AVX-512. The weights cycle through ≥ 1 GiB of distinct
-// matrices, as a decode step's layers do. Prints, per form, the median GB/s, the median ratio to
+// interleaving with zeros, AVX2 or AVX-512 — and the probe's read loop over the same weights. The
+// weights (and the probe's array) are tensors, on the pages a model's weights get. The weights
+// cycle through ≥ 1 GiB of distinct matrices, as a decode step's layers do. Prints, per form, the median GB/s, the median ratio to
 // the probe beside it, and that median over the passes where the probe read more than 45 GB/s.
 //   bench_gemv_forms [N] [K] [passes] [threads]
 #include <immintrin.h>
@@ -117,6 +118,12 @@ void rows512(const float* x, const float*, int64_t K, const uint16_t* w, int64_t
   for (int64_t g = 0; g < groups; ++g) rows512_body(x, K, w + g * 8 * K, std::min<int64_t>(2, groups - g - 1), out + g * 8);
 }
 
+// What any form could reach on these weights: the probe's own loop over them, no arithmetic but
+// the adds (a read bound that includes the weights' pages and the per-matrix parallel regions).
+void read_only(const float*, const float*, int64_t K, const uint16_t* w, int64_t N, float* out) {
+  out[0] = static_cast<float>(backend::stream_read(reinterpret_cast<const float*>(w), N * K / 2));
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -157,6 +164,7 @@ int main(int argc, char** argv) {
   };
   const Form engine = nullptr;  // cpu::linear's M = 1 path
   std::vector<Named> forms = {{"engine (cpu::linear, M = 1)", engine},
+                              {"read only (the probe's loop over these weights)", read_only},
                               {"1 row, shift (before stop 28)", row_shift},
                               {"1 row, interleave", rows_unpack<1, false>},
                               {"1 row, interleave, prefetch", rows_unpack<1, true>},

@@ -3,23 +3,29 @@
 // so that both see the same moment of the machine's memory bandwidth.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <vector>
 
 #include "backend/device.h"
+#include "core/tensor.h"
 
 class ReadProbe {
  public:
   // GB/s of one pass.
   double gbps() const {
     const auto t0 = std::chrono::steady_clock::now();
-    volatile double sink = anatomy::backend::stream_read(a_.data(), static_cast<int64_t>(a_.size()));
+    volatile double sink = anatomy::backend::stream_read(a_.data<float>(), static_cast<int64_t>(a_.numel()));
     (void)sink;
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return static_cast<double>(a_.size() * sizeof(float)) / s / 1e9;
+    return static_cast<double>(a_.nbytes()) / s / 1e9;
   }
 
  private:
-  std::vector<float> a_ = std::vector<float>(size_t{128} << 20, 1.0f);
+  // A tensor, so that it sits on the pages weights get (huge pages where offered: HeapStorage).
+  anatomy::Tensor a_ = [] {
+    anatomy::Tensor t = anatomy::Tensor::empty(anatomy::DType::F32, {int64_t{128} << 20});
+    std::fill_n(t.data<float>(), t.numel(), 1.0f);
+    return t;
+  }();
 };

@@ -83,11 +83,18 @@ GemmCeiling measure_gemm(DType dtype, int64_t m, int64_t n, int64_t k, const std
 void measure_bandwidth(Ceilings& c, bool quick) {
   // 256 MiB per array is far beyond any last-level cache on CPUs of today.
   const int64_t n = quick ? (int64_t{1} << 21) : (int64_t{1} << 26);
-  std::vector<float> a(static_cast<size_t>(n), 1.0f), b(static_cast<size_t>(n), 2.0f), d(static_cast<size_t>(n), 3.0f);
+  // Tensors, so that the arrays sit on the pages weights get (huge pages where offered: HeapStorage).
+  auto filled = [n](float v) {
+    Tensor t = Tensor::empty(DType::F32, {n});
+    std::fill_n(t.data<float>(), n, v);
+    return t;
+  };
+  Tensor a = filled(1.0f), b = filled(2.0f), d = filled(3.0f);
   volatile double sink = 0;
   const int reps = quick ? 2 : 10;
-  const double read_s = median_seconds([&] { sink = sink + backend::stream_read(a.data(), n); }, reps, 0);
-  const double triad_s = median_seconds([&] { backend::stream_triad(a.data(), b.data(), d.data(), 0.5f, n); }, reps, 0);
+  const double read_s = median_seconds([&] { sink = sink + backend::stream_read(a.data<float>(), n); }, reps, 0);
+  const double triad_s =
+      median_seconds([&] { backend::stream_triad(a.data<float>(), b.data<float>(), d.data<float>(), 0.5f, n); }, reps, 0);
   c.read_gbs = 4.0 * static_cast<double>(n) / read_s / 1e9;
   c.triad_gbs = 12.0 * static_cast<double>(n) / triad_s / 1e9;
 }

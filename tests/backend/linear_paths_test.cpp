@@ -192,15 +192,62 @@ TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
         EXPECT_LT(max_rel_diff(out, want), 1e-5f) << activation_name(act);
       }
     }
-  // What the fused path does not take: weights that may change, mixed dtypes, softplus, one row.
+  // What the fused path does not take: weights that may change, mixed dtypes, softplus.
   const Tensor x = test::random_tensor(DType::F32, {8, 40}, 1);
   const Tensor w = frozen_weight(DType::F32, {24, 40}, 2), half = frozen_weight(DType::BF16, {24, 40}, 3);
   EXPECT_FALSE(fuses_linears(x, {w, test::random_tensor(DType::F32, {24, 40}, 4)}, std::nullopt));
   EXPECT_FALSE(fuses_linears(x, {w, half}, std::nullopt));
   EXPECT_FALSE(fuses_linears(x, {w, w}, Activation::softplus));
-  EXPECT_FALSE(fuses_linears(test::random_tensor(DType::F32, {1, 40}, 5), {w, w}, std::nullopt));
   set_linear_plan({{{DType::F32, 2, LinearPath::onednn}}, "test plan"});
   EXPECT_FALSE(fuses_linears(x, {w, w}, std::nullopt)) << "another path planned";
+}
+
+// Decode's one row: the projections' rows as one list in one GEMV region, each output exactly what
+// the GEMV gives that weight alone (rows are summed the same way wherever a thread's share starts),
+// and the gated form equal to the reference composition — weights frozen or not, rows not a
+// multiple of the GEMV's 2 or of the epilogue's 8, depths not a multiple of 16, one row per weight.
+TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
+  uint32_t seed = 300;
+  for (const auto& s : {Shape3{1, 40, 8}, Shape3{1, 33, 300}, Shape3{1, 1, 520}, Shape3{1, 517, 64}})
+    for (DType d : {DType::F32, DType::BF16, DType::F16})
+      for (bool frozen : {true, false}) {
+        SCOPED_TRACE(testing::Message() << dtype_name(d) << " N=" << s.N << " K=" << s.K << (frozen ? " frozen" : ""));
+        auto weight = [&](Shape shape) {
+          return frozen ? frozen_weight(d, std::move(shape), seed++) : test::random_tensor(d, std::move(shape), seed++);
+        };
+        const Tensor x = test::random_tensor(DType::F32, {1, s.K}, seed++);
+        const std::vector<Tensor> ws{weight({s.N, s.K}), weight({16, s.K}), weight({3, s.K})};
+        ASSERT_TRUE(fuses_linears(x, ws, std::nullopt));
+        std::vector<Tensor> outs;
+        for (const Tensor& w : ws) outs.push_back(Tensor::empty(DType::F32, {1, w.dim(0)}));
+        const uint64_t fused = fast_runs(Kernel::linear_group);
+        ASSERT_TRUE(linear_group(x, ws, {nullptr, nullptr, nullptr}, outs));
+        EXPECT_EQ(fast_runs(Kernel::linear_group), fused + 1);
+        for (size_t i = 0; i < ws.size(); ++i) {
+          Tensor alone = Tensor::empty(DType::F32, outs[i].shape());
+          ASSERT_TRUE(linear_fast(x, ws[i], nullptr, false, alone));
+          EXPECT_EQ(std::memcmp(alone.raw(), outs[i].raw(), alone.nbytes()), 0) << "projection " << i;
+          EXPECT_LT(max_rel_diff(outs[i], reference(x, ws[i])), 1e-5f);
+        }
+        for (Activation act : {Activation::silu, Activation::gelu_tanh, Activation::relu2}) {
+          const Tensor up = weight({s.N, s.K});
+          ASSERT_TRUE(fuses_linears(x, {ws[0], up}, act));
+          Tensor out = Tensor::empty(DType::F32, {1, s.N}), gate = reference(x, ws[0]), activated = gate;
+          const uint64_t gated = fast_runs(Kernel::gated_linear);
+          ASSERT_TRUE(gated_linear(x, ws[0], up, act, out));
+          EXPECT_EQ(fast_runs(Kernel::gated_linear), gated + 1);
+          activation_reference(gate, act, activated);
+          Tensor want = Tensor::empty(DType::F32, {1, s.N});
+          binary_reference(activated, reference(x, up), BinaryOp::mul, want);
+          EXPECT_LT(max_rel_diff(out, want), 1e-5f) << activation_name(act);
+        }
+      }
+  const Tensor x = test::random_tensor(DType::F32, {1, 40}, 1);
+  const Tensor w = frozen_weight(DType::F32, {24, 40}, 2), half = frozen_weight(DType::BF16, {24, 40}, 3);
+  EXPECT_FALSE(fuses_linears(x, {w, half}, std::nullopt));
+  EXPECT_FALSE(fuses_linears(x, {w, w}, Activation::softplus));
+  EXPECT_FALSE(fuses_linears(x, {w, frozen_weight(DType::F32, {24, 41}, 4)}, std::nullopt)) << "another depth";
 }
 
 // While a tape records (training), the model never asks for the fused forms, which have no

@@ -184,8 +184,9 @@ enum class Form { widened, packed, reordered };
 struct Prepared {
   struct Entry {
     std::weak_ptr<Storage> storage;
-    std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+    std::unique_ptr<HeapStorage> copy;  // on huge pages where large (HeapStorage)
     uint64_t bytes = 0;
+    float* data() const { return reinterpret_cast<float*>(copy->data()); }
   };
   std::mutex mu;
   std::map<std::tuple<const void*, int64_t, int64_t, bool, Form>, Entry> entries;  // (data, N, K, in_out, form)
@@ -208,7 +209,7 @@ struct Prepared {
     std::lock_guard<std::mutex> lock(mu);
     const auto key = std::make_tuple(static_cast<const void*>(w.raw()), N, K, in_out, form);
     if (auto it = entries.find(key); it != entries.end()) {
-      if (it->second.storage.lock() == w.storage()) return it->second.data.get();
+      if (it->second.storage.lock() == w.storage()) return it->second.data();
       bytes -= it->second.bytes;  // another weight at a freed one's address
       entries.erase(it);
     }
@@ -219,21 +220,25 @@ struct Prepared {
                                                     : static_cast<uint64_t>(N * K) * sizeof(float);
     const uint64_t need = (size + 63) / 64 * 64;
     if (bytes + need > budget) return nullptr;
-    Entry e{w.storage(), {static_cast<float*>(std::aligned_alloc(64, need)), &std::free}, need};
-    if (!e.data) return nullptr;
+    Entry e{w.storage(), nullptr, need};
+    try {
+      e.copy = std::make_unique<HeapStorage>(need);
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
     if (form == Form::packed) {
-      pack_weight_avx2(w, N, K, in_out, e.data.get());
+      pack_weight_avx2(w, N, K, in_out, e.data());
     } else if (form == Form::widened) {
-      to_f32_avx2(w, 0, N, K, e.data.get());  // every element in place: either layout
+      to_f32_avx2(w, 0, N, K, e.data());  // every element in place: either layout
     } else if (w.dtype() == DType::F32) {
-      dnnl_state().reorder(w.data<float>(), N, K, in_out, e.data.get());
+      dnnl_state().reorder(w.data<float>(), N, K, in_out, e.data());
     } else {
       std::vector<float> wide(static_cast<size_t>(N * K));
       to_f32_avx2(w, 0, N, K, wide.data());
-      dnnl_state().reorder(wide.data(), N, K, in_out, e.data.get());
+      dnnl_state().reorder(wide.data(), N, K, in_out, e.data());
     }
     bytes += need;
-    return entries.emplace(key, std::move(e)).first->second.data.get();
+    return entries.emplace(key, std::move(e)).first->second.data();
   }
 };
 
@@ -471,7 +476,7 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
   const float* xs = x.data<float>();
   float* o = out.data<float>();
   if (M == 1 && !w_in_out && have_avx2()) {  // also on AVX-512 machines: gemm_avx2.cpp says why
-    gemv_avx2(xs, K, w, N, o);
+    gemv_avx2(xs, K, {{&w, N, o}});
   } else if (M > 1 && linear_through(planned_path(d, M), x, w, out, w_in_out)) {
   } else if (w_in_out && d != DType::F32) {
     // GPT-2's Conv1D layout [in, out] in half precision without a kept copy (decode, a weight that
@@ -507,7 +512,12 @@ bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional
   if (gated && (ws.size() != 2 || !has_vector_form(*gated))) return false;
   const int64_t K = x.dim(-1), M = rows(x);
   const DType d = ws.front().dtype();
-  if (M < 2 || planned_path(d, M) != LinearPath::packed) return false;
+  // One row (decode): the GEMV reads the stored weights in place, so any weight of a float dtype.
+  if (M == 1)
+    return (d == DType::F32 || d == DType::BF16 || d == DType::F16) && std::all_of(ws.begin(), ws.end(), [&](const Tensor& w) {
+             return w.dtype() == d && w.shape().size() == 2 && w.dim(1) == K;
+           });
+  if (planned_path(d, M) != LinearPath::packed) return false;
   return std::all_of(ws.begin(), ws.end(), [&](const Tensor& w) {
     return w.dtype() == d && w.shape().size() == 2 && w.dim(1) == K && w.storage() && w.storage()->frozen();
   });
@@ -516,6 +526,12 @@ bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional
 bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vector<Tensor>& outs) {
   if (!fuses_linears(x, ws, std::nullopt)) return false;
   const int64_t K = x.dim(-1), M = rows(x);
+  if (M == 1) {
+    std::vector<GemvOutput> outputs;
+    for (size_t i = 0; i < ws.size(); ++i) outputs.push_back({&ws[i], ws[i].dim(0), outs[i].data<float>()});
+    gemv_avx2(x.data<float>(), K, outputs);
+    return true;
+  }
   std::vector<PackedOutput> outputs;
   for (size_t i = 0; i < ws.size(); ++i) {
     const float* p = prepared().get(ws[i], ws[i].dim(0), K, false, Form::packed);
@@ -530,6 +546,10 @@ bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vect
 bool gated_linear_fast(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) {
   if (!fuses_linears(x, {w_gate, w_up}, act) || w_gate.dim(0) != w_up.dim(0)) return false;
   const int64_t K = x.dim(-1), M = rows(x), N = w_gate.dim(0);
+  if (M == 1) {
+    gated_gemv_avx2(x.data<float>(), K, w_gate, w_up, N, act, out.data<float>());
+    return true;
+  }
   const float* g = prepared().get(w_gate, N, K, false, Form::packed);
   const float* u = g ? prepared().get(w_up, N, K, false, Form::packed) : nullptr;
   if (!u) return false;

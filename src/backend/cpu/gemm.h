@@ -65,12 +65,12 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
 // out[M, N] (+)= bias[N], an F32 bias read in place.
 void add_bias(const Tensor& bias, int64_t M, int64_t N, float* out);
 
-// Projections of one input as one GEMM (q/k/v; gate/up), on the packed path only — the path the
-// plans of AVX2 machines pick; where another path leads (oneDNN on reordered copies with AVX-512)
-// each projection runs on its own. fuses_linears (kernels.h) says whether they would run here: x
-// F32 with M ≥ 2 rows, weights [N_i, K] of one float dtype, frozen, planned `packed` at this M
-// (gated: an activation with a vector form). These return false also when a copy does not fit the
-// budget; the caller then runs each projection on its own.
+// Projections of one input as one GEMM (q/k/v; gate/up), on the packed path or, for one row
+// (decode), the GEMV — the paths the plans of AVX2 machines pick; where another path leads (oneDNN
+// on reordered copies with AVX-512) each projection runs on its own. fuses_linears (kernels.h) says
+// whether they would run here: x F32, weights [N_i, K] of one float dtype and, for M ≥ 2 rows,
+// frozen and planned `packed` at this M (gated: an activation with a vector form). These return
+// false also when a copy does not fit the budget; the caller then runs each projection on its own.
 bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vector<Tensor>& outs);  // no biases
 // out = act(x·w_gateᵀ) ⊙ (x·w_upᵀ), the activation and product in the GEMM's epilogue.
 bool gated_linear_fast(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out);

@@ -2,6 +2,7 @@
 // have_avx2() first): GEMV for decode, the register-blocked small-M kernel, small strided GEMMs,
 // half -> f32 widening.
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <utility>
@@ -90,16 +91,73 @@ __attribute__((target("avx2,fma,f16c"))) void dot_rows(const float* xp, const fl
   }
 }
 
+// Rows [n0, n1) of w (N rows), kGemvRows at a time, prefetching within the range.
 template <DType D>
-void gemv(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
-  std::vector<float> reordered;  // only BF16 reads x in another order
-  if constexpr (D == DType::BF16) reordered = bf16_order(x, K / 16 * 16);
-  const float* xp = D == DType::BF16 ? reordered.data() : x;
-  const int64_t groups = N / kGemvRows;
-#pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < groups; ++g)
-    dot_rows<D, kGemvRows>(xp, x, K, w, g * kGemvRows, static_cast<int>(std::min<int64_t>(2, groups - g - 1)), out);
-  for (int64_t n = groups * kGemvRows; n < N; ++n) dot_rows<D, 1>(xp, x, K, w, n, 0, out);
+void dot_range(const float* xp, const float* x, int64_t K, const Tensor& w, int64_t n0, int64_t n1, float* out) {
+  int64_t n = n0;
+  for (; n + kGemvRows <= n1; n += kGemvRows)
+    dot_rows<D, kGemvRows>(xp, x, K, w, n, static_cast<int>(std::min<int64_t>(2, (n1 - n) / kGemvRows - 1)), out);
+  for (; n < n1; ++n) dot_rows<D, 1>(xp, x, K, w, n, 0, out);
+}
+
+// This thread's rows [begin, end) of `rows` shared out statically in whole groups of kGemvRows.
+std::pair<int64_t, int64_t> thread_rows(int64_t rows) {
+  const int64_t groups = rows / kGemvRows, t = omp_get_thread_num(), threads = omp_get_num_threads();
+  const int64_t begin = groups * t / threads * kGemvRows;
+  return {begin, t + 1 == threads ? rows : groups * (t + 1) / threads * kGemvRows};
+}
+
+// x in the order dot_rows reads it (only BF16 reads x in another order).
+template <DType D>
+const float* ordered_x(const float* x, int64_t K, std::vector<float>& reordered) {
+  if constexpr (D != DType::BF16) return x;
+  reordered = bf16_order(x, K / 16 * 16);
+  return reordered.data();
+}
+
+// One parallel region for every weight x meets (one: a plain linear; q/k/v: three): the rows of
+// all of them, taken as one list, shared out among the threads, so that no thread waits at the end
+// of each weight.
+template <DType D>
+void gemv(const float* x, int64_t K, const std::vector<GemvOutput>& outputs) {
+  std::vector<float> reordered;
+  const float* xp = ordered_x<D>(x, K, reordered);
+  int64_t rows = 0;
+  for (const GemvOutput& o : outputs) rows += o.N;
+#pragma omp parallel
+  {
+    const auto [begin, end] = thread_rows(rows);
+    int64_t offset = 0;  // of this weight's first row in the list
+    for (const GemvOutput& o : outputs) {
+      const int64_t n0 = std::clamp(begin - offset, int64_t{0}, o.N), n1 = std::clamp(end - offset, int64_t{0}, o.N);
+      if (n0 < n1) dot_range<D>(xp, x, K, *o.w, n0, n1, o.out);
+      offset += o.N;
+    }
+  }
+}
+
+// out[n] = act(x·gate_n)·(x·up_n): each thread reads its gate rows, then the same up rows, then
+// combines the two while they are still in its cache; neither product is written to memory whole.
+template <DType D, Activation A>
+__attribute__((target("avx2,fma,f16c"))) void gated_gemv(const float* x, int64_t K, const Tensor& gate,
+                                                         const Tensor& up, int64_t N, float* out) {
+  std::vector<float> reordered;
+  const float* xp = ordered_x<D>(x, K, reordered);
+  std::vector<float> ups(static_cast<size_t>(N));
+#pragma omp parallel
+  {
+    const auto [n0, n1] = thread_rows(N);
+    dot_range<D>(xp, x, K, gate, n0, n1, out);
+    dot_range<D>(xp, x, K, up, n0, n1, ups.data());
+    for (int64_t n = n0; n < n1; n += 8) {
+      alignas(32) float g[8] = {}, u[8] = {};  // the last vector may be partial
+      const int64_t count = std::min<int64_t>(8, n1 - n);
+      std::copy_n(out + n, count, g);
+      std::copy_n(ups.data() + n, count, u);
+      _mm256_store_ps(g, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(g)), _mm256_load_ps(u)));
+      std::copy_n(g, count, out + n);
+    }
+  }
 }
 
 // Half-precision rows [n0, n0+nb) of w converted to f32 (8 at a time).
@@ -234,10 +292,22 @@ __attribute__((target("avx2,fma"))) void pack_transposed(const float* src, int64
 
 }  // namespace
 
-void gemv_avx2(const float* x, int64_t K, const Tensor& w, int64_t N, float* out) {
-  if (w.dtype() == DType::F32) gemv<DType::F32>(x, K, w, N, out);
-  else if (w.dtype() == DType::BF16) gemv<DType::BF16>(x, K, w, N, out);
-  else gemv<DType::F16>(x, K, w, N, out);
+void gemv_avx2(const float* x, int64_t K, const std::vector<GemvOutput>& outputs) {
+  const DType d = outputs.front().w->dtype();
+  if (d == DType::F32) gemv<DType::F32>(x, K, outputs);
+  else if (d == DType::BF16) gemv<DType::BF16>(x, K, outputs);
+  else gemv<DType::F16>(x, K, outputs);
+}
+
+void gated_gemv_avx2(const float* x, int64_t K, const Tensor& gate, const Tensor& up, int64_t N, Activation act,
+                     float* out) {
+  // softplus has no vector form: the caller never fuses it (has_vector_form)
+  with_vector_activation(act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    if (gate.dtype() == DType::F32) gated_gemv<DType::F32, A>(x, K, gate, up, N, out);
+    else if (gate.dtype() == DType::BF16) gated_gemv<DType::BF16, A>(x, K, gate, up, N, out);
+    else gated_gemv<DType::F16, A>(x, K, gate, up, N, out);
+  });
 }
 
 void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out) {

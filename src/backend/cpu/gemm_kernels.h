@@ -13,7 +13,16 @@ bool have_avx512();
 // $ANATOMY_CPU_ISA caps the kernels' dispatch: avx512 (default: the best the CPU has), avx2, scalar.
 enum class IsaCap { avx512, avx2, scalar, invalid };
 IsaCap isa_cap();
-void gemv_avx2(const float* x, int64_t K, const Tensor& w, int64_t N, float* out);
+// Decode's M = 1: out = x·Wᵀ for each weight [N, K] (all of one dtype) in one parallel region.
+struct GemvOutput {
+  const Tensor* w;
+  int64_t N;
+  float* out;
+};
+void gemv_avx2(const float* x, int64_t K, const std::vector<GemvOutput>& outputs);
+// out[N] = act(x·W_gateᵀ) ⊙ (x·W_upᵀ) at M = 1 (act: not softplus).
+void gated_gemv_avx2(const float* x, int64_t K, const Tensor& gate, const Tensor& up, int64_t N, Activation act,
+                     float* out);
 void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out);
 void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst);  // bf16/f16 rows
 // The packed prefill GEMM (gemm_packed_avx2.cpp): weights [N, K] (in_out: [K, N], GPT-2's Conv1D)
