@@ -1,7 +1,8 @@
 // Benchmark: decode's GEMV against the read probe, each pass of a GEMV followed by a pass of the
 // probe (read_probe.h), so that both see the same moment of the machine's bandwidth — on this
 // shared host it moves between ~30 and ~65 GB/s within minutes, and a probe run at another time
-// cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path), the forms
+// cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path on frozen weights, as
+// a loaded model's: the panel form for bf16), the row forms
 // gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row or several rows at a
 // time, with and without software prefetching, bf16 widened by zero-extend and shift or by
 // interleaving with zeros, AVX2 or AVX-512 — and the probe's read loop over the same weights. The
@@ -151,6 +152,7 @@ int main(int argc, char** argv) {
   for (int64_t c = 0; c < copies; ++c) {
     weights.push_back(Tensor::empty(DType::BF16, {N, K}));
     std::memset(weights.back().raw(), 0x3c, weights.back().nbytes());  // 0x3c3c: bf16 ≈ 0.0115
+    weights.back().storage()->freeze();  // as a loaded model's: the engine reads their panel form
   }
   Tensor x = Tensor::empty(DType::F32, {1, K}), y = Tensor::empty(DType::F32, {1, N});
   for (int64_t k = 0; k < K; ++k) x.data<float>()[k] = 1.0f + static_cast<float>(k % 7) / 7;

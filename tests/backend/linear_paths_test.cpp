@@ -204,12 +204,14 @@ TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
 
 // Decode's one row: the projections' rows as one list in one GEMV region, each output exactly what
 // the GEMV gives that weight alone (rows are summed the same way wherever a thread's share starts),
-// and the gated form equal to the reference composition — weights frozen or not, rows not a
-// multiple of the GEMV's 2 or of the epilogue's 8, depths not a multiple of 16, one row per weight.
+// and the gated form equal to the reference composition — weights frozen (half precision: read
+// from their panel form, which must have run) or not (rows read in place), rows not a multiple of
+// the GEMV's 2, the epilogue's 8 or a 32-row block, depths not a multiple of 16 and past one
+// 2048-column chunk, one row per weight.
 TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
   uint32_t seed = 300;
-  for (const auto& s : {Shape3{1, 40, 8}, Shape3{1, 33, 300}, Shape3{1, 1, 520}, Shape3{1, 517, 64}})
+  for (const auto& s : {Shape3{1, 40, 8}, Shape3{1, 33, 300}, Shape3{1, 1, 520}, Shape3{1, 517, 64}, Shape3{1, 37, 4100}})
     for (DType d : {DType::F32, DType::BF16, DType::F16})
       for (bool frozen : {true, false}) {
         SCOPED_TRACE(testing::Message() << dtype_name(d) << " N=" << s.N << " K=" << s.K << (frozen ? " frozen" : ""));
@@ -221,9 +223,11 @@ TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
         ASSERT_TRUE(fuses_linears(x, ws, std::nullopt));
         std::vector<Tensor> outs;
         for (const Tensor& w : ws) outs.push_back(Tensor::empty(DType::F32, {1, w.dim(0)}));
-        const uint64_t fused = fast_runs(Kernel::linear_group);
+        const uint64_t fused = fast_runs(Kernel::linear_group), panels = panel_gemv_runs();
+        const bool half = d != DType::F32;
         ASSERT_TRUE(linear_group(x, ws, {nullptr, nullptr, nullptr}, outs));
         EXPECT_EQ(fast_runs(Kernel::linear_group), fused + 1);
+        EXPECT_EQ(panel_gemv_runs(), panels + (frozen && half ? 1 : 0)) << "the panel form runs for frozen half weights only";
         for (size_t i = 0; i < ws.size(); ++i) {
           Tensor alone = Tensor::empty(DType::F32, outs[i].shape());
           ASSERT_TRUE(linear_fast(x, ws[i], nullptr, false, alone));
@@ -234,9 +238,10 @@ TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
           const Tensor up = weight({s.N, s.K});
           ASSERT_TRUE(fuses_linears(x, {ws[0], up}, act));
           Tensor out = Tensor::empty(DType::F32, {1, s.N}), gate = reference(x, ws[0]), activated = gate;
-          const uint64_t gated = fast_runs(Kernel::gated_linear);
+          const uint64_t gated = fast_runs(Kernel::gated_linear), gated_panels = panel_gemv_runs();
           ASSERT_TRUE(gated_linear(x, ws[0], up, act, out));
           EXPECT_EQ(fast_runs(Kernel::gated_linear), gated + 1);
+          EXPECT_EQ(panel_gemv_runs(), gated_panels + (frozen && half ? 1 : 0));
           activation_reference(gate, act, activated);
           Tensor want = Tensor::empty(DType::F32, {1, s.N});
           binary_reference(activated, reference(x, up), BinaryOp::mul, want);

@@ -179,7 +179,7 @@ Dnnl& dnnl_state() {
 // weights of any dtype packed into panels (the own kernel) or reordered into oneDNN's preferred
 // layout. Entries are tied to the weight's storage and dropped once it is freed. The budget is
 // half the memory available at the first.
-enum class Form { widened, packed, reordered };
+enum class Form { widened, packed, reordered, gemv_panels };
 
 struct Prepared {
   struct Entry {
@@ -217,6 +217,7 @@ struct Prepared {
     if (budget == 0) budget = std::max<uint64_t>(1, backend::available_memory() / 2);
     const uint64_t size = form == Form::packed      ? static_cast<uint64_t>(packed_weight_floats(N, K)) * sizeof(float)
                           : form == Form::reordered ? dnnl_state().layout(N, K).get_size()
+                          : form == Form::gemv_panels ? static_cast<uint64_t>(gemv_panel_elements(N, K)) * sizeof(uint16_t)
                                                     : static_cast<uint64_t>(N * K) * sizeof(float);
     const uint64_t need = (size + 63) / 64 * 64;
     if (bytes + need > budget) return nullptr;
@@ -228,6 +229,8 @@ struct Prepared {
     }
     if (form == Form::packed) {
       pack_weight_avx2(w, N, K, in_out, e.data());
+    } else if (form == Form::gemv_panels) {
+      pack_gemv_panels_avx2(w, N, K, reinterpret_cast<uint16_t*>(e.data()));
     } else if (form == Form::widened) {
       to_f32_avx2(w, 0, N, K, e.data());  // every element in place: either layout
     } else if (w.dtype() == DType::F32) {
@@ -245,6 +248,26 @@ struct Prepared {
 Prepared& prepared() {
   static Prepared p;
   return p;
+}
+
+std::atomic<uint64_t> panel_gemvs{0};
+
+// The panel form of a half-precision [N, K] weight for decode's GEMV (gemm_kernels.h), made once;
+// nullptr for f32 weights (their rows are read in place: a copy would double the largest form),
+// weights that may change, and copies over the budget.
+const uint16_t* gemv_panels(const Tensor& w) {
+  if (w.dtype() != DType::BF16 && w.dtype() != DType::F16) return nullptr;
+  return reinterpret_cast<const uint16_t*>(prepared().get(w, w.dim(0), w.dim(1), false, Form::gemv_panels));
+}
+
+// Every output's panels, or none (the GEMV reads all of one list one way).
+void with_panels(std::vector<GemvOutput>& outputs) {
+  for (GemvOutput& o : outputs)
+    if (!(o.panels = gemv_panels(*o.w))) {
+      for (GemvOutput& p : outputs) p.panels = nullptr;
+      return;
+    }
+  panel_gemvs.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Half-precision weights over the budget: 512 rows at a time, widened into a scratch block and
@@ -399,6 +422,7 @@ LinearPath planned_path(DType dtype, int64_t M) {
 }
 
 uint64_t path_runs(LinearPath p) { return path_counters[static_cast<size_t>(p)].load(); }
+uint64_t panel_gemv_runs() { return panel_gemvs.load(); }
 
 bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out, bool w_in_out) {
   const DType d = w.dtype();
@@ -476,7 +500,9 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
   const float* xs = x.data<float>();
   float* o = out.data<float>();
   if (M == 1 && !w_in_out && have_avx2()) {  // also on AVX-512 machines: gemm_avx2.cpp says why
-    gemv_avx2(xs, K, {{&w, N, o}});
+    std::vector<GemvOutput> outputs{{&w, N, o}};
+    with_panels(outputs);
+    gemv_avx2(xs, K, outputs);
   } else if (M > 1 && linear_through(planned_path(d, M), x, w, out, w_in_out)) {
   } else if (w_in_out && d != DType::F32) {
     // GPT-2's Conv1D layout [in, out] in half precision without a kept copy (decode, a weight that
@@ -529,6 +555,7 @@ bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vect
   if (M == 1) {
     std::vector<GemvOutput> outputs;
     for (size_t i = 0; i < ws.size(); ++i) outputs.push_back({&ws[i], ws[i].dim(0), outs[i].data<float>()});
+    with_panels(outputs);
     gemv_avx2(x.data<float>(), K, outputs);
     return true;
   }
@@ -547,7 +574,9 @@ bool gated_linear_fast(const Tensor& x, const Tensor& w_gate, const Tensor& w_up
   if (!fuses_linears(x, {w_gate, w_up}, act) || w_gate.dim(0) != w_up.dim(0)) return false;
   const int64_t K = x.dim(-1), M = rows(x), N = w_gate.dim(0);
   if (M == 1) {
-    gated_gemv_avx2(x.data<float>(), K, w_gate, w_up, N, act, out.data<float>());
+    std::vector<GemvOutput> outputs{{&w_gate, N, nullptr}, {&w_up, N, nullptr}};
+    with_panels(outputs);
+    gated_gemv_avx2(x.data<float>(), K, w_gate, w_up, N, act, out.data<float>(), outputs[0].panels, outputs[1].panels);
     return true;
   }
   const float* g = prepared().get(w_gate, N, K, false, Form::packed);

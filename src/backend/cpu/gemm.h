@@ -59,6 +59,8 @@ LinearPath planned_path(DType dtype, int64_t M);
 bool linear_through(LinearPath path, const Tensor& x, const Tensor& w, Tensor& out, bool w_in_out = false);
 // Prefill GEMMs each path has run so far (tests assert which path ran).
 uint64_t path_runs(LinearPath p);
+// Decode GEMVs (M = 1) that read half-precision weights' panel form (gemm_kernels.h) so far.
+uint64_t panel_gemv_runs();
 
 // false when the fast path does not handle this case (the caller uses the reference kernel).
 bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in_out, Tensor& out);

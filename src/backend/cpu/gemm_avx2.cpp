@@ -30,6 +30,12 @@ namespace {
 //    rows and than an AVX-512 form (77–89 %) — so this one kernel runs on both ISAs;
 //  - bf16 widens by interleaving with zeros (one instruction per 8 elements instead of two); the
 //    interleave's lane order is matched by x, permuted once per call.
+// Stop 30, with the probe on huge pages (it had understated the machine by up to 15 %): the probe's
+// own loop over the same weights read 97–99 % where two rows read 85–88 % in the host's fast
+// phases (~60 GB/s). What a thread reads should be one sequential stream with x in L1: half-
+// precision weights of a loaded model are packed once into the panel form (gemm_kernels.h), read
+// at 94–98 % (bench_gemv_forms); rows in place stay the form for f32 weights (a copy would double
+// the largest form), weights that may change, and copies over the budget.
 constexpr int64_t kGemvRows = 2;
 
 // Elements k … k+15 of a weight row as two f32 vectors (for BF16 in bf16_order's order).
@@ -156,6 +162,94 @@ __attribute__((target("avx2,fma,f16c"))) void gated_gemv(const float* x, int64_t
       std::copy_n(ups.data() + n, count, u);
       _mm256_store_ps(g, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(g)), _mm256_load_ps(u)));
       std::copy_n(g, count, out + n);
+    }
+  }
+}
+
+// part[i] = x·w_i for the kGemvBlock rows of one block of the panel form (gemm_kernels.h; xp: x in
+// widen16's order, zero-padded to Kp): one sequential read of the block, each chunk of x staying
+// in L1 while its rows pass.
+template <DType D>
+__attribute__((target("avx2,fma,f16c"))) void panel_block(const float* xp, int64_t Kp, const uint16_t* block,
+                                                          float* part) {
+  std::fill_n(part, kGemvBlock, 0.0f);
+  const uint16_t* p = block;
+  for (int64_t c = 0; c < Kp; c += kGemvChunk) {
+    const int64_t width = std::min(kGemvChunk, Kp - c);
+    for (int64_t g = 0; g < kGemvBlock / 4; ++g) {
+      __m256 acc[4][2];
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+      for (int64_t k = c; k < c + width; k += 16, p += 64) {
+        const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) {
+          __m256 lo, hi;
+          widen16<D>(p, 16 * r, lo, hi);
+          acc[r][0] = _mm256_fmadd_ps(x0, lo, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(x1, hi, acc[r][1]);
+        }
+      }
+      for (int r = 0; r < 4; ++r) part[g * 4 + r] += avx2::hsum8(_mm256_add_ps(acc[r][0], acc[r][1]));
+    }
+  }
+}
+
+// x in widen16's order, zero-padded to Kp (the panels' padded columns are zeros too).
+template <DType D>
+std::vector<float> padded_x(const float* x, int64_t K, int64_t Kp) {
+  std::vector<float> xp(static_cast<size_t>(Kp), 0.0f);
+  std::copy_n(x, K, xp.begin());
+  if constexpr (D == DType::BF16) xp = bf16_order(xp.data(), Kp);
+  return xp;
+}
+
+int64_t blocks_of(int64_t N) { return (N + kGemvBlock - 1) / kGemvBlock; }
+
+// This thread's blocks [begin, end) of `blocks`, shared out statically.
+std::pair<int64_t, int64_t> thread_blocks(int64_t blocks) {
+  const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
+  return {blocks * t / threads, blocks * (t + 1) / threads};
+}
+
+// gemv's panel form: the blocks of every output, as one list, shared out among the threads.
+template <DType D>
+void panel_gemv(const float* x, int64_t K, const std::vector<GemvOutput>& outputs) {
+  const int64_t Kp = (K + 15) / 16 * 16;
+  const std::vector<float> xp = padded_x<D>(x, K, Kp);
+  int64_t blocks = 0;
+  for (const GemvOutput& o : outputs) blocks += blocks_of(o.N);
+#pragma omp parallel
+  {
+    const auto [begin, end] = thread_blocks(blocks);
+    alignas(32) float part[kGemvBlock];
+    int64_t offset = 0;  // of this output's first block in the list
+    for (const GemvOutput& o : outputs) {
+      for (int64_t b = std::max(begin - offset, int64_t{0}); b < std::min(end - offset, blocks_of(o.N)); ++b) {
+        panel_block<D>(xp.data(), Kp, o.panels + b * kGemvBlock * Kp, part);
+        std::copy_n(part, std::min(kGemvBlock, o.N - b * kGemvBlock), o.out + b * kGemvBlock);
+      }
+      offset += blocks_of(o.N);
+    }
+  }
+}
+
+// gated_gemv's panel form: per block, the gate rows, then the same up rows, then act(gate)·up.
+template <DType D, Activation A>
+__attribute__((target("avx2,fma,f16c"))) void panel_gated_gemv(const float* x, int64_t K, const uint16_t* gate,
+                                                               const uint16_t* up, int64_t N, float* out) {
+  const int64_t Kp = (K + 15) / 16 * 16;
+  const std::vector<float> xp = padded_x<D>(x, K, Kp);
+#pragma omp parallel
+  {
+    const auto [begin, end] = thread_blocks(blocks_of(N));
+    alignas(32) float g[kGemvBlock], u[kGemvBlock];
+    for (int64_t b = begin; b < end; ++b) {
+      panel_block<D>(xp.data(), Kp, gate + b * kGemvBlock * Kp, g);
+      panel_block<D>(xp.data(), Kp, up + b * kGemvBlock * Kp, u);
+      for (int64_t i = 0; i < kGemvBlock; i += 8)
+        _mm256_store_ps(g + i, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(g + i)), _mm256_load_ps(u + i)));
+      std::copy_n(g, std::min(kGemvBlock, N - b * kGemvBlock), out + b * kGemvBlock);
     }
   }
 }
@@ -292,19 +386,47 @@ __attribute__((target("avx2,fma"))) void pack_transposed(const float* src, int64
 
 }  // namespace
 
+int64_t gemv_panel_elements(int64_t N, int64_t K) { return blocks_of(N) * kGemvBlock * ((K + 15) / 16 * 16); }
+
+// Written in the panels' order (one sequential write per block, four rows read side by side): in
+// the rows' order the scattered writes packed Llama-3.2-1B's 2.4 GB of bf16 weights in 2.6 s.
+void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, uint16_t* dst) {
+  const int64_t Kp = (K + 15) / 16 * 16;
+  const auto* src = w.data<uint16_t>();
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks_of(N); ++b) {
+    uint16_t* p = dst + b * kGemvBlock * Kp;
+    for (int64_t c = 0; c < Kp; c += kGemvChunk)
+      for (int64_t n0 = b * kGemvBlock; n0 < (b + 1) * kGemvBlock; n0 += 4)
+        for (int64_t k = c; k < std::min(c + kGemvChunk, Kp); k += 16)
+          for (int64_t n = n0; n < n0 + 4; ++n, p += 16) {
+            const int64_t count = n < N ? std::clamp<int64_t>(K - k, 0, 16) : 0;  // padded rows and columns: zeros
+            if (count) std::copy_n(src + n * K + k, count, p);
+            std::fill(p + count, p + 16, uint16_t{0});
+          }
+  }
+}
+
 void gemv_avx2(const float* x, int64_t K, const std::vector<GemvOutput>& outputs) {
   const DType d = outputs.front().w->dtype();
+  if (outputs.front().panels) {
+    if (d == DType::BF16) panel_gemv<DType::BF16>(x, K, outputs);
+    else panel_gemv<DType::F16>(x, K, outputs);
+    return;
+  }
   if (d == DType::F32) gemv<DType::F32>(x, K, outputs);
   else if (d == DType::BF16) gemv<DType::BF16>(x, K, outputs);
   else gemv<DType::F16>(x, K, outputs);
 }
 
 void gated_gemv_avx2(const float* x, int64_t K, const Tensor& gate, const Tensor& up, int64_t N, Activation act,
-                     float* out) {
+                     float* out, const uint16_t* gate_panels, const uint16_t* up_panels) {
   // softplus has no vector form: the caller never fuses it (has_vector_form)
   with_vector_activation(act, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
-    if (gate.dtype() == DType::F32) gated_gemv<DType::F32, A>(x, K, gate, up, N, out);
+    if (gate_panels && gate.dtype() == DType::BF16) panel_gated_gemv<DType::BF16, A>(x, K, gate_panels, up_panels, N, out);
+    else if (gate_panels) panel_gated_gemv<DType::F16, A>(x, K, gate_panels, up_panels, N, out);
+    else if (gate.dtype() == DType::F32) gated_gemv<DType::F32, A>(x, K, gate, up, N, out);
     else if (gate.dtype() == DType::BF16) gated_gemv<DType::BF16, A>(x, K, gate, up, N, out);
     else gated_gemv<DType::F16, A>(x, K, gate, up, N, out);
   });

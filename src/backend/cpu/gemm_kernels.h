@@ -13,16 +13,25 @@ bool have_avx512();
 // $ANATOMY_CPU_ISA caps the kernels' dispatch: avx512 (default: the best the CPU has), avx2, scalar.
 enum class IsaCap { avx512, avx2, scalar, invalid };
 IsaCap isa_cap();
-// Decode's M = 1: out = x·Wᵀ for each weight [N, K] (all of one dtype) in one parallel region.
+// Decode's M = 1: out = x·Wᵀ for each weight [N, K] (all of one dtype) in one parallel region,
+// reading the stored rows or, for half-precision weights, their panel form (all outputs or none).
+// The panel form, packed once per weight: blocks of kGemvBlock rows, each stored as chunks of
+// kGemvChunk columns, each chunk as groups of 4 rows interleaved 16 elements at a time (rows and
+// columns zero-padded to whole blocks and to 16): a thread reads its blocks as one sequential
+// stream and the chunk of x it multiplies stays in L1.
+constexpr int64_t kGemvBlock = 32, kGemvChunk = 2048;
+int64_t gemv_panel_elements(int64_t N, int64_t K);
+void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, uint16_t* dst);  // BF16 / F16 [N, K]
 struct GemvOutput {
   const Tensor* w;
   int64_t N;
   float* out;
+  const uint16_t* panels = nullptr;
 };
 void gemv_avx2(const float* x, int64_t K, const std::vector<GemvOutput>& outputs);
-// out[N] = act(x·W_gateᵀ) ⊙ (x·W_upᵀ) at M = 1 (act: not softplus).
+// out[N] = act(x·W_gateᵀ) ⊙ (x·W_upᵀ) at M = 1 (act: not softplus), from the panels when given.
 void gated_gemv_avx2(const float* x, int64_t K, const Tensor& gate, const Tensor& up, int64_t N, Activation act,
-                     float* out);
+                     float* out, const uint16_t* gate_panels, const uint16_t* up_panels);
 void small_m_avx2(const float* x, int64_t M, int64_t K, const Tensor& w, int64_t N, float* out);
 void to_f32_avx2(const Tensor& w, int64_t n0, int64_t nb, int64_t K, float* dst);  // bf16/f16 rows
 // The packed prefill GEMM (gemm_packed_avx2.cpp): weights [N, K] (in_out: [K, N], GPT-2's Conv1D)
