@@ -207,7 +207,7 @@ TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
 // and the gated form equal to the reference composition — weights frozen (half precision: read
 // from their panel form, which must have run) or not (rows read in place), rows not a multiple of
 // the GEMV's 2, the epilogue's 8 or a 32-row block, depths not a multiple of 16 and past one
-// 2048-column chunk, one row per weight.
+// 2048-column chunk, one row per weight; GPT-2's Conv1D layout through its own panel form.
 TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
   uint32_t seed = 300;
@@ -248,6 +248,17 @@ TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
           EXPECT_LT(max_rel_diff(out, want), 1e-5f) << activation_name(act);
         }
       }
+  // GPT-2's Conv1D layout [K, N]: frozen half weights read through a panel form packed from columns.
+  for (DType d : {DType::BF16, DType::F16})
+    for (const auto& s : {Shape3{1, 37, 4100}, Shape3{1, 768, 300}}) {
+      SCOPED_TRACE(testing::Message() << "Conv1D " << dtype_name(d) << " N=" << s.N << " K=" << s.K);
+      const Tensor x = test::random_tensor(DType::F32, {1, s.K}, seed++), w = frozen_weight(d, {s.K, s.N}, seed++);
+      Tensor out = Tensor::empty(DType::F32, {1, s.N});
+      const uint64_t panels = panel_gemv_runs();
+      ASSERT_TRUE(linear_fast(x, w, nullptr, true, out));
+      EXPECT_EQ(panel_gemv_runs(), panels + 1);
+      EXPECT_LT(max_rel_diff(out, reference(x, w, true)), 1e-5f);
+    }
   const Tensor x = test::random_tensor(DType::F32, {1, 40}, 1);
   const Tensor w = frozen_weight(DType::F32, {24, 40}, 2), half = frozen_weight(DType::BF16, {24, 40}, 3);
   EXPECT_FALSE(fuses_linears(x, {w, half}, std::nullopt));

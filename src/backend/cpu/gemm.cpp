@@ -230,7 +230,7 @@ struct Prepared {
     if (form == Form::packed) {
       pack_weight_avx2(w, N, K, in_out, e.data());
     } else if (form == Form::gemv_panels) {
-      pack_gemv_panels_avx2(w, N, K, reinterpret_cast<uint16_t*>(e.data()));
+      pack_gemv_panels_avx2(w, N, K, in_out, reinterpret_cast<uint16_t*>(e.data()));
     } else if (form == Form::widened) {
       to_f32_avx2(w, 0, N, K, e.data());  // every element in place: either layout
     } else if (w.dtype() == DType::F32) {
@@ -255,9 +255,10 @@ std::atomic<uint64_t> panel_gemvs{0};
 // The panel form of a half-precision [N, K] weight for decode's GEMV (gemm_kernels.h), made once;
 // nullptr for f32 weights (their rows are read in place: a copy would double the largest form),
 // weights that may change, and copies over the budget.
-const uint16_t* gemv_panels(const Tensor& w) {
+const uint16_t* gemv_panels(const Tensor& w, bool in_out = false) {
   if (w.dtype() != DType::BF16 && w.dtype() != DType::F16) return nullptr;
-  return reinterpret_cast<const uint16_t*>(prepared().get(w, w.dim(0), w.dim(1), false, Form::gemv_panels));
+  const int64_t N = w.dim(in_out ? 1 : 0), K = w.dim(in_out ? 0 : 1);
+  return reinterpret_cast<const uint16_t*>(prepared().get(w, N, K, in_out, Form::gemv_panels));
 }
 
 // Every output's panels, or none (the GEMV reads all of one list one way).
@@ -504,9 +505,13 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
     with_panels(outputs);
     gemv_avx2(xs, K, outputs);
   } else if (M > 1 && linear_through(planned_path(d, M), x, w, out, w_in_out)) {
+  } else if (const uint16_t* p = M == 1 && w_in_out && have_avx2() ? gemv_panels(w, true) : nullptr) {
+    // GPT-2's Conv1D layout [in, out], half precision, frozen: the panel form packed from its columns.
+    panel_gemvs.fetch_add(1, std::memory_order_relaxed);
+    gemv_avx2(xs, K, {{&w, N, o, p}});
   } else if (w_in_out && d != DType::F32) {
     // GPT-2's Conv1D layout [in, out] in half precision without a kept copy (decode, a weight that
-    // may change): widened to f32 per call (one pass, like the read a GEMV makes) for oneDNN.
+    // may change or a copy over the budget): widened to f32 per call for oneDNN.
     const auto n = static_cast<int64_t>(w.numel());
     std::vector<float> wf(static_cast<size_t>(n));
     const auto* h = w.data<uint16_t>();

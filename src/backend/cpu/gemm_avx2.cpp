@@ -390,9 +390,10 @@ int64_t gemv_panel_elements(int64_t N, int64_t K) { return blocks_of(N) * kGemvB
 
 // Written in the panels' order (one sequential write per block, four rows read side by side): in
 // the rows' order the scattered writes packed Llama-3.2-1B's 2.4 GB of bf16 weights in 2.6 s.
-void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, uint16_t* dst) {
+void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, uint16_t* dst) {
   const int64_t Kp = (K + 15) / 16 * 16;
   const auto* src = w.data<uint16_t>();
+  const int64_t n_step = in_out ? 1 : K, k_step = in_out ? N : 1;  // element (n, k) at n·n_step + k·k_step
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks_of(N); ++b) {
     uint16_t* p = dst + b * kGemvBlock * Kp;
@@ -401,7 +402,7 @@ void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, uint16_t* dst)
         for (int64_t k = c; k < std::min(c + kGemvChunk, Kp); k += 16)
           for (int64_t n = n0; n < n0 + 4; ++n, p += 16) {
             const int64_t count = n < N ? std::clamp<int64_t>(K - k, 0, 16) : 0;  // padded rows and columns: zeros
-            if (count) std::copy_n(src + n * K + k, count, p);
+            for (int64_t i = 0; i < count; ++i) p[i] = src[n * n_step + (k + i) * k_step];
             std::fill(p + count, p + 16, uint16_t{0});
           }
   }

@@ -21,7 +21,8 @@ IsaCap isa_cap();
 // stream and the chunk of x it multiplies stays in L1.
 constexpr int64_t kGemvBlock = 32, kGemvChunk = 2048;
 int64_t gemv_panel_elements(int64_t N, int64_t K);
-void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, uint16_t* dst);  // BF16 / F16 [N, K]
+// BF16 / F16 [N, K] (in_out: [K, N], GPT-2's Conv1D).
+void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, uint16_t* dst);
 struct GemvOutput {
   const Tensor* w;
   int64_t N;
