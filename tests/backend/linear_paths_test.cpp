@@ -207,7 +207,8 @@ TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
 // and the gated form equal to the reference composition — weights frozen (half precision: read
 // from their panel form, which must have run) or not (rows read in place), rows not a multiple of
 // the GEMV's 2, the epilogue's 8 or a 32-row block, depths not a multiple of 16 and past one
-// 2048-column chunk, one row per weight; GPT-2's Conv1D layout through its own panel form.
+// 2048-column chunk, one row per weight; frozen f32 weights through the prefill's panels; GPT-2's
+// Conv1D layout through its own panel form.
 TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";
   uint32_t seed = 300;
@@ -223,11 +224,13 @@ TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
         ASSERT_TRUE(fuses_linears(x, ws, std::nullopt));
         std::vector<Tensor> outs;
         for (const Tensor& w : ws) outs.push_back(Tensor::empty(DType::F32, {1, w.dim(0)}));
-        const uint64_t fused = fast_runs(Kernel::linear_group), panels = panel_gemv_runs();
+        const uint64_t fused = fast_runs(Kernel::linear_group), panels = panel_gemv_runs(),
+                       packed = path_runs(LinearPath::packed);
         const bool half = d != DType::F32;
         ASSERT_TRUE(linear_group(x, ws, {nullptr, nullptr, nullptr}, outs));
         EXPECT_EQ(fast_runs(Kernel::linear_group), fused + 1);
         EXPECT_EQ(panel_gemv_runs(), panels + (frozen && half ? 1 : 0)) << "the panel form runs for frozen half weights only";
+        EXPECT_EQ(path_runs(LinearPath::packed), packed + (frozen && !half ? 1 : 0)) << "frozen f32: the prefill's panels";
         for (size_t i = 0; i < ws.size(); ++i) {
           Tensor alone = Tensor::empty(DType::F32, outs[i].shape());
           ASSERT_TRUE(linear_fast(x, ws[i], nullptr, false, alone));
@@ -238,25 +241,29 @@ TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
           const Tensor up = weight({s.N, s.K});
           ASSERT_TRUE(fuses_linears(x, {ws[0], up}, act));
           Tensor out = Tensor::empty(DType::F32, {1, s.N}), gate = reference(x, ws[0]), activated = gate;
-          const uint64_t gated = fast_runs(Kernel::gated_linear), gated_panels = panel_gemv_runs();
+          const uint64_t gated = fast_runs(Kernel::gated_linear), gated_panels = panel_gemv_runs(),
+                         gated_packed = path_runs(LinearPath::packed);
           ASSERT_TRUE(gated_linear(x, ws[0], up, act, out));
           EXPECT_EQ(fast_runs(Kernel::gated_linear), gated + 1);
           EXPECT_EQ(panel_gemv_runs(), gated_panels + (frozen && half ? 1 : 0));
+          EXPECT_EQ(path_runs(LinearPath::packed), gated_packed + (frozen && !half ? 1 : 0));
           activation_reference(gate, act, activated);
           Tensor want = Tensor::empty(DType::F32, {1, s.N});
           binary_reference(activated, reference(x, up), BinaryOp::mul, want);
           EXPECT_LT(max_rel_diff(out, want), 1e-5f) << activation_name(act);
         }
       }
-  // GPT-2's Conv1D layout [K, N]: frozen half weights read through a panel form packed from columns.
-  for (DType d : {DType::BF16, DType::F16})
+  // GPT-2's Conv1D layout [K, N], frozen: half weights read through a panel form packed from
+  // columns, f32 ones through the prefill's panels.
+  for (DType d : {DType::F32, DType::BF16, DType::F16})
     for (const auto& s : {Shape3{1, 37, 4100}, Shape3{1, 768, 300}}) {
       SCOPED_TRACE(testing::Message() << "Conv1D " << dtype_name(d) << " N=" << s.N << " K=" << s.K);
       const Tensor x = test::random_tensor(DType::F32, {1, s.K}, seed++), w = frozen_weight(d, {s.K, s.N}, seed++);
       Tensor out = Tensor::empty(DType::F32, {1, s.N});
-      const uint64_t panels = panel_gemv_runs();
+      const uint64_t panels = panel_gemv_runs(), packed = path_runs(LinearPath::packed);
       ASSERT_TRUE(linear_fast(x, w, nullptr, true, out));
-      EXPECT_EQ(panel_gemv_runs(), panels + 1);
+      EXPECT_EQ(panel_gemv_runs(), panels + (d == DType::F32 ? 0 : 1));
+      EXPECT_EQ(path_runs(LinearPath::packed), packed + (d == DType::F32 ? 1 : 0));
       EXPECT_LT(max_rel_diff(out, reference(x, w, true)), 1e-5f);
     }
   const Tensor x = test::random_tensor(DType::F32, {1, 40}, 1);

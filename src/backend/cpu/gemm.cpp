@@ -500,7 +500,10 @@ bool linear_fast(const Tensor& x, const Tensor& w, const Tensor* bias, bool w_in
   const int64_t K = x.dim(-1), N = out.dim(-1), M = static_cast<int64_t>(x.numel()) / K;
   const float* xs = x.data<float>();
   float* o = out.data<float>();
-  if (M == 1 && !w_in_out && have_avx2()) {  // also on AVX-512 machines: gemm_avx2.cpp says why
+  if (const float* p = M == 1 && d == DType::F32 && have_avx2() ? prepared().get(w, N, K, w_in_out, Form::packed) : nullptr) {
+    packed_gemm_avx2(xs, 1, K, {{p, N, o}});  // f32 decode: the prefill's panels, one stream a thread
+    path_counters[static_cast<size_t>(LinearPath::packed)].fetch_add(1, std::memory_order_relaxed);
+  } else if (M == 1 && !w_in_out && have_avx2()) {  // also on AVX-512 machines: gemm_avx2.cpp says why
     std::vector<GemvOutput> outputs{{&w, N, o}};
     with_panels(outputs);
     gemv_avx2(xs, K, outputs);
@@ -557,18 +560,19 @@ bool fuses_linears(const Tensor& x, const std::vector<Tensor>& ws, std::optional
 bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vector<Tensor>& outs) {
   if (!fuses_linears(x, ws, std::nullopt)) return false;
   const int64_t K = x.dim(-1), M = rows(x);
-  if (M == 1) {
-    std::vector<GemvOutput> outputs;
-    for (size_t i = 0; i < ws.size(); ++i) outputs.push_back({&ws[i], ws[i].dim(0), outs[i].data<float>()});
-    with_panels(outputs);
-    gemv_avx2(x.data<float>(), K, outputs);
-    return true;
-  }
   std::vector<PackedOutput> outputs;
   for (size_t i = 0; i < ws.size(); ++i) {
-    const float* p = prepared().get(ws[i], ws[i].dim(0), K, false, Form::packed);
-    if (!p) return false;
+    const float* p = M > 1 || ws[i].dtype() == DType::F32 ? prepared().get(ws[i], ws[i].dim(0), K, false, Form::packed) : nullptr;
+    if (!p) break;
     outputs.push_back({p, ws[i].dim(0), outs[i].data<float>()});
+  }
+  if (outputs.size() < ws.size()) {
+    if (M > 1) return false;
+    std::vector<GemvOutput> rows;  // one row: half precision, or f32 without the panels
+    for (size_t i = 0; i < ws.size(); ++i) rows.push_back({&ws[i], ws[i].dim(0), outs[i].data<float>()});
+    with_panels(rows);
+    gemv_avx2(x.data<float>(), K, rows);
+    return true;
   }
   packed_gemm_avx2(x.data<float>(), M, K, outputs);
   path_counters[static_cast<size_t>(LinearPath::packed)].fetch_add(1, std::memory_order_relaxed);
@@ -578,15 +582,16 @@ bool linear_group_fast(const Tensor& x, const std::vector<Tensor>& ws, std::vect
 bool gated_linear_fast(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Activation act, Tensor& out) {
   if (!fuses_linears(x, {w_gate, w_up}, act) || w_gate.dim(0) != w_up.dim(0)) return false;
   const int64_t K = x.dim(-1), M = rows(x), N = w_gate.dim(0);
-  if (M == 1) {
+  const bool panels = M > 1 || w_gate.dtype() == DType::F32;
+  const float* g = panels ? prepared().get(w_gate, N, K, false, Form::packed) : nullptr;
+  const float* u = g ? prepared().get(w_up, N, K, false, Form::packed) : nullptr;
+  if (!u && M > 1) return false;
+  if (!u) {  // one row: half precision, or f32 without the panels
     std::vector<GemvOutput> outputs{{&w_gate, N, nullptr}, {&w_up, N, nullptr}};
     with_panels(outputs);
     gated_gemv_avx2(x.data<float>(), K, w_gate, w_up, N, act, out.data<float>(), outputs[0].panels, outputs[1].panels);
     return true;
   }
-  const float* g = prepared().get(w_gate, N, K, false, Form::packed);
-  const float* u = g ? prepared().get(w_up, N, K, false, Form::packed) : nullptr;
-  if (!u) return false;
   packed_gated_gemm_avx2(x.data<float>(), M, K, g, u, N, act, out.data<float>());
   path_counters[static_cast<size_t>(LinearPath::packed)].fetch_add(1, std::memory_order_relaxed);
   return true;

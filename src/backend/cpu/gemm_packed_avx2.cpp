@@ -180,10 +180,52 @@ void multiply(const float* a, const std::vector<RowTile>& tiles, int64_t t0, int
   }
 }
 
+// out[j] = Σ_k x[k]·b[k·16 + j], j < 16: one sequential read of the panel, x broadcast per k, four
+// independent pairs of sums so that the FMAs' latency never holds the loads back.
+__attribute__((target("avx2,fma"))) void dot_panel(const float* x, int64_t K, const float* b, float* out) {
+  __m256 acc[4][2];
+  for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 4 <= K; k += 4)
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      const __m256 xk = _mm256_broadcast_ss(x + k + u);
+      acc[u][0] = _mm256_fmadd_ps(xk, _mm256_load_ps(b + (k + u) * kPanel), acc[u][0]);
+      acc[u][1] = _mm256_fmadd_ps(xk, _mm256_load_ps(b + (k + u) * kPanel + 8), acc[u][1]);
+    }
+  for (; k < K; ++k) {
+    const __m256 xk = _mm256_broadcast_ss(x + k);
+    acc[0][0] = _mm256_fmadd_ps(xk, _mm256_load_ps(b + k * kPanel), acc[0][0]);
+    acc[0][1] = _mm256_fmadd_ps(xk, _mm256_load_ps(b + k * kPanel + 8), acc[0][1]);
+  }
+  for (int h = 0; h < 2; ++h)
+    _mm256_store_ps(out + 8 * h, _mm256_add_ps(_mm256_add_ps(acc[0][h], acc[1][h]), _mm256_add_ps(acc[2][h], acc[3][h])));
+}
+
+// One row (decode of f32 weights): each thread reads its panels as one stream (a weight's panels
+// lie one after another), no input packing.
+template <Activation A>
+__attribute__((target("avx2,fma"))) void gemv_panels(const float* x, int64_t K, const std::vector<Panel>& panels) {
+  const auto n = static_cast<int64_t>(panels.size());
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const Panel& p = panels[static_cast<size_t>(i)];
+    alignas(32) float g[kPanel], u[kPanel];
+    dot_panel(x, K, p.b, g);
+    if (p.b_up) {
+      dot_panel(x, K, p.b_up, u);
+      for (int64_t j = 0; j < kPanel; j += 8)
+        _mm256_store_ps(g + j, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(g + j)), _mm256_load_ps(u + j)));
+    }
+    std::copy_n(g, p.cols, p.out);
+  }
+}
+
 // The input packed once, then every panel of every output shared out among the threads: one
 // parallel region however many weights the input meets. A: the gated panels' activation.
 template <Activation A>
 __attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, int64_t K, const std::vector<Panel>& panels) {
+  if (M == 1) return gemv_panels<A>(x, K, panels);
   const std::vector<RowTile> tiles = row_tiles(M);
   const auto count = static_cast<int64_t>(tiles.size()), n_panels = static_cast<int64_t>(panels.size());
   thread_local std::vector<float> input;  // the caller's thread owns it; OpenMP threads share it
