@@ -253,8 +253,8 @@ Prepared& prepared() {
 std::atomic<uint64_t> panel_gemvs{0};
 
 // The panel form of a half-precision [N, K] weight for decode's GEMV (gemm_kernels.h), made once;
-// nullptr for f32 weights (their rows are read in place: a copy would double the largest form),
-// weights that may change, and copies over the budget.
+// nullptr for f32 weights (decode reads the prefill's packed panels of those), weights that may
+// change, and copies over the budget.
 const uint16_t* gemv_panels(const Tensor& w, bool in_out = false) {
   if (w.dtype() != DType::BF16 && w.dtype() != DType::F16) return nullptr;
   const int64_t N = w.dim(in_out ? 1 : 0), K = w.dim(in_out ? 0 : 1);

@@ -34,8 +34,9 @@ namespace {
 // own loop over the same weights read 97–99 % where two rows read 85–88 % in the host's fast
 // phases (~60 GB/s). What a thread reads should be one sequential stream with x in L1: half-
 // precision weights of a loaded model are packed once into the panel form (gemm_kernels.h), read
-// at 94–98 % (bench_gemv_forms); rows in place stay the form for f32 weights (a copy would double
-// the largest form), weights that may change, and copies over the budget.
+// at 94–98 % (bench_gemv_forms); frozen f32 weights are read from the prefill's packed panels
+// (gemm_packed_avx2.cpp); rows in place stay the form for weights that may change and for copies
+// over the budget.
 constexpr int64_t kGemvRows = 2;
 
 // Elements k … k+15 of a weight row as two f32 vectors (for BF16 in bf16_order's order).
