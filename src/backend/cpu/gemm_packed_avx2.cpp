@@ -205,7 +205,7 @@ __attribute__((target("avx2,fma"))) void dot_panel(const float* x, int64_t K, co
 // One row (decode of f32 weights): each thread reads its panels as one stream (a weight's panels
 // lie one after another), no input packing.
 template <Activation A>
-__attribute__((target("avx2,fma"))) void gemv_panels(const float* x, int64_t K, const std::vector<Panel>& panels) {
+__attribute__((target("avx2,fma"))) void gemv_over_panels(const float* x, int64_t K, const std::vector<Panel>& panels) {
   const auto n = static_cast<int64_t>(panels.size());
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -225,7 +225,7 @@ __attribute__((target("avx2,fma"))) void gemv_panels(const float* x, int64_t K, 
 // parallel region however many weights the input meets. A: the gated panels' activation.
 template <Activation A>
 __attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, int64_t K, const std::vector<Panel>& panels) {
-  if (M == 1) return gemv_panels<A>(x, K, panels);
+  if (M == 1) return gemv_over_panels<A>(x, K, panels);
   const std::vector<RowTile> tiles = row_tiles(M);
   const auto count = static_cast<int64_t>(tiles.size()), n_panels = static_cast<int64_t>(panels.size());
   thread_local std::vector<float> input;  // the caller's thread owns it; OpenMP threads share it
