@@ -102,4 +102,12 @@ __attribute__((target("avx2,fma"))) inline __m256 activation8(__m256 v) {
   return v;  // softplus has no vector form (has_vector_form is false): never instantiated by a caller
 }
 
+// g[i] = act(g[i])·u[i] for i < n (n a multiple of 8, both arrays 32-byte aligned): the gated
+// MLP's epilogue, shared by the packed GEMM and the decode GEMVs.
+template <Activation A>
+__attribute__((target("avx2,fma"))) inline void gate_in_place(float* g, const float* u, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8)
+    _mm256_store_ps(g + i, _mm256_mul_ps(activation8<A>(_mm256_load_ps(g + i)), _mm256_load_ps(u + i)));
+}
+
 }  // namespace anatomy::cpu::avx2

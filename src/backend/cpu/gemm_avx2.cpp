@@ -161,7 +161,7 @@ __attribute__((target("avx2,fma,f16c"))) void gated_gemv(const float* x, int64_t
       const int64_t count = std::min<int64_t>(8, n1 - n);
       std::copy_n(out + n, count, g);
       std::copy_n(ups.data() + n, count, u);
-      _mm256_store_ps(g, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(g)), _mm256_load_ps(u)));
+      avx2::gate_in_place<A>(g, u, 8);
       std::copy_n(g, count, out + n);
     }
   }
@@ -248,8 +248,7 @@ __attribute__((target("avx2,fma,f16c"))) void panel_gated_gemv(const float* x, i
     for (int64_t b = begin; b < end; ++b) {
       panel_block<D>(xp.data(), Kp, gate + b * kGemvBlock * Kp, g);
       panel_block<D>(xp.data(), Kp, up + b * kGemvBlock * Kp, u);
-      for (int64_t i = 0; i < kGemvBlock; i += 8)
-        _mm256_store_ps(g + i, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(g + i)), _mm256_load_ps(u + i)));
+      avx2::gate_in_place<A>(g, u, kGemvBlock);
       std::copy_n(g, std::min(kGemvBlock, N - b * kGemvBlock), out + b * kGemvBlock);
     }
   }

@@ -214,8 +214,7 @@ __attribute__((target("avx2,fma"))) void gemv_over_panels(const float* x, int64_
     dot_panel(x, K, p.b, g);
     if (p.b_up) {
       dot_panel(x, K, p.b_up, u);
-      for (int64_t j = 0; j < kPanel; j += 8)
-        _mm256_store_ps(g + j, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(g + j)), _mm256_load_ps(u + j)));
+      avx2::gate_in_place<A>(g, u, kPanel);
     }
     std::copy_n(g, p.cols, p.out);
   }
@@ -249,8 +248,7 @@ __attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, i
         multiply(a, tiles, t0, t1, K, p.b, direct ? p.out + m0 * p.ldc : edge, direct ? p.ldc : kPanel);
         if (p.b_up) {
           multiply(a, tiles, t0, t1, K, p.b_up, up, kPanel);
-          for (int64_t j = 0; j < mb * kPanel; j += 8)
-            _mm256_store_ps(edge + j, _mm256_mul_ps(avx2::activation8<A>(_mm256_load_ps(edge + j)), _mm256_load_ps(up + j)));
+          avx2::gate_in_place<A>(edge, up, mb * kPanel);
         }
         if (!direct)
           for (int64_t r = 0; r < mb; ++r)
