@@ -2,8 +2,8 @@
 // probe (read_probe.h), so that both see the same moment of the machine's bandwidth — on this
 // shared host it moves between ~30 and ~65 GB/s within minutes, and a probe run at another time
 // cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path on frozen weights,
-// as a loaded model's: the panel form for bf16), the row forms gemm_avx2.cpp's comment compares,
-// written out here on bf16 weights: one row or several rows at a time, with and without software
+// as a loaded model's: the panel form for bf16, 64 columns wide), the same layout 16 columns wide
+// and the row forms gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row or several rows at a time, with and without software
 // prefetching, bf16 widened by zero-extend and shift or by interleaving with zeros, AVX2 or
 // AVX-512 — and the probe's read loop over the same weights. The weights (and the probe's array)
 // are tensors, on the pages a model's weights get. The weights cycle through ≥ 1 GiB of distinct
@@ -119,6 +119,42 @@ void rows512(const float* x, const float*, int64_t K, const uint16_t* w, int64_t
   for (int64_t g = 0; g < groups; ++g) rows512_body(x, K, w + g * 8 * K, std::min<int64_t>(2, groups - g - 1), out + g * 8);
 }
 
+// Column panels of 16 output columns × K in bf16 (the engine's panel form is 64 columns wide,
+// gemm_kernels.h; 16 is the f32 prefill's panel width): each k's values stored so that a 32-bit
+// lane holds column j in its low half and j + 8 in its high half, x broadcast per k, four sets of
+// accumulators over k to hide the FMA's latency.
+__attribute__((target("avx2,fma"))) void column_panels(const float* x, const float*, int64_t K, const uint16_t* w,
+                                                       int64_t N, float* out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < N / 16; ++p) {
+    const uint16_t* b = w + p * 16 * K;
+    const __m256i high = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+    __m256 acc[4][2];
+    for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; k += 4)
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        const __m256 xk = _mm256_broadcast_ss(x + k + u);
+        const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + (k + u) * 16));
+        acc[u][0] = _mm256_fmadd_ps(xk, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)), acc[u][0]);
+        acc[u][1] = _mm256_fmadd_ps(xk, _mm256_castsi256_ps(_mm256_and_si256(v, high)), acc[u][1]);
+      }
+    for (int h = 0; h < 2; ++h)
+      _mm256_storeu_ps(out + p * 16 + 8 * h,
+                       _mm256_add_ps(_mm256_add_ps(acc[0][h], acc[1][h]), _mm256_add_ps(acc[2][h], acc[3][h])));
+  }
+}
+
+// w [N, K] rows into column_panels' layout.
+void to_column_panels(const uint16_t* w, int64_t N, int64_t K, uint16_t* dst) {
+  for (int64_t p = 0; p < N / 16; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < 8; ++j) {
+        dst[(p * K + k) * 16 + 2 * j] = w[(p * 16 + j) * K + k];
+        dst[(p * K + k) * 16 + 2 * j + 1] = w[(p * 16 + j + 8) * K + k];
+      }
+}
+
 // What any form could reach on these weights: the probe's own loop over them, no arithmetic but
 // the adds (a read bound that includes the weights' pages and the per-matrix parallel regions).
 void read_only(const float*, const float*, int64_t K, const uint16_t* w, int64_t N, float* out) {
@@ -148,11 +184,13 @@ int main(int argc, char** argv) {
   backend::set_threads(argc > 4 ? std::atoi(argv[4]) : 2);
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   const int64_t copies = std::max<int64_t>(2, (int64_t{1} << 30) / (N * K * 2));
-  std::vector<Tensor> weights;
+  std::vector<Tensor> weights, columns;  // columns: column_panels' copies
   for (int64_t c = 0; c < copies; ++c) {
     weights.push_back(Tensor::empty(DType::BF16, {N, K}));
     std::memset(weights.back().raw(), 0x3c, weights.back().nbytes());  // 0x3c3c: bf16 ≈ 0.0115
     weights.back().storage()->freeze();  // as a loaded model's: the engine reads their panel form
+    columns.push_back(Tensor::empty(DType::BF16, {N, K}));
+    to_column_panels(weights.back().data<uint16_t>(), N, K, columns.back().data<uint16_t>());
   }
   Tensor x = Tensor::empty(DType::F32, {1, K}), y = Tensor::empty(DType::F32, {1, N});
   for (int64_t k = 0; k < K; ++k) x.data<float>()[k] = 1.0f + static_cast<float>(k % 7) / 7;
@@ -163,10 +201,12 @@ int main(int argc, char** argv) {
   struct Named {
     const char* name;
     Form form;
+    const std::vector<Tensor>* copies = nullptr;  // what it reads, if not the weights' rows
   };
   const Form engine = nullptr;  // cpu::linear's M = 1 path
   std::vector<Named> forms = {{"engine (cpu::linear, M = 1)", engine},
                               {"read only (the probe's loop over these weights)", read_only},
+                              {"column panels, 16 × K", column_panels, &columns},
                               {"1 row, shift (before stop 28)", row_shift},
                               {"1 row, interleave", rows_unpack<1, false>},
                               {"1 row, interleave, prefetch", rows_unpack<1, true>},
@@ -179,7 +219,7 @@ int main(int argc, char** argv) {
   for (int p = 0; p < passes; ++p)
     for (size_t f = 0; f < forms.size(); ++f) {
       auto t0 = Clock::now();
-      for (const Tensor& w : weights)
+      for (const Tensor& w : forms[f].copies ? *forms[f].copies : weights)
         if (forms[f].form) forms[f].form(x.data<float>(), xp.data(), K, w.data<uint16_t>(), N, y.data<float>());
         else cpu::linear(x, w, nullptr, false, y);
       const double gemv_gbs = static_cast<double>(copies) * weight_bytes / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;

@@ -206,8 +206,8 @@ TEST(FusedProjections, EqualEachProjectionAloneAndTheReference) {
 // the GEMV gives that weight alone (rows are summed the same way wherever a thread's share starts),
 // and the gated form equal to the reference composition — weights frozen (half precision: read
 // from their panel form, which must have run) or not (rows read in place), rows not a multiple of
-// the GEMV's 2, the epilogue's 8 or a 32-row block, depths not a multiple of 16 and past one
-// 2048-column chunk, one row per weight; frozen f32 weights through the prefill's panels; GPT-2's
+// the GEMV's 2, the epilogue's 8 or a 64-column panel, depths not a multiple of 16 and past 4096,
+// one row per weight; frozen f32 weights through the prefill's panels; GPT-2's
 // Conv1D layout through its own panel form.
 TEST(FusedProjections, OneRowEqualsEachProjectionAloneAndTheReference) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: projections run one by one";

@@ -167,90 +167,78 @@ __attribute__((target("avx2,fma,f16c"))) void gated_gemv(const float* x, int64_t
   }
 }
 
-// part[i] = x·w_i for the kGemvBlock rows of one block of the panel form (gemm_kernels.h; xp: x in
-// widen16's order, zero-padded to Kp): one sequential read of the block, each chunk of x staying
-// in L1 while its rows pass.
+// Columns j and j + 8 of a group of 16 in the panel form (gemm_kernels.h) as two f32 vectors:
+// bf16 lanes hold column j in their low half and j + 8 in their high one (shift and mask widen
+// them), f16 ones lie in order.
 template <DType D>
-__attribute__((target("avx2,fma,f16c"))) void panel_block(const float* xp, int64_t Kp, const uint16_t* block,
-                                                          float* part) {
-  std::fill_n(part, kGemvBlock, 0.0f);
-  const uint16_t* p = block;
-  for (int64_t c = 0; c < Kp; c += kGemvChunk) {
-    const int64_t width = std::min(kGemvChunk, Kp - c);
-    for (int64_t g = 0; g < kGemvBlock / 4; ++g) {
-      __m256 acc[4][2];
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-      for (int64_t k = c; k < c + width; k += 16, p += 64) {
-        const __m256 x0 = _mm256_loadu_ps(xp + k), x1 = _mm256_loadu_ps(xp + k + 8);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; ++r) {
-          __m256 lo, hi;
-          widen16<D>(p, 16 * r, lo, hi);
-          acc[r][0] = _mm256_fmadd_ps(x0, lo, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(x1, hi, acc[r][1]);
-        }
-      }
-      for (int r = 0; r < 4; ++r) part[g * 4 + r] += avx2::hsum8(_mm256_add_ps(acc[r][0], acc[r][1]));
-    }
+__attribute__((target("avx2,fma,f16c"))) inline void widen_group(const uint16_t* p, __m256& lo, __m256& hi) {
+  if constexpr (D == DType::BF16) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    lo = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    hi = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  } else {
+    lo = avx2::widen8<D>(p, 0);
+    hi = avx2::widen8<D>(p, 8);
   }
 }
 
-// x in widen16's order, zero-padded to Kp (the panels' padded columns are zeros too).
+// out[j] = x·w_j for the kGemvPanel columns of one panel: x broadcast per k, eight accumulators,
+// one sequential read of the panel.
 template <DType D>
-std::vector<float> padded_x(const float* x, int64_t K, int64_t Kp) {
-  std::vector<float> xp(static_cast<size_t>(Kp), 0.0f);
-  std::copy_n(x, K, xp.begin());
-  if constexpr (D == DType::BF16) xp = bf16_order(xp.data(), Kp);
-  return xp;
+__attribute__((target("avx2,fma,f16c"))) void panel_dot(const float* x, int64_t K, const uint16_t* panel, float* out) {
+  constexpr int kGroups = kGemvPanel / 16;
+  __m256 acc[2 * kGroups];  // every loop over it unrolled: GCC 12 otherwise stores it each k
+#pragma GCC unroll 8
+  for (int v = 0; v < 2 * kGroups; ++v) acc[v] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; ++k, panel += kGemvPanel) {
+    const __m256 xk = _mm256_broadcast_ss(x + k);
+#pragma GCC unroll 4
+    for (int g = 0; g < kGroups; ++g) {
+      __m256 lo, hi;
+      widen_group<D>(panel + 16 * g, lo, hi);
+      acc[2 * g] = _mm256_fmadd_ps(xk, lo, acc[2 * g]);
+      acc[2 * g + 1] = _mm256_fmadd_ps(xk, hi, acc[2 * g + 1]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < 2 * kGroups; ++v) _mm256_store_ps(out + 8 * v, acc[v]);
 }
 
-int64_t blocks_of(int64_t N) { return (N + kGemvBlock - 1) / kGemvBlock; }
+int64_t panels_of(int64_t N) { return (N + kGemvPanel - 1) / kGemvPanel; }
 
-// This thread's blocks [begin, end) of `blocks`, shared out statically.
-std::pair<int64_t, int64_t> thread_blocks(int64_t blocks) {
-  const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
-  return {blocks * t / threads, blocks * (t + 1) / threads};
-}
-
-// gemv's panel form: the blocks of every output, as one list, shared out among the threads.
+// gemv's panel form: the panels of every output, as one list, shared out statically among the
+// threads (each reads its share as one stream: an output's panels lie one after another).
 template <DType D>
 void panel_gemv(const float* x, int64_t K, const std::vector<GemvOutput>& outputs) {
-  const int64_t Kp = (K + 15) / 16 * 16;
-  const std::vector<float> xp = padded_x<D>(x, K, Kp);
-  int64_t blocks = 0;
-  for (const GemvOutput& o : outputs) blocks += blocks_of(o.N);
-#pragma omp parallel
-  {
-    const auto [begin, end] = thread_blocks(blocks);
-    alignas(32) float part[kGemvBlock];
-    int64_t offset = 0;  // of this output's first block in the list
-    for (const GemvOutput& o : outputs) {
-      for (int64_t b = std::max(begin - offset, int64_t{0}); b < std::min(end - offset, blocks_of(o.N)); ++b) {
-        panel_block<D>(xp.data(), Kp, o.panels + b * kGemvBlock * Kp, part);
-        std::copy_n(part, std::min(kGemvBlock, o.N - b * kGemvBlock), o.out + b * kGemvBlock);
-      }
-      offset += blocks_of(o.N);
-    }
+  struct Panel {
+    const uint16_t* w;
+    float* out;
+    int64_t columns;
+  };
+  std::vector<Panel> panels;
+  for (const GemvOutput& o : outputs)
+    for (int64_t p = 0; p < panels_of(o.N); ++p)
+      panels.push_back({o.panels + p * kGemvPanel * K, o.out + p * kGemvPanel, std::min(kGemvPanel, o.N - p * kGemvPanel)});
+  const auto n = static_cast<int64_t>(panels.size());
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    alignas(32) float part[kGemvPanel];
+    panel_dot<D>(x, K, panels[static_cast<size_t>(i)].w, part);
+    std::copy_n(part, panels[static_cast<size_t>(i)].columns, panels[static_cast<size_t>(i)].out);
   }
 }
 
-// gated_gemv's panel form: per block, the gate rows, then the same up rows, then act(gate)·up.
+// gated_gemv's panel form: per panel, the gate columns, then the same up columns, then act(gate)·up.
 template <DType D, Activation A>
 __attribute__((target("avx2,fma,f16c"))) void panel_gated_gemv(const float* x, int64_t K, const uint16_t* gate,
                                                                const uint16_t* up, int64_t N, float* out) {
-  const int64_t Kp = (K + 15) / 16 * 16;
-  const std::vector<float> xp = padded_x<D>(x, K, Kp);
-#pragma omp parallel
-  {
-    const auto [begin, end] = thread_blocks(blocks_of(N));
-    alignas(32) float g[kGemvBlock], u[kGemvBlock];
-    for (int64_t b = begin; b < end; ++b) {
-      panel_block<D>(xp.data(), Kp, gate + b * kGemvBlock * Kp, g);
-      panel_block<D>(xp.data(), Kp, up + b * kGemvBlock * Kp, u);
-      avx2::gate_in_place<A>(g, u, kGemvBlock);
-      std::copy_n(g, std::min(kGemvBlock, N - b * kGemvBlock), out + b * kGemvBlock);
-    }
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < panels_of(N); ++p) {
+    alignas(32) float g[kGemvPanel], u[kGemvPanel];
+    panel_dot<D>(x, K, gate + p * kGemvPanel * K, g);
+    panel_dot<D>(x, K, up + p * kGemvPanel * K, u);
+    avx2::gate_in_place<A>(g, u, kGemvPanel);
+    std::copy_n(g, std::min(kGemvPanel, N - p * kGemvPanel), out + p * kGemvPanel);
   }
 }
 
@@ -386,25 +374,25 @@ __attribute__((target("avx2,fma"))) void pack_transposed(const float* src, int64
 
 }  // namespace
 
-int64_t gemv_panel_elements(int64_t N, int64_t K) { return blocks_of(N) * kGemvBlock * ((K + 15) / 16 * 16); }
+int64_t gemv_panel_elements(int64_t N, int64_t K) { return panels_of(N) * kGemvPanel * K; }
 
-// Written in the panels' order (one sequential write per block, four rows read side by side): in
-// the rows' order the scattered writes packed Llama-3.2-1B's 2.4 GB of bf16 weights in 2.6 s.
+// Written in the panels' order, a tile of 64 k at a time (its 64 columns read as 64 short runs of
+// the rows, or 64 rows of GPT-2's Conv1D layout), so that the writes are one sequential stream.
 void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, uint16_t* dst) {
-  const int64_t Kp = (K + 15) / 16 * 16;
+  constexpr int64_t kTile = 64;
   const auto* src = w.data<uint16_t>();
   const int64_t n_step = in_out ? 1 : K, k_step = in_out ? N : 1;  // element (n, k) at n·n_step + k·k_step
+  const bool bf16 = w.dtype() == DType::BF16;
 #pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < blocks_of(N); ++b) {
-    uint16_t* p = dst + b * kGemvBlock * Kp;
-    for (int64_t c = 0; c < Kp; c += kGemvChunk)
-      for (int64_t n0 = b * kGemvBlock; n0 < (b + 1) * kGemvBlock; n0 += 4)
-        for (int64_t k = c; k < std::min(c + kGemvChunk, Kp); k += 16)
-          for (int64_t n = n0; n < n0 + 4; ++n, p += 16) {
-            const int64_t count = n < N ? std::clamp<int64_t>(K - k, 0, 16) : 0;  // padded rows and columns: zeros
-            for (int64_t i = 0; i < count; ++i) p[i] = src[n * n_step + (k + i) * k_step];
-            std::fill(p + count, p + 16, uint16_t{0});
-          }
+  for (int64_t p = 0; p < panels_of(N); ++p) {
+    uint16_t* panel = dst + p * kGemvPanel * K;
+    for (int64_t k0 = 0; k0 < K; k0 += kTile)
+      for (int64_t j = 0; j < kGemvPanel; ++j) {
+        const int64_t n = p * kGemvPanel + j, c = j % 16;
+        const int64_t slot = bf16 ? j - c + (c < 8 ? 2 * c : 2 * (c - 8) + 1) : j;  // widen_group's order
+        for (int64_t k = k0; k < std::min(k0 + kTile, K); ++k)
+          panel[k * kGemvPanel + slot] = n < N ? src[n * n_step + k * k_step] : uint16_t{0};  // padded columns: zeros
+      }
   }
 }
 

@@ -15,11 +15,12 @@ enum class IsaCap { avx512, avx2, scalar, invalid };
 IsaCap isa_cap();
 // Decode's M = 1: out = x·Wᵀ for each weight [N, K] (all of one dtype) in one parallel region,
 // reading the stored rows or, for half-precision weights, their panel form (all outputs or none).
-// The panel form, packed once per weight: blocks of kGemvBlock rows, each stored as chunks of
-// kGemvChunk columns, each chunk as groups of 4 rows interleaved 16 elements at a time (rows and
-// columns zero-padded to whole blocks and to 16): a thread reads its blocks as one sequential
-// stream and the chunk of x it multiplies stays in L1.
-constexpr int64_t kGemvBlock = 32, kGemvChunk = 2048;
+// The panel form, packed once per weight: panels of kGemvPanel output columns × K, each k's
+// columns stored 16 at a time (bf16: a 32-bit lane holds column j and j + 8, so that shift and
+// mask widen them in order; f16: in order), columns zero-padded to a whole panel. A thread reads
+// its panels as one sequential stream, x broadcast per k; 64 columns (128 bytes a k) read
+// 95–100 % of the read probe where 16 columns read 80–88 % (bench_gemv_forms, bench/RESULTS.md).
+constexpr int64_t kGemvPanel = 64;
 int64_t gemv_panel_elements(int64_t N, int64_t K);
 // BF16 / F16 [N, K] (in_out: [K, N], GPT-2's Conv1D).
 void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, uint16_t* dst);
