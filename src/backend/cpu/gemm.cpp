@@ -184,9 +184,9 @@ enum class Form { widened, packed, reordered, gemv_panels };
 struct Prepared {
   struct Entry {
     std::weak_ptr<Storage> storage;
-    std::unique_ptr<HeapStorage> copy;  // on huge pages where large (HeapStorage)
+    std::unique_ptr<HeapStorage> copy;  // on huge pages where large (HeapStorage); none: refused
     uint64_t bytes = 0;
-    float* data() const { return reinterpret_cast<float*>(copy->data()); }
+    float* data() const { return copy ? reinterpret_cast<float*>(copy->data()) : nullptr; }
   };
   std::mutex mu;
   std::map<std::tuple<const void*, int64_t, int64_t, bool, Form>, Entry> entries;  // (data, N, K, in_out, form)
@@ -203,7 +203,8 @@ struct Prepared {
   }
 
   // nullptr when the weight may still change (its storage is not frozen) or when the copy would
-  // exceed the budget.
+  // exceed the budget; a refusal is remembered while the weight lives, so that a decode step does
+  // not retry (and walk every entry) on each token.
   const float* get(const Tensor& w, int64_t N, int64_t K, bool in_out, Form form) {
     if (!w.storage() || !w.storage()->frozen()) return nullptr;
     std::lock_guard<std::mutex> lock(mu);
@@ -220,13 +221,13 @@ struct Prepared {
                           : form == Form::gemv_panels ? static_cast<uint64_t>(gemv_panel_elements(N, K)) * sizeof(uint16_t)
                                                     : static_cast<uint64_t>(N * K) * sizeof(float);
     const uint64_t need = (size + 63) / 64 * 64;
-    if (bytes + need > budget) return nullptr;
-    Entry e{w.storage(), nullptr, need};
+    Entry e{w.storage(), nullptr, 0};
     try {
-      e.copy = std::make_unique<HeapStorage>(need);
+      if (bytes + need <= budget) e.copy = std::make_unique<HeapStorage>(need);
     } catch (const std::bad_alloc&) {
-      return nullptr;
     }
+    if (!e.copy) return entries.emplace(key, std::move(e)).first->second.data();
+    e.bytes = need;
     if (form == Form::packed) {
       pack_weight_avx2(w, N, K, in_out, e.data());
     } else if (form == Form::gemv_panels) {
