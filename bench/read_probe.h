@@ -3,7 +3,6 @@
 // so that both see the same moment of the machine's memory bandwidth.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 
@@ -23,9 +22,5 @@ class ReadProbe {
 
  private:
   // A tensor, so that it sits on the pages weights get (huge pages where offered: HeapStorage).
-  anatomy::Tensor a_ = [] {
-    anatomy::Tensor t = anatomy::Tensor::empty(anatomy::DType::F32, {int64_t{128} << 20});
-    std::fill_n(t.data<float>(), t.numel(), 1.0f);
-    return t;
-  }();
+  anatomy::Tensor a_ = anatomy::Tensor::full({int64_t{128} << 20}, 1.0f);
 };

@@ -84,12 +84,7 @@ void measure_bandwidth(Ceilings& c, bool quick) {
   // 256 MiB per array is far beyond any last-level cache on CPUs of today.
   const int64_t n = quick ? (int64_t{1} << 21) : (int64_t{1} << 26);
   // Tensors, so that the arrays sit on the pages weights get (huge pages where offered: HeapStorage).
-  auto filled = [n](float v) {
-    Tensor t = Tensor::empty(DType::F32, {n});
-    std::fill_n(t.data<float>(), n, v);
-    return t;
-  };
-  Tensor a = filled(1.0f), b = filled(2.0f), d = filled(3.0f);
+  Tensor a = Tensor::full({n}, 1.0f), b = Tensor::full({n}, 2.0f), d = Tensor::full({n}, 3.0f);
   volatile double sink = 0;
   const int reps = quick ? 2 : 10;
   const double read_s = median_seconds([&] { sink = sink + backend::stream_read(a.data<float>(), n); }, reps, 0);

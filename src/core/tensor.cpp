@@ -102,6 +102,12 @@ Tensor Tensor::zeros(DType dtype, Shape shape) {
   return t;
 }
 
+Tensor Tensor::full(Shape shape, float value) {
+  Tensor t = empty(DType::F32, std::move(shape));
+  std::fill_n(t.data<float>(), t.numel(), value);
+  return t;
+}
+
 Tensor Tensor::view(std::shared_ptr<Storage> storage, size_t offset, DType dtype, Shape shape) {
   Tensor t(dtype, std::move(shape));
   if (offset > storage->size() || t.nbytes() > storage->size() - offset)

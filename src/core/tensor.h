@@ -100,6 +100,7 @@ class Tensor {
   static Tensor meta_counted(DType dtype, Shape shape, std::shared_ptr<MemoryCounter> counter);
   static Tensor empty(DType dtype, Shape shape);  // uninitialised heap tensor
   static Tensor zeros(DType dtype, Shape shape);
+  static Tensor full(Shape shape, float value);  // F32
   // A view of `storage` starting at `offset` bytes; checks that it fits.
   static Tensor view(std::shared_ptr<Storage> storage, size_t offset, DType dtype, Shape shape);
 
