@@ -45,8 +45,8 @@ void set_gemm_plan(const GemmPlan& plan);
 // Memory probes: MemAvailable of /proc/meminfo (0 when unreadable), and the rates at which this
 // machine streams arrays far larger than its caches with the engine's thread pool.
 uint64_t available_memory();
-// Bytes of weight copies the backend keeps for prefill GEMMs (f32 copies of half weights, packed
-// panels; made once per weight while half the available memory allows).
+// Bytes of weight copies the backend keeps (prefill's f32 copies of half weights and packed
+// panels, decode's panel form; made once per weight while half the available memory allows).
 uint64_t prepared_weight_bytes();
 // The core clock under an all-thread vector load, measured (MHz; see backend/cpu/membench.h).
 double measure_clock_mhz();

@@ -132,7 +132,8 @@ std::string bench_command(const BenchOptions& o, Progress& progress) {
                      d["machine"]["cpu"].get<std::string>(), d["threads"].get<int>(), d["weights"].get<std::string>(),
                      o.warmup, o.repeat, short_bytes(d["peak_rss_bytes"].get<uint64_t>()));
   if (const auto prepared = d["prepared_weight_bytes"].get<uint64_t>(); prepared > 0)
-    out += fmt::format("Prefill ran weights through copies made once for its GEMM paths ({}; decode reads the stored weights).\n",
+    out += fmt::format("Weights ran through copies made once for their kernels ({}: prefill's f32 copies and panels, "
+                       "decode's panel form of half-precision weights).\n",
                        short_bytes(prepared));
   if (d.contains("gemm_paths")) out += fmt::format("Prefill GEMM paths: {}.\n", d["gemm_paths"]["source"].get<std::string>());
   return out;

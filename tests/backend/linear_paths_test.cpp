@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/gemm_kernels.h"
 #include "backend/cpu/kernels.h"
 #include "core/error.h"
 #include "ops/ops.h"
@@ -150,6 +151,32 @@ TEST(PreparedWeights, NeverForWeightsThatMayChange) {
     EXPECT_LT(max_rel_diff(out, reference(x, w)), 1e-5f);
     w.data<float>()[5] += 1.0f;  // an optimizer step
   }
+}
+
+// A half weight's decode panels come before another weight's prefill copy: with room left for one
+// more prefill copy but not for it and the first weight's panels, the second prefill copy is
+// refused (first come, first served would make it and refuse the panels), the first weight's panels
+// are made, and the refusal is remembered (decode would otherwise retry it every token).
+TEST(PreparedWeights, DecodePanelsComeBeforeAnotherWeightsPrefillCopy) {
+  if (!have_avx2()) GTEST_SKIP() << "no AVX2: no copies are made";
+  const int64_t N = 96, K = 80;
+  const Tensor a = frozen_weight(DType::BF16, {N, K}, 1), b = frozen_weight(DType::BF16, {N, K}, 2);
+  const Tensor x = test::random_tensor(DType::F32, {4, K}, 3), row = test::random_tensor(DType::F32, {1, K}, 4);
+  Tensor out = Tensor::empty(DType::F32, {4, N}), out_row = Tensor::empty(DType::F32, {1, N});
+  ASSERT_TRUE(linear_through(LinearPath::packed, x, a, out));  // a's copy; room for its panels kept
+  const uint64_t prefill = static_cast<uint64_t>(packed_weight_floats(N, K)) * sizeof(float);
+  const uint64_t panels = static_cast<uint64_t>(gemv_panel_elements(N, K)) * sizeof(uint16_t);
+  ASSERT_EQ(prefill % 64 + panels % 64, 0u);
+  ASSERT_GT(panels, 64u);
+  set_prepared_budget(prepared_weight_bytes() + prefill + panels - 64);
+  EXPECT_FALSE(linear_through(LinearPath::packed, x, b, out)) << "b's copy would take a's panels' room";
+  const uint64_t runs = panel_gemv_runs(), held = prepared_weight_bytes();
+  ASSERT_TRUE(linear_fast(row, a, nullptr, false, out_row));
+  EXPECT_EQ(panel_gemv_runs(), runs + 1) << "a's panels were made";
+  EXPECT_EQ(prepared_weight_bytes(), held + panels);
+  EXPECT_LT(max_rel_diff(out_row, reference(row, a)), 1e-5f);
+  set_prepared_budget(0);  // room again, but a refusal holds while the weight lives
+  EXPECT_FALSE(linear_through(LinearPath::packed, x, b, out));
 }
 
 // Projections of one input as one GEMM: each output exactly what the packed path gives that weight

@@ -175,31 +175,59 @@ Dnnl& dnnl_state() {
   return d;
 }
 
-// Weights prepared for prefill and kept: half weights widened to f32 (for oneDNN and OpenBLAS),
+// Weights prepared and kept: for prefill, half weights widened to f32 (for oneDNN and OpenBLAS),
 // weights of any dtype packed into panels (the own kernel) or reordered into oneDNN's preferred
-// layout. Entries are tied to the weight's storage and dropped once it is freed. The budget is
-// half the memory available at the first.
+// layout; for decode, half weights in the GEMV's panel form. Entries are tied to the weight's
+// storage and dropped once it is freed. The budget is half the memory available at the first
+// (set_prepared_budget: tests).
 enum class Form { widened, packed, reordered, gemv_panels };
 
+// A half-precision weight's decode panels (read by every generated token) come before its prefill
+// copy (read once per prompt): on AVX2 machines such a copy is made only if the panels would still
+// fit, and that room stays reserved until they are made or the weight is freed — first come, first
+// served, a generation's prefill would take the budget and leave decode on the stored rows.
 struct Prepared {
   struct Entry {
     std::weak_ptr<Storage> storage;
     std::unique_ptr<HeapStorage> copy;  // on huge pages where large (HeapStorage); none: refused
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, reserved = 0;   // reserved: room kept for this weight's decode panels
     float* data() const { return copy ? reinterpret_cast<float*>(copy->data()) : nullptr; }
   };
+  using Key = std::tuple<const void*, int64_t, int64_t, bool, Form>;  // (data, N, K, in_out, form)
   std::mutex mu;
-  std::map<std::tuple<const void*, int64_t, int64_t, bool, Form>, Entry> entries;  // (data, N, K, in_out, form)
-  uint64_t bytes = 0, budget = 0;
+  std::map<Key, Entry> entries;
+  uint64_t bytes = 0, reserved = 0, budget = 0;
+
+  std::map<Key, Entry>::iterator erase(std::map<Key, Entry>::iterator it) {
+    bytes -= it->second.bytes;
+    reserved -= it->second.reserved;
+    return entries.erase(it);
+  }
 
   void drop_freed() {
-    for (auto it = entries.begin(); it != entries.end();)
-      if (it->second.storage.expired()) {
-        bytes -= it->second.bytes;
-        it = entries.erase(it);
-      } else {
-        ++it;
-      }
+    for (auto it = entries.begin(); it != entries.end();) it = it->second.storage.expired() ? erase(it) : std::next(it);
+  }
+
+  static uint64_t bytes_of(int64_t N, int64_t K, Form form) {
+    const uint64_t size = form == Form::packed      ? static_cast<uint64_t>(packed_weight_floats(N, K)) * sizeof(float)
+                          : form == Form::reordered ? dnnl_state().layout(N, K).get_size()
+                          : form == Form::gemv_panels ? static_cast<uint64_t>(gemv_panel_elements(N, K)) * sizeof(uint16_t)
+                                                    : static_cast<uint64_t>(N * K) * sizeof(float);
+    return (size + 63) / 64 * 64;
+  }
+
+  // The entry of this weight in another form, if it has one.
+  Entry* sibling(const Tensor& w, const Key& key, Form form) {
+    auto it = entries.find(std::make_tuple(std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), form));
+    return it != entries.end() && it->second.storage.lock() == w.storage() ? &it->second : nullptr;
+  }
+
+  // The room this weight's prefill copies hold for its panels.
+  uint64_t reserved_for(const Tensor& w, const Key& key) {
+    uint64_t r = 0;
+    for (Form f : {Form::widened, Form::packed, Form::reordered})
+      if (const Entry* e = sibling(w, key, f)) r += e->reserved;
+    return r;
   }
 
   // nullptr when the weight may still change (its storage is not frozen) or when the copy would
@@ -208,29 +236,38 @@ struct Prepared {
   const float* get(const Tensor& w, int64_t N, int64_t K, bool in_out, Form form) {
     if (!w.storage() || !w.storage()->frozen()) return nullptr;
     std::lock_guard<std::mutex> lock(mu);
-    const auto key = std::make_tuple(static_cast<const void*>(w.raw()), N, K, in_out, form);
+    const Key key = std::make_tuple(static_cast<const void*>(w.raw()), N, K, in_out, form);
     if (auto it = entries.find(key); it != entries.end()) {
       if (it->second.storage.lock() == w.storage()) return it->second.data();
-      bytes -= it->second.bytes;  // another weight at a freed one's address
-      entries.erase(it);
+      erase(it);  // another weight at a freed one's address
     }
     drop_freed();
     if (budget == 0) budget = std::max<uint64_t>(1, backend::available_memory() / 2);
-    const uint64_t size = form == Form::packed      ? static_cast<uint64_t>(packed_weight_floats(N, K)) * sizeof(float)
-                          : form == Form::reordered ? dnnl_state().layout(N, K).get_size()
-                          : form == Form::gemv_panels ? static_cast<uint64_t>(gemv_panel_elements(N, K)) * sizeof(uint16_t)
-                                                    : static_cast<uint64_t>(N * K) * sizeof(float);
-    const uint64_t need = (size + 63) / 64 * 64;
-    Entry e{w.storage(), nullptr, 0};
+    const bool panels = form == Form::gemv_panels;
+    const uint64_t need = bytes_of(N, K, form), own = panels ? reserved_for(w, key) : 0;
+    const uint64_t reserve = !panels && w.dtype() != DType::F32 && have_avx2() && !sibling(w, key, Form::gemv_panels) &&
+                                     reserved_for(w, key) == 0
+                                 ? bytes_of(N, K, Form::gemv_panels)
+                                 : 0;
+    Entry e{w.storage(), nullptr, 0, 0};
     try {
-      if (bytes + need <= budget) e.copy = std::make_unique<HeapStorage>(need);
+      if (bytes + reserved - own + need + reserve <= budget) e.copy = std::make_unique<HeapStorage>(need);
     } catch (const std::bad_alloc&) {
     }
     if (!e.copy) return entries.emplace(key, std::move(e)).first->second.data();
+    if (panels)  // the room its prefill copies kept is now used
+      for (Form f : {Form::widened, Form::packed, Form::reordered})
+        if (Entry* s = sibling(w, key, f)) {
+          reserved -= s->reserved;
+          s->reserved = 0;
+        }
     e.bytes = need;
+    e.reserved = reserve;
+    bytes += need;
+    reserved += reserve;
     if (form == Form::packed) {
       pack_weight_avx2(w, N, K, in_out, e.data());
-    } else if (form == Form::gemv_panels) {
+    } else if (panels) {
       pack_gemv_panels_avx2(w, N, K, in_out, reinterpret_cast<uint16_t*>(e.data()));
     } else if (form == Form::widened) {
       to_f32_avx2(w, 0, N, K, e.data());  // every element in place: either layout
@@ -241,7 +278,6 @@ struct Prepared {
       to_f32_avx2(w, 0, N, K, wide.data());
       dnnl_state().reorder(wide.data(), N, K, in_out, e.data());
     }
-    bytes += need;
     return entries.emplace(key, std::move(e)).first->second.data();
   }
 };
@@ -363,6 +399,12 @@ uint64_t prepared_weight_bytes() {
   auto& p = prepared();
   std::lock_guard<std::mutex> lock(p.mu);
   return p.bytes;
+}
+
+void set_prepared_budget(uint64_t bytes) {
+  auto& p = prepared();
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.budget = bytes;
 }
 
 const char* path_name(LinearPath p) {

@@ -93,8 +93,12 @@ void gemm_f32(Operand a, Operand b, float* c, int64_t M, int64_t N, int64_t K, b
 // Calls gemm_f32 sent to its own small-GEMM kernel so far (tests assert which path ran).
 uint64_t small_gemm_runs();
 
-// Bytes of weight copies kept for prefill (f32 copies of half weights, packed panels, reordered).
+// Bytes of weight copies kept (prefill's f32 copies of half weights, packed panels, reordered
+// layouts; decode's panel form of half weights).
 uint64_t prepared_weight_bytes();
+// The copies' budget in bytes (0: half the memory available, measured at the next copy); tests set
+// a small one. Copies already made stay.
+void set_prepared_budget(uint64_t bytes);
 
 
 }  // namespace anatomy::cpu
