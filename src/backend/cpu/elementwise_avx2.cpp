@@ -110,7 +110,7 @@ __attribute__((target("avx2,fma"))) bool rope_fast(const Tensor& x, const std::v
                                                    Tensor& out) {
   const int64_t B = x.dim(0), T = x.dim(1), H = x.dim(2), hd = x.dim(3), half = hd / 2;
   if (half % 8 != 0) return false;
-#pragma omp parallel
+#pragma omp parallel if (static_cast<int64_t>(x.numel()) > kParallelElements)
   {
     std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
 #pragma omp for collapse(2) schedule(static)

@@ -37,7 +37,7 @@ __attribute__((target("avx2,fma"))) bool layer_norm_fast(const Tensor& x, const 
                                                          const std::vector<float>& b, float eps, Tensor& out) {
   const int64_t d = x.dim(-1), rows = static_cast<int64_t>(x.numel()) / d;
   if (d % 8 != 0) return false;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * d > kParallelElements)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xs = x.data<float>() + r * d;
     float* o = out.data<float>() + r * d;
@@ -54,7 +54,7 @@ __attribute__((target("avx2,fma"))) bool gated_rms_norm_fast(const Tensor& y, co
                                                              int64_t groups, float eps, Tensor& out) {
   const int64_t d = y.dim(-1), gs = d / groups, rows = static_cast<int64_t>(y.numel()) / d;
   if (gs % 8 != 0) return false;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * d > kParallelElements)
   for (int64_t r = 0; r < rows; ++r) {
     const float *ys = y.data<float>() + r * d, *zs = z.data<float>() + r * d;
     float* o = out.data<float>() + r * d;
@@ -76,7 +76,7 @@ __attribute__((target("avx2,fma"))) bool gated_rms_norm_fast(const Tensor& y, co
 
 __attribute__((target("avx2,fma"))) bool rms_norm_fast(const Tensor& x, const std::vector<float>& w, float eps, Tensor& out) {
   const int64_t d = x.dim(-1), rows = static_cast<int64_t>(x.numel()) / d, d8 = d / 8 * 8;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * d > kParallelElements)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xs = x.data<float>() + r * d;
     float* o = out.data<float>() + r * d;
