@@ -32,9 +32,10 @@ namespace {
 //    interleave's lane order is matched by x, permuted once per call.
 // Stop 30, with the probe on huge pages (it had understated the machine by up to 15 %): the probe's
 // own loop over the same weights read 97–99 % where two rows read 85–88 % in the host's fast
-// phases (~60 GB/s). What a thread reads should be one sequential stream with x in L1: half-
-// precision weights of a loaded model are packed once into the panel form (gemm_kernels.h), read
-// at 94–98 % (bench_gemv_forms); frozen f32 weights are read from the prefill's packed panels
+// phases (~60 GB/s). What a thread reads should be one sequential stream: half-precision weights
+// of a loaded model are packed once into the panel form (gemm_kernels.h), 64 output columns × K
+// with x broadcast per k — 98–100 % of the probe, where 16 columns (32 bytes a k) read 80–91 % in
+// fast phases (stop 31); frozen f32 weights are read from the prefill's packed panels
 // (gemm_packed_avx2.cpp); rows in place stay the form for weights that may change and for copies
 // over the budget.
 constexpr int64_t kGemvRows = 2;
