@@ -156,7 +156,8 @@ TEST(PreparedWeights, NeverForWeightsThatMayChange) {
 // A half weight's decode panels come before another weight's prefill copy: with room left for one
 // more prefill copy but not for it and the first weight's panels, the second prefill copy is
 // refused (first come, first served would make it and refuse the panels), the first weight's panels
-// are made, and the refusal is remembered (decode would otherwise retry it every token).
+// are made, and the refusal is remembered (decode would otherwise retry it every token); panels
+// refused give their room back.
 TEST(PreparedWeights, DecodePanelsComeBeforeAnotherWeightsPrefillCopy) {
   if (!have_avx2()) GTEST_SKIP() << "no AVX2: no copies are made";
   const int64_t N = 96, K = 80;
@@ -177,6 +178,17 @@ TEST(PreparedWeights, DecodePanelsComeBeforeAnotherWeightsPrefillCopy) {
   EXPECT_LT(max_rel_diff(out_row, reference(row, a)), 1e-5f);
   set_prepared_budget(0);  // room again, but a refusal holds while the weight lives
   EXPECT_FALSE(linear_through(LinearPath::packed, x, b, out));
+  // Panels refused give back the room their weight's prefill copy kept for them.
+  const Tensor c = frozen_weight(DType::BF16, {N, K}, 5), d = frozen_weight(DType::BF16, {N, K}, 6);
+  ASSERT_TRUE(linear_through(LinearPath::packed, x, c, out));
+  set_prepared_budget(prepared_weight_bytes() + panels - 64);
+  const uint64_t c_runs = panel_gemv_runs();
+  ASSERT_TRUE(linear_fast(row, c, nullptr, false, out_row));
+  EXPECT_EQ(panel_gemv_runs(), c_runs) << "c's panels do not fit: its rows are read";
+  EXPECT_LT(max_rel_diff(out_row, reference(row, c)), 1e-5f);
+  set_prepared_budget(prepared_weight_bytes() + prefill + panels);
+  EXPECT_TRUE(linear_through(LinearPath::packed, x, d, out)) << "c's room was given back";
+  set_prepared_budget(0);
 }
 
 // Projections of one input as one GEMM: each output exactly what the packed path gives that weight

@@ -254,13 +254,13 @@ struct Prepared {
       if (bytes + reserved - own + need + reserve <= budget) e.copy = std::make_unique<HeapStorage>(need);
     } catch (const std::bad_alloc&) {
     }
-    if (!e.copy) return entries.emplace(key, std::move(e)).first->second.data();
-    if (panels)  // the room its prefill copies kept is now used
+    if (panels)  // the room its prefill copies kept is now used (or, refused, never will be)
       for (Form f : {Form::widened, Form::packed, Form::reordered})
         if (Entry* s = sibling(w, key, f)) {
           reserved -= s->reserved;
           s->reserved = 0;
         }
+    if (!e.copy) return entries.emplace(key, std::move(e)).first->second.data();
     e.bytes = need;
     e.reserved = reserve;
     bytes += need;
