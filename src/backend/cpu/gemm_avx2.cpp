@@ -373,26 +373,67 @@ __attribute__((target("avx2,fma"))) void pack_transposed(const float* src, int64
     for (int64_t k = 0; k < K; ++k) dst[k * N + n0] = src[n0 * src_rs + k];
 }
 
+// rows[i] holds elements k0 … k0+7 of row i (i < 8); after, rows[k] holds element k0 + k of rows
+// 0 … 7: unpacks at 16, 32 and 64 bits.
+void transpose8x8_epi16(__m128i rows[8]) {
+  __m128i s[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    s[2 * i] = _mm_unpacklo_epi16(rows[2 * i], rows[2 * i + 1]);
+    s[2 * i + 1] = _mm_unpackhi_epi16(rows[2 * i], rows[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h)  // rows 0–3 (h = 0) and 4–7: element pairs 0–1, 2–3 | 4–5, 6–7
+    for (int i = 0; i < 2; ++i) {
+      u[4 * h + 2 * i] = _mm_unpacklo_epi32(s[4 * h + i], s[4 * h + i + 2]);
+      u[4 * h + 2 * i + 1] = _mm_unpackhi_epi32(s[4 * h + i], s[4 * h + i + 2]);
+    }
+  for (int i = 0; i < 4; ++i) {
+    rows[2 * i] = _mm_unpacklo_epi64(u[i], u[i + 4]);
+    rows[2 * i + 1] = _mm_unpackhi_epi64(u[i], u[i + 4]);
+  }
+}
+
+// Columns n0 … n0+15 of the panel form at k0 … k0+7, from 16 stored rows: each k's 16 values in
+// widen_group's order (bf16: rows j and j + 8 side by side; f16: in order).
+__attribute__((target("avx2"))) void pack_group_rows(const uint16_t* src, int64_t K, int64_t n0, int64_t k0, bool bf16,
+                                                     uint16_t* dst) {
+  __m128i lo[8], hi[8];
+  for (int i = 0; i < 8; ++i) {
+    lo[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (n0 + i) * K + k0));
+    hi[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (n0 + 8 + i) * K + k0));
+  }
+  transpose8x8_epi16(lo);
+  transpose8x8_epi16(hi);
+  for (int k = 0; k < 8; ++k) {
+    auto* d = reinterpret_cast<__m128i*>(dst + k * kGemvPanel);
+    _mm_storeu_si128(d, bf16 ? _mm_unpacklo_epi16(lo[k], hi[k]) : lo[k]);
+    _mm_storeu_si128(d + 1, bf16 ? _mm_unpackhi_epi16(lo[k], hi[k]) : hi[k]);
+  }
+}
+
 }  // namespace
 
 int64_t gemv_panel_elements(int64_t N, int64_t K) { return panels_of(N) * kGemvPanel * K; }
 
-// Written in the panels' order, a tile of 64 k at a time (its 64 columns read as 64 short runs of
-// the rows, or 64 rows of GPT-2's Conv1D layout), so that the writes are one sequential stream.
+// Written in the panels' order (one sequential write per panel): whole panels of stored rows by
+// 8 × 8 transposes of 16-bit elements, the rest (GPT-2's Conv1D layout, a partial last panel,
+// depths past a multiple of 8) element by element.
 void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, uint16_t* dst) {
-  constexpr int64_t kTile = 64;
   const auto* src = w.data<uint16_t>();
   const int64_t n_step = in_out ? 1 : K, k_step = in_out ? N : 1;  // element (n, k) at n·n_step + k·k_step
   const bool bf16 = w.dtype() == DType::BF16;
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < panels_of(N); ++p) {
     uint16_t* panel = dst + p * kGemvPanel * K;
-    for (int64_t k0 = 0; k0 < K; k0 += kTile)
+    int64_t k0 = 0;
+    if (!in_out && (p + 1) * kGemvPanel <= N)
+      for (; k0 + 8 <= K; k0 += 8)
+        for (int64_t g = 0; g < kGemvPanel / 16; ++g)
+          pack_group_rows(src, K, p * kGemvPanel + 16 * g, k0, bf16, panel + k0 * kGemvPanel + 16 * g);
+    for (int64_t k = k0; k < K; ++k)
       for (int64_t j = 0; j < kGemvPanel; ++j) {
         const int64_t n = p * kGemvPanel + j, c = j % 16;
         const int64_t slot = bf16 ? j - c + (c < 8 ? 2 * c : 2 * (c - 8) + 1) : j;  // widen_group's order
-        for (int64_t k = k0; k < std::min(k0 + kTile, K); ++k)
-          panel[k * kGemvPanel + slot] = n < N ? src[n * n_step + k * k_step] : uint16_t{0};  // padded columns: zeros
+        panel[k * kGemvPanel + slot] = n < N ? src[n * n_step + k * k_step] : uint16_t{0};  // padded columns: zeros
       }
   }
 }
