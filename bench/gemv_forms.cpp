@@ -3,9 +3,10 @@
 // shared host it moves between ~30 and ~65 GB/s within minutes, and a probe run at another time
 // cannot judge a kernel. Besides the engine's kernel (cpu::linear's M = 1 path on frozen weights,
 // as a loaded model's: the panel form for bf16, 64 columns wide), the same layout 16 columns wide
-// and the row forms gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row or several rows at a time, with and without software
-// prefetching, bf16 widened by zero-extend and shift or by interleaving with zeros, AVX2 or
-// AVX-512 — and the probe's read loop over the same weights. The weights (and the probe's array)
+// and the row forms gemm_avx2.cpp's comment compares, written out here on bf16 weights: one row
+// or several rows at a time, with and without software prefetching, bf16 widened by zero-extend
+// and shift or by interleaving with zeros, AVX2 or AVX-512 — and the probe's read loop over the
+// same weights. The weights (and the probe's array)
 // are tensors, on the pages a model's weights get. The weights cycle through ≥ 1 GiB of distinct
 // matrices, as a decode step's layers do. Prints, per form, the median GB/s, the median ratio to
 // the probe beside it, and that median over the passes where the probe read more than 45 GB/s.

@@ -20,6 +20,13 @@ TEST(Tensor, HeapTensorIsAlignedAndZeroed) {
   for (int i = 0; i < 15; ++i) EXPECT_EQ(t.data<float>()[i], 0.0f);
 }
 
+TEST(Tensor, FullHoldsItsValueEverywhere) {
+  const Tensor t = Tensor::full({4, 3}, 2.5f);
+  EXPECT_EQ(t.dtype(), DType::F32);
+  EXPECT_EQ(t.numel(), 12u);
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(t.data<float>()[i], 2.5f);
+}
+
 TEST(Tensor, EmptyDimensionsAreValid) {
   EXPECT_EQ(Tensor::meta(DType::F32, {2, 0}).nbytes(), 0u);
   EXPECT_EQ(Tensor::meta(DType::F32, {}).numel(), 1u) << "a scalar";
