@@ -34,7 +34,7 @@ namespace {
 // own loop over the same weights read 97–99 % where two rows read 85–88 % in the host's fast
 // phases (~60 GB/s). What a thread reads should be one sequential stream: half-precision weights
 // of a loaded model are packed once into the panel form (gemm_kernels.h), 64 output columns × K
-// with x broadcast per k — 98–100 % of the probe, where 16 columns (32 bytes a k) read 80–91 % in
+// with x broadcast per k — 98–100 % of the probe, where 16 columns (32 bytes a k) read 76–89 % in
 // fast phases (stop 31); frozen f32 weights are read from the prefill's packed panels
 // (gemm_packed_avx2.cpp); rows in place stay the form for weights that may change and for copies
 // over the budget.
