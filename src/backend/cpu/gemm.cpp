@@ -12,6 +12,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -222,11 +223,14 @@ struct Prepared {
     return it != entries.end() && it->second.storage.lock() == w.storage() ? &it->second : nullptr;
   }
 
-  // The room this weight's prefill copies hold for its panels.
-  uint64_t reserved_for(const Tensor& w, const Key& key) {
+  // The room this weight's prefill copies hold for its panels; given back when `release`.
+  uint64_t reserved_for(const Tensor& w, const Key& key, bool release) {
     uint64_t r = 0;
     for (Form f : {Form::widened, Form::packed, Form::reordered})
-      if (const Entry* e = sibling(w, key, f)) r += e->reserved;
+      if (Entry* e = sibling(w, key, f)) {
+        r += e->reserved;
+        if (release) reserved -= std::exchange(e->reserved, 0);
+      }
     return r;
   }
 
@@ -244,22 +248,17 @@ struct Prepared {
     drop_freed();
     if (budget == 0) budget = std::max<uint64_t>(1, backend::available_memory() / 2);
     const bool panels = form == Form::gemv_panels;
-    const uint64_t need = bytes_of(N, K, form), own = panels ? reserved_for(w, key) : 0;
+    if (panels) reserved_for(w, key, true);  // the room kept for the panels: used now, or never
+    const uint64_t need = bytes_of(N, K, form);
     const uint64_t reserve = !panels && w.dtype() != DType::F32 && have_avx2() && !sibling(w, key, Form::gemv_panels) &&
-                                     reserved_for(w, key) == 0
+                                     reserved_for(w, key, false) == 0
                                  ? bytes_of(N, K, Form::gemv_panels)
                                  : 0;
     Entry e{w.storage(), nullptr, 0, 0};
     try {
-      if (bytes + reserved - own + need + reserve <= budget) e.copy = std::make_unique<HeapStorage>(need);
+      if (bytes + reserved + need + reserve <= budget) e.copy = std::make_unique<HeapStorage>(need);
     } catch (const std::bad_alloc&) {
     }
-    if (panels)  // the room its prefill copies kept is now used (or, refused, never will be)
-      for (Form f : {Form::widened, Form::packed, Form::reordered})
-        if (Entry* s = sibling(w, key, f)) {
-          reserved -= s->reserved;
-          s->reserved = 0;
-        }
     if (!e.copy) return entries.emplace(key, std::move(e)).first->second.data();
     e.bytes = need;
     e.reserved = reserve;
