@@ -23,12 +23,14 @@ namespace {
 constexpr int64_t kRows = 6;       // MR: rows of C per microkernel
 constexpr int64_t kDepth = 256;    // KC: a panel's 256 × 16 floats (16 KiB) stay in L1 across the rows
 constexpr int64_t kRowBlock = 192; // MC: 32 tiles, ≤ 192 rows × KC of packed input (192 KiB), stay in L2
+constexpr int64_t kGroup = 4;      // panels a thread takes at a time
 
 // C[R, 16] (+)= A[R, kc]·B[kc, 16]; a: kc steps of kRows floats, b: kc steps of 16 floats.
-// Named accumulators, not an array: GCC 12 keeps an array of __m256 on the stack.
+// Named accumulators, not an array: GCC 12 keeps an array of __m256 on the stack. ahead (unless
+// null): one 64-byte line of the weights' next block is fetched every `every` k (see Ahead).
 template <int R>
 __attribute__((target("avx2,fma"))) void tile(const float* a, const float* b, int64_t kc, float* c, int64_t ldc,
-                                              bool accumulate) {
+                                              bool accumulate, const float* ahead, int64_t every) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #define ANATOMY_ROW(r)                                       \
@@ -41,6 +43,8 @@ __attribute__((target("avx2,fma"))) void tile(const float* a, const float* b, in
   // 2 Zen 4 cores held to AVX2, 184–210 → 200–212 GFLOP/s over five alternating rounds).
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k, a += kRows, b += kPanel) {
+    if (ahead && (k & (every - 1)) == 0)
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + k / every * kPanel), _MM_HINT_T0);
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
     ANATOMY_ROW(0) ANATOMY_ROW(1) ANATOMY_ROW(2) ANATOMY_ROW(3) ANATOMY_ROW(4) ANATOMY_ROW(5)
   }
@@ -59,7 +63,7 @@ __attribute__((target("avx2,fma"))) void tile(const float* a, const float* b, in
 #undef ANATOMY_OUT
 }
 
-using Tile = void (*)(const float*, const float*, int64_t, float*, int64_t, bool);
+using Tile = void (*)(const float*, const float*, int64_t, float*, int64_t, bool, const float*, int64_t);
 constexpr Tile kTiles[kRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
 
 // The rows of C each microkernel call takes, in order: 6, except that a remainder of 1–3 rows
@@ -168,15 +172,38 @@ struct Panel {
   int64_t ldc, cols;  // the output's row stride; columns of this panel (≤ 16)
 };
 
+// The weights' next depth block (one 64-byte line a k) is fetched into L1 by the tiles of the
+// current one, a share each, spread over their k loops. Without it the first tile of every block
+// waits on memory for its 16 KiB: the hardware prefetchers do not run that far ahead of a stream
+// read in bursts (bench/RESULTS.md, stop 32: 128 × 8192 × 2048 on one Zen 4 core held to AVX2,
+// 106 → 111 GFLOP/s of its 117; the whole Llama-3.2-1B-shaped f32 prefill +3.5 %).
+struct Ahead {
+  int64_t every = 1;  // k steps per line: a power of two, at most 16 so that the block arrives early
+  int64_t lines;      // lines per tile
+  Ahead(int64_t kc, int64_t next_lines, int64_t tiles) {
+    while (every < 16 && 2 * every * next_lines <= kc * tiles) every *= 2;
+    lines = (kc + every - 1) / every;
+  }
+  // Tile i's share of the next block (next_lines lines from next), or null.
+  const float* share(const float* next, int64_t next_lines, int64_t i) const {
+    return next && i * lines < next_lines ? next + i * lines * kPanel : nullptr;
+  }
+};
+
 // Rows of tiles [t0, t1) times one packed panel, over all of K, into c (row 0 = the block's first).
+// next: the panel this thread multiplies after this one (its first block is fetched ahead), or null.
 void multiply(const float* a, const std::vector<RowTile>& tiles, int64_t t0, int64_t t1, int64_t K, const float* b,
-              float* c, int64_t ldc) {
+              float* c, int64_t ldc, const float* next) {
   const int64_t m0 = tiles[t0].row;
   for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
     const int64_t kc = std::min(kDepth, K - k0);
+    const bool last = k0 + kc == K;
+    const float* following = last ? next : b + (k0 + kc) * kPanel;
+    const int64_t following_lines = std::min(kDepth, last ? K : K - k0 - kc);
+    const Ahead ahead(kc, following_lines, t1 - t0);
     for (int64_t t = t0; t < t1; ++t)
       kTiles[tiles[t].rows](a + t * kRows * K + k0 * kRows, b + k0 * kPanel, kc, c + (tiles[t].row - m0) * ldc, ldc,
-                            k0 > 0);
+                            k0 > 0, ahead.share(following, following_lines, t - t0), ahead.every);
   }
 }
 
@@ -239,20 +266,26 @@ __attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, i
     for (int64_t t0 = 0; t0 < count; t0 += kRowBlock / kRows) {
       const int64_t t1 = std::min(count, t0 + kRowBlock / kRows), m0 = tiles[t0].row;
       const int64_t mb = tiles[t1 - 1].row + tiles[t1 - 1].rows - m0;
-      // Chunks of 4 panels handed out as threads free up: a core slowed by another process (a shared
-      // host, a hybrid CPU's efficiency core) takes fewer (bench/RESULTS.md: +20–35 % then).
-#pragma omp for schedule(dynamic, 4) nowait
-      for (int64_t i = 0; i < n_panels; ++i) {
-        const Panel& p = panels[static_cast<size_t>(i)];
-        const bool direct = !p.b_up && p.cols == kPanel;
-        multiply(a, tiles, t0, t1, K, p.b, direct ? p.out + m0 * p.ldc : edge, direct ? p.ldc : kPanel);
-        if (p.b_up) {
-          multiply(a, tiles, t0, t1, K, p.b_up, up, kPanel);
-          avx2::gate_in_place<A>(edge, up, mb * kPanel);
+      // Groups of 4 panels handed out as threads free up: a core slowed by another process (a shared
+      // host, a hybrid CPU's efficiency core) takes fewer (bench/RESULTS.md: +20–35 % then). Within
+      // its group a thread knows the panel that comes next, and fetches its weights ahead.
+#pragma omp for schedule(dynamic, 1) nowait
+      for (int64_t g = 0; g < n_panels; g += kGroup) {
+        const int64_t g1 = std::min(n_panels, g + kGroup);
+        for (int64_t i = g; i < g1; ++i) {
+          const Panel& p = panels[static_cast<size_t>(i)];
+          const bool direct = !p.b_up && p.cols == kPanel;
+          const float* next = i + 1 < g1 ? panels[static_cast<size_t>(i + 1)].b : nullptr;
+          multiply(a, tiles, t0, t1, K, p.b, direct ? p.out + m0 * p.ldc : edge, direct ? p.ldc : kPanel,
+                   p.b_up ? p.b_up : next);
+          if (p.b_up) {
+            multiply(a, tiles, t0, t1, K, p.b_up, up, kPanel, next);
+            avx2::gate_in_place<A>(edge, up, mb * kPanel);
+          }
+          if (!direct)
+            for (int64_t r = 0; r < mb; ++r)
+              std::memcpy(p.out + (m0 + r) * p.ldc, edge + r * kPanel, static_cast<size_t>(p.cols) * sizeof(float));
         }
-        if (!direct)
-          for (int64_t r = 0; r < mb; ++r)
-            std::memcpy(p.out + (m0 + r) * p.ldc, edge + r * kPanel, static_cast<size_t>(p.cols) * sizeof(float));
       }
     }
   }
