@@ -207,40 +207,50 @@ __attribute__((target("avx2,fma,f16c"))) void panel_dot(const float* x, int64_t 
 
 int64_t panels_of(int64_t N) { return (N + kGemvPanel - 1) / kGemvPanel; }
 
-// gemv's panel form: the panels of every output, as one list, shared out statically among the
-// threads (each reads its share as one stream: an output's panels lie one after another).
-template <DType D>
-void panel_gemv(const float* x, int64_t K, const std::vector<GemvOutput>& outputs) {
-  struct Panel {
-    const uint16_t* w;
-    float* out;
-    int64_t columns;
-  };
-  std::vector<Panel> panels;
-  for (const GemvOutput& o : outputs)
-    for (int64_t p = 0; p < panels_of(o.N); ++p)
-      panels.push_back({o.panels + p * kGemvPanel * K, o.out + p * kGemvPanel, std::min(kGemvPanel, o.N - p * kGemvPanel)});
+// One work item of decode's panel form: kGemvPanel columns of an output from one weight's panel,
+// or (gated) act(gate)·up from a gate panel and the same columns' up panel.
+struct GemvPanel {
+  const uint16_t* w;
+  const uint16_t* up;  // gated: the up weight's panel; nullptr otherwise
+  float* out;
+  int64_t columns;  // ≤ kGemvPanel
+};
+
+// The panels of every output of one input, as one list, shared out statically among the threads
+// (each reads its share as one stream: a weight's panels lie one after another). A: the gated
+// panels' activation. The list is the caller thread's, reused token after token.
+template <DType D, Activation A>
+__attribute__((target("avx2,fma,f16c"))) void panel_gemv(const float* x, int64_t K,
+                                                         const std::vector<GemvPanel>& panels) {
   const auto n = static_cast<int64_t>(panels.size());
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    alignas(32) float part[kGemvPanel];
-    panel_dot<D>(x, K, panels[static_cast<size_t>(i)].w, part);
-    std::copy_n(part, panels[static_cast<size_t>(i)].columns, panels[static_cast<size_t>(i)].out);
+    const GemvPanel& p = panels[static_cast<size_t>(i)];
+    alignas(32) float g[kGemvPanel], u[kGemvPanel];
+    panel_dot<D>(x, K, p.w, g);
+    if (p.up) {
+      panel_dot<D>(x, K, p.up, u);
+      avx2::gate_in_place<A>(g, u, kGemvPanel);
+    }
+    std::copy_n(g, p.columns, p.out);
   }
 }
 
-// gated_gemv's panel form: per panel, the gate columns, then the same up columns, then act(gate)·up.
-template <DType D, Activation A>
-__attribute__((target("avx2,fma,f16c"))) void panel_gated_gemv(const float* x, int64_t K, const uint16_t* gate,
-                                                               const uint16_t* up, int64_t N, float* out) {
-#pragma omp parallel for schedule(static)
+// The panels of a [N, K] weight (and its up weight when gated) writing out[N].
+std::vector<GemvPanel>& add_gemv_panels(std::vector<GemvPanel>& panels, const uint16_t* w, const uint16_t* up,
+                                        int64_t N, int64_t K, float* out) {
   for (int64_t p = 0; p < panels_of(N); ++p) {
-    alignas(32) float g[kGemvPanel], u[kGemvPanel];
-    panel_dot<D>(x, K, gate + p * kGemvPanel * K, g);
-    panel_dot<D>(x, K, up + p * kGemvPanel * K, u);
-    avx2::gate_in_place<A>(g, u, kGemvPanel);
-    std::copy_n(g, std::min(kGemvPanel, N - p * kGemvPanel), out + p * kGemvPanel);
+    const int64_t offset = p * kGemvPanel * K;
+    panels.push_back(
+        {w + offset, up ? up + offset : nullptr, out + p * kGemvPanel, std::min(kGemvPanel, N - p * kGemvPanel)});
   }
+  return panels;
+}
+
+std::vector<GemvPanel>& gemv_panel_list() {
+  thread_local std::vector<GemvPanel> panels;
+  panels.clear();
+  return panels;
 }
 
 // Half-precision rows [n0, n0+nb) of w converted to f32 (8 at a time).
@@ -441,8 +451,11 @@ void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, u
 void gemv_avx2(const float* x, int64_t K, const std::vector<GemvOutput>& outputs) {
   const DType d = outputs.front().w->dtype();
   if (outputs.front().panels) {
-    if (d == DType::BF16) panel_gemv<DType::BF16>(x, K, outputs);
-    else panel_gemv<DType::F16>(x, K, outputs);
+    std::vector<GemvPanel>& panels = gemv_panel_list();
+    for (const GemvOutput& o : outputs) add_gemv_panels(panels, o.panels, nullptr, o.N, K, o.out);
+    // no gated panels: the activation is not used
+    if (d == DType::BF16) panel_gemv<DType::BF16, Activation::relu>(x, K, panels);
+    else panel_gemv<DType::F16, Activation::relu>(x, K, panels);
     return;
   }
   if (d == DType::F32) gemv<DType::F32>(x, K, outputs);
@@ -455,9 +468,11 @@ void gated_gemv_avx2(const float* x, int64_t K, const Tensor& gate, const Tensor
   // softplus has no vector form: the caller never fuses it (has_vector_form)
   with_vector_activation(act, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
-    if (gate_panels && gate.dtype() == DType::BF16) panel_gated_gemv<DType::BF16, A>(x, K, gate_panels, up_panels, N, out);
-    else if (gate_panels) panel_gated_gemv<DType::F16, A>(x, K, gate_panels, up_panels, N, out);
-    else if (gate.dtype() == DType::F32) gated_gemv<DType::F32, A>(x, K, gate, up, N, out);
+    if (gate_panels) {
+      const std::vector<GemvPanel>& panels = add_gemv_panels(gemv_panel_list(), gate_panels, up_panels, N, K, out);
+      if (gate.dtype() == DType::BF16) panel_gemv<DType::BF16, A>(x, K, panels);
+      else panel_gemv<DType::F16, A>(x, K, panels);
+    } else if (gate.dtype() == DType::F32) gated_gemv<DType::F32, A>(x, K, gate, up, N, out);
     else if (gate.dtype() == DType::BF16) gated_gemv<DType::BF16, A>(x, K, gate, up, N, out);
     else gated_gemv<DType::F16, A>(x, K, gate, up, N, out);
   });
