@@ -18,9 +18,9 @@ IsaCap isa_cap();
 // The panel form, packed once per weight: panels of kGemvPanel output columns × K, each k's
 // columns stored 16 at a time (bf16: a 32-bit lane holds column j and j + 8, so that shift and
 // mask widen them in order; f16: in order), columns zero-padded to a whole panel. A thread reads
-// its panels as one sequential stream, x broadcast per k; 64 columns (128 bytes a k) read
-// 95–100 % of the read probe where 16 columns read 76–89 % in the host's fast phases
-// (bench_gemv_forms, bench/RESULTS.md).
+// its share of the panels as one sequential stream (the last eighth shared a panel at a time), x
+// broadcast per k; 64 columns (128 bytes a k) read 95–100 % of the read probe where 16 columns
+// read 76–89 % in the host's fast phases (bench_gemv_forms, bench/RESULTS.md).
 constexpr int64_t kGemvPanel = 64;
 int64_t gemv_panel_elements(int64_t N, int64_t K);
 // BF16 / F16 [N, K] (in_out: [K, N], GPT-2's Conv1D).
