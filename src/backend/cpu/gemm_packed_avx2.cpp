@@ -27,7 +27,7 @@ constexpr int64_t kGroup = 4;      // panels a thread takes at a time
 
 // C[R, 16] (+)= A[R, kc]·B[kc, 16]; a: kc steps of kRows floats, b: kc steps of 16 floats.
 // Named accumulators, not an array: GCC 12 keeps an array of __m256 on the stack. ahead (unless
-// null): one 64-byte line of the weights' next block is fetched every `every` k (see Ahead).
+// null): the weights' next block is fetched from there, a 64-byte line every `every` k (see Ahead).
 template <int R>
 __attribute__((target("avx2,fma"))) void tile(const float* a, const float* b, int64_t kc, float* c, int64_t ldc,
                                               bool accumulate, const float* ahead, int64_t every) {
@@ -43,8 +43,10 @@ __attribute__((target("avx2,fma"))) void tile(const float* a, const float* b, in
   // 2 Zen 4 cores held to AVX2, 184–210 → 200–212 GFLOP/s over five alternating rounds).
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k, a += kRows, b += kPanel) {
-    if (ahead && (k & (every - 1)) == 0)
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + k / every * kPanel), _MM_HINT_T0);
+    if (ahead && (k & (every - 1)) == 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
+      ahead += kPanel;
+    }
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
     ANATOMY_ROW(0) ANATOMY_ROW(1) ANATOMY_ROW(2) ANATOMY_ROW(3) ANATOMY_ROW(4) ANATOMY_ROW(5)
   }
