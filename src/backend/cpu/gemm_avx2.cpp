@@ -5,7 +5,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -217,33 +216,21 @@ struct GemvPanel {
   int64_t columns;  // ≤ kGemvPanel
 };
 
-// The panels of every output of one input, as one list: each thread first reads an equal share
-// of the first 7/8 as one stream (a weight's panels lie one after another), then the threads take
-// the last 1/8 a panel at a time, so that one slowed or started late does not hold the others at
-// the region's end (bench/RESULTS.md, stop 32: whole decode steps in the host's fast phases ~91.6
-// → ~95.5 % of the probe; handing out every panel dynamically read less, stop 31). A: the gated
-// panels' activation. The list is the caller thread's, reused token after token.
+// The panels of every output of one input, as one list (read_panels). A: the gated panels'
+// activation. The list is the caller thread's, reused token after token.
 template <DType D, Activation A>
 __attribute__((target("avx2,fma,f16c"))) void panel_gemv(const float* x, int64_t K,
                                                          const std::vector<GemvPanel>& panels) {
-  const auto n = static_cast<int64_t>(panels.size());
-  std::atomic<int64_t> taken{0};  // of the shared tail
-#pragma omp parallel
-  {
-    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num(), share = n * 7 / 8 / threads;
-    auto read = [&](int64_t i) {
-      const GemvPanel& p = panels[static_cast<size_t>(i)];
-      alignas(32) float g[kGemvPanel], u[kGemvPanel];
-      panel_dot<D>(x, K, p.w, g);
-      if (p.up) {
-        panel_dot<D>(x, K, p.up, u);
-        avx2::gate_in_place<A>(g, u, kGemvPanel);
-      }
-      std::copy_n(g, p.columns, p.out);
-    };
-    for (int64_t i = t * share; i < (t + 1) * share; ++i) read(i);
-    for (int64_t i; (i = threads * share + taken.fetch_add(1, std::memory_order_relaxed)) < n;) read(i);
-  }
+  read_panels(static_cast<int64_t>(panels.size()), [&](int64_t i) {
+    const GemvPanel& p = panels[static_cast<size_t>(i)];
+    alignas(32) float g[kGemvPanel], u[kGemvPanel];
+    panel_dot<D>(x, K, p.w, g);
+    if (p.up) {
+      panel_dot<D>(x, K, p.up, u);
+      avx2::gate_in_place<A>(g, u, kGemvPanel);
+    }
+    std::copy_n(g, p.columns, p.out);
+  });
 }
 
 // The panels of a [N, K] weight (and its up weight when gated) writing out[N].

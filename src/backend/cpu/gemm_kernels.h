@@ -2,6 +2,9 @@
 // their instruction-set flags; gemm.cpp calls them only after checking the CPU at run time.
 #pragma once
 
+#include <omp.h>
+
+#include <atomic>
 #include <vector>
 
 #include "core/kinds.h"
@@ -18,10 +21,26 @@ IsaCap isa_cap();
 // The panel form, packed once per weight: panels of kGemvPanel output columns × K, each k's
 // columns stored 16 at a time (bf16: a 32-bit lane holds column j and j + 8, so that shift and
 // mask widen them in order; f16: in order), columns zero-padded to a whole panel. A thread reads
-// its share of the panels as one sequential stream (the last eighth shared a panel at a time), x
-// broadcast per k; 64 columns (128 bytes a k) read 95–100 % of the read probe where 16 columns
-// read 76–89 % in the host's fast phases (bench_gemv_forms, bench/RESULTS.md).
+// its share of the panels as one sequential stream (read_panels), x broadcast per k; 64 columns
+// (128 bytes a k) read 95–100 % of the read probe where 16 columns read 76–89 % in the host's fast
+// phases (bench_gemv_forms, bench/RESULTS.md).
 constexpr int64_t kGemvPanel = 64;
+// Decode's panels [0, n) read in one parallel region: each thread first an equal share of the first
+// 7/8, in order (one stream: a weight's panels lie one after another), then the threads take the
+// rest a panel at a time, so that one slowed or started late does not hold the others at the
+// region's end (bench/RESULTS.md, stop 32: whole decode steps in the host's fast phases ~91.6 →
+// ~95.5 % of the probe; every panel handed out dynamically read less, stop 31). The shared tail
+// follows the last thread's share, so that thread reads on in order.
+template <class Read>
+void read_panels(int64_t n, Read read) {
+  std::atomic<int64_t> taken{0};
+#pragma omp parallel
+  {
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num(), share = n * 7 / 8 / threads;
+    for (int64_t i = t * share; i < (t + 1) * share; ++i) read(i);
+    for (int64_t i; (i = threads * share + taken.fetch_add(1, std::memory_order_relaxed)) < n;) read(i);
+  }
+}
 int64_t gemv_panel_elements(int64_t N, int64_t K);
 // BF16 / F16 [N, K] (in_out: [K, N], GPT-2's Conv1D).
 void pack_gemv_panels_avx2(const Tensor& w, int64_t N, int64_t K, bool in_out, uint16_t* dst);

@@ -231,13 +231,11 @@ __attribute__((target("avx2,fma"))) void dot_panel(const float* x, int64_t K, co
     _mm256_store_ps(out + 8 * h, _mm256_add_ps(_mm256_add_ps(acc[0][h], acc[1][h]), _mm256_add_ps(acc[2][h], acc[3][h])));
 }
 
-// One row (decode of f32 weights): each thread reads its panels as one stream (a weight's panels
-// lie one after another), no input packing.
+// One row (decode of f32 weights): the panels read as decode's half-precision ones are
+// (read_panels), no input packing.
 template <Activation A>
 __attribute__((target("avx2,fma"))) void gemv_over_panels(const float* x, int64_t K, const std::vector<Panel>& panels) {
-  const auto n = static_cast<int64_t>(panels.size());
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
+  read_panels(static_cast<int64_t>(panels.size()), [&](int64_t i) {
     const Panel& p = panels[static_cast<size_t>(i)];
     alignas(32) float g[kPanel], u[kPanel];
     dot_panel(x, K, p.b, g);
@@ -246,7 +244,7 @@ __attribute__((target("avx2,fma"))) void gemv_over_panels(const float* x, int64_
       avx2::gate_in_place<A>(g, u, kPanel);
     }
     std::copy_n(g, p.cols, p.out);
-  }
+  });
 }
 
 // The input packed once, then every panel of every output shared out among the threads: one
