@@ -3,8 +3,8 @@
 // so the microkernel streams a panel with two aligned loads per k. The input is packed per call
 // into micro-panels of up to 6 rows (per k, 6 contiguous floats to broadcast). The 6 × 16 tile of C lives
 // in 12 ymm accumulators: 12 FMAs per 2 loads + 6 broadcasts, enough independent chains to keep
-// both FMA pipes of a Zen or Intel core busy (bench_gemm_sweep 8192 2048: 204.5 GFLOP/s at M = 128
-// on 2 Zen 4 cores held to AVX2, against 176.7 for oneDNN 2.6 and 164.7 for OpenBLAS there).
+// both FMA pipes of a Zen or Intel core busy (bench_gemm_sweep 8192 2048: 219–223 GFLOP/s at M =
+// 128 on 2 Zen 4 cores held to AVX2, against 192–194 for oneDNN 2.6 and 186–187 for OpenBLAS there).
 // Projections of one input share one pass (the input packed once, all their panels in one parallel
 // loop), and a gated MLP's gate and up panels meet in the epilogue: act(gate) ⊙ up leaves the tile.
 #include <immintrin.h>
