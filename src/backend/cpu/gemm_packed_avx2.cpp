@@ -23,7 +23,7 @@ namespace {
 constexpr int64_t kRows = 6;       // MR: rows of C per microkernel
 constexpr int64_t kDepth = 256;    // KC: a panel's 256 × 16 floats (16 KiB) stay in L1 across the rows
 constexpr int64_t kRowBlock = 192; // MC: 32 tiles, ≤ 192 rows × KC of packed input (192 KiB), stay in L2
-constexpr int64_t kGroup = 4;      // panels a thread takes at a time
+constexpr int64_t kGroup = 4;      // panels a thread takes at a time (see run_panels)
 
 // C[R, 16] (+)= A[R, kc]·B[kc, 16]; a: kc steps of kRows floats, b: kc steps of 16 floats.
 // Named accumulators, not an array: GCC 12 keeps an array of __m256 on the stack. ahead (unless
@@ -180,16 +180,16 @@ struct Panel {
 // read in bursts (bench/RESULTS.md, stop 32: 128 × 8192 × 2048 on one Zen 4 core held to AVX2,
 // 106 → 111 GFLOP/s of its 117; the whole Llama-3.2-1B-shaped f32 prefill +3.5 %).
 struct Ahead {
-  int64_t every = 1;  // k steps per line: a power of two, at most 16 so that the block arrives early
-  int64_t lines;      // lines per tile
-  Ahead(int64_t kc, int64_t next_lines, int64_t tiles) {
+  const float* next;   // the next block (null: none)
+  int64_t next_lines;  // its lines
+  int64_t every = 1;   // k steps per line: a power of two, at most 16 so that the block arrives early
+  int64_t lines;       // lines per tile
+  Ahead(const float* next, int64_t next_lines, int64_t kc, int64_t tiles) : next(next), next_lines(next_lines) {
     while (every < 16 && 2 * every * next_lines <= kc * tiles) every *= 2;
     lines = (kc + every - 1) / every;
   }
-  // Tile i's share of the next block (next_lines lines from next), or null.
-  const float* share(const float* next, int64_t next_lines, int64_t i) const {
-    return next && i * lines < next_lines ? next + i * lines * kPanel : nullptr;
-  }
+  // Tile i's share of the next block, or null.
+  const float* share(int64_t i) const { return next && i * lines < next_lines ? next + i * lines * kPanel : nullptr; }
 };
 
 // Rows of tiles [t0, t1) times one packed panel, over all of K, into c (row 0 = the block's first).
@@ -200,12 +200,10 @@ void multiply(const float* a, const std::vector<RowTile>& tiles, int64_t t0, int
   for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
     const int64_t kc = std::min(kDepth, K - k0);
     const bool last = k0 + kc == K;
-    const float* following = last ? next : b + (k0 + kc) * kPanel;
-    const int64_t following_lines = std::min(kDepth, last ? K : K - k0 - kc);
-    const Ahead ahead(kc, following_lines, t1 - t0);
+    const Ahead ahead(last ? next : b + (k0 + kc) * kPanel, std::min(kDepth, last ? K : K - k0 - kc), kc, t1 - t0);
     for (int64_t t = t0; t < t1; ++t)
       kTiles[tiles[t].rows](a + t * kRows * K + k0 * kRows, b + k0 * kPanel, kc, c + (tiles[t].row - m0) * ldc, ldc,
-                            k0 > 0, ahead.share(following, following_lines, t - t0), ahead.every);
+                            k0 > 0, ahead.share(t - t0), ahead.every);
   }
 }
 
@@ -266,26 +264,24 @@ __attribute__((target("avx2,fma"))) void run_panels(const float* x, int64_t M, i
     for (int64_t t0 = 0; t0 < count; t0 += kRowBlock / kRows) {
       const int64_t t1 = std::min(count, t0 + kRowBlock / kRows), m0 = tiles[t0].row;
       const int64_t mb = tiles[t1 - 1].row + tiles[t1 - 1].rows - m0;
-      // Groups of 4 panels handed out as threads free up: a core slowed by another process (a shared
-      // host, a hybrid CPU's efficiency core) takes fewer (bench/RESULTS.md: +20–35 % then). Within
-      // its group a thread knows the panel that comes next, and fetches its weights ahead.
-#pragma omp for schedule(dynamic, 1) nowait
-      for (int64_t g = 0; g < n_panels; g += kGroup) {
-        const int64_t g1 = std::min(n_panels, g + kGroup);
-        for (int64_t i = g; i < g1; ++i) {
-          const Panel& p = panels[static_cast<size_t>(i)];
-          const bool direct = !p.b_up && p.cols == kPanel;
-          const float* next = i + 1 < g1 ? panels[static_cast<size_t>(i + 1)].b : nullptr;
-          multiply(a, tiles, t0, t1, K, p.b, direct ? p.out + m0 * p.ldc : edge, direct ? p.ldc : kPanel,
-                   p.b_up ? p.b_up : next);
-          if (p.b_up) {
-            multiply(a, tiles, t0, t1, K, p.b_up, up, kPanel, next);
-            avx2::gate_in_place<A>(edge, up, mb * kPanel);
-          }
-          if (!direct)
-            for (int64_t r = 0; r < mb; ++r)
-              std::memcpy(p.out + (m0 + r) * p.ldc, edge + r * kPanel, static_cast<size_t>(p.cols) * sizeof(float));
+      // Chunks of 4 panels handed out as threads free up: a core slowed by another process (a shared
+      // host, a hybrid CPU's efficiency core) takes fewer (bench/RESULTS.md: +20–35 % then). Chunks
+      // start at multiples of 4 (OpenMP's dynamic schedule), so within its chunk a thread knows the
+      // panel that comes next and fetches its weights ahead.
+#pragma omp for schedule(dynamic, kGroup) nowait
+      for (int64_t i = 0; i < n_panels; ++i) {
+        const Panel& p = panels[static_cast<size_t>(i)];
+        const bool direct = !p.b_up && p.cols == kPanel;
+        const float* next = (i + 1) % kGroup != 0 && i + 1 < n_panels ? panels[static_cast<size_t>(i + 1)].b : nullptr;
+        multiply(a, tiles, t0, t1, K, p.b, direct ? p.out + m0 * p.ldc : edge, direct ? p.ldc : kPanel,
+                 p.b_up ? p.b_up : next);
+        if (p.b_up) {
+          multiply(a, tiles, t0, t1, K, p.b_up, up, kPanel, next);
+          avx2::gate_in_place<A>(edge, up, mb * kPanel);
         }
+        if (!direct)
+          for (int64_t r = 0; r < mb; ++r)
+            std::memcpy(p.out + (m0 + r) * p.ldc, edge + r * kPanel, static_cast<size_t>(p.cols) * sizeof(float));
       }
     }
   }
